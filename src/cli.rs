@@ -1,0 +1,523 @@
+//! The `copkit` command line: with no subcommand it opens the workbench; subcommands run the
+//! same core headless. Exit codes: 0 success, 1 a failure the message explains how to fix,
+//! 2 wrong usage.
+
+use crate::model::{NewEntity, PersonCategory};
+use crate::store::{Actor, AuditRecord, Case, ChainCheck, Command};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// COPKIT Workbench: an offline analyst workbench for investigations into organised crime and
+/// terrorism. Run without a subcommand to open the workbench window.
+#[derive(Debug, Parser)]
+#[command(name = "copkit", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Your name as the analyst, recorded in the audit log (default: $COPKIT_ANALYST, else the
+    /// operating-system user).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub analyst: Option<String>,
+
+    /// Show more log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Option<Commands>,
+
+    /// A case to open in the workbench (when no subcommand is given).
+    #[arg(value_name = "CASE")]
+    pub case: Option<PathBuf>,
+}
+
+/// The purpose every command that opens a case must give.
+#[derive(Debug, Args)]
+pub struct PurposeArg {
+    /// Why you access the case (a case reference or justification), recorded in the audit log
+    /// as a consultation. Asked for when not given and the terminal is interactive.
+    #[arg(long, value_name = "TEXT")]
+    pub purpose: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Create a new, empty case file.
+    New {
+        /// Path of the new case file (.copkit); an existing file is never overwritten.
+        case: PathBuf,
+        /// The case title (default: the file name).
+        #[arg(long)]
+        title: Option<String>,
+        #[command(flatten)]
+        purpose: PurposeArg,
+    },
+    /// Show a case: counts by type, import batches, grading schemes, audit head, format.
+    Info {
+        case: PathBuf,
+        #[command(flatten)]
+        purpose: PurposeArg,
+        #[arg(long, value_enum, default_value_t = InfoFormat::Text)]
+        format: InfoFormat,
+    },
+    /// Check or show the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommands,
+    },
+    /// Internal: applies commands to a case in a loop, printing each commit (crash tests).
+    #[command(hide = true)]
+    DebugCrashWriter { case: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommands {
+    /// Check the hash chain. Exit 0 when intact; otherwise print the first broken record and
+    /// exit 1 (and write nothing to the case).
+    Verify {
+        case: PathBuf,
+        #[command(flatten)]
+        purpose: PurposeArg,
+    },
+    /// Print the audit log.
+    Show {
+        case: PathBuf,
+        #[command(flatten)]
+        purpose: PurposeArg,
+        #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+        format: AuditFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InfoFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Text,
+    Csv,
+    Json,
+}
+
+/// A usage error (exit code 2) as opposed to a failure (exit code 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Parses the command line, runs it and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("copkit: {err:#}");
+            if err.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("COPKIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let actor = Actor::from_environment(cli.analyst.clone());
+    let Some(command) = cli.command else {
+        if let Some(case) = &cli.case
+            && !case.exists()
+        {
+            return Err(UsageError(format!(
+                "'{}' is neither a subcommand nor an existing case file; see `copkit --help`",
+                case.display()
+            ))
+            .into());
+        }
+        return open_workbench(cli.case, actor);
+    };
+    match command {
+        Commands::New {
+            case,
+            title,
+            purpose,
+        } => {
+            let purpose = resolve_purpose(purpose)?;
+            let title = title.unwrap_or_else(|| {
+                case.file_stem()
+                    .map_or_else(|| "case".into(), |s| s.to_string_lossy().into_owned())
+            });
+            let case_file = Case::create(&case, &title, actor, &purpose)?;
+            println!(
+                "Created case \"{title}\" ({}): {}",
+                case_file.meta("case_id")?.unwrap_or_default(),
+                case.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Commands::Info {
+            case,
+            purpose,
+            format,
+        } => {
+            let purpose = resolve_purpose(purpose)?;
+            let case = Case::open(&case, actor, &purpose)?;
+            let info = case.info()?;
+            match format {
+                InfoFormat::Json => println!("{}", serde_json::to_string_pretty(&info)?),
+                InfoFormat::Text => print_info(&info),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Commands::Audit {
+            command: AuditCommands::Verify { case, purpose },
+        } => {
+            let purpose = resolve_purpose(purpose)?;
+            let mut case = Case::open_unrecorded(&case, actor, &purpose)?;
+            match case.verify_audit()? {
+                ChainCheck::Intact { records, head } => {
+                    case.record_consultation(
+                        "audit verify",
+                        serde_json::json!({"records": records, "head": head, "result": "intact"}),
+                    )?;
+                    println!("Audit log intact: {records} records, head {head}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                ChainCheck::Broken { seq, reason } => {
+                    println!("Audit log BROKEN at record {seq}: {reason}");
+                    if let Some(rec) = case.audit_records()?.into_iter().find(|r| r.seq == seq) {
+                        println!(
+                            "  record {}: {} {} [{}] by {} ({}), purpose \"{}\"",
+                            rec.seq,
+                            rec.time_utc,
+                            rec.action,
+                            rec.category,
+                            rec.actor_analyst,
+                            rec.actor_os,
+                            rec.purpose
+                        );
+                    }
+                    println!(
+                        "Nothing was written to the case. Keep this file as it is for examination, \
+                         and work from a backup whose audit log verifies."
+                    );
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Commands::Audit {
+            command:
+                AuditCommands::Show {
+                    case,
+                    purpose,
+                    format,
+                },
+        } => {
+            let purpose = resolve_purpose(purpose)?;
+            let case = Case::open(&case, actor, &purpose)?;
+            let records = case.audit_records()?;
+            print_audit(&records, format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Commands::DebugCrashWriter { case } => crash_writer(&case, actor),
+    }
+}
+
+/// The purpose from `--purpose`, or asked for on an interactive terminal.
+fn resolve_purpose(arg: PurposeArg) -> Result<String> {
+    if let Some(p) = arg.purpose {
+        if p.trim().is_empty() {
+            return Err(UsageError("--purpose must not be empty".into()).into());
+        }
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(UsageError(
+            "this command opens a case, so it needs --purpose TEXT (a case reference or \
+             justification for the audit log); no terminal is attached to ask for it"
+                .into(),
+        )
+        .into());
+    }
+    eprint!("Purpose of this access (case reference or justification): ");
+    std::io::stderr().flush().ok();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let line = line.trim().to_string();
+    if line.is_empty() {
+        return Err(UsageError("a purpose is required; nothing was opened".into()).into());
+    }
+    Ok(line)
+}
+
+fn print_info(info: &crate::store::CaseInfo) {
+    println!("Case:            {}", info.title);
+    println!(
+        "File:            {} ({} bytes)",
+        info.path.display(),
+        info.file_bytes
+    );
+    println!("Case id:         {}", info.case_id);
+    println!("Created:         {}", info.created_utc);
+    println!("Case format:     version {}", info.schema_version);
+    if info.training {
+        println!("Mode:            TRAINING (generated data)");
+    }
+    let section = |title: &str, rows: &[(String, i64)]| {
+        let total: i64 = rows.iter().map(|r| r.1).sum();
+        println!("{title:<17}{total}");
+        for (t, n) in rows {
+            println!("  {t:<15}{n}");
+        }
+    };
+    section("Entities:", &info.entities_by_type);
+    section("Links:", &info.links_by_type);
+    section("Events:", &info.events_by_type);
+    println!("Import batches:  {}", info.batches.len());
+    for b in &info.batches {
+        println!(
+            "  B{} {} \"{}\" {} by {}{}",
+            b.id,
+            b.kind,
+            b.description,
+            b.created_utc,
+            b.actor,
+            b.source_sha256
+                .as_ref()
+                .map(|h| format!(", sha256 {h}"))
+                .unwrap_or_default()
+        );
+    }
+    println!(
+        "Grading schemes: {} (default {})",
+        info.grading_schemes
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        info.default_scheme
+    );
+    println!(
+        "Audit log:       {} records, head {}",
+        info.audit_records, info.audit_head
+    );
+    println!(
+        "Generation:      {} ({} undo steps)",
+        info.generation, info.undo_steps
+    );
+}
+
+fn print_audit(records: &[AuditRecord], format: AuditFormat) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        AuditFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, records)?;
+            writeln!(out)?;
+        }
+        AuditFormat::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record([
+                "seq",
+                "time_utc",
+                "category",
+                "action",
+                "actor_os",
+                "actor_analyst",
+                "purpose",
+                "details",
+                "prev_hash",
+                "hash",
+            ])?;
+            for r in records {
+                let seq = r.seq.to_string();
+                let row = [
+                    seq.as_str(),
+                    &r.time_utc,
+                    &r.category,
+                    &r.action,
+                    &r.actor_os,
+                    &r.actor_analyst,
+                    &r.purpose,
+                    &r.details,
+                    &r.prev_hash,
+                    &r.hash,
+                ];
+                // Neutralise cells a spreadsheet would run as formulas.
+                w.write_record(row.iter().map(|c| neutralise_formula(c)))?;
+            }
+            w.flush()?;
+        }
+        AuditFormat::Text => {
+            for r in records {
+                writeln!(
+                    out,
+                    "{:>5}  {}  {:<12} {:<22} {} ({})  purpose: {}  {}",
+                    r.seq,
+                    r.time_utc,
+                    r.category,
+                    r.action,
+                    r.actor_analyst,
+                    r.actor_os,
+                    r.purpose,
+                    r.details
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prefixes a CSV cell that a spreadsheet would otherwise run as a formula.
+pub fn neutralise_formula(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+#[cfg(feature = "gui")]
+fn open_workbench(case: Option<PathBuf>, actor: Actor) -> Result<ExitCode> {
+    crate::app::run(case, actor)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "gui"))]
+fn open_workbench(_case: Option<PathBuf>, _actor: Actor) -> Result<ExitCode> {
+    Err(UsageError(
+        "this copkit was built without the workbench window (feature `gui`); use a \
+         subcommand (see `copkit --help`) or rebuild with default features"
+            .into(),
+    )
+    .into())
+}
+
+/// One step of the crash-test writer's fixed sequence of commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashStep {
+    /// Create person `p{n}`.
+    Create(u64),
+    /// Append `*` to the label of person `p{n}`.
+    Edit(u64),
+    Undo,
+    Redo,
+}
+
+/// The crash writer's step `n`: create, edit, undo the edit, redo it, and again.
+pub fn crash_step(n: u64) -> CrashStep {
+    let base = n - n % 4;
+    match n % 4 {
+        0 => CrashStep::Create(base),
+        1 => CrashStep::Edit(base),
+        2 => CrashStep::Undo,
+        _ => CrashStep::Redo,
+    }
+}
+
+/// The labels a case holds after the first `steps` crash-writer steps, in creation order.
+pub fn crash_expected_labels(steps: u64) -> Vec<String> {
+    let mut labels = std::collections::BTreeMap::new();
+    for n in 0..steps {
+        let base = n - n % 4;
+        let label = match n % 4 {
+            0 | 2 => format!("p{base}"),
+            _ => format!("p{base}*"),
+        };
+        labels.insert(base, label);
+    }
+    labels.into_values().collect()
+}
+
+/// How many crash-writer steps a case has committed: each step writes exactly one audit
+/// record in the same transaction as its change, so the audit log is the counter.
+pub fn crash_steps_committed(case: &Case) -> Result<u64> {
+    Ok(case
+        .audit_records()?
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.action.as_str(),
+                "create entity" | "edit entity" | "undo" | "redo"
+            )
+        })
+        .count() as u64)
+}
+
+fn crash_writer(path: &Path, actor: Actor) -> Result<ExitCode> {
+    if !path.exists() {
+        Case::create(path, "crash test", actor.clone(), "crash test")?;
+    }
+    let mut case = Case::open(path, actor, "crash test")?;
+    // Resume the sequence where the previous (killed) writer left it.
+    let mut n = crash_steps_committed(&case)?;
+    let stdout = std::io::stdout();
+    let mut ids = std::collections::HashMap::new();
+    for e in case.snapshot()?.entities.iter() {
+        let i: u64 = e
+            .label
+            .trim_start_matches('p')
+            .trim_end_matches('*')
+            .parse()
+            .unwrap_or(0);
+        ids.insert(i, e.id);
+    }
+    loop {
+        match crash_step(n) {
+            CrashStep::Create(i) => {
+                let mut entity = NewEntity::new("Person", format!("p{i}"))
+                    .with("phone", &format!("+44 7700 {i:06}"))
+                    .with("birthDate", "1982-05");
+                entity.category = Some(PersonCategory::Suspect);
+                let applied = case.apply(Command::CreateEntity { entity })?;
+                if let Some(crate::model::ItemRef::Entity(id)) = applied.created.first() {
+                    ids.insert(i, *id);
+                }
+            }
+            CrashStep::Edit(i) => {
+                let id = *ids
+                    .get(&i)
+                    .context("crash writer lost track of an entity")?;
+                case.apply(Command::EditEntity {
+                    id,
+                    label: Some(format!("p{i}*")),
+                    entity_type: None,
+                    source_id: None,
+                    reason: "crash test".into(),
+                })?;
+            }
+            CrashStep::Undo => {
+                if case.undo()?.is_none() {
+                    bail!("crash writer: nothing to undo at step {n}");
+                }
+            }
+            CrashStep::Redo => {
+                if case.redo()?.is_none() {
+                    bail!("crash writer: nothing to redo at step {n}");
+                }
+            }
+        }
+        n += 1;
+        let mut out = stdout.lock();
+        writeln!(out, "committed {n}")?;
+        out.flush()?;
+    }
+}

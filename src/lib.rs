@@ -1,0 +1,13 @@
+//! COPKIT Workbench: an offline analyst workbench for investigations into organised crime and
+//! terrorism.
+//!
+//! The headless core (`model`, `store`, `jobs`, `cli`) builds without any GUI crate; the
+//! workbench window (`app`, `ui`) lives behind the default `gui` feature. See ARCHITECTURE.md.
+
+pub mod cli;
+pub mod jobs;
+pub mod model;
+pub mod store;
+
+#[cfg(feature = "gui")]
+pub mod app;

@@ -1,0 +1,109 @@
+//! Identifiers as newtypes, so an entity id can never be passed where a link id is expected.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($prefix, "{}"), self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An entity in a case (row id in the case file; stable for the life of the case).
+    EntityId,
+    "E"
+);
+id_type!(
+    /// A link between two entities.
+    LinkId,
+    "L"
+);
+id_type!(
+    /// A dated event with participants.
+    EventId,
+    "V"
+);
+id_type!(
+    /// One attribute value on an entity, link or event.
+    AttributeId,
+    "A"
+);
+id_type!(
+    /// One import batch (or generator run, or manual-entry session).
+    BatchId,
+    "B"
+);
+
+/// Any item that can carry attributes, grading, provenance and a restricted flag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum ItemRef {
+    Entity(EntityId),
+    Link(LinkId),
+    Event(EventId),
+}
+
+impl ItemRef {
+    /// The owner-kind string used in the case file's attribute table.
+    pub fn kind_str(self) -> &'static str {
+        match self {
+            ItemRef::Entity(_) => "entity",
+            ItemRef::Link(_) => "link",
+            ItemRef::Event(_) => "event",
+        }
+    }
+
+    /// The raw row id.
+    pub fn raw(self) -> i64 {
+        match self {
+            ItemRef::Entity(id) => id.0,
+            ItemRef::Link(id) => id.0,
+            ItemRef::Event(id) => id.0,
+        }
+    }
+
+    /// Inverse of [`ItemRef::kind_str`] plus [`ItemRef::raw`].
+    pub fn from_parts(kind: &str, raw: i64) -> Option<ItemRef> {
+        match kind {
+            "entity" => Some(ItemRef::Entity(EntityId(raw))),
+            "link" => Some(ItemRef::Link(LinkId(raw))),
+            "event" => Some(ItemRef::Event(EventId(raw))),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ItemRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ItemRef::Entity(id) => id.fmt(f),
+            ItemRef::Link(id) => id.fmt(f),
+            ItemRef::Event(id) => id.fmt(f),
+        }
+    }
+}
+
+/// An entity named by a command: one that exists, or one created earlier in the same batch
+/// (by its position in the batch's entity list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityRef {
+    Existing(EntityId),
+    New(usize),
+}
+
+impl From<EntityId> for EntityRef {
+    fn from(id: EntityId) -> Self {
+        EntityRef::Existing(id)
+    }
+}

@@ -1,0 +1,280 @@
+//! The audit log: append-only records in the categories of the EU Law Enforcement Directive,
+//! Article 25, each holding the SHA-256 of the record before it. The head hash and the count
+//! are also kept in the case header, so that records removed from the end are detected too.
+
+use super::error::StoreError;
+use chrono::{SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::str::FromStr;
+
+/// The hash a chain starts from.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// LED Art. 25 processing categories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditCategory {
+    Collection,
+    Alteration,
+    Consultation,
+    Disclosure,
+    Combination,
+    Erasure,
+}
+
+impl AuditCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditCategory::Collection => "collection",
+            AuditCategory::Alteration => "alteration",
+            AuditCategory::Consultation => "consultation",
+            AuditCategory::Disclosure => "disclosure",
+            AuditCategory::Combination => "combination",
+            AuditCategory::Erasure => "erasure",
+        }
+    }
+}
+
+impl fmt::Display for AuditCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AuditCategory {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "collection" => AuditCategory::Collection,
+            "alteration" => AuditCategory::Alteration,
+            "consultation" => AuditCategory::Consultation,
+            "disclosure" => AuditCategory::Disclosure,
+            "combination" => AuditCategory::Combination,
+            "erasure" => AuditCategory::Erasure,
+            other => return Err(format!("unknown audit category '{other}'")),
+        })
+    }
+}
+
+/// Who does something: the operating-system account and the analyst's own name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub os_user: String,
+    pub analyst: String,
+}
+
+impl Actor {
+    /// The OS user from the environment; the analyst name given, or else `COPKIT_ANALYST`, or
+    /// else the OS user.
+    pub fn from_environment(analyst: Option<String>) -> Actor {
+        let os_user = ["USER", "LOGNAME", "USERNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| "unknown".to_string());
+        let analyst = analyst
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| {
+                std::env::var("COPKIT_ANALYST")
+                    .ok()
+                    .filter(|s| !s.trim().is_empty())
+            })
+            .unwrap_or_else(|| os_user.clone());
+        Actor { os_user, analyst }
+    }
+}
+
+/// One stored audit record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub time_utc: String,
+    pub category: String,
+    pub action: String,
+    pub actor_os: String,
+    pub actor_analyst: String,
+    pub purpose: String,
+    /// JSON: parameters, before/after values, counts, hashes.
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditRecord {
+    /// The hash this record must carry: SHA-256 over the previous hash and a canonical
+    /// encoding of every other field (a JSON array, so no field can bleed into the next).
+    pub fn compute_hash(&self) -> String {
+        let canonical = serde_json::json!([
+            self.seq,
+            self.time_utc,
+            self.category,
+            self.action,
+            self.actor_os,
+            self.actor_analyst,
+            self.purpose,
+            self.details,
+            self.prev_hash,
+        ]);
+        let mut hasher = Sha256::new();
+        hasher.update(canonical.to_string().as_bytes());
+        hex::encode(hasher.finalize())
+    }
+}
+
+/// Appends one record inside the caller's transaction and moves the header's head.
+pub(crate) fn append(
+    conn: &Connection,
+    actor: &Actor,
+    purpose: &str,
+    category: AuditCategory,
+    action: &str,
+    details: &serde_json::Value,
+) -> Result<AuditRecord, StoreError> {
+    let (prev_seq, prev_hash): (i64, String) = conn
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, GENESIS_HASH.to_string()));
+    let mut record = AuditRecord {
+        seq: prev_seq + 1,
+        time_utc: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        category: category.as_str().to_string(),
+        action: action.to_string(),
+        actor_os: actor.os_user.clone(),
+        actor_analyst: actor.analyst.clone(),
+        purpose: purpose.to_string(),
+        details: details.to_string(),
+        prev_hash,
+        hash: String::new(),
+    };
+    record.hash = record.compute_hash();
+    conn.execute(
+        "INSERT INTO audit (seq, time_utc, category, action, actor_os, actor_analyst, purpose, \
+         details, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            record.seq,
+            record.time_utc,
+            record.category,
+            record.action,
+            record.actor_os,
+            record.actor_analyst,
+            record.purpose,
+            record.details,
+            record.prev_hash,
+            record.hash
+        ],
+    )?;
+    super::meta::set(conn, "audit_head", &record.hash)?;
+    super::meta::set(conn, "audit_count", &record.seq.to_string())?;
+    Ok(record)
+}
+
+/// All records in order.
+pub fn read_all(conn: &Connection) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, time_utc, category, action, actor_os, actor_analyst, purpose, details, \
+         prev_hash, hash FROM audit ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(AuditRecord {
+            seq: r.get(0)?,
+            time_utc: r.get(1)?,
+            category: r.get(2)?,
+            action: r.get(3)?,
+            actor_os: r.get(4)?,
+            actor_analyst: r.get(5)?,
+            purpose: r.get(6)?,
+            details: r.get(7)?,
+            prev_hash: r.get(8)?,
+            hash: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The result of checking the chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum ChainCheck {
+    Intact {
+        records: i64,
+        head: String,
+    },
+    Broken {
+        /// The sequence number of the first record that fails (or the first missing one).
+        seq: i64,
+        reason: String,
+    },
+}
+
+/// Checks every record's hash, its link to the one before, the numbering, and that the chain
+/// ends where the case header says it does.
+pub fn verify_records(
+    records: &[AuditRecord],
+    header_head: Option<&str>,
+    header_count: Option<i64>,
+) -> ChainCheck {
+    let mut prev_hash = GENESIS_HASH.to_string();
+    let mut expected_seq = 1;
+    for record in records {
+        if record.seq != expected_seq {
+            return ChainCheck::Broken {
+                seq: expected_seq,
+                reason: format!(
+                    "record {expected_seq} is missing (the next stored record is {})",
+                    record.seq
+                ),
+            };
+        }
+        if record.prev_hash != prev_hash {
+            return ChainCheck::Broken {
+                seq: record.seq,
+                reason: "it does not chain to the record before it (a record was removed, \
+                         inserted or reordered here)"
+                    .into(),
+            };
+        }
+        if record.compute_hash() != record.hash {
+            return ChainCheck::Broken {
+                seq: record.seq,
+                reason: "its contents were changed after it was written".into(),
+            };
+        }
+        prev_hash.clone_from(&record.hash);
+        expected_seq += 1;
+    }
+    let count = expected_seq - 1;
+    if header_count.is_some_and(|c| c != count) || header_head.is_some_and(|h| h != prev_hash) {
+        let promised = header_count.unwrap_or(count);
+        return ChainCheck::Broken {
+            seq: count + 1,
+            reason: format!(
+                "the log ends at record {count} but the case header says it holds {promised} \
+                 records ending in {}: records were removed from the end",
+                header_head.unwrap_or("?")
+            ),
+        };
+    }
+    if header_head.is_none() || header_count.is_none() {
+        return ChainCheck::Broken {
+            seq: count + 1,
+            reason: "the case header has no audit head".into(),
+        };
+    }
+    ChainCheck::Intact {
+        records: count,
+        head: prev_hash,
+    }
+}
+
+/// Checks the chain stored in a case file.
+pub fn verify(conn: &Connection) -> Result<ChainCheck, StoreError> {
+    let records = read_all(conn)?;
+    let head = super::meta::get(conn, "audit_head")?;
+    let count = super::meta::get(conn, "audit_count")?.and_then(|c| c.parse::<i64>().ok());
+    Ok(verify_records(&records, head.as_deref(), count))
+}

@@ -1,0 +1,762 @@
+//! The case file: one SQLite file per case (`.copkit`), opened only after its header proves it
+//! is a case this program can read; every change a [`Command`] applied as one transaction with
+//! its audit record; undo and redo from stored changesets; immutable snapshots for readers.
+
+mod audit;
+mod command;
+mod error;
+mod file_check;
+mod meta;
+mod schema;
+mod snapshot;
+
+pub use audit::{Actor, AuditCategory, AuditRecord, ChainCheck, GENESIS_HASH, verify_records};
+pub use command::{Command, ImportBatch, NewBatch};
+pub use error::StoreError;
+pub use file_check::{HeaderFacts, check_case_file, sniff};
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION, UNDOABLE_TABLES};
+pub use snapshot::{CaseSnapshot, SnapshotHeader};
+
+use crate::model::{BatchId, EntityTypeDef, GradingScheme, ItemRef, Schema};
+use chrono::{SecondsFormat, Utc};
+use rusqlite::session::{ConflictAction, ConflictType, Session, invert_strm};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The file extension of case files.
+pub const CASE_EXTENSION: &str = "copkit";
+
+/// What applying a command, an undo or a redo did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// The audit record written with the change.
+    pub audit_seq: i64,
+    /// The case generation after the change.
+    pub generation: u64,
+    /// Items created (empty for import batches).
+    pub created: Vec<ItemRef>,
+    pub batch: Option<BatchId>,
+}
+
+/// One import batch as `copkit info` lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct BatchInfo {
+    pub id: i64,
+    pub kind: String,
+    pub description: String,
+    pub source_path: Option<String>,
+    pub source_sha256: Option<String>,
+    pub created_utc: String,
+    pub actor: String,
+    pub counts: Option<serde_json::Value>,
+}
+
+/// A summary of a case, for `copkit info` and the workbench's case panel.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseInfo {
+    pub path: PathBuf,
+    pub case_id: String,
+    pub title: String,
+    pub created_utc: String,
+    pub schema_version: u32,
+    pub file_bytes: u64,
+    pub generation: u64,
+    pub training: bool,
+    pub entities_by_type: Vec<(String, i64)>,
+    pub links_by_type: Vec<(String, i64)>,
+    pub events_by_type: Vec<(String, i64)>,
+    pub batches: Vec<BatchInfo>,
+    pub grading_schemes: Vec<(String, String)>,
+    pub default_scheme: String,
+    pub audit_head: String,
+    pub audit_records: i64,
+    pub undo_steps: i64,
+}
+
+/// An open case.
+pub struct Case {
+    path: PathBuf,
+    conn: Connection,
+    actor: Actor,
+    purpose: String,
+    schema: Schema,
+    schemes: Vec<GradingScheme>,
+    generation: u64,
+    snapshot: Option<Arc<CaseSnapshot>>,
+}
+
+impl std::fmt::Debug for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Case")
+            .field("path", &self.path)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+fn require_purpose(purpose: &str) -> Result<(), StoreError> {
+    if purpose.trim().is_empty() {
+        Err(StoreError::Invalid(
+            "a purpose is required (a case reference or justification); it is recorded in the audit log".into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn now_utc() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // FULL: a commit is on disk before it returns, so a crash or power cut never loses a
+    // change that was reported done.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+/// Runs `PRAGMA quick_check`, turning any failure into a `Corrupt` error for `path`.
+fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let corrupt = |details: String| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        details,
+        backup_hint: backup_hint(path),
+    };
+    let result: Result<Vec<String>, rusqlite::Error> = conn
+        .prepare("PRAGMA quick_check")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+    match result {
+        Ok(lines) if lines.len() == 1 && lines[0] == "ok" => Ok(()),
+        Ok(lines) => Err(corrupt(
+            lines.into_iter().take(3).collect::<Vec<_>>().join("; "),
+        )),
+        Err(e) => Err(corrupt(e.to_string())),
+    }
+}
+
+/// Names the newest backup next to a case, if any, for error messages.
+fn backup_hint(path: &Path) -> String {
+    match find_backups(path).first() {
+        Some(b) => format!(" (newest backup: {})", b.display()),
+        None => String::new(),
+    }
+}
+
+/// Backups written next to a case by migrations and by `Case::backup_to`, newest first.
+pub fn find_backups(path: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{name}.backup-");
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    found.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+impl Case {
+    /// Creates a new, empty case. The file appears complete or not at all: it is built under a
+    /// temporary name in the same folder and linked into place only when committed, and an
+    /// existing file is never overwritten.
+    pub fn create(
+        path: &Path,
+        title: &str,
+        actor: Actor,
+        purpose: &str,
+    ) -> Result<Case, StoreError> {
+        require_purpose(purpose)?;
+        if path.exists() {
+            return Err(StoreError::AlreadyExists(path.to_path_buf()));
+        }
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| StoreError::Invalid(format!("not a file path: {}", path.display())))?;
+        let temp = path.with_file_name(format!(".{file_name}.creating-{}", std::process::id()));
+        let _ = std::fs::remove_file(&temp);
+        let built = Self::build_new(&temp, title, &actor, purpose);
+        if let Err(e) = built {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
+        // A hard link fails if the target exists, so a file that appeared meanwhile is safe.
+        let linked = std::fs::hard_link(&temp, path);
+        let _ = std::fs::remove_file(&temp);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::AlreadyExists(path.to_path_buf()));
+            }
+            Err(e) => return Err(StoreError::io(path, e)),
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Make the new directory entry durable too.
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Self::open_inner(path, actor, purpose, false)
+    }
+
+    fn build_new(temp: &Path, title: &str, actor: &Actor, purpose: &str) -> Result<(), StoreError> {
+        let mut conn = Connection::open(temp)?;
+        configure(&conn)?;
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        let tx = conn.transaction()?;
+        schema::migrate(&tx, 0, SCHEMA_VERSION)?;
+        let case_id = uuid::Uuid::new_v4().to_string();
+        for (key, value) in [
+            ("case_id", case_id.as_str()),
+            ("title", title),
+            ("created_utc", &now_utc()),
+            (
+                "created_with",
+                concat!("copkit ", env!("CARGO_PKG_VERSION")),
+            ),
+            ("generation", "0"),
+            ("default_scheme", "admiralty"),
+            ("training", "false"),
+        ] {
+            meta::set(&tx, key, value)?;
+        }
+        for scheme in GradingScheme::builtin() {
+            tx.execute(
+                "INSERT INTO grading_schemes (key, definition) VALUES (?1, ?2)",
+                params![scheme.key, serde_json::to_string(&scheme)?],
+            )?;
+        }
+        audit::append(
+            &tx,
+            actor,
+            purpose,
+            AuditCategory::Collection,
+            "create case",
+            &json!({"case_id": case_id, "title": title, "schema_version": SCHEMA_VERSION}),
+        )?;
+        tx.commit()?;
+        conn.close().map_err(|(_, e)| e)?;
+        Ok(())
+    }
+
+    /// Opens a case and records the opening, with its purpose, as a consultation.
+    pub fn open(path: &Path, actor: Actor, purpose: &str) -> Result<Case, StoreError> {
+        require_purpose(purpose)?;
+        Self::open_inner(path, actor, purpose, true)
+    }
+
+    /// Opens a case without writing anything to it yet (used by `audit verify`, which checks
+    /// the chain before it records its own consultation). Call
+    /// [`Case::record_consultation`] once the check is done.
+    pub fn open_unrecorded(path: &Path, actor: Actor, purpose: &str) -> Result<Case, StoreError> {
+        require_purpose(purpose)?;
+        Self::open_inner(path, actor, purpose, false)
+    }
+
+    fn open_inner(
+        path: &Path,
+        actor: Actor,
+        purpose: &str,
+        record: bool,
+    ) -> Result<Case, StoreError> {
+        let facts = check_case_file(path)?;
+        let mut journal = path.as_os_str().to_owned();
+        journal.push("-journal");
+        let hot_journal = Path::new(&journal).exists();
+        if !hot_journal {
+            // Check on a read-only connection first, so that a damaged file is never written.
+            let ro = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| StoreError::Corrupt {
+                path: path.to_path_buf(),
+                details: e.to_string(),
+                backup_hint: backup_hint(path),
+            })?;
+            quick_check(&ro, path)?;
+        }
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&conn)?;
+        if hot_journal {
+            // SQLite rolled back the interrupted transaction when it first read the file
+            // (that is its crash recovery); check what is left.
+            quick_check(&conn, path)?;
+        }
+        if facts.schema_version < SCHEMA_VERSION {
+            Self::migrate_with_backup(&mut conn, path, facts.schema_version, &actor, purpose)?;
+        }
+        let mut case = Case {
+            path: path.to_path_buf(),
+            conn,
+            actor,
+            purpose: purpose.to_string(),
+            schema: Schema::default(),
+            schemes: Vec::new(),
+            generation: 0,
+            snapshot: None,
+        };
+        case.reload_configuration()?;
+        if record {
+            case.record_consultation("open case", json!({}))?;
+        }
+        Ok(case)
+    }
+
+    fn migrate_with_backup(
+        conn: &mut Connection,
+        path: &Path,
+        from: u32,
+        actor: &Actor,
+        purpose: &str,
+    ) -> Result<(), StoreError> {
+        let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("case");
+        let backup = path.with_file_name(format!("{name}.backup-v{from}-{stamp}"));
+        conn.execute("VACUUM INTO ?1", [backup.to_string_lossy()])?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        schema::migrate(&tx, from, SCHEMA_VERSION)?;
+        audit::append(
+            &tx,
+            actor,
+            purpose,
+            AuditCategory::Alteration,
+            "upgrade case format",
+            &json!({"from": from, "to": SCHEMA_VERSION, "backup": backup}),
+        )?;
+        tx.commit()?;
+        tracing::info!(from, to = SCHEMA_VERSION, backup = %backup.display(), "case format upgraded");
+        Ok(())
+    }
+
+    fn reload_configuration(&mut self) -> Result<(), StoreError> {
+        let mut schema = Schema::default();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT definition FROM entity_types ORDER BY rowid")?;
+            let defs = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            for def in defs {
+                let def: EntityTypeDef = serde_json::from_str(&def?)?;
+                schema.add_user_type(def)?;
+            }
+        }
+        let mut schemes = Vec::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT definition FROM grading_schemes ORDER BY rowid")?;
+            let defs = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            for def in defs {
+                schemes.push(serde_json::from_str::<GradingScheme>(&def?)?);
+            }
+        }
+        self.schema = schema;
+        self.schemes = schemes;
+        self.generation = meta::get(&self.conn, "generation")?
+            .and_then(|g| g.parse().ok())
+            .unwrap_or(0);
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn purpose(&self) -> &str {
+        &self.purpose
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    pub fn grading_schemes(&self) -> &[GradingScheme] {
+        &self.schemes
+    }
+
+    /// A fact from the case header.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(meta::get(&self.conn, key)?)
+    }
+
+    /// Whether the case was made by the generator (the workbench shows a training banner).
+    pub fn is_training(&self) -> bool {
+        matches!(self.meta("training"), Ok(Some(v)) if v == "true")
+    }
+
+    /// Writes an audit record that changes no evidence: a consultation (a search, an analysis
+    /// run) or a disclosure (an export).
+    pub fn record(
+        &mut self,
+        category: AuditCategory,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<AuditRecord, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let record = audit::append(&tx, &self.actor, &self.purpose, category, action, &details)?;
+        tx.commit()?;
+        Ok(record)
+    }
+
+    /// Records a consultation (opening, searching, analysing).
+    pub fn record_consultation(
+        &mut self,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<AuditRecord, StoreError> {
+        self.record(AuditCategory::Consultation, action, details)
+    }
+
+    /// Applies one command: its changes, its audit record and its undo step commit together
+    /// or not at all.
+    pub fn apply(&mut self, command: Command) -> Result<Applied, StoreError> {
+        let actor_label = format!("{} ({})", self.actor.analyst, self.actor.os_user);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (outcome, changeset) = {
+            let mut session = Session::new(&tx)?;
+            for table in schema::UNDOABLE_TABLES {
+                session.attach(Some(*table))?;
+            }
+            let ctx = command::ExecContext {
+                schema: &self.schema,
+                schemes: &self.schemes,
+                actor_label: &actor_label,
+                purpose: &self.purpose,
+            };
+            let outcome = command::execute(&tx, &ctx, &command)?;
+            let mut changeset = Vec::new();
+            session.changeset_strm(&mut changeset)?;
+            (outcome, changeset)
+        };
+        let mut details = command.audit_details();
+        if let (Some(extra), Some(obj)) = (&outcome.audit_extra, details.as_object_mut()) {
+            obj.insert("result".into(), extra.clone());
+        }
+        if !outcome.created.is_empty()
+            && let Some(obj) = details.as_object_mut()
+        {
+            obj.insert("created".into(), serde_json::to_value(&outcome.created)?);
+        }
+        let record = audit::append(
+            &tx,
+            &self.actor,
+            &self.purpose,
+            command.category(),
+            command.action(),
+            &details,
+        )?;
+        // A new change ends the redo branch.
+        tx.execute("DELETE FROM undo_log WHERE undone = 1", [])?;
+        tx.execute(
+            "INSERT INTO undo_log (audit_seq, label, changeset) VALUES (?1, ?2, ?3)",
+            params![record.seq, command.action(), changeset],
+        )?;
+        let generation = Self::bump_generation(&tx, self.generation)?;
+        tx.commit()?;
+        self.generation = generation;
+        self.snapshot = None;
+        if command.changes_configuration() {
+            self.reload_configuration()?;
+        }
+        Ok(Applied {
+            audit_seq: record.seq,
+            generation,
+            created: outcome.created,
+            batch: outcome.batch,
+        })
+    }
+
+    fn bump_generation(tx: &Connection, current: u64) -> Result<u64, StoreError> {
+        let generation = current + 1;
+        meta::set(tx, "generation", &generation.to_string())?;
+        Ok(generation)
+    }
+
+    /// The label of the step that undo would reverse.
+    pub fn undo_label(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT label FROM undo_log WHERE undone = 0 ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The label of the step that redo would repeat.
+    pub fn redo_label(&self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT label FROM undo_log WHERE undone = 1 ORDER BY id ASC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Reverses the newest change not yet undone. Returns `None` when there is nothing to undo.
+    pub fn undo(&mut self) -> Result<Option<Applied>, StoreError> {
+        self.step(true)
+    }
+
+    /// Repeats the oldest undone change. Returns `None` when there is nothing to redo.
+    pub fn redo(&mut self) -> Result<Option<Applied>, StoreError> {
+        self.step(false)
+    }
+
+    fn step(&mut self, undo: bool) -> Result<Option<Applied>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let sql = if undo {
+            "SELECT id, audit_seq, label, changeset FROM undo_log WHERE undone = 0 ORDER BY id DESC LIMIT 1"
+        } else {
+            "SELECT id, audit_seq, label, changeset FROM undo_log WHERE undone = 1 ORDER BY id ASC LIMIT 1"
+        };
+        let Some((id, of_seq, label, changeset)) = tx
+            .query_row(sql, [], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        if !changeset.is_empty() {
+            let to_apply = if undo {
+                let mut inverted = Vec::with_capacity(changeset.len());
+                invert_strm(&mut changeset.as_slice(), &mut inverted)?;
+                inverted
+            } else {
+                changeset
+            };
+            tx.apply_strm(
+                &mut to_apply.as_slice(),
+                None::<fn(&str) -> bool>,
+                |conflict: ConflictType, _item| {
+                    tracing::error!(?conflict, "undo/redo conflict");
+                    ConflictAction::SQLITE_CHANGESET_ABORT
+                },
+            )
+            .map_err(|e| StoreError::UndoConflict(e.to_string()))?;
+        }
+        tx.execute(
+            "UPDATE undo_log SET undone = ?1 WHERE id = ?2",
+            params![undo, id],
+        )?;
+        let action = if undo { "undo" } else { "redo" };
+        let record = audit::append(
+            &tx,
+            &self.actor,
+            &self.purpose,
+            AuditCategory::Alteration,
+            action,
+            &json!({"step": label, "of_audit_record": of_seq}),
+        )?;
+        let generation = Self::bump_generation(&tx, self.generation)?;
+        tx.commit()?;
+        self.generation = generation;
+        self.snapshot = None;
+        self.reload_configuration()?;
+        Ok(Some(Applied {
+            audit_seq: record.seq,
+            generation,
+            created: Vec::new(),
+            batch: None,
+        }))
+    }
+
+    /// An immutable snapshot of the whole case at the current generation (cached until the
+    /// next change).
+    pub fn snapshot(&mut self) -> Result<Arc<CaseSnapshot>, StoreError> {
+        if let Some(s) = &self.snapshot
+            && s.generation == self.generation
+        {
+            return Ok(Arc::clone(s));
+        }
+        let header = SnapshotHeader {
+            case_id: self.meta("case_id")?.unwrap_or_default(),
+            title: self.meta("title")?.unwrap_or_default(),
+            generation: self.generation,
+            schema: self.schema.clone(),
+            grading_schemes: self.schemes.clone(),
+            default_scheme: self
+                .meta("default_scheme")?
+                .unwrap_or_else(|| "admiralty".into()),
+        };
+        let snapshot = Arc::new(snapshot::load(&self.conn, header)?);
+        self.snapshot = Some(Arc::clone(&snapshot));
+        Ok(snapshot)
+    }
+
+    /// Checks the audit chain.
+    pub fn verify_audit(&self) -> Result<ChainCheck, StoreError> {
+        audit::verify(&self.conn)
+    }
+
+    /// Every audit record, oldest first.
+    pub fn audit_records(&self) -> Result<Vec<AuditRecord>, StoreError> {
+        audit::read_all(&self.conn)
+    }
+
+    /// The result of `PRAGMA integrity_check` ("ok" when the file is sound).
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let lines: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(lines.join("; "))
+    }
+
+    /// Writes a consistent copy of the case with SQLite's `VACUUM INTO` (never a file copy of
+    /// an open case). Refuses to overwrite anything.
+    pub fn backup_to(&self, dest: &Path) -> Result<(), StoreError> {
+        if dest.exists() {
+            return Err(StoreError::AlreadyExists(dest.to_path_buf()));
+        }
+        self.conn
+            .execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
+        Ok(())
+    }
+
+    /// A summary for `copkit info`.
+    pub fn info(&self) -> Result<CaseInfo, StoreError> {
+        let counts = |sql: &str| -> Result<Vec<(String, i64)>, StoreError> {
+            let mut stmt = self.conn.prepare(sql)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        };
+        let mut batches = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT id, kind, description, source_path, source_sha256, created_utc, actor, counts \
+                 FROM batches ORDER BY id",
+            )?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let counts: Option<String> = r.get(7)?;
+                batches.push(BatchInfo {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    description: r.get(2)?,
+                    source_path: r.get(3)?,
+                    source_sha256: r.get(4)?,
+                    created_utc: r.get(5)?,
+                    actor: r.get(6)?,
+                    counts: counts.and_then(|c| serde_json::from_str(&c).ok()),
+                });
+            }
+        }
+        let schema_version: u32 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        Ok(CaseInfo {
+            path: self.path.clone(),
+            case_id: self.meta("case_id")?.unwrap_or_default(),
+            title: self.meta("title")?.unwrap_or_default(),
+            created_utc: self.meta("created_utc")?.unwrap_or_default(),
+            schema_version,
+            file_bytes: std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0),
+            generation: self.generation,
+            training: self.is_training(),
+            entities_by_type: counts(
+                "SELECT type, COUNT(*) FROM entities GROUP BY type ORDER BY type",
+            )?,
+            links_by_type: counts("SELECT type, COUNT(*) FROM links GROUP BY type ORDER BY type")?,
+            events_by_type: counts(
+                "SELECT type, COUNT(*) FROM events GROUP BY type ORDER BY type",
+            )?,
+            batches,
+            grading_schemes: self
+                .schemes
+                .iter()
+                .map(|s| (s.key.clone(), s.name.clone()))
+                .collect(),
+            default_scheme: self.meta("default_scheme")?.unwrap_or_default(),
+            audit_head: self.meta("audit_head")?.unwrap_or_default(),
+            audit_records: self
+                .meta("audit_count")?
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0),
+            undo_steps: self.conn.query_row(
+                "SELECT COUNT(*) FROM undo_log WHERE undone = 0",
+                [],
+                |r| r.get(0),
+            )?,
+        })
+    }
+
+    /// Low-level access for tests and tools inside the crate.
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Creates a case file at an older schema version (for migration tests only).
+#[doc(hidden)]
+pub fn create_at_version(path: &Path, version: u32, actor: &Actor) -> Result<(), StoreError> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    let tx = conn.transaction()?;
+    schema::migrate(&tx, 0, version)?;
+    meta::set(&tx, "case_id", &uuid::Uuid::new_v4().to_string())?;
+    meta::set(&tx, "title", "old case")?;
+    meta::set(&tx, "generation", "0")?;
+    meta::set(&tx, "default_scheme", "admiralty")?;
+    for scheme in GradingScheme::builtin() {
+        tx.execute(
+            "INSERT INTO grading_schemes (key, definition) VALUES (?1, ?2)",
+            params![scheme.key, serde_json::to_string(&scheme)?],
+        )?;
+    }
+    audit::append(
+        &tx,
+        actor,
+        "test",
+        AuditCategory::Collection,
+        "create case",
+        &json!({}),
+    )?;
+    tx.commit()?;
+    Ok(())
+}

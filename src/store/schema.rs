@@ -1,0 +1,205 @@
+//! The case file's SQL schema and its migrations. The file carries our own `application_id`
+//! and its schema version in `user_version`; each migration runs in one transaction after a
+//! backup of the old file has been written.
+
+use rusqlite::Connection;
+
+/// `PRAGMA application_id` of every COPKIT case file: "CPKT".
+pub const APPLICATION_ID: u32 = 0x4350_4B54;
+
+/// The case format this program writes. Files with a higher version are refused.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Tables whose changes are captured for undo/redo. The audit log, the undo log and the case
+/// header are deliberately outside: undo never rewrites history.
+pub const UNDOABLE_TABLES: &[&str] = &[
+    "entities",
+    "attributes",
+    "links",
+    "events",
+    "participants",
+    "batches",
+    "merges",
+    "grading_schemes",
+    "entity_types",
+    "analysis_runs",
+];
+
+/// Version 1: the evidence, its provenance and grading, the audit chain and the undo log.
+const V1: &str = r#"
+CREATE TABLE case_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE grading_schemes (
+    key        TEXT PRIMARY KEY,
+    definition TEXT NOT NULL
+);
+
+CREATE TABLE entity_types (
+    key        TEXT PRIMARY KEY,
+    definition TEXT NOT NULL
+);
+
+CREATE TABLE batches (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind          TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    source_path   TEXT,
+    source_sha256 TEXT,
+    source_bytes  INTEGER,
+    created_utc   TEXT NOT NULL,
+    actor         TEXT NOT NULL,
+    purpose       TEXT NOT NULL,
+    spec          TEXT,
+    counts        TEXT,
+    review_date   TEXT,
+    grade_scheme TEXT, grade_source TEXT, grade_info TEXT, grade_handling TEXT
+);
+
+CREATE TABLE entities (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    type        TEXT NOT NULL,
+    label       TEXT NOT NULL,
+    source_id   TEXT,
+    category    TEXT,
+    restricted  INTEGER NOT NULL DEFAULT 0,
+    prov_batch  INTEGER, prov_file TEXT, prov_record TEXT,
+    grade_scheme TEXT, grade_source TEXT, grade_info TEXT, grade_handling TEXT
+);
+CREATE INDEX entities_type ON entities(type);
+CREATE INDEX entities_source_id ON entities(source_id);
+CREATE INDEX entities_batch ON entities(prov_batch);
+
+CREATE TABLE attributes (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner_kind  TEXT NOT NULL,
+    owner_id    INTEGER NOT NULL,
+    property    TEXT NOT NULL,
+    value       TEXT NOT NULL,
+    normalized  TEXT,
+    prov_batch  INTEGER, prov_file TEXT, prov_record TEXT,
+    grade_scheme TEXT, grade_source TEXT, grade_info TEXT, grade_handling TEXT
+);
+CREATE INDEX attributes_owner ON attributes(owner_kind, owner_id);
+CREATE INDEX attributes_normalized ON attributes(property, normalized);
+
+CREATE TABLE links (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    type        TEXT NOT NULL,
+    source      INTEGER NOT NULL,
+    target      INTEGER NOT NULL,
+    directed    INTEGER NOT NULL,
+    strength    TEXT NOT NULL,
+    weight      REAL,
+    label       TEXT,
+    source_id   TEXT,
+    restricted  INTEGER NOT NULL DEFAULT 0,
+    prov_batch  INTEGER, prov_file TEXT, prov_record TEXT,
+    grade_scheme TEXT, grade_source TEXT, grade_info TEXT, grade_handling TEXT
+);
+CREATE INDEX links_source ON links(source);
+CREATE INDEX links_target ON links(target);
+
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    type        TEXT NOT NULL,
+    start_ms    INTEGER NOT NULL,
+    end_ms      INTEGER,
+    time_text   TEXT,
+    time_zone   TEXT,
+    source_id   TEXT,
+    restricted  INTEGER NOT NULL DEFAULT 0,
+    prov_batch  INTEGER, prov_file TEXT, prov_record TEXT,
+    grade_scheme TEXT, grade_source TEXT, grade_info TEXT, grade_handling TEXT
+);
+CREATE INDEX events_start ON events(start_ms);
+
+CREATE TABLE participants (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    event   INTEGER NOT NULL,
+    role    TEXT NOT NULL,
+    entity  INTEGER NOT NULL
+);
+CREATE INDEX participants_event ON participants(event);
+CREATE INDEX participants_entity ON participants(entity);
+
+-- One row per entity absorbed by a merge, so that a merge can be split later.
+CREATE TABLE merges (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    keep      INTEGER NOT NULL,
+    absorbed  INTEGER NOT NULL,
+    record    TEXT NOT NULL,
+    active    INTEGER NOT NULL DEFAULT 1
+);
+
+-- Append-only, hash-chained (see audit.rs). The triggers stop accidental edits through
+-- COPKIT or an SQL shell; the hash chain proves whether anyone got past them.
+CREATE TABLE audit (
+    seq           INTEGER PRIMARY KEY,
+    time_utc      TEXT NOT NULL,
+    category      TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    actor_os      TEXT NOT NULL,
+    actor_analyst TEXT NOT NULL,
+    purpose       TEXT NOT NULL,
+    details       TEXT NOT NULL,
+    prev_hash     TEXT NOT NULL,
+    hash          TEXT NOT NULL
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+-- The undo/redo stack: each command's SQLite changeset. Undo applies its inverse.
+CREATE TABLE undo_log (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    audit_seq  INTEGER NOT NULL,
+    label      TEXT NOT NULL,
+    changeset  BLOB NOT NULL,
+    undone     INTEGER NOT NULL DEFAULT 0
+);
+"#;
+
+/// Version 2: stored analysis runs, and the generator's ground truth kept apart from the
+/// evidence (analysis never reads it).
+const V2: &str = r#"
+CREATE TABLE analysis_runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    component   TEXT NOT NULL,
+    params      TEXT NOT NULL,
+    created_utc TEXT NOT NULL,
+    generation  INTEGER NOT NULL,
+    output      TEXT NOT NULL
+);
+
+CREATE TABLE ground_truth (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"#;
+
+/// The migration that brings a file from version `index` to `index + 1`.
+const MIGRATIONS: &[&str] = &[V1, V2];
+
+/// Runs the migrations from `from` up to `to` inside the caller's transaction, setting
+/// `user_version` at the end.
+pub fn migrate(conn: &Connection, from: u32, to: u32) -> rusqlite::Result<()> {
+    for version in from..to {
+        conn.execute_batch(MIGRATIONS[version as usize])?;
+    }
+    conn.pragma_update(None, "user_version", to)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_migration_per_version() {
+        assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);
+    }
+}

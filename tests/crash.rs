@@ -1,0 +1,110 @@
+//! Crash safety: a child process applying commands in a loop is killed with SIGKILL at random
+//! moments. Every reopen must pass `PRAGMA integrity_check`, verify the audit chain, and hold
+//! exactly the state after every command the child reported committed (or one more, when the
+//! kill came between a commit and its report).
+//!
+//! `COPKIT_CRASH_ITERATIONS` sets the number of kills (default 200; use 1000+ for a long run).
+
+mod common;
+
+use common::actor;
+use copkit::cli::{crash_expected_labels, crash_steps_committed};
+use copkit::store::{Case, ChainCheck};
+use rand::{RngExt, SeedableRng};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn killing_a_writer_at_random_moments_never_loses_a_committed_change() {
+    let iterations: u32 = std::env::var("COPKIT_CRASH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.copkit");
+    Case::create(&path, "crash test", actor(), "crash test").unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x00C0_FFEE);
+    let mut last_reported = 0u64;
+    let mut kills_mid_run = 0;
+
+    for iteration in 0..iterations {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_copkit"))
+            .arg("debug-crash-writer")
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the writer");
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut last = None;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(n) = line.strip_prefix("committed ") {
+                    last = n.parse::<u64>().ok();
+                }
+            }
+            last
+        });
+        // Mostly short runs (kills during start-up and early commits), sometimes longer.
+        let wait_ms = if rng.random_bool(0.8) {
+            rng.random_range(0..40)
+        } else {
+            rng.random_range(40..200)
+        };
+        std::thread::sleep(Duration::from_millis(wait_ms));
+        let still_running = child.try_wait().unwrap().is_none();
+        child.kill().ok(); // SIGKILL on Unix
+        let status = child.wait().unwrap();
+        if still_running {
+            kills_mid_run += 1;
+        } else {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).ok();
+            panic!("iteration {iteration}: the writer exited by itself ({status}): {err}");
+        }
+        if let Some(n) = reader.join().unwrap() {
+            assert!(
+                n >= last_reported,
+                "the writer went backwards: {n} after {last_reported}"
+            );
+            last_reported = n;
+        }
+
+        let mut case = Case::open(&path, actor(), "crash test check")
+            .unwrap_or_else(|e| panic!("iteration {iteration}: reopen failed: {e}"));
+        assert_eq!(
+            case.integrity_check().unwrap(),
+            "ok",
+            "iteration {iteration}"
+        );
+        match case.verify_audit().unwrap() {
+            ChainCheck::Intact { .. } => {}
+            broken => panic!("iteration {iteration}: audit chain broken: {broken:?}"),
+        }
+        let committed = crash_steps_committed(&case).unwrap();
+        assert!(
+            committed == last_reported || committed == last_reported + 1,
+            "iteration {iteration}: the case holds {committed} steps but the writer reported {last_reported}"
+        );
+        let labels: Vec<String> = case
+            .snapshot()
+            .unwrap()
+            .entities
+            .iter()
+            .map(|e| e.label.clone())
+            .collect();
+        assert_eq!(
+            labels,
+            crash_expected_labels(committed),
+            "iteration {iteration}"
+        );
+        last_reported = committed;
+    }
+    assert!(kills_mid_run as u32 == iterations);
+    assert!(
+        last_reported > 20,
+        "the writer hardly ran ({last_reported} steps); the test proves little"
+    );
+}
