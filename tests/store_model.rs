@@ -702,3 +702,92 @@ fn rich_batch_without_custom() -> ImportBatch {
     }
     b
 }
+
+#[test]
+fn a_streamed_import_commits_whole_undoes_and_redoes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_path, mut case) = temp_case(&dir, "stream.copkit");
+    let existing = case
+        .apply(Command::CreateEntity {
+            entity: NewEntity::new("Phone", "+44 7700 900001").with("number", "+44 7700 900001"),
+        })
+        .unwrap();
+    let ItemRef::Entity(existing) = existing.created[0] else {
+        panic!()
+    };
+    let before = dump(&case);
+    let meta = NewBatch {
+        kind: "import".into(),
+        description: "calls.csv".into(),
+        source_sha256: Some("00".repeat(32)),
+        ..Default::default()
+    };
+    let (applied, matched) = case
+        .import_streamed(
+            meta.clone(),
+            |w| -> Result<Option<EntityId>, copkit::store::StoreError> {
+                let matched = w.find_entity_by_identifier("Phone", "number", "+447700900001")?;
+                let a = w.entity(
+                    NewEntity::new("Phone", "+44 7700 900002").with("number", "+44 7700 900002"),
+                )?;
+                for i in 0..1000 {
+                    let mut ev = NewEvent::new(
+                        "Call",
+                        EventTime {
+                            start_ms: i * 1000,
+                            end_ms: None,
+                            original_text: None,
+                            original_zone: None,
+                        },
+                    );
+                    ev.participants = vec![
+                        NewParticipant::new(ParticipantRole::From, a),
+                        NewParticipant::new(ParticipantRole::To, existing),
+                    ];
+                    ev.attributes.push(NewAttribute::new("duration", "30"));
+                    w.event(ev)?;
+                }
+                w.attribute(
+                    ItemRef::Entity(existing),
+                    NewAttribute::new("alias", "seen in calls.csv"),
+                )?;
+                Ok(matched)
+            },
+        )
+        .unwrap();
+    assert_eq!(matched, Some(existing));
+    let after = dump(&case);
+    let snap = case.snapshot().unwrap();
+    assert_eq!(snap.events.len(), 1000);
+    assert!(
+        snap.events
+            .iter()
+            .all(|e| e.provenance.batch == applied.batch)
+    );
+    let info = case.info().unwrap();
+    assert_eq!(info.batches[0].counts.as_ref().unwrap()["events"], 1000);
+    assert_eq!(
+        case.audit_records().unwrap().last().unwrap().action,
+        "import batch"
+    );
+
+    case.undo().unwrap().unwrap();
+    assert_eq!(dump(&case), before);
+    case.redo().unwrap().unwrap();
+    assert_eq!(dump(&case), after);
+    case.undo().unwrap().unwrap();
+    assert_eq!(dump(&case), before);
+    case.redo().unwrap().unwrap();
+    assert_eq!(dump(&case), after);
+
+    // A failing import leaves nothing behind, not even its batch row or an audit record.
+    let audit_len = case.audit_records().unwrap().len();
+    let failed = case.import_streamed(meta, |w| -> Result<(), copkit::store::StoreError> {
+        w.entity(NewEntity::new("Person", "half way"))?;
+        w.entity(NewEntity::new("NoSuchType", "boom"))?;
+        Ok(())
+    });
+    assert!(failed.is_err());
+    assert_eq!(dump(&case), after);
+    assert_eq!(case.audit_records().unwrap().len(), audit_len);
+}

@@ -218,6 +218,7 @@ pub struct Outcome {
 }
 
 /// What a command needs besides the connection.
+#[derive(Clone, Copy)]
 pub(crate) struct ExecContext<'a> {
     pub schema: &'a Schema,
     pub schemes: &'a [GradingScheme],
@@ -1005,12 +1006,13 @@ fn split(conn: &Connection, keep: EntityId, absorbed: EntityId) -> Result<(), St
     Ok(())
 }
 
-fn import_batch(
+/// Inserts the row that describes an import batch and returns its id.
+pub(crate) fn insert_batch_row(
     conn: &Connection,
     ctx: &ExecContext<'_>,
-    batch: &ImportBatch,
+    b: &NewBatch,
+    counts: &serde_json::Value,
 ) -> Result<BatchId, StoreError> {
-    let b = &batch.batch;
     if b.kind.trim().is_empty() {
         return Err(invalid(
             "an import batch needs a kind (import, generator or manual)",
@@ -1019,7 +1021,10 @@ fn import_batch(
     ctx.check_grading(b.grading.as_ref())?;
     let g = grade_cols(b.grading.as_ref());
     conn.execute(
-        "INSERT INTO batches (kind, description, source_path, source_sha256, source_bytes,          created_utc, actor, purpose, spec, counts, review_date, grade_scheme, grade_source,          grade_info, grade_handling)          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        "INSERT INTO batches (kind, description, source_path, source_sha256, source_bytes, \
+         created_utc, actor, purpose, spec, counts, review_date, grade_scheme, grade_source, \
+         grade_info, grade_handling) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             b.kind,
             b.description,
@@ -1030,12 +1035,7 @@ fn import_batch(
             ctx.actor_label,
             ctx.purpose,
             b.spec.as_ref().map(serde_json::Value::to_string),
-            json!({
-                "entities": batch.entities.len(),
-                "links": batch.links.len(),
-                "events": batch.events.len(),
-            })
-            .to_string(),
+            counts.to_string(),
             b.review_date,
             g[0],
             g[1],
@@ -1043,7 +1043,174 @@ fn import_batch(
             g[3]
         ],
     )?;
-    let id = BatchId(conn.last_insert_rowid());
+    Ok(BatchId(conn.last_insert_rowid()))
+}
+
+/// Writes the rows of one streamed import batch (see `Case::import_streamed`). Every item
+/// gets the batch in its provenance; rows are written as they come, so memory stays bounded.
+pub struct BatchWriter<'c> {
+    ins: Inserter<'c>,
+    ctx: ExecContext<'c>,
+    conn: &'c Connection,
+    batch: BatchId,
+    find_by_identifier: Statement<'c>,
+    pub(crate) entities: u64,
+    pub(crate) links: u64,
+    pub(crate) events: u64,
+    pub(crate) attributes: u64,
+}
+
+impl<'c> BatchWriter<'c> {
+    pub(crate) fn new(
+        conn: &'c Connection,
+        ctx: ExecContext<'c>,
+        batch: BatchId,
+    ) -> Result<Self, StoreError> {
+        Ok(BatchWriter {
+            ins: Inserter::new(conn)?,
+            ctx,
+            conn,
+            batch,
+            find_by_identifier: conn.prepare(
+                "SELECT a.owner_id FROM attributes a JOIN entities e ON e.id = a.owner_id \
+                 WHERE a.owner_kind = 'entity' AND a.property = ?1 AND a.normalized = ?2 \
+                 AND e.type = ?3 ORDER BY a.owner_id LIMIT 1",
+            )?,
+            entities: 0,
+            links: 0,
+            events: 0,
+            attributes: 0,
+        })
+    }
+
+    /// The batch being written.
+    pub fn batch_id(&self) -> BatchId {
+        self.batch
+    }
+
+    fn stamp(&self, p: &mut Provenance) {
+        p.batch = Some(self.batch);
+    }
+
+    /// Adds an entity (and its attributes).
+    pub fn entity(&mut self, mut e: NewEntity) -> Result<EntityId, StoreError> {
+        self.stamp(&mut e.provenance);
+        for a in &mut e.attributes {
+            a.provenance.batch = Some(self.batch);
+        }
+        let id = self.ins.entity(&self.ctx, &e)?;
+        self.entities += 1;
+        self.attributes += e.attributes.len() as u64;
+        Ok(id)
+    }
+
+    /// Adds a link between existing entities (`EntityRef::Existing`).
+    pub fn link(&mut self, mut l: NewLink) -> Result<LinkId, StoreError> {
+        self.stamp(&mut l.provenance);
+        for a in &mut l.attributes {
+            a.provenance.batch = Some(self.batch);
+        }
+        let id = self.ins.link(&self.ctx, &l, &[])?;
+        self.links += 1;
+        self.attributes += l.attributes.len() as u64;
+        Ok(id)
+    }
+
+    /// Adds an event whose participants are existing entities.
+    pub fn event(&mut self, mut e: NewEvent) -> Result<crate::model::EventId, StoreError> {
+        self.stamp(&mut e.provenance);
+        for a in &mut e.attributes {
+            a.provenance.batch = Some(self.batch);
+        }
+        let id = self.ins.event(&self.ctx, &e, &[])?;
+        self.events += 1;
+        self.attributes += e.attributes.len() as u64;
+        Ok(id)
+    }
+
+    /// Adds an attribute value to an existing item (for example to an entity an earlier batch
+    /// created, when the import matched it on an identifier).
+    pub fn attribute(
+        &mut self,
+        owner: ItemRef,
+        mut a: NewAttribute,
+    ) -> Result<AttributeId, StoreError> {
+        self.stamp(&mut a.provenance);
+        require_item(self.conn, owner)?;
+        let owner_type = match owner {
+            ItemRef::Entity(id) => entity_type_of(self.conn, id)?,
+            _ => String::new(),
+        };
+        let id = self.ins.attribute(&self.ctx, owner, &owner_type, &a)?;
+        self.attributes += 1;
+        Ok(id)
+    }
+
+    /// The first entity of a type holding a property value with this normalised key (for
+    /// matching incoming rows to entities already in the case, including this batch's).
+    pub fn find_entity_by_identifier(
+        &mut self,
+        entity_type: &str,
+        property: &str,
+        normalized: &str,
+    ) -> Result<Option<EntityId>, StoreError> {
+        Ok(self
+            .find_by_identifier
+            .query_row(params![property, normalized, entity_type], |r| r.get(0))
+            .optional()?
+            .map(EntityId))
+    }
+
+    /// The schema of the case, for normalising values the way the store will.
+    pub fn schema(&self) -> &Schema {
+        self.ctx.schema
+    }
+
+    /// The case's grading schemes.
+    pub fn grading_schemes(&self) -> &[GradingScheme] {
+        self.ctx.schemes
+    }
+}
+
+/// Deletes every row an import batch wrote (for undoing a streamed batch).
+pub(crate) fn delete_batch_rows(conn: &Connection, batch: BatchId) -> Result<(), StoreError> {
+    let b = batch.0;
+    conn.execute(
+        "DELETE FROM participants WHERE event IN (SELECT id FROM events WHERE prov_batch = ?1)",
+        [b],
+    )?;
+    for (kind, table) in [
+        ("entity", "entities"),
+        ("link", "links"),
+        ("event", "events"),
+    ] {
+        conn.execute(
+            &format!(
+                "DELETE FROM attributes WHERE owner_kind = '{kind}' AND owner_id IN \
+                 (SELECT id FROM {table} WHERE prov_batch = ?1)"
+            ),
+            [b],
+        )?;
+    }
+    conn.execute("DELETE FROM attributes WHERE prov_batch = ?1", [b])?;
+    conn.execute("DELETE FROM links WHERE prov_batch = ?1", [b])?;
+    conn.execute("DELETE FROM events WHERE prov_batch = ?1", [b])?;
+    conn.execute("DELETE FROM entities WHERE prov_batch = ?1", [b])?;
+    conn.execute("DELETE FROM batches WHERE id = ?1", [b])?;
+    Ok(())
+}
+
+fn import_batch(
+    conn: &Connection,
+    ctx: &ExecContext<'_>,
+    batch: &ImportBatch,
+) -> Result<BatchId, StoreError> {
+    let counts = json!({
+        "entities": batch.entities.len(),
+        "links": batch.links.len(),
+        "events": batch.events.len(),
+    });
+    let id = insert_batch_row(conn, ctx, &batch.batch, &counts)?;
     let stamp = |p: &Provenance| Provenance {
         batch: Some(id),
         ..p.clone()

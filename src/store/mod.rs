@@ -11,7 +11,7 @@ mod schema;
 mod snapshot;
 
 pub use audit::{Actor, AuditCategory, AuditRecord, ChainCheck, GENESIS_HASH, verify_records};
-pub use command::{Command, ImportBatch, NewBatch};
+pub use command::{BatchWriter, Command, ImportBatch, NewBatch};
 pub use error::StoreError;
 pub use file_check::{HeaderFacts, check_case_file, sniff};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION, UNDOABLE_TABLES};
@@ -19,6 +19,7 @@ pub use snapshot::{CaseSnapshot, SnapshotHeader};
 
 use crate::model::{BatchId, EntityTypeDef, GradingScheme, ItemRef, Schema};
 use chrono::{SecondsFormat, Utc};
+use command::BatchWriter as Writer;
 use rusqlite::session::{ConflictAction, ConflictType, Session, invert_strm};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -505,6 +506,91 @@ impl Case {
         Ok(generation)
     }
 
+    /// Imports one batch by streaming rows into it: `fill` gets a [`BatchWriter`] and writes
+    /// entities, links and events as it reads its source, so memory stays bounded however big
+    /// the source is. The whole batch, its audit record and its undo step commit together, or
+    /// nothing does (if `fill` returns an error, the case is left exactly as it was).
+    ///
+    /// Undo deletes the batch's rows, capturing them so that redo restores them exactly; that
+    /// capture holds the batch in memory, so undoing a very large import needs memory in
+    /// proportion to it.
+    pub fn import_streamed<T, E, F>(&mut self, batch: NewBatch, fill: F) -> Result<(Applied, T), E>
+    where
+        E: From<StoreError>,
+        F: FnOnce(&mut BatchWriter<'_>) -> Result<T, E>,
+    {
+        let actor_label = format!("{} ({})", self.actor.analyst, self.actor.os_user);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let ctx = command::ExecContext {
+            schema: &self.schema,
+            schemes: &self.schemes,
+            actor_label: &actor_label,
+            purpose: &self.purpose,
+        };
+        let id = command::insert_batch_row(&tx, &ctx, &batch, &json!({}))?;
+        let (value, counts) = {
+            let mut writer = Writer::new(&tx, ctx, id)?;
+            let value = fill(&mut writer)?;
+            let counts = json!({
+                "entities": writer.entities,
+                "links": writer.links,
+                "events": writer.events,
+                "attributes": writer.attributes,
+            });
+            (value, counts)
+        };
+        let finish = || -> Result<(i64, u64), StoreError> {
+            tx.execute(
+                "UPDATE batches SET counts = ?1 WHERE id = ?2",
+                params![counts.to_string(), id.0],
+            )?;
+            let details = json!({
+                "command": "import_batch",
+                "batch_id": id.0,
+                "batch": {
+                    "kind": batch.kind,
+                    "description": batch.description,
+                    "source_path": batch.source_path,
+                    "source_sha256": batch.source_sha256,
+                    "source_bytes": batch.source_bytes,
+                    "grading": batch.grading,
+                },
+                "counts": counts,
+            });
+            let record = audit::append(
+                &tx,
+                &self.actor,
+                &self.purpose,
+                AuditCategory::Collection,
+                "import batch",
+                &details,
+            )?;
+            tx.execute("DELETE FROM undo_log WHERE undone = 1", [])?;
+            tx.execute(
+                "INSERT INTO undo_log (audit_seq, label, changeset, batch) VALUES (?1, 'import batch', x'', ?2)",
+                params![record.seq, id.0],
+            )?;
+            let generation = Self::bump_generation(&tx, self.generation)?;
+            Ok((record.seq, generation))
+        };
+        let (audit_seq, generation) = finish()?;
+        tx.commit().map_err(StoreError::from)?;
+        self.generation = generation;
+        self.snapshot = None;
+        Ok((
+            Applied {
+                audit_seq,
+                generation,
+                created: Vec::new(),
+                batch: Some(id),
+            },
+            value,
+        ))
+    }
+
     /// The label of the step that undo would reverse.
     pub fn undo_label(&self) -> Result<Option<String>, StoreError> {
         Ok(self
@@ -544,24 +630,51 @@ impl Case {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let sql = if undo {
-            "SELECT id, audit_seq, label, changeset FROM undo_log WHERE undone = 0 ORDER BY id DESC LIMIT 1"
+            "SELECT id, audit_seq, label, changeset, batch FROM undo_log WHERE undone = 0 ORDER BY id DESC LIMIT 1"
         } else {
-            "SELECT id, audit_seq, label, changeset FROM undo_log WHERE undone = 1 ORDER BY id ASC LIMIT 1"
+            "SELECT id, audit_seq, label, changeset, batch FROM undo_log WHERE undone = 1 ORDER BY id ASC LIMIT 1"
         };
-        let Some((id, of_seq, label, changeset)) = tx
+        let Some((id, of_seq, label, changeset, batch)) = tx
             .query_row(sql, [], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, i64>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
                 ))
             })
             .optional()?
         else {
             return Ok(None);
         };
-        if !changeset.is_empty() {
+        if let Some(batch) = batch {
+            // A streamed batch: its stored changeset, once captured, is the deletion.
+            if undo && changeset.is_empty() {
+                let mut deletion = Vec::new();
+                {
+                    let mut session = Session::new(&tx)?;
+                    for table in schema::UNDOABLE_TABLES {
+                        session.attach(Some(*table))?;
+                    }
+                    command::delete_batch_rows(&tx, BatchId(batch))?;
+                    session.changeset_strm(&mut deletion)?;
+                }
+                tx.execute(
+                    "UPDATE undo_log SET changeset = ?1 WHERE id = ?2",
+                    params![deletion, id],
+                )?;
+            } else {
+                let to_apply = if undo {
+                    changeset
+                } else {
+                    let mut inverted = Vec::with_capacity(changeset.len());
+                    invert_strm(&mut changeset.as_slice(), &mut inverted)?;
+                    inverted
+                };
+                apply_changeset(&tx, &to_apply)?;
+            }
+        } else if !changeset.is_empty() {
             let to_apply = if undo {
                 let mut inverted = Vec::with_capacity(changeset.len());
                 invert_strm(&mut changeset.as_slice(), &mut inverted)?;
@@ -569,15 +682,7 @@ impl Case {
             } else {
                 changeset
             };
-            tx.apply_strm(
-                &mut to_apply.as_slice(),
-                None::<fn(&str) -> bool>,
-                |conflict: ConflictType, _item| {
-                    tracing::error!(?conflict, "undo/redo conflict");
-                    ConflictAction::SQLITE_CHANGESET_ABORT
-                },
-            )
-            .map_err(|e| StoreError::UndoConflict(e.to_string()))?;
+            apply_changeset(&tx, &to_apply)?;
         }
         tx.execute(
             "UPDATE undo_log SET undone = ?1 WHERE id = ?2",
@@ -730,6 +835,18 @@ impl Case {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+fn apply_changeset(conn: &Connection, changeset: &[u8]) -> Result<(), StoreError> {
+    conn.apply_strm(
+        &mut &changeset[..],
+        None::<fn(&str) -> bool>,
+        |conflict: ConflictType, _item| {
+            tracing::error!(?conflict, "undo/redo conflict");
+            ConflictAction::SQLITE_CHANGESET_ABORT
+        },
+    )
+    .map_err(|e| StoreError::UndoConflict(e.to_string()))
 }
 
 /// Creates a case file at an older schema version (for migration tests only).

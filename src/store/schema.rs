@@ -179,6 +179,9 @@ CREATE TABLE ground_truth (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- A streamed import batch is undone by deleting its rows; its undo entry names the batch.
+ALTER TABLE undo_log ADD COLUMN batch INTEGER;
 "#;
 
 /// The migration that brings a file from version `index` to `index + 1`.
