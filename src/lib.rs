@@ -4,6 +4,7 @@
 //! The headless core (`model`, `store`, `jobs`, `cli`) builds without any GUI crate; the
 //! workbench window (`app`, `ui`) lives behind the default `gui` feature. See ARCHITECTURE.md.
 
+pub mod analysis;
 pub mod cli;
 pub mod jobs;
 pub mod model;

@@ -1,0 +1,338 @@
+//! Analysis components. Every component has one shape: a case snapshot, parameters, a cancel
+//! token and a progress sink in; an [`Output`] that names entities by id out. The same
+//! component runs from the workbench (as a job), from `copkit analyze`, from a chain and from
+//! `copkit score`.
+
+mod degree;
+mod graph;
+
+pub use graph::AnalysisGraph;
+
+use crate::jobs::{CancelToken, JobError, Progress};
+use crate::model::{EntityId, Grade, Grading, LinkId};
+use crate::store::CaseSnapshot;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Why a component could not produce a result.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("parameter '{name}': {reason}")]
+    BadParam { name: String, reason: String },
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<JobError> for AnalysisError {
+    fn from(err: JobError) -> Self {
+        match err {
+            JobError::Cancelled => AnalysisError::Cancelled,
+            other => AnalysisError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<AnalysisError> for JobError {
+    fn from(err: AnalysisError) -> Self {
+        match err {
+            AnalysisError::Cancelled => JobError::Cancelled,
+            other => JobError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// The kind of value a parameter takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamKind {
+    Int,
+    Float,
+    Bool,
+    Text,
+    /// An entity id (`E12` or `12`) or a source id.
+    Entity,
+    /// Comma-separated entities.
+    EntityList,
+    /// A grade threshold such as `B2` under the case's default scheme.
+    Grade,
+}
+
+/// One parameter a component accepts.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    /// The default as text; `None` when the parameter is required or has no default.
+    pub default: Option<&'static str>,
+    pub help: &'static str,
+}
+
+/// The `grade` parameter every component accepts: only links and events graded at least this
+/// well take part (ungraded items are left out when a threshold is set).
+pub const GRADE_PARAM: ParamSpec = ParamSpec {
+    name: "grade",
+    kind: ParamKind::Grade,
+    default: None,
+    help: "only use links and events graded at least this well, e.g. B2 (ungraded ones are left out)",
+};
+
+/// Parameter values as given (`key=value` on the command line, a table in a chain file).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Params(pub BTreeMap<String, String>);
+
+impl Params {
+    pub fn new() -> Params {
+        Params::default()
+    }
+
+    /// Builder-style insert.
+    pub fn with(mut self, key: &str, value: impl ToString) -> Params {
+        self.0.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Parses `key=value` pairs.
+    pub fn parse_pairs<'a>(
+        pairs: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Params, AnalysisError> {
+        let mut params = Params::new();
+        for pair in pairs {
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| AnalysisError::BadParam {
+                    name: pair.to_string(),
+                    reason: "write parameters as key=value".into(),
+                })?;
+            params.0.insert(k.trim().to_string(), v.trim().to_string());
+        }
+        Ok(params)
+    }
+
+    /// Rejects parameters the component does not know (a typo must not be silently ignored).
+    pub fn check_known(&self, specs: &[ParamSpec]) -> Result<(), AnalysisError> {
+        for key in self.0.keys() {
+            if !specs.iter().any(|s| s.name == key) {
+                return Err(AnalysisError::BadParam {
+                    name: key.clone(),
+                    reason: format!(
+                        "unknown parameter; this component takes: {}",
+                        specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn parsed<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        default: T,
+        what: &str,
+    ) -> Result<T, AnalysisError> {
+        match self.0.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| AnalysisError::BadParam {
+                name: name.into(),
+                reason: format!("'{v}' is not {what}"),
+            }),
+        }
+    }
+
+    pub fn get_f64(&self, name: &str, default: f64) -> Result<f64, AnalysisError> {
+        self.parsed(name, default, "a number")
+    }
+
+    pub fn get_usize(&self, name: &str, default: usize) -> Result<usize, AnalysisError> {
+        self.parsed(name, default, "a whole number")
+    }
+
+    pub fn get_u64(&self, name: &str, default: u64) -> Result<u64, AnalysisError> {
+        self.parsed(name, default, "a whole number")
+    }
+
+    pub fn get_bool(&self, name: &str, default: bool) -> Result<bool, AnalysisError> {
+        self.parsed(name, default, "true or false")
+    }
+
+    /// One entity by id (`E12`, `12`) or by source id.
+    pub fn get_entity(
+        &self,
+        case: &CaseSnapshot,
+        name: &str,
+    ) -> Result<Option<EntityId>, AnalysisError> {
+        self.0
+            .get(name)
+            .map(|v| resolve_entity(case, name, v))
+            .transpose()
+    }
+
+    /// Comma-separated entities.
+    pub fn get_entities(
+        &self,
+        case: &CaseSnapshot,
+        name: &str,
+    ) -> Result<Vec<EntityId>, AnalysisError> {
+        match self.0.get(name) {
+            None => Ok(Vec::new()),
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| resolve_entity(case, name, s))
+                .collect(),
+        }
+    }
+
+    /// The `grade` threshold under the case's default scheme, if given.
+    pub fn get_grade(&self, case: &CaseSnapshot) -> Result<Option<Grade>, AnalysisError> {
+        let Some(text) = self.0.get(GRADE_PARAM.name) else {
+            return Ok(None);
+        };
+        let scheme = case
+            .scheme(&case.default_scheme)
+            .ok_or_else(|| AnalysisError::BadParam {
+                name: "grade".into(),
+                reason: format!(
+                    "the case's default scheme '{}' is missing",
+                    case.default_scheme
+                ),
+            })?;
+        scheme
+            .parse_grade(text)
+            .map(Some)
+            .map_err(|e| AnalysisError::BadParam {
+                name: "grade".into(),
+                reason: e.to_string(),
+            })
+    }
+}
+
+fn resolve_entity(case: &CaseSnapshot, param: &str, text: &str) -> Result<EntityId, AnalysisError> {
+    let digits = text.strip_prefix('E').unwrap_or(text);
+    if let Ok(n) = digits.parse::<i64>()
+        && case.entity(EntityId(n)).is_some()
+    {
+        return Ok(EntityId(n));
+    }
+    case.entities
+        .iter()
+        .find(|e| e.source_id.as_deref() == Some(text))
+        .map(|e| e.id)
+        .ok_or_else(|| AnalysisError::BadParam {
+            name: param.into(),
+            reason: format!("no entity with id or source id '{text}'"),
+        })
+}
+
+/// A path found by a path component, with the weakest grade along it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathResult {
+    pub entities: Vec<EntityId>,
+    pub links: Vec<LinkId>,
+    /// Hops, or the summed weight for weighted paths.
+    pub cost: f64,
+    /// The weakest grading of any link on the path (`None` when any link is ungraded).
+    pub weakest_grade: Option<Grading>,
+}
+
+/// A proposed merge of two entities with the reasons for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeProposal {
+    pub keep: EntityId,
+    pub duplicate: EntityId,
+    /// 0..=1.
+    pub score: f64,
+    /// Which fields matched and how, for the analyst to judge.
+    pub explanation: Vec<String>,
+}
+
+/// Something a temporal component flags: a burst, a phone swap, a co-location.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub kind: String,
+    pub entities: Vec<EntityId>,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub score: f64,
+    pub description: String,
+}
+
+/// What a component produces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Output {
+    /// One number per entity (centralities, degree, k-core), sorted by entity id.
+    EntityValues {
+        values: Vec<(EntityId, f64)>,
+    },
+    /// One group per entity (communities, components), sorted by entity id.
+    Communities {
+        assignment: Vec<(EntityId, u32)>,
+        modularity: Option<f64>,
+    },
+    Paths {
+        paths: Vec<PathResult>,
+    },
+    Subgraph {
+        entities: Vec<EntityId>,
+        links: Vec<LinkId>,
+    },
+    MergeProposals {
+        proposals: Vec<MergeProposal>,
+    },
+    Alerts {
+        alerts: Vec<Alert>,
+    },
+    /// Counts per time bin (activity histograms).
+    Histogram {
+        bin_ms: i64,
+        /// (series name, bin start ms, count)
+        bins: Vec<(String, i64, u64)>,
+    },
+}
+
+/// An analysis component.
+pub trait Component: Send + Sync {
+    /// The name used on the command line and in chain files (`pagerank`, `louvain`, ...).
+    fn name(&self) -> &'static str;
+    /// One line for `copkit analyze --list`.
+    fn summary(&self) -> &'static str;
+    fn params(&self) -> &'static [ParamSpec];
+    /// Runs on a snapshot. Checks `cancel` inside its loops and reports progress.
+    fn run(
+        &self,
+        case: &CaseSnapshot,
+        params: &Params,
+        cancel: &CancelToken,
+        progress: &dyn Progress,
+    ) -> Result<Output, AnalysisError>;
+}
+
+/// Every component, in the order `--list` shows them.
+pub fn components() -> Vec<&'static dyn Component> {
+    vec![&degree::Degree]
+}
+
+/// The component with this name.
+pub fn find(name: &str) -> Option<&'static dyn Component> {
+    components().into_iter().find(|c| c.name() == name)
+}
+
+/// Runs a component after checking its parameters.
+pub fn run_component(
+    component: &dyn Component,
+    case: &CaseSnapshot,
+    params: &Params,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<Output, AnalysisError> {
+    params.check_known(component.params())?;
+    component.run(case, params, cancel, progress)
+}
