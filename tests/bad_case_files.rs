@@ -152,16 +152,22 @@ fn a_case_with_damaged_pages_is_reported_and_kept() {
         *b = 0xA5;
     }
     std::fs::write(&path, &bytes).unwrap();
-    // Keep a backup around so the error can point to it.
+    // Two backups beside it: a sound one, and a newer broken one that must not be offered.
+    let sound = dir.path().join("damaged.copkit.backup-sound");
+    {
+        let (_p, case) = temp_case(&dir, "source-of-backup.copkit");
+        case.backup_to(&sound).unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(20));
     std::fs::write(
-        dir.path().join("damaged.copkit.backup-manual"),
-        b"placeholder",
+        dir.path().join("damaged.copkit.backup-broken"),
+        b"not a case",
     )
     .unwrap();
     let err = open_fails_untouched(&path);
     match &err {
         StoreError::Corrupt { backup_hint, .. } => {
-            assert!(backup_hint.contains("backup-manual"), "{err}")
+            assert!(backup_hint.contains("backup-sound"), "{err}")
         }
         other => panic!("expected Corrupt, got {other}"),
     }

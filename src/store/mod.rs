@@ -139,12 +139,21 @@ fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// Names the newest backup next to a case, if any, for error messages.
+/// Names the newest backup beside a case that passes the checks, for error messages.
 fn backup_hint(path: &Path) -> String {
-    match find_backups(path).first() {
-        Some(b) => format!(" (newest backup: {})", b.display()),
+    match newest_sound_backup(path) {
+        Some(b) => format!(" (newest sound backup: {})", b.display()),
         None => String::new(),
     }
+}
+
+/// The newest backup beside a case whose header is a case's and that passes `quick_check`.
+pub fn newest_sound_backup(path: &Path) -> Option<PathBuf> {
+    find_backups(path).into_iter().find(|backup| {
+        check_case_file(backup).is_ok()
+            && Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .is_ok_and(|conn| quick_check(&conn, backup).is_ok())
+    })
 }
 
 /// Backups written next to a case by migrations and by `Case::backup_to`, newest first.
