@@ -12,3 +12,5 @@ pub mod store;
 
 #[cfg(feature = "gui")]
 pub mod app;
+#[cfg(feature = "gui")]
+pub mod ui;

@@ -1,82 +1,720 @@
-//! The workbench window (eframe). For now it opens the case given on the command line and
-//! shows what it holds; the views (graph, timeline, tables, inspector) arrive with their own
-//! issues.
+//! The workbench window (eframe): state, the one place where commands are applied, job
+//! polling, and the frame layout (menu bar, filters on the left, tabbed centre, inspector on
+//! the right, jobs and messages at the bottom).
 
-use crate::store::{Actor, Case, CaseInfo};
+pub mod commands;
+
+use crate::jobs::{JobId, JobManager};
+use crate::model::{ItemRef, PersonCategory};
+use crate::store::{Actor, Case, CaseSnapshot, Command};
+use crate::ui::inspector::InspectorState;
+use crate::ui::tables::{TableKind, TableState};
+use crate::ui::timeline::TimelineState;
+use crate::ui::{self, Action, ViewState};
 use anyhow::Result;
+use commands::{Menu, UiCommand};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Opens the workbench window and runs it until it is closed.
-pub fn run(case: Option<PathBuf>, actor: Actor) -> Result<()> {
+pub fn run(case: Option<PathBuf>, purpose: Option<String>, actor: Actor) -> Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("COPKIT Workbench")
-            .with_inner_size([1100.0, 700.0]),
+            .with_inner_size([1280.0, 800.0]),
         ..Default::default()
     };
-    let state = WorkbenchApp::new(case, actor);
     eframe::run_native(
         "COPKIT Workbench",
         options,
-        Box::new(move |_cc| Ok(Box::new(state))),
+        Box::new(move |cc| {
+            let prefs: Prefs = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+                .unwrap_or_default();
+            let mut app = WorkbenchApp::new(actor, prefs);
+            let ctx = cc.egui_ctx.clone();
+            app.jobs.set_wake(Arc::new(move || ctx.request_repaint()));
+            app.apply_theme(&cc.egui_ctx);
+            match (case, purpose) {
+                (Some(path), Some(purpose)) if !purpose.trim().is_empty() => {
+                    app.start_open(PendingOpen {
+                        path,
+                        purpose,
+                        create: false,
+                    });
+                }
+                (Some(path), _) => app.ask_to_open(path),
+                (None, _) => {}
+            }
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the workbench window: {e}"))
 }
 
-/// The window's state.
+/// Preferences that persist between runs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Prefs {
+    pub dark: bool,
+    pub recent: Vec<PathBuf>,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Prefs {
+            dark: true,
+            recent: Vec::new(),
+        }
+    }
+}
+
+/// The centre tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Entities,
+    Links,
+    Events,
+    Timeline,
+    Audit,
+}
+
+/// A message for the user at the bottom of the window.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub error: bool,
+    pub text: String,
+}
+
+/// A case the user asked to open, waiting for the purpose.
+#[derive(Debug, Clone)]
+struct PendingOpen {
+    path: PathBuf,
+    purpose: String,
+    create: bool,
+}
+
+/// The open case and the snapshot the views read.
+pub struct OpenCase {
+    pub case: Case,
+    pub snapshot: Arc<CaseSnapshot>,
+    pub training: bool,
+    /// A job loading a newer snapshot, if one is running.
+    loading: Option<JobId>,
+}
+
+/// The workbench.
 pub struct WorkbenchApp {
-    info: Option<CaseInfo>,
-    message: String,
+    pub prefs: Prefs,
+    actor: Actor,
+    pub open: Option<OpenCase>,
+    pub view: ViewState,
+    pub tab: Tab,
+    pub messages: Vec<Message>,
+    pub jobs: JobManager,
+    opening: Option<JobId>,
+    pending: Option<PendingOpen>,
+    path_prompt: Option<(String, bool)>,
+    palette: Option<String>,
+    focus_search: bool,
+    tables: [TableState; 3],
+    inspector: InspectorState,
+    timeline: TimelineState,
 }
 
 impl WorkbenchApp {
-    pub fn new(case: Option<PathBuf>, actor: Actor) -> WorkbenchApp {
-        let (info, message) = match case {
-            None => (
-                None,
-                "No case open. Open one with `copkit CASE`, or create one with `copkit new CASE`."
-                    .to_string(),
-            ),
-            Some(path) => {
-                match Case::open(&path, actor, "opened in the workbench").and_then(|c| c.info()) {
-                    Ok(info) => (Some(info), String::new()),
-                    Err(e) => (None, format!("{e}")),
+    pub fn new(actor: Actor, prefs: Prefs) -> WorkbenchApp {
+        WorkbenchApp {
+            prefs,
+            actor,
+            open: None,
+            view: ViewState::default(),
+            tab: Tab::Entities,
+            messages: Vec::new(),
+            jobs: JobManager::new(),
+            opening: None,
+            pending: None,
+            path_prompt: None,
+            palette: None,
+            focus_search: false,
+            tables: Default::default(),
+            inspector: InspectorState::default(),
+            timeline: TimelineState::default(),
+        }
+    }
+
+    /// Uses an already open case (the CLI and tests open cases themselves).
+    pub fn with_case(mut self, mut case: Case) -> Result<WorkbenchApp> {
+        let snapshot = case.snapshot()?;
+        let training = case.is_training();
+        self.open = Some(OpenCase {
+            case,
+            snapshot,
+            training,
+            loading: None,
+        });
+        Ok(self)
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        tracing::info!("{text}");
+        self.messages.push(Message { error: false, text });
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        tracing::warn!("{text}");
+        self.messages.push(Message { error: true, text });
+    }
+
+    fn apply_theme(&self, ctx: &egui::Context) {
+        ctx.set_theme(if self.prefs.dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        });
+    }
+
+    /// Asks for the purpose, then opens the case in a job.
+    pub fn ask_to_open(&mut self, path: PathBuf) {
+        self.pending = Some(PendingOpen {
+            path,
+            purpose: String::new(),
+            create: false,
+        });
+    }
+
+    fn start_open(&mut self, pending: PendingOpen) {
+        let actor = self.actor.clone();
+        let PendingOpen {
+            path,
+            purpose,
+            create,
+        } = pending;
+        let job = self.jobs.spawn("open case", move |_cancel, progress| {
+            progress.report(None, "checking the case file");
+            let mut case = if create {
+                let title = path
+                    .file_stem()
+                    .map_or_else(|| "case".into(), |s| s.to_string_lossy().into_owned());
+                Case::create(&path, &title, actor, &purpose)
+            } else {
+                Case::open(&path, actor, &purpose)
+            }
+            .map_err(crate::jobs::JobError::failed)?;
+            progress.report(None, "loading the case");
+            let snapshot = case.snapshot().map_err(crate::jobs::JobError::failed)?;
+            Ok((case, snapshot))
+        });
+        match job {
+            Ok(id) => self.opening = Some(id),
+            Err(e) => self.error(format!("{e}")),
+        }
+    }
+
+    fn close_case(&mut self) {
+        self.open = None;
+        self.view = ViewState::default();
+        self.tables = Default::default();
+    }
+
+    fn run_command(&mut self, ctx: &egui::Context, command: UiCommand) {
+        match command {
+            UiCommand::NewCase => self.path_prompt = Some((String::new(), true)),
+            UiCommand::OpenCase => match rfd::FileDialog::new()
+                .add_filter("COPKIT case", &["copkit"])
+                .pick_file()
+            {
+                Some(path) => self.ask_to_open(path),
+                // No dialog service answered (or the user cancelled): offer a typed path.
+                None => self.path_prompt = Some((String::new(), false)),
+            },
+            UiCommand::CloseCase => self.close_case(),
+            UiCommand::Undo | UiCommand::Redo => {
+                let Some(open) = &mut self.open else { return };
+                let result = if command == UiCommand::Undo {
+                    open.case.undo()
+                } else {
+                    open.case.redo()
+                };
+                match result {
+                    Ok(Some(_)) => self.refresh_snapshot(),
+                    Ok(None) => self.info(format!("Nothing to {}", command.label().to_lowercase())),
+                    Err(e) => self.error(format!("{e}")),
                 }
             }
+            UiCommand::Find => {
+                self.focus_search = true;
+            }
+            UiCommand::CommandPalette => self.palette = Some(String::new()),
+            UiCommand::ShowEntities => self.tab = Tab::Entities,
+            UiCommand::ShowLinks => self.tab = Tab::Links,
+            UiCommand::ShowEvents => self.tab = Tab::Events,
+            UiCommand::ShowTimeline => self.tab = Tab::Timeline,
+            UiCommand::ShowAudit => self.tab = Tab::Audit,
+            UiCommand::ClearSelection => self.view.selection.clear(),
+            UiCommand::ClearTimeFilter => self.view.time_filter = None,
+            UiCommand::ToggleTheme => {
+                self.prefs.dark = !self.prefs.dark;
+                self.apply_theme(ctx);
+            }
+        }
+    }
+
+    /// Starts loading a snapshot of the current generation in a job; the views keep showing
+    /// the previous one until it arrives.
+    fn refresh_snapshot(&mut self) {
+        let Some(open) = &mut self.open else { return };
+        let loader = match open.case.snapshot_loader() {
+            Ok(l) => l,
+            Err(e) => {
+                let text = format!("{e}");
+                self.error(text);
+                return;
+            }
         };
-        WorkbenchApp { info, message }
+        match self.jobs.spawn("load snapshot", move |_c, p| {
+            p.report(None, "reading the case");
+            loader
+                .load()
+                .map(Arc::new)
+                .map_err(crate::jobs::JobError::failed)
+        }) {
+            Ok(id) => open.loading = Some(id),
+            Err(e) => self.error(format!("{e}")),
+        }
+    }
+
+    /// Applies what the views asked for; the only place the case is changed.
+    fn apply_actions(&mut self, ctx: &egui::Context, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Select { item, additive } => {
+                    if additive {
+                        if !self.view.selection.remove(&item) {
+                            self.view.selection.insert(item);
+                        }
+                    } else {
+                        self.view.selection.clear();
+                        self.view.selection.insert(item);
+                    }
+                }
+                Action::SetTimeFilter(filter) => self.view.time_filter = filter,
+                Action::Run(command) => self.run_command(ctx, command),
+                Action::Apply(command) => self.apply_store_command(*command),
+            }
+        }
+    }
+
+    /// Applies one store command (small edits are quick; bulk work goes through jobs).
+    pub fn apply_store_command(&mut self, command: Command) {
+        let Some(open) = &mut self.open else { return };
+        let action = command.action();
+        match open.case.apply(command) {
+            Ok(_) => {
+                self.info(format!("Done: {action}"));
+                self.refresh_snapshot();
+            }
+            Err(e) => self.error(format!("{action} failed: {e}")),
+        }
+    }
+
+    fn poll_jobs(&mut self) {
+        for finished in self.jobs.poll() {
+            let id = finished.id;
+            if Some(id) == self.opening {
+                self.opening = None;
+                match finished.into_result::<(Case, Arc<CaseSnapshot>)>() {
+                    Ok((case, snapshot)) => {
+                        let path = case.path().to_path_buf();
+                        self.prefs.recent.retain(|p| p != &path);
+                        self.prefs.recent.insert(0, path.clone());
+                        self.prefs.recent.truncate(10);
+                        let training = case.is_training();
+                        self.close_case();
+                        self.open = Some(OpenCase {
+                            case,
+                            snapshot,
+                            training,
+                            loading: None,
+                        });
+                        self.info(format!("Opened {}", path.display()));
+                    }
+                    Err(e) => self.error(format!("Could not open the case: {e}")),
+                }
+            } else if let Some(open) = &mut self.open
+                && open.loading == Some(id)
+            {
+                open.loading = None;
+                match finished.into_result::<Arc<CaseSnapshot>>() {
+                    // Keep only a snapshot of the generation the case is at now.
+                    Ok(s) if s.generation == open.case.generation() => open.snapshot = s,
+                    Ok(_) => {}
+                    Err(e) => self.error(format!("Could not reload the case: {e}")),
+                }
+            } else if let Err(e) = finished.result {
+                self.error(format!("{e}"));
+            }
+        }
+    }
+
+    /// Draws one frame (also what UI tests drive).
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.poll_jobs();
+        let mut actions: Vec<Action> = UiCommand::from_shortcuts(&ctx)
+            .into_iter()
+            .map(Action::Run)
+            .collect();
+
+        egui::Panel::top("menu").show(ui, |ui| {
+            egui::MenuBar::new().ui(ui, |ui| {
+                for (menu, title) in [
+                    (Menu::File, "File"),
+                    (Menu::Edit, "Edit"),
+                    (Menu::View, "View"),
+                ] {
+                    ui.menu_button(title, |ui| {
+                        for command in UiCommand::ALL.into_iter().filter(|c| c.menu() == menu) {
+                            let mut button = egui::Button::new(command.label());
+                            if let Some(s) = command.shortcut() {
+                                button = button.shortcut_text(ui.ctx().format_shortcut(&s));
+                            }
+                            if ui.add(button).clicked() {
+                                actions.push(Action::Run(command));
+                                ui.close();
+                            }
+                        }
+                        if menu == Menu::File && !self.prefs.recent.is_empty() {
+                            ui.separator();
+                            ui.weak("Recent cases");
+                            for path in self.prefs.recent.clone() {
+                                if ui.button(path.display().to_string()).clicked() {
+                                    self.ask_to_open(path);
+                                    ui.close();
+                                }
+                            }
+                        }
+                    });
+                }
+                if let Some(open) = &self.open {
+                    ui.separator();
+                    ui.label(format!(
+                        "{} · generation {}",
+                        open.snapshot.title, open.snapshot.generation
+                    ));
+                }
+            });
+        });
+        if let Some(open) = &self.open
+            && open.training
+        {
+            egui::Panel::top("training").show(ui, |ui| {
+                ui.colored_label(
+                    egui::Color32::from_rgb(230, 160, 0),
+                    "TRAINING MODE: this case was generated; it holds no real people.",
+                );
+            });
+        }
+
+        egui::Panel::bottom("jobs-and-messages")
+            .resizable(true)
+            .default_size(90.0)
+            .show(ui, |ui| {
+                for job in self.jobs.running() {
+                    ui.horizontal(|ui| {
+                        let (fraction, message) = job
+                            .progress
+                            .as_ref()
+                            .map_or((None, ""), |p| (p.fraction, p.message.as_str()));
+                        ui.label(format!("{}: {message}", job.name));
+                        let bar =
+                            egui::ProgressBar::new(fraction.unwrap_or(0.0)).desired_width(200.0);
+                        ui.add(if fraction.is_some() {
+                            bar.show_percentage()
+                        } else {
+                            bar.animate(true)
+                        });
+                        if ui.button("Cancel").clicked() {
+                            job.cancel.cancel();
+                        }
+                    });
+                }
+                egui::ScrollArea::vertical()
+                    .stick_to_bottom(true)
+                    .show(ui, |ui| {
+                        for m in self.messages.iter().rev().take(50).rev() {
+                            if m.error {
+                                ui.colored_label(ui.visuals().error_fg_color, &m.text);
+                            } else {
+                                ui.label(&m.text);
+                            }
+                        }
+                    });
+            });
+
+        if let Some(open) = &self.open {
+            let snapshot = Arc::clone(&open.snapshot);
+            egui::Panel::left("filters")
+                .resizable(true)
+                .default_size(200.0)
+                .show(ui, |ui| {
+                    filters_panel(ui, &snapshot, &mut self.view, &mut self.focus_search);
+                });
+            egui::Panel::right("inspector")
+                .resizable(true)
+                .default_size(340.0)
+                .show(ui, |ui| {
+                    ui.heading("Inspector");
+                    actions.extend(ui::inspector::show(
+                        ui,
+                        &snapshot,
+                        &self.view,
+                        &mut self.inspector,
+                    ));
+                });
+            egui::CentralPanel::default().show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    for (tab, label) in [
+                        (Tab::Entities, "Entities"),
+                        (Tab::Links, "Links"),
+                        (Tab::Events, "Events"),
+                        (Tab::Timeline, "Timeline"),
+                        (Tab::Audit, "Audit log"),
+                    ] {
+                        ui.selectable_value(&mut self.tab, tab, label);
+                    }
+                });
+                ui.separator();
+                let acts = match self.tab {
+                    Tab::Entities => ui::tables::show(
+                        ui,
+                        &snapshot,
+                        TableKind::Entities,
+                        &self.view,
+                        &mut self.tables[0],
+                    ),
+                    Tab::Links => ui::tables::show(
+                        ui,
+                        &snapshot,
+                        TableKind::Links,
+                        &self.view,
+                        &mut self.tables[1],
+                    ),
+                    Tab::Events => ui::tables::show(
+                        ui,
+                        &snapshot,
+                        TableKind::Events,
+                        &self.view,
+                        &mut self.tables[2],
+                    ),
+                    Tab::Timeline => {
+                        ui::timeline::show(ui, &snapshot, &self.view, &mut self.timeline)
+                    }
+                    Tab::Audit => {
+                        audit_view(ui, &self.open.as_ref().expect("open").case);
+                        Vec::new()
+                    }
+                };
+                actions.extend(acts);
+            });
+        } else {
+            egui::CentralPanel::default().show(ui, |ui| {
+                ui.vertical_centered(|ui| {
+                    ui.add_space(80.0);
+                    ui.heading("COPKIT Workbench");
+                    ui.label("No case is open.");
+                    ui.add_space(12.0);
+                    if ui.button("Open case…").clicked() {
+                        actions.push(Action::Run(UiCommand::OpenCase));
+                    }
+                    if ui.button("New case…").clicked() {
+                        actions.push(Action::Run(UiCommand::NewCase));
+                    }
+                    if self.opening.is_some() {
+                        ui.spinner();
+                    }
+                });
+            });
+        }
+
+        self.dialogs(&ctx, &mut actions);
+        self.apply_actions(&ctx, actions);
+    }
+
+    fn dialogs(&mut self, ctx: &egui::Context, actions: &mut Vec<Action>) {
+        if let Some((text, create)) = &mut self.path_prompt {
+            let mut done = None;
+            egui::Modal::new(egui::Id::unique("path-prompt")).show(ctx, |ui| {
+                ui.heading(if *create { "New case" } else { "Open case" });
+                ui.label("Path of the case file (.copkit):");
+                let response = ui.text_edit_singleline(text);
+                response.request_focus();
+                ui.horizontal(|ui| {
+                    let enter =
+                        response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    if (ui.button("OK").clicked() || enter) && !text.trim().is_empty() {
+                        done = Some(Some(PathBuf::from(text.trim())));
+                    }
+                    if ui.button("Cancel").clicked() {
+                        done = Some(None);
+                    }
+                });
+            });
+            if let Some(result) = done {
+                let create = *create;
+                self.path_prompt = None;
+                if let Some(path) = result {
+                    self.pending = Some(PendingOpen {
+                        path,
+                        purpose: String::new(),
+                        create,
+                    });
+                }
+            }
+        }
+        if let Some(pending) = &mut self.pending {
+            let mut decision = None;
+            egui::Modal::new(egui::Id::unique("purpose")).show(ctx, |ui| {
+                ui.heading("Purpose of access");
+                ui.label(format!("{}", pending.path.display()));
+                ui.label("Give the case reference or justification. It is recorded in the case's audit log.");
+                let response = ui.text_edit_singleline(&mut pending.purpose);
+                response.request_focus();
+                ui.horizontal(|ui| {
+                    let ready = !pending.purpose.trim().is_empty();
+                    let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    if ui.add_enabled(ready, egui::Button::new("Open")).clicked() || (ready && enter) {
+                        decision = Some(true);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        decision = Some(false);
+                    }
+                });
+            });
+            match decision {
+                Some(true) => {
+                    let pending = self.pending.take().expect("pending");
+                    self.start_open(pending);
+                }
+                Some(false) => self.pending = None,
+                None => {}
+            }
+        }
+        if let Some(filter) = &mut self.palette {
+            let mut chosen = None;
+            let mut close = false;
+            egui::Modal::new(egui::Id::unique("palette")).show(ctx, |ui| {
+                ui.label("Command");
+                let response = ui.text_edit_singleline(filter);
+                response.request_focus();
+                let needle = filter.to_lowercase();
+                let matching: Vec<UiCommand> = UiCommand::ALL
+                    .into_iter()
+                    .filter(|c| c.label().to_lowercase().contains(&needle))
+                    .collect();
+                for c in &matching {
+                    if ui.button(c.label()).clicked() {
+                        chosen = Some(*c);
+                    }
+                }
+                if ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    chosen = matching.first().copied();
+                }
+                if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+                    close = true;
+                }
+            });
+            if chosen.is_some() || close {
+                self.palette = None;
+            }
+            if let Some(c) = chosen {
+                actions.push(Action::Run(c));
+            }
+        }
+    }
+}
+
+fn filters_panel(
+    ui: &mut egui::Ui,
+    case: &CaseSnapshot,
+    view: &mut ViewState,
+    focus_search: &mut bool,
+) {
+    ui.heading("Filters");
+    ui.label("Search (ctrl-f)");
+    let search = ui.text_edit_singleline(&mut view.filters.search);
+    if std::mem::take(focus_search) {
+        search.request_focus();
+    }
+    ui.label("Entity type");
+    let current = view
+        .filters
+        .entity_type
+        .clone()
+        .unwrap_or_else(|| "all".into());
+    egui::ComboBox::from_id_salt("type-filter")
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut view.filters.entity_type, None, "all");
+            for t in &case.schema.entity_types {
+                ui.selectable_value(&mut view.filters.entity_type, Some(t.key.clone()), &t.label);
+            }
+        });
+    ui.label("Person category");
+    let current = view.filters.category.map_or("all", |c| c.as_str());
+    egui::ComboBox::from_id_salt("category-filter")
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut view.filters.category, None, "all");
+            for c in PersonCategory::ALL {
+                ui.selectable_value(&mut view.filters.category, Some(c), c.as_str());
+            }
+        });
+    ui.label(format!("Grade at least ({})", case.default_scheme));
+    ui.add(egui::TextEdit::singleline(&mut view.filters.min_grade).hint_text("e.g. B2"));
+    if !view.filters.min_grade.trim().is_empty() && view.filters.grade(case).is_none() {
+        ui.colored_label(ui.visuals().warn_fg_color, "not a grade of this scheme");
+    }
+    ui.checkbox(&mut view.filters.hide_restricted, "Hide restricted items");
+    ui.separator();
+    ui.label(format!("{} selected", view.selection.len()));
+    if let Some((a, b)) = view.time_filter {
+        ui.label(format!("Time: {} – {}", ui::time_text(a), ui::time_text(b)));
+    }
+    let _ = ItemRef::Entity;
+}
+
+fn audit_view(ui: &mut egui::Ui, case: &Case) {
+    match case.audit_records() {
+        Ok(records) => {
+            egui::ScrollArea::vertical().auto_shrink(false).show_rows(
+                ui,
+                18.0,
+                records.len(),
+                |ui, range| {
+                    for r in &records[range] {
+                        ui.label(format!(
+                            "{:>5}  {}  {:<12} {:<20} {} · {}",
+                            r.seq, r.time_utc, r.category, r.action, r.actor_analyst, r.purpose
+                        ));
+                    }
+                },
+            );
+        }
+        Err(e) => {
+            ui.colored_label(ui.visuals().error_fg_color, format!("{e}"));
+        }
     }
 }
 
 impl eframe::App for WorkbenchApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        egui::CentralPanel::default().show(ui, |ui| {
-            ui.heading("COPKIT Workbench");
-            ui.label(
-                "The workbench views (link graph, timeline, tables, inspector, import wizard) \
-                 are not built yet; they arrive with the next issues. Everything the case \
-                 holds is available from the command line: see `copkit --help`.",
-            );
-            ui.separator();
-            if !self.message.is_empty() {
-                ui.label(&self.message);
-            }
-            if let Some(info) = &self.info {
-                ui.label(format!("Case: {}", info.title));
-                ui.label(format!("File: {}", info.path.display()));
-                let total = |rows: &[(String, i64)]| rows.iter().map(|r| r.1).sum::<i64>();
-                ui.label(format!(
-                    "{} entities, {} links, {} events, {} import batches",
-                    total(&info.entities_by_type),
-                    total(&info.links_by_type),
-                    total(&info.events_by_type),
-                    info.batches.len()
-                ));
-                ui.label(format!(
-                    "Audit log: {} records, head {}",
-                    info.audit_records, info.audit_head
-                ));
-            }
-        });
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.prefs);
     }
 }

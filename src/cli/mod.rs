@@ -30,6 +30,10 @@ pub struct Cli {
     /// A case to open in the workbench (when no subcommand is given).
     #[arg(value_name = "CASE")]
     pub case: Option<PathBuf>,
+
+    /// With CASE: the purpose of opening it in the workbench (otherwise the window asks).
+    #[arg(long, value_name = "TEXT", requires = "case")]
+    pub purpose: Option<String>,
 }
 
 /// The purpose every command that opens a case must give.
@@ -152,7 +156,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             ))
             .into());
         }
-        return open_workbench(cli.case, actor);
+        return open_workbench(cli.case, cli.purpose, actor);
     };
     match command {
         Commands::New {
@@ -396,13 +400,21 @@ pub fn neutralise_formula(cell: &str) -> String {
 }
 
 #[cfg(feature = "gui")]
-fn open_workbench(case: Option<PathBuf>, actor: Actor) -> Result<ExitCode> {
-    crate::app::run(case, actor)?;
+fn open_workbench(
+    case: Option<PathBuf>,
+    purpose: Option<String>,
+    actor: Actor,
+) -> Result<ExitCode> {
+    crate::app::run(case, purpose, actor)?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(feature = "gui"))]
-fn open_workbench(_case: Option<PathBuf>, _actor: Actor) -> Result<ExitCode> {
+fn open_workbench(
+    _case: Option<PathBuf>,
+    _purpose: Option<String>,
+    _actor: Actor,
+) -> Result<ExitCode> {
     Err(UsageError(
         "this copkit was built without the workbench window (feature `gui`); use a \
          subcommand (see `copkit --help`) or rebuild with default features"

@@ -742,6 +742,24 @@ impl Case {
         Ok(snapshot)
     }
 
+    /// Something that loads a fresh snapshot on another thread through its own read-only
+    /// connection, so the workbench never loads a big case on its UI thread.
+    pub fn snapshot_loader(&self) -> Result<SnapshotLoader, StoreError> {
+        Ok(SnapshotLoader {
+            path: self.path.clone(),
+            header: SnapshotHeader {
+                case_id: self.meta("case_id")?.unwrap_or_default(),
+                title: self.meta("title")?.unwrap_or_default(),
+                generation: self.generation,
+                schema: self.schema.clone(),
+                grading_schemes: self.schemes.clone(),
+                default_scheme: self
+                    .meta("default_scheme")?
+                    .unwrap_or_else(|| "admiralty".into()),
+            },
+        })
+    }
+
     /// Checks the audit chain.
     pub fn verify_audit(&self) -> Result<ChainCheck, StoreError> {
         audit::verify(&self.conn)
@@ -843,6 +861,30 @@ impl Case {
     #[doc(hidden)]
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// Loads a snapshot of a case at a known generation through a read-only connection.
+#[derive(Debug, Clone)]
+pub struct SnapshotLoader {
+    path: PathBuf,
+    header: SnapshotHeader,
+}
+
+impl SnapshotLoader {
+    /// The generation the snapshot will carry.
+    pub fn generation(&self) -> u64 {
+        self.header.generation
+    }
+
+    /// Reads every item (run it in a job).
+    pub fn load(self) -> Result<CaseSnapshot, StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        snapshot::load(&conn, self.header)
     }
 }
 

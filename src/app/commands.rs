@@ -1,0 +1,139 @@
+//! The one list of workbench commands. Menus, keyboard shortcuts and the command palette are
+//! all generated from it, so they can never disagree.
+
+use egui::{Key, KeyboardShortcut, Modifiers};
+
+/// Something the user can ask the workbench to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UiCommand {
+    NewCase,
+    OpenCase,
+    CloseCase,
+    Undo,
+    Redo,
+    Find,
+    CommandPalette,
+    ShowEntities,
+    ShowLinks,
+    ShowEvents,
+    ShowTimeline,
+    ShowAudit,
+    ClearSelection,
+    ClearTimeFilter,
+    ToggleTheme,
+}
+
+/// Which top-level menu a command appears in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Menu {
+    File,
+    Edit,
+    View,
+}
+
+impl UiCommand {
+    pub const ALL: [UiCommand; 15] = [
+        UiCommand::NewCase,
+        UiCommand::OpenCase,
+        UiCommand::CloseCase,
+        UiCommand::Undo,
+        UiCommand::Redo,
+        UiCommand::Find,
+        UiCommand::ClearSelection,
+        UiCommand::ClearTimeFilter,
+        UiCommand::CommandPalette,
+        UiCommand::ShowEntities,
+        UiCommand::ShowLinks,
+        UiCommand::ShowEvents,
+        UiCommand::ShowTimeline,
+        UiCommand::ShowAudit,
+        UiCommand::ToggleTheme,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            UiCommand::NewCase => "New case…",
+            UiCommand::OpenCase => "Open case…",
+            UiCommand::CloseCase => "Close case",
+            UiCommand::Undo => "Undo",
+            UiCommand::Redo => "Redo",
+            UiCommand::Find => "Find…",
+            UiCommand::CommandPalette => "Command palette…",
+            UiCommand::ShowEntities => "Entities table",
+            UiCommand::ShowLinks => "Links table",
+            UiCommand::ShowEvents => "Events table",
+            UiCommand::ShowTimeline => "Timeline",
+            UiCommand::ShowAudit => "Audit log",
+            UiCommand::ClearSelection => "Clear selection",
+            UiCommand::ClearTimeFilter => "Clear time filter",
+            UiCommand::ToggleTheme => "Switch dark / light theme",
+        }
+    }
+
+    pub fn menu(self) -> Menu {
+        match self {
+            UiCommand::NewCase | UiCommand::OpenCase | UiCommand::CloseCase => Menu::File,
+            UiCommand::Undo
+            | UiCommand::Redo
+            | UiCommand::Find
+            | UiCommand::ClearSelection
+            | UiCommand::ClearTimeFilter
+            | UiCommand::CommandPalette => Menu::Edit,
+            _ => Menu::View,
+        }
+    }
+
+    pub fn shortcut(self) -> Option<KeyboardShortcut> {
+        let cmd = Modifiers::COMMAND;
+        let cmd_shift = Modifiers::COMMAND | Modifiers::SHIFT;
+        Some(match self {
+            UiCommand::NewCase => KeyboardShortcut::new(cmd, Key::N),
+            UiCommand::OpenCase => KeyboardShortcut::new(cmd, Key::O),
+            UiCommand::CloseCase => KeyboardShortcut::new(cmd, Key::W),
+            // Redo before undo: ctrl-shift-z must not be taken as ctrl-z.
+            UiCommand::Redo => KeyboardShortcut::new(cmd_shift, Key::Z),
+            UiCommand::Undo => KeyboardShortcut::new(cmd, Key::Z),
+            UiCommand::Find => KeyboardShortcut::new(cmd, Key::F),
+            UiCommand::CommandPalette => KeyboardShortcut::new(cmd, Key::P),
+            UiCommand::ShowEntities => KeyboardShortcut::new(cmd, Key::Num1),
+            UiCommand::ShowLinks => KeyboardShortcut::new(cmd, Key::Num2),
+            UiCommand::ShowEvents => KeyboardShortcut::new(cmd, Key::Num3),
+            UiCommand::ShowTimeline => KeyboardShortcut::new(cmd, Key::Num4),
+            UiCommand::ClearSelection => KeyboardShortcut::new(Modifiers::NONE, Key::Escape),
+            _ => return None,
+        })
+    }
+
+    /// Commands whose shortcut was pressed this frame (consumed from the input).
+    pub fn from_shortcuts(ctx: &egui::Context) -> Vec<UiCommand> {
+        let mut order: Vec<UiCommand> = UiCommand::ALL.to_vec();
+        // Longer modifier sets first, so ctrl-shift-z is not consumed as ctrl-z.
+        order.sort_by_key(|c| {
+            std::cmp::Reverse(c.shortcut().map_or(0, |s| s.modifiers.shift as u8))
+        });
+        ctx.input_mut(|input| {
+            order
+                .into_iter()
+                .filter(|c| c.shortcut().is_some_and(|s| input.consume_shortcut(&s)))
+                .collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortcuts_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for c in UiCommand::ALL {
+            if let Some(s) = c.shortcut() {
+                assert!(
+                    seen.insert((s.modifiers.command, s.modifiers.shift, s.logical_key)),
+                    "{c:?}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The workbench's views. A view reads the snapshot and the shared view state and returns
+//! [`Action`]s; it never changes the case itself. The app applies actions once per frame.
+
+pub mod inspector;
+pub mod tables;
+pub mod timeline;
+
+use crate::model::{EntityId, Grade, Grading, GradingScheme, ItemRef, PersonCategory};
+use crate::store::{CaseSnapshot, Command};
+use std::collections::BTreeSet;
+
+/// What a view asks the app to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Select one item; `additive` toggles it in the current selection (ctrl-click).
+    Select {
+        item: ItemRef,
+        additive: bool,
+    },
+    SetTimeFilter(Option<(i64, i64)>),
+    /// Apply a store command (an edit, a merge, ...).
+    Apply(Box<Command>),
+    Run(crate::app::commands::UiCommand),
+}
+
+/// The selection and filters every view shares.
+#[derive(Debug, Clone, Default)]
+pub struct ViewState {
+    pub selection: BTreeSet<ItemRef>,
+    pub hovered: Option<ItemRef>,
+    /// UTC milliseconds, inclusive start and exclusive end.
+    pub time_filter: Option<(i64, i64)>,
+    pub filters: Filters,
+}
+
+impl ViewState {
+    /// The selected entities, in id order.
+    pub fn selected_entities(&self) -> Vec<EntityId> {
+        self.selection
+            .iter()
+            .filter_map(|i| match i {
+                ItemRef::Entity(id) => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The item the inspector shows: the most recently selected... the first in id order.
+    pub fn focus(&self) -> Option<ItemRef> {
+        self.selection.iter().next().copied()
+    }
+}
+
+/// Filters set in the left panel.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters {
+    pub search: String,
+    pub entity_type: Option<String>,
+    pub category: Option<PersonCategory>,
+    /// "B2" = only items graded at least that well.
+    pub min_grade: String,
+    pub hide_restricted: bool,
+}
+
+impl Filters {
+    /// The parsed grade threshold, if one is set and valid.
+    pub fn grade(&self, case: &CaseSnapshot) -> Option<(GradingScheme, Grade)> {
+        if self.min_grade.trim().is_empty() {
+            return None;
+        }
+        let scheme = case.scheme(&case.default_scheme)?;
+        let grade = scheme.parse_grade(&self.min_grade).ok()?;
+        Some((scheme.clone(), grade))
+    }
+
+    /// Whether an item with this grading and flag passes the grade and restricted filters.
+    pub fn passes(
+        &self,
+        grade: Option<&(GradingScheme, Grade)>,
+        grading: Option<&Grading>,
+        restricted: bool,
+    ) -> bool {
+        if self.hide_restricted && restricted {
+            return false;
+        }
+        match grade {
+            Some((scheme, g)) => scheme.meets(grading, g),
+            None => true,
+        }
+    }
+
+    /// Case-insensitive search over the given texts.
+    pub fn matches_search<'a>(&self, texts: impl IntoIterator<Item = &'a str>) -> bool {
+        let needle = self.search.trim().to_lowercase();
+        needle.is_empty()
+            || texts
+                .into_iter()
+                .any(|t| t.to_lowercase().contains(&needle))
+    }
+}
+
+/// "B2 OPEN" or "ungraded": ungraded is always shown as ungraded, never as a default.
+pub fn grade_text(grading: Option<&Grading>) -> String {
+    match grading {
+        Some(g) => g.to_string(),
+        None => "ungraded".into(),
+    }
+}
+
+/// A UTC time as "2024-03-01 14:05".
+pub fn time_text(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| format!("{ms} ms"))
+}
