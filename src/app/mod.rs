@@ -5,7 +5,7 @@
 pub mod commands;
 
 use crate::jobs::{JobId, JobManager};
-use crate::model::{ItemRef, PersonCategory};
+use crate::model::PersonCategory;
 use crate::store::{Actor, Case, CaseSnapshot, Command};
 use crate::ui::inspector::InspectorState;
 use crate::ui::tables::{TableKind, TableState};
@@ -548,8 +548,8 @@ impl WorkbenchApp {
             let mut done = None;
             egui::Modal::new(egui::Id::unique("path-prompt")).show(ctx, |ui| {
                 ui.heading(if *create { "New case" } else { "Open case" });
-                ui.label("Path of the case file (.copkit):");
-                let response = ui.text_edit_singleline(text);
+                let label = ui.label("Path of the case file (.copkit):");
+                let response = ui.text_edit_singleline(text).labelled_by(label.id);
                 response.request_focus();
                 ui.horizontal(|ui| {
                     let enter =
@@ -579,8 +579,8 @@ impl WorkbenchApp {
             egui::Modal::new(egui::Id::unique("purpose")).show(ctx, |ui| {
                 ui.heading("Purpose of access");
                 ui.label(format!("{}", pending.path.display()));
-                ui.label("Give the case reference or justification. It is recorded in the case's audit log.");
-                let response = ui.text_edit_singleline(&mut pending.purpose);
+                let label = ui.label("Give the case reference or justification. It is recorded in the case's audit log.");
+                let response = ui.text_edit_singleline(&mut pending.purpose).labelled_by(label.id);
                 response.request_focus();
                 ui.horizontal(|ui| {
                     let ready = !pending.purpose.trim().is_empty();
@@ -606,8 +606,8 @@ impl WorkbenchApp {
             let mut chosen = None;
             let mut close = false;
             egui::Modal::new(egui::Id::unique("palette")).show(ctx, |ui| {
-                ui.label("Command");
-                let response = ui.text_edit_singleline(filter);
+                let label = ui.label("Command");
+                let response = ui.text_edit_singleline(filter).labelled_by(label.id);
                 response.request_focus();
                 let needle = filter.to_lowercase();
                 let matching: Vec<UiCommand> = UiCommand::ALL
@@ -643,8 +643,10 @@ fn filters_panel(
     focus_search: &mut bool,
 ) {
     ui.heading("Filters");
-    ui.label("Search (ctrl-f)");
-    let search = ui.text_edit_singleline(&mut view.filters.search);
+    let label = ui.label("Search (ctrl-f)");
+    let search = ui
+        .text_edit_singleline(&mut view.filters.search)
+        .labelled_by(label.id);
     if std::mem::take(focus_search) {
         search.request_focus();
     }
@@ -654,7 +656,7 @@ fn filters_panel(
         .entity_type
         .clone()
         .unwrap_or_else(|| "all".into());
-    egui::ComboBox::from_id_salt("type-filter")
+    egui::ComboBox::new("type-filter", "Entity type")
         .selected_text(current)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut view.filters.entity_type, None, "all");
@@ -662,9 +664,8 @@ fn filters_panel(
                 ui.selectable_value(&mut view.filters.entity_type, Some(t.key.clone()), &t.label);
             }
         });
-    ui.label("Person category");
     let current = view.filters.category.map_or("all", |c| c.as_str());
-    egui::ComboBox::from_id_salt("category-filter")
+    egui::ComboBox::new("category-filter", "Person category")
         .selected_text(current)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut view.filters.category, None, "all");
@@ -672,8 +673,9 @@ fn filters_panel(
                 ui.selectable_value(&mut view.filters.category, Some(c), c.as_str());
             }
         });
-    ui.label(format!("Grade at least ({})", case.default_scheme));
-    ui.add(egui::TextEdit::singleline(&mut view.filters.min_grade).hint_text("e.g. B2"));
+    let label = ui.label(format!("Grade at least ({})", case.default_scheme));
+    ui.add(egui::TextEdit::singleline(&mut view.filters.min_grade).hint_text("e.g. B2"))
+        .labelled_by(label.id);
     if !view.filters.min_grade.trim().is_empty() && view.filters.grade(case).is_none() {
         ui.colored_label(ui.visuals().warn_fg_color, "not a grade of this scheme");
     }
@@ -683,7 +685,6 @@ fn filters_panel(
     if let Some((a, b)) = view.time_filter {
         ui.label(format!("Time: {} – {}", ui::time_text(a), ui::time_text(b)));
     }
-    let _ = ItemRef::Entity;
 }
 
 fn audit_view(ui: &mut egui::Ui, case: &Case) {

@@ -215,12 +215,12 @@ fn entity(
         let mut cancel = false;
         if let Some((_, label, reason)) = &mut state.editing {
             ui.horizontal(|ui| {
-                ui.label("Label");
-                ui.text_edit_singleline(label);
+                let l = ui.label("Label");
+                ui.text_edit_singleline(label).labelled_by(l.id);
             });
             ui.horizontal(|ui| {
-                ui.label("Reason");
-                ui.text_edit_singleline(reason);
+                let l = ui.label("Reason");
+                ui.text_edit_singleline(reason).labelled_by(l.id);
             });
             let ready = !reason.trim().is_empty() && !label.trim().is_empty();
             ui.horizontal(|ui| {

@@ -260,13 +260,19 @@ pub fn show(
                 let r = state.rows[row.index()];
                 let it = item(case, kind, r);
                 row.set_selected(view.selection.contains(&it));
+                let mut clicked = false;
                 for c in 0..names.len() {
-                    row.col(|ui| {
-                        ui.label(cell(case, kind, r, c));
+                    let (_rect, cell_response) = row.col(|ui| {
+                        // The text senses clicks too, so a click anywhere on the row selects.
+                        let text = egui::Label::new(cell(case, kind, r, c))
+                            .selectable(false)
+                            .sense(egui::Sense::click());
+                        clicked |= ui.add(text).clicked();
                     });
+                    clicked |= cell_response.clicked();
                 }
                 let response = row.response();
-                if response.clicked() {
+                if clicked || response.clicked() {
                     let additive = response.ctx.input(|i| i.modifiers.command);
                     actions.push(Action::Select { item: it, additive });
                 }

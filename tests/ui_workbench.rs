@@ -1,0 +1,150 @@
+//! UI flows of the workbench window, driven headless with egui_kittest (no GPU needed).
+#![cfg(feature = "gui")]
+
+mod common;
+
+use common::{actor, temp_case};
+use copkit::app::{Prefs, WorkbenchApp};
+use copkit::model::*;
+use copkit::store::{Command, ImportBatch, NewBatch};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use std::time::{Duration, Instant};
+
+fn person(name: &str, line: usize) -> NewEntity {
+    let mut e = NewEntity::new("Person", name).with("phone", &format!("+44 7700 90012{line}"));
+    e.provenance = Provenance {
+        batch: None,
+        source_file: Some("people.csv".into()),
+        record: Some(format!("line {line}")),
+    };
+    for a in &mut e.attributes {
+        a.provenance = e.provenance.clone();
+        a.grading = Some(Grading {
+            scheme: "admiralty".into(),
+            source: Some("B".into()),
+            information: Some("2".into()),
+            handling: None,
+        });
+    }
+    e.category = Some(PersonCategory::Suspect);
+    e
+}
+
+fn harness() -> (tempfile::TempDir, Harness<'static, WorkbenchApp>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_path, mut case) = temp_case(&dir, "ui.copkit");
+    case.apply(Command::ImportBatch(Box::new(ImportBatch {
+        batch: NewBatch {
+            kind: "import".into(),
+            description: "people.csv".into(),
+            ..Default::default()
+        },
+        entities: vec![
+            person("Ana Novak", 2),
+            person("Marko Horvat", 3),
+            person("Ana Nowak", 4),
+        ],
+        ..Default::default()
+    })))
+    .unwrap();
+    let app = WorkbenchApp::new(actor(), Prefs::default())
+        .with_case(case)
+        .unwrap();
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut WorkbenchApp| app.show(ui), app);
+    (dir, harness)
+}
+
+/// Steps the UI until background jobs (snapshot reloads) have finished.
+fn settle(harness: &mut Harness<'static, WorkbenchApp>) {
+    let start = Instant::now();
+    loop {
+        harness.step();
+        if harness.state().jobs.running().is_empty() {
+            harness.run_steps(3);
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "jobs did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn selecting_an_entity_in_the_table_shows_its_provenance_in_the_inspector() {
+    let (_dir, mut harness) = harness();
+    harness.run_steps(3);
+    harness.get_by_label("Marko Horvat").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().view.selection.len(), 1);
+    // The inspector names the entity and every value's source and grading.
+    assert!(harness.query_all_by_label_contains("people.csv").count() >= 2);
+    harness.get_by_label_contains("Person E2");
+    harness.get_by_label("B2");
+}
+
+#[test]
+fn ctrl_click_adds_to_the_selection() {
+    let (_dir, mut harness) = harness();
+    harness.run_steps(3);
+    harness.get_by_label("Ana Novak").click();
+    harness.run_steps(2);
+    harness
+        .get_by_label("Ana Nowak")
+        .click_modifiers(egui::Modifiers::COMMAND);
+    harness.run_steps(2);
+    assert_eq!(harness.state().view.selection.len(), 2);
+}
+
+#[test]
+fn merge_two_entities_then_undo_with_ctrl_z() {
+    let (_dir, mut harness) = harness();
+    harness.run_steps(3);
+    harness.state_mut().apply_store_command(Command::Merge {
+        keep: EntityId(1),
+        absorb: vec![EntityId(3)],
+        method: "manual".into(),
+        reason: "same person, spelling variant".into(),
+    });
+    settle(&mut harness);
+    assert!(
+        harness.query_by_label("Ana Nowak").is_none(),
+        "the duplicate is still listed"
+    );
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    settle(&mut harness);
+    harness.get_by_label("Ana Nowak");
+    let open = harness.state().open.as_ref().unwrap();
+    assert_eq!(open.snapshot.entities.len(), 3);
+    let actions: Vec<String> = open
+        .case
+        .audit_records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    assert!(
+        actions.ends_with(&["merge entities".to_string(), "undo".to_string()]),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn ctrl_p_opens_the_command_palette_and_runs_a_command() {
+    let (_dir, mut harness) = harness();
+    harness.run_steps(2);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::P);
+    harness.run_steps(2);
+    // The palette lists the command (the tab of the same name is drawn first).
+    harness
+        .query_all_by_label("Timeline")
+        .last()
+        .unwrap()
+        .click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().tab, copkit::app::Tab::Timeline);
+}
