@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 /// Opens the workbench window and runs it until it is closed.
 pub fn run(case: Option<PathBuf>, purpose: Option<String>, actor: Actor) -> Result<()> {
+    let started = std::time::Instant::now();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("COPKIT Workbench")
@@ -33,6 +34,7 @@ pub fn run(case: Option<PathBuf>, purpose: Option<String>, actor: Actor) -> Resu
                 .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
                 .unwrap_or_default();
             let mut app = WorkbenchApp::new(actor, prefs);
+            app.started = Some(started);
             let ctx = cc.egui_ctx.clone();
             app.jobs.set_wake(Arc::new(move || ctx.request_repaint()));
             app.apply_theme(&cc.egui_ctx);
@@ -120,6 +122,8 @@ pub struct WorkbenchApp {
     tables: [TableState; 3],
     inspector: InspectorState,
     timeline: TimelineState,
+    /// When the process started, until the first frame has been drawn (logged once).
+    started: Option<std::time::Instant>,
 }
 
 impl WorkbenchApp {
@@ -140,6 +144,7 @@ impl WorkbenchApp {
             tables: Default::default(),
             inspector: InspectorState::default(),
             timeline: TimelineState::default(),
+            started: None,
         }
     }
 
@@ -362,6 +367,12 @@ impl WorkbenchApp {
     /// Draws one frame (also what UI tests drive).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        if let Some(started) = self.started.take() {
+            tracing::info!(
+                "first frame {:.0} ms after start",
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
         self.poll_jobs();
         let mut actions: Vec<Action> = UiCommand::from_shortcuts(&ctx)
             .into_iter()
