@@ -148,3 +148,32 @@ fn ctrl_p_opens_the_command_palette_and_runs_a_command() {
     harness.run_steps(3);
     assert_eq!(harness.state().tab, copkit::app::Tab::Timeline);
 }
+
+#[test]
+fn running_an_analysis_adds_a_ranked_result_and_a_table_column() {
+    let (_dir, mut harness) = harness();
+    harness.run_steps(2);
+    harness.state_mut().tab = copkit::app::Tab::Analysis;
+    harness.run_steps(2);
+    harness.get_by_label("Run on the whole case").click();
+    settle(&mut harness);
+    let state = harness.state();
+    assert_eq!(state.analysis.results.len(), 1);
+    let column = state
+        .view
+        .analysis_column
+        .as_ref()
+        .expect("a column for the table");
+    assert_eq!(column.name, "degree");
+    assert_eq!(column.values.len(), 3);
+    let open = state.open.as_ref().unwrap();
+    let last = open.case.audit_records().unwrap().pop().unwrap();
+    assert_eq!(
+        (last.category.as_str(), last.action.as_str()),
+        ("consultation", "analysis run")
+    );
+    harness.get_by_label_contains("Result: degree");
+    harness.state_mut().tab = copkit::app::Tab::Entities;
+    harness.run_steps(2);
+    harness.get_by_label("degree");
+}

@@ -7,6 +7,7 @@ pub mod commands;
 use crate::jobs::{JobId, JobManager};
 use crate::model::PersonCategory;
 use crate::store::{Actor, Case, CaseSnapshot, Command};
+use crate::ui::analysis::{AnalysisPanelState, AnalysisResult};
 use crate::ui::inspector::InspectorState;
 use crate::ui::tables::{TableKind, TableState};
 use crate::ui::timeline::TimelineState;
@@ -78,6 +79,7 @@ pub enum Tab {
     Links,
     Events,
     Timeline,
+    Analysis,
     Audit,
 }
 
@@ -122,6 +124,8 @@ pub struct WorkbenchApp {
     tables: [TableState; 3],
     inspector: InspectorState,
     timeline: TimelineState,
+    pub analysis: AnalysisPanelState,
+    analysis_job: Option<JobId>,
     /// When the process started, until the first frame has been drawn (logged once).
     started: Option<std::time::Instant>,
 }
@@ -144,6 +148,8 @@ impl WorkbenchApp {
             tables: Default::default(),
             inspector: InspectorState::default(),
             timeline: TimelineState::default(),
+            analysis: AnalysisPanelState::default(),
+            analysis_job: None,
             started: None,
         }
     }
@@ -308,6 +314,7 @@ impl WorkbenchApp {
                 Action::SetTimeFilter(filter) => self.view.time_filter = filter,
                 Action::Run(command) => self.run_command(ctx, command),
                 Action::Apply(command) => self.apply_store_command(*command),
+                Action::RunAnalysis { component, params } => self.run_analysis(component, params),
             }
         }
     }
@@ -325,10 +332,57 @@ impl WorkbenchApp {
         }
     }
 
+    /// Runs an analysis component on the current snapshot as a job, recording the run in the
+    /// audit log as a consultation.
+    pub fn run_analysis(&mut self, component: String, params: crate::analysis::Params) {
+        let Some(open) = &mut self.open else { return };
+        let Some(found) = crate::analysis::find(&component) else {
+            self.error(format!("No analysis component called {component}"));
+            return;
+        };
+        if let Err(e) = open.case.record_consultation(
+            "analysis run",
+            serde_json::json!({"component": component, "params": params, "generation": open.snapshot.generation}),
+        ) {
+            self.error(format!("Could not record the analysis in the audit log, so it was not run: {e}"));
+            return;
+        }
+        let snapshot = Arc::clone(&open.snapshot);
+        let job = self
+            .jobs
+            .spawn(&component.clone(), move |cancel, progress| {
+                let output =
+                    crate::analysis::run_component(found, &snapshot, &params, cancel, progress)?;
+                Ok(AnalysisResult {
+                    component,
+                    params,
+                    generation: snapshot.generation,
+                    output,
+                })
+            });
+        match job {
+            Ok(id) => self.analysis_job = Some(id),
+            Err(e) => self.error(format!("{e}")),
+        }
+    }
+
     fn poll_jobs(&mut self) {
         for finished in self.jobs.poll() {
             let id = finished.id;
-            if Some(id) == self.opening {
+            if Some(id) == self.analysis_job {
+                self.analysis_job = None;
+                let name = finished.name.clone();
+                let elapsed = finished.elapsed;
+                match finished.into_result::<AnalysisResult>() {
+                    Ok(result) => {
+                        self.analysis.results.push(result);
+                        self.view.analysis_column =
+                            crate::ui::analysis::column(&self.analysis.results);
+                        self.info(format!("{name} finished in {:.2} s", elapsed.as_secs_f64()));
+                    }
+                    Err(e) => self.error(format!("{name}: {e}")),
+                }
+            } else if Some(id) == self.opening {
                 self.opening = None;
                 match finished.into_result::<(Case, Arc<CaseSnapshot>)>() {
                     Ok((case, snapshot)) => {
@@ -492,6 +546,7 @@ impl WorkbenchApp {
                         (Tab::Links, "Links"),
                         (Tab::Events, "Events"),
                         (Tab::Timeline, "Timeline"),
+                        (Tab::Analysis, "Analysis"),
                         (Tab::Audit, "Audit log"),
                     ] {
                         ui.selectable_value(&mut self.tab, tab, label);
@@ -523,6 +578,13 @@ impl WorkbenchApp {
                     Tab::Timeline => {
                         ui::timeline::show(ui, &snapshot, &self.view, &mut self.timeline)
                     }
+                    Tab::Analysis => ui::analysis::show(
+                        ui,
+                        &snapshot,
+                        &self.view,
+                        &mut self.analysis,
+                        self.analysis_job.is_some(),
+                    ),
                     Tab::Audit => {
                         audit_view(ui, &self.open.as_ref().expect("open").case);
                         Vec::new()

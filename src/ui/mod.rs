@@ -1,6 +1,7 @@
 //! The workbench's views. A view reads the snapshot and the shared view state and returns
 //! [`Action`]s; it never changes the case itself. The app applies actions once per frame.
 
+pub mod analysis;
 pub mod inspector;
 pub mod tables;
 pub mod timeline;
@@ -21,6 +22,11 @@ pub enum Action {
     /// Apply a store command (an edit, a merge, ...).
     Apply(Box<Command>),
     Run(crate::app::commands::UiCommand),
+    /// Run an analysis component on the whole case as a job.
+    RunAnalysis {
+        component: String,
+        params: crate::analysis::Params,
+    },
 }
 
 /// The selection and filters every view shares.
@@ -31,6 +37,8 @@ pub struct ViewState {
     /// UTC milliseconds, inclusive start and exclusive end.
     pub time_filter: Option<(i64, i64)>,
     pub filters: Filters,
+    /// The latest per-entity analysis result, shown as a table column.
+    pub analysis_column: Option<std::sync::Arc<analysis::AnalysisColumn>>,
 }
 
 impl ViewState {

@@ -6,6 +6,7 @@ use super::{Action, ViewState, grade_text, time_text};
 use crate::model::ItemRef;
 use crate::store::CaseSnapshot;
 use egui_extras::{Column, TableBuilder};
+use std::sync::Arc;
 
 /// Which table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -160,6 +161,23 @@ pub fn filtered_rows(
             }
         })
         .collect();
+    if let Some(a) = view
+        .analysis_column
+        .as_ref()
+        .filter(|_| kind == TableKind::Entities && sort_column == columns(kind).len())
+    {
+        let value = |r: usize| {
+            a.values
+                .get(&case.entities[r].id)
+                .copied()
+                .unwrap_or(f64::NEG_INFINITY)
+        };
+        rows.sort_by(|&x, &y| value(x).total_cmp(&value(y)).then(x.cmp(&y)));
+        if descending {
+            rows.reverse();
+        }
+        return rows;
+    }
     if sort_column == 0 {
         // Rows are stored by id already.
         if descending {
@@ -207,15 +225,26 @@ pub fn show(
     let key = (
         case.generation,
         format!(
-            "{:?}{:?}{}{}",
-            view.filters, view.time_filter, state.sort_column, state.descending
+            "{:?}{:?}{}{}{:?}",
+            view.filters,
+            view.time_filter,
+            state.sort_column,
+            state.descending,
+            view.analysis_column.as_ref().map(Arc::as_ptr)
         ),
     );
     if state.cache_key.as_ref() != Some(&key) {
         state.rows = filtered_rows(case, kind, view, state.sort_column, state.descending);
         state.cache_key = Some(key);
     }
-    let names = columns(kind);
+    let mut names: Vec<String> = columns(kind).iter().map(|s| (*s).to_string()).collect();
+    let analysis = view
+        .analysis_column
+        .clone()
+        .filter(|_| kind == TableKind::Entities);
+    if let Some(a) = &analysis {
+        names.push(a.name.clone());
+    }
     let total = match kind {
         TableKind::Entities => case.entities.len(),
         TableKind::Links => case.links.len(),
@@ -264,7 +293,15 @@ pub fn show(
                 for c in 0..names.len() {
                     let (_rect, cell_response) = row.col(|ui| {
                         // The text senses clicks too, so a click anywhere on the row selects.
-                        let text = egui::Label::new(cell(case, kind, r, c))
+                        let text_value = match (&analysis, c == names.len() - 1) {
+                            (Some(a), true) => a
+                                .values
+                                .get(&case.entities[r].id)
+                                .map(|v| format!("{v:.6}"))
+                                .unwrap_or_default(),
+                            _ => cell(case, kind, r, c),
+                        };
+                        let text = egui::Label::new(text_value)
                             .selectable(false)
                             .sense(egui::Sense::click());
                         clicked |= ui.add(text).clicked();

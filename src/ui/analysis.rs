@@ -1,0 +1,212 @@
+//! The analysis panel: pick a component, set its parameters, run it on the whole case as a
+//! job; finished results appear as a ranked list and as a column of the entity table.
+
+use super::{Action, ViewState};
+use crate::analysis::{self, Output, Params};
+use crate::model::{EntityId, ItemRef};
+use crate::store::CaseSnapshot;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// A finished analysis run as the views use it.
+#[derive(Debug, Clone)]
+pub struct AnalysisResult {
+    pub component: String,
+    pub params: Params,
+    pub generation: u64,
+    pub output: Output,
+}
+
+/// Values per entity from the active result, shown as a table column.
+#[derive(Debug, Clone)]
+pub struct AnalysisColumn {
+    pub name: String,
+    pub values: HashMap<EntityId, f64>,
+}
+
+impl AnalysisColumn {
+    /// The column for a result, if it has one value per entity.
+    pub fn from_result(result: &AnalysisResult) -> Option<AnalysisColumn> {
+        let values = match &result.output {
+            Output::EntityValues { values } => values.iter().copied().collect(),
+            Output::Communities { assignment, .. } => {
+                assignment.iter().map(|&(e, c)| (e, f64::from(c))).collect()
+            }
+            _ => return None,
+        };
+        Some(AnalysisColumn {
+            name: result.component.clone(),
+            values,
+        })
+    }
+}
+
+/// The panel's settings across frames.
+#[derive(Debug, Default)]
+pub struct AnalysisPanelState {
+    pub component: String,
+    pub params: BTreeMap<String, String>,
+    pub results: Vec<AnalysisResult>,
+}
+
+pub fn show(
+    ui: &mut egui::Ui,
+    case: &CaseSnapshot,
+    view: &ViewState,
+    state: &mut AnalysisPanelState,
+    running: bool,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let components = analysis::components();
+    if state.component.is_empty()
+        && let Some(first) = components.first()
+    {
+        state.component = first.name().to_string();
+    }
+    ui.horizontal(|ui| {
+        egui::ComboBox::new("analysis-component", "Component")
+            .selected_text(state.component.clone())
+            .show_ui(ui, |ui| {
+                for c in &components {
+                    if ui
+                        .selectable_label(state.component == c.name(), c.name())
+                        .on_hover_text(c.summary())
+                        .clicked()
+                    {
+                        state.component = c.name().to_string();
+                        state.params.clear();
+                    }
+                }
+            });
+    });
+    let Some(component) = analysis::find(&state.component) else {
+        return actions;
+    };
+    ui.weak(component.summary());
+    egui::Grid::new("analysis-params")
+        .num_columns(2)
+        .show(ui, |ui| {
+            for spec in component.params() {
+                let label = ui.label(spec.name);
+                let value = state.params.entry(spec.name.to_string()).or_default();
+                ui.add(egui::TextEdit::singleline(value).hint_text(spec.default.unwrap_or("")))
+                    .labelled_by(label.id)
+                    .on_hover_text(spec.help);
+                ui.end_row();
+            }
+        });
+    let params = Params(
+        state
+            .params
+            .iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| (k.clone(), v.trim().to_string()))
+            .collect(),
+    );
+    if ui
+        .add_enabled(!running, egui::Button::new("Run on the whole case"))
+        .clicked()
+    {
+        actions.push(Action::RunAnalysis {
+            component: state.component.clone(),
+            params,
+        });
+    }
+    ui.separator();
+    if let Some(result) = state.results.last() {
+        let stale = if result.generation == case.generation {
+            ""
+        } else {
+            " (the case changed since)"
+        };
+        ui.strong(format!("Result: {}{stale}", result.component));
+        result_list(ui, case, view, result, &mut actions);
+    } else {
+        ui.weak("No result yet.");
+    }
+    actions
+}
+
+fn result_list(
+    ui: &mut egui::Ui,
+    case: &CaseSnapshot,
+    view: &ViewState,
+    result: &AnalysisResult,
+    actions: &mut Vec<Action>,
+) {
+    let label = |id: EntityId| {
+        case.entity(id)
+            .map_or_else(|| id.to_string(), |e| e.label.clone())
+    };
+    match &result.output {
+        Output::EntityValues { values } => {
+            let mut ranked: Vec<(EntityId, f64)> = values.clone();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            egui::ScrollArea::vertical().auto_shrink(false).show_rows(
+                ui,
+                18.0,
+                ranked.len(),
+                |ui, range| {
+                    for (rank, (id, v)) in ranked[range.clone()].iter().enumerate() {
+                        let selected = view.selection.contains(&ItemRef::Entity(*id));
+                        if ui
+                            .selectable_label(
+                                selected,
+                                format!("{:>4}. {}  {v:.6}", range.start + rank + 1, label(*id)),
+                            )
+                            .clicked()
+                        {
+                            actions.push(Action::Select {
+                                item: ItemRef::Entity(*id),
+                                additive: false,
+                            });
+                        }
+                    }
+                },
+            );
+        }
+        Output::Communities {
+            assignment,
+            modularity,
+        } => {
+            let mut groups: BTreeMap<u32, Vec<EntityId>> = BTreeMap::new();
+            for &(e, c) in assignment {
+                groups.entry(c).or_default().push(e);
+            }
+            if let Some(q) = modularity {
+                ui.label(format!("{} groups, modularity {q:.4}", groups.len()));
+            }
+            egui::ScrollArea::vertical()
+                .auto_shrink(false)
+                .show(ui, |ui| {
+                    for (c, members) in groups {
+                        ui.collapsing(format!("group {c}: {} entities", members.len()), |ui| {
+                            for id in members.iter().take(500) {
+                                if ui.link(label(*id)).clicked() {
+                                    actions.push(Action::Select {
+                                        item: ItemRef::Entity(*id),
+                                        additive: false,
+                                    });
+                                }
+                            }
+                        });
+                    }
+                });
+        }
+        other => {
+            egui::ScrollArea::vertical()
+                .auto_shrink(false)
+                .show(ui, |ui| {
+                    ui.monospace(serde_json::to_string_pretty(other).unwrap_or_default());
+                });
+        }
+    }
+}
+
+/// Shares a result with the entity table.
+pub fn column(results: &[AnalysisResult]) -> Option<Arc<AnalysisColumn>> {
+    results
+        .last()
+        .and_then(AnalysisColumn::from_result)
+        .map(Arc::new)
+}
