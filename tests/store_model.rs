@@ -791,3 +791,69 @@ fn a_streamed_import_commits_whole_undoes_and_redoes_exactly() {
     assert_eq!(dump(&case), after);
     assert_eq!(case.audit_records().unwrap().len(), audit_len);
 }
+
+#[test]
+fn an_items_audit_history_lists_what_was_done_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_path, mut case) = temp_case(&dir, "history.copkit");
+    let a = case
+        .apply(Command::CreateEntity {
+            entity: NewEntity::new("Person", "A"),
+        })
+        .unwrap()
+        .created[0];
+    let b = case
+        .apply(Command::CreateEntity {
+            entity: NewEntity::new("Person", "B"),
+        })
+        .unwrap()
+        .created[0];
+    let (ItemRef::Entity(a_id), ItemRef::Entity(b_id)) = (a, b) else {
+        panic!()
+    };
+    case.apply(Command::EditEntity {
+        id: a_id,
+        label: Some("A2".into()),
+        entity_type: None,
+        source_id: None,
+        reason: "typo".into(),
+    })
+    .unwrap();
+    case.apply(Command::SetGrading {
+        items: vec![a],
+        grading: graded("admiralty", "B", "2", None),
+        reason: "assessed".into(),
+    })
+    .unwrap();
+    case.undo().unwrap();
+    case.apply(Command::Merge {
+        keep: b_id,
+        absorb: vec![a_id],
+        method: "manual".into(),
+        reason: "same".into(),
+    })
+    .unwrap();
+    let actions: Vec<String> = case
+        .audit_history(a)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "create entity",
+            "edit entity",
+            "set grading",
+            "undo",
+            "merge entities"
+        ]
+    );
+    let actions: Vec<String> = case
+        .audit_history(b)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.action)
+        .collect();
+    assert_eq!(actions, ["create entity", "merge entities"]);
+}

@@ -126,6 +126,8 @@ pub struct WorkbenchApp {
     timeline: TimelineState,
     pub analysis: AnalysisPanelState,
     analysis_job: Option<JobId>,
+    /// The focused item's audit history, read once per item and generation.
+    history: Option<(crate::model::ItemRef, u64, Vec<crate::store::AuditRecord>)>,
     /// When the process started, until the first frame has been drawn (logged once).
     started: Option<std::time::Instant>,
 }
@@ -150,6 +152,7 @@ impl WorkbenchApp {
             timeline: TimelineState::default(),
             analysis: AnalysisPanelState::default(),
             analysis_job: None,
+            history: None,
             started: None,
         }
     }
@@ -532,11 +535,25 @@ impl WorkbenchApp {
                 .default_size(340.0)
                 .show(ui, |ui| {
                     ui.heading("Inspector");
+                    let focus = self.view.focus();
+                    let key = focus.map(|f| (f, snapshot.generation));
+                    if self.history.as_ref().map(|h| (h.0, h.1)) != key {
+                        self.history = focus.map(|f| {
+                            let records = self
+                                .open
+                                .as_ref()
+                                .and_then(|o| o.case.audit_history(f).ok())
+                                .unwrap_or_default();
+                            (f, snapshot.generation, records)
+                        });
+                    }
+                    let history = self.history.as_ref().map_or(&[][..], |h| &h.2[..]);
                     actions.extend(ui::inspector::show(
                         ui,
                         &snapshot,
                         &self.view,
                         &mut self.inspector,
+                        history,
                     ));
                 });
             egui::CentralPanel::default().show(ui, |ui| {

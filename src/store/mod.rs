@@ -770,6 +770,29 @@ impl Case {
         audit::read_all(&self.conn)
     }
 
+    /// The audit records that concern one item, oldest first: its creation, edits, grading,
+    /// merges and splits, and undo/redo of those.
+    pub fn audit_history(&self, item: ItemRef) -> Result<Vec<AuditRecord>, StoreError> {
+        let records = audit::read_all(&self.conn)?;
+        let mut concerned: Vec<AuditRecord> = Vec::new();
+        let mut seqs = std::collections::HashSet::new();
+        for record in records {
+            let Ok(details) = serde_json::from_str::<serde_json::Value>(&record.details) else {
+                continue;
+            };
+            let about_it = mentions(&details, item)
+                || details
+                    .get("of_audit_record")
+                    .and_then(serde_json::Value::as_i64)
+                    .is_some_and(|seq| seqs.contains(&seq));
+            if about_it {
+                seqs.insert(record.seq);
+                concerned.push(record);
+            }
+        }
+        Ok(concerned)
+    }
+
     /// The result of `PRAGMA integrity_check` ("ok" when the file is sound).
     pub fn integrity_check(&self) -> Result<String, StoreError> {
         let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
@@ -862,6 +885,40 @@ impl Case {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Whether an audit record's details name an item: as `{"kind": .., "id": ..}` anywhere, or in
+/// the id fields of the commands that take bare entity ids.
+fn mentions(details: &serde_json::Value, item: ItemRef) -> bool {
+    use serde_json::Value;
+    fn walk(v: &Value, item: ItemRef) -> bool {
+        match v {
+            Value::Object(map) => {
+                let tagged = map.get("kind").and_then(Value::as_str) == Some(item.kind_str())
+                    && map.get("id").and_then(Value::as_i64) == Some(item.raw());
+                tagged || map.values().any(|x| walk(x, item))
+            }
+            Value::Array(items) => items.iter().any(|x| walk(x, item)),
+            _ => false,
+        }
+    }
+    if walk(details, item) {
+        return true;
+    }
+    let command = details.get("command").and_then(Value::as_str).unwrap_or("");
+    let fields: &[&str] = match (item, command) {
+        (ItemRef::Entity(_), "edit_entity") => &["id"],
+        (ItemRef::Entity(_), "set_category") => &["ids"],
+        (ItemRef::Entity(_), "merge") => &["keep", "absorb"],
+        (ItemRef::Entity(_), "split") => &["keep", "absorbed"],
+        (ItemRef::Link(_), "edit_link") => &["id"],
+        _ => &[],
+    };
+    fields.iter().any(|f| match details.get(*f) {
+        Some(Value::Number(n)) => n.as_i64() == Some(item.raw()),
+        Some(Value::Array(a)) => a.iter().any(|x| x.as_i64() == Some(item.raw())),
+        _ => false,
+    })
 }
 
 /// Loads a snapshot of a case at a known generation through a read-only connection.

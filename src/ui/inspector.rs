@@ -16,6 +16,7 @@ pub fn show(
     case: &CaseSnapshot,
     view: &ViewState,
     state: &mut InspectorState,
+    history: &[crate::store::AuditRecord],
 ) -> Vec<Action> {
     let mut actions = Vec::new();
     let Some(focus) = view.focus() else {
@@ -30,8 +31,34 @@ pub fn show(
     }
     egui::ScrollArea::vertical()
         .auto_shrink(false)
-        .show(ui, |ui| match focus {
-            ItemRef::Entity(id) => entity(ui, case, id, state, &mut actions),
+        .show(ui, |ui| {
+            item_details(ui, case, focus, state, &mut actions);
+            ui.separator();
+            ui.strong("Audit history");
+            if history.is_empty() {
+                ui.weak("nothing recorded for this item");
+            }
+            for r in history {
+                ui.label(format!(
+                    "{} {} · {} · {}",
+                    r.time_utc, r.action, r.actor_analyst, r.purpose
+                ))
+                .on_hover_text(&r.details);
+            }
+        });
+    actions
+}
+
+fn item_details(
+    ui: &mut egui::Ui,
+    case: &CaseSnapshot,
+    focus: ItemRef,
+    state: &mut InspectorState,
+    actions: &mut Vec<Action>,
+) {
+    {
+        match focus {
+            ItemRef::Entity(id) => entity(ui, case, id, state, actions),
             ItemRef::Link(id) => {
                 let Some(link) = case.link(id) else {
                     ui.label(format!("{id} is no longer in the case"));
@@ -122,8 +149,8 @@ pub fn show(
                 }
                 attributes(ui, &event.attributes);
             }
-        });
-    actions
+        }
+    }
 }
 
 fn facts(
