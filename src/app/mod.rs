@@ -61,6 +61,8 @@ pub fn run(case: Option<PathBuf>, purpose: Option<String>, actor: Actor) -> Resu
 pub struct Prefs {
     pub dark: bool,
     pub recent: Vec<PathBuf>,
+    #[serde(default)]
+    pub tab: Option<Tab>,
 }
 
 impl Default for Prefs {
@@ -68,12 +70,13 @@ impl Default for Prefs {
         Prefs {
             dark: true,
             recent: Vec::new(),
+            tab: None,
         }
     }
 }
 
 /// The centre tabs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Tab {
     Entities,
     Links,
@@ -134,12 +137,13 @@ pub struct WorkbenchApp {
 
 impl WorkbenchApp {
     pub fn new(actor: Actor, prefs: Prefs) -> WorkbenchApp {
+        let tab = prefs.tab.unwrap_or(Tab::Entities);
         WorkbenchApp {
             prefs,
             actor,
             open: None,
             view: ViewState::default(),
-            tab: Tab::Entities,
+            tab,
             messages: Vec::new(),
             jobs: JobManager::new(),
             opening: None,
@@ -806,6 +810,7 @@ impl eframe::App for WorkbenchApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.prefs.tab = Some(self.tab);
         eframe::set_value(storage, eframe::APP_KEY, &self.prefs);
     }
 }
