@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod jobs;
+pub mod layout;
 pub mod model;
 pub mod store;
 

@@ -177,3 +177,24 @@ fn running_an_analysis_adds_a_ranked_result_and_a_table_column() {
     harness.run_steps(2);
     harness.get_by_label("degree");
 }
+
+#[test]
+fn the_force_layout_runs_as_a_job_and_moves_the_graph() {
+    let (_dir, mut harness) = harness();
+    harness
+        .state_mut()
+        .apply_store_command(Command::CreateLink {
+            link: NewLink::new("knows", EntityId(1), EntityId(2)),
+        });
+    settle(&mut harness);
+    harness.state_mut().tab = copkit::app::Tab::Graph;
+    harness.run_steps(2);
+    let before = harness.state().graph.positions.clone();
+    assert_eq!(before.len(), 3);
+    harness.get_by_label("Run force layout").click();
+    harness.run_steps(1);
+    assert!(harness.state().graph.layout_running);
+    settle(&mut harness);
+    assert!(!harness.state().graph.layout_running);
+    assert_ne!(harness.state().graph.positions, before);
+}

@@ -78,6 +78,7 @@ impl Default for Prefs {
 /// The centre tabs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Tab {
+    Graph,
     Entities,
     Links,
     Events,
@@ -129,6 +130,8 @@ pub struct WorkbenchApp {
     timeline: TimelineState,
     pub analysis: AnalysisPanelState,
     analysis_job: Option<JobId>,
+    pub graph: crate::ui::graph::GraphState,
+    layout_job: Option<JobId>,
     /// The focused item's audit history, read once per item and generation.
     history: Option<(crate::model::ItemRef, u64, Vec<crate::store::AuditRecord>)>,
     /// When the process started, until the first frame has been drawn (logged once).
@@ -156,6 +159,8 @@ impl WorkbenchApp {
             timeline: TimelineState::default(),
             analysis: AnalysisPanelState::default(),
             analysis_job: None,
+            graph: Default::default(),
+            layout_job: None,
             history: None,
             started: None,
         }
@@ -322,6 +327,12 @@ impl WorkbenchApp {
                 Action::Run(command) => self.run_command(ctx, command),
                 Action::Apply(command) => self.apply_store_command(*command),
                 Action::RunAnalysis { component, params } => self.run_analysis(component, params),
+                Action::StartLayout => self.start_layout(),
+                Action::StopLayout => {
+                    if let Some(id) = self.layout_job {
+                        self.jobs.cancel(id);
+                    }
+                }
             }
         }
     }
@@ -373,10 +384,43 @@ impl WorkbenchApp {
         }
     }
 
+    /// Starts the force layout as a job from the current positions; it streams positions into
+    /// the graph view's slot.
+    fn start_layout(&mut self) {
+        if self.layout_job.is_some() {
+            return;
+        }
+        let graph = self.graph.graph.clone();
+        let start = self.graph.positions.clone();
+        let slot = Arc::clone(&self.graph.slot);
+        match self.jobs.spawn("force layout", move |cancel, progress| {
+            let publish = |p: &[[f32; 2]]| {
+                if let Ok(mut s) = slot.lock() {
+                    *s = Some(p.to_vec());
+                }
+            };
+            crate::layout::run_force(&graph, Some(&start), &[], 3000, cancel, progress, &publish)
+        }) {
+            Ok(id) => {
+                self.layout_job = Some(id);
+                self.graph.layout_running = true;
+            }
+            Err(e) => self.error(format!("{e}")),
+        }
+    }
+
     fn poll_jobs(&mut self) {
         for finished in self.jobs.poll() {
             let id = finished.id;
-            if Some(id) == self.analysis_job {
+            if Some(id) == self.layout_job {
+                self.layout_job = None;
+                self.graph.layout_running = false;
+                match finished.into_result::<Vec<[f32; 2]>>() {
+                    Ok(positions) => self.graph.set_positions(positions),
+                    Err(crate::jobs::JobError::Cancelled) => {}
+                    Err(e) => self.error(format!("layout: {e}")),
+                }
+            } else if Some(id) == self.analysis_job {
                 self.analysis_job = None;
                 let name = finished.name.clone();
                 let elapsed = finished.elapsed;
@@ -563,6 +607,7 @@ impl WorkbenchApp {
             egui::CentralPanel::default().show(ui, |ui| {
                 ui.horizontal(|ui| {
                     for (tab, label) in [
+                        (Tab::Graph, "Graph"),
                         (Tab::Entities, "Entities"),
                         (Tab::Links, "Links"),
                         (Tab::Events, "Events"),
@@ -575,6 +620,7 @@ impl WorkbenchApp {
                 });
                 ui.separator();
                 let acts = match self.tab {
+                    Tab::Graph => ui::graph::show(ui, &snapshot, &self.view, &mut self.graph),
                     Tab::Entities => ui::tables::show(
                         ui,
                         &snapshot,

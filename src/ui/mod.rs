@@ -2,6 +2,7 @@
 //! [`Action`]s; it never changes the case itself. The app applies actions once per frame.
 
 pub mod analysis;
+pub mod graph;
 pub mod inspector;
 pub mod tables;
 pub mod timeline;
@@ -22,6 +23,9 @@ pub enum Action {
     /// Apply a store command (an edit, a merge, ...).
     Apply(Box<Command>),
     Run(crate::app::commands::UiCommand),
+    /// Start or stop the force layout job of the graph view.
+    StartLayout,
+    StopLayout,
     /// Run an analysis component on the whole case as a job.
     RunAnalysis {
         component: String,

@@ -1,0 +1,257 @@
+//! Graph layouts with no GUI dependency, so they can run in jobs, be benchmarked and be reused:
+//! a ForceAtlas2-style force layout with Barnes–Hut repulsion, and a circular layout.
+//!
+//! Written here rather than taken from a crate: the layout must be resumable from the current
+//! positions, respect pinned nodes, stream positions while it runs and be cancellable, which
+//! none of the layout crates checked offers together.
+
+mod quadtree;
+
+use quadtree::QuadTree;
+
+/// The graph a layout works on: `n` nodes and undirected edges between node indices.
+#[derive(Debug, Clone, Default)]
+pub struct LayoutGraph {
+    pub node_count: usize,
+    pub edges: Vec<(u32, u32)>,
+}
+
+impl LayoutGraph {
+    fn degrees(&self) -> Vec<f32> {
+        let mut d = vec![0.0f32; self.node_count];
+        for &(a, b) in &self.edges {
+            d[a as usize] += 1.0;
+            d[b as usize] += 1.0;
+        }
+        d
+    }
+}
+
+/// Settings of the force layout (ForceAtlas2's names).
+#[derive(Debug, Clone, Copy)]
+pub struct ForceSettings {
+    /// Repulsion strength.
+    pub scaling: f32,
+    /// Pull towards the centre, so disconnected parts stay near.
+    pub gravity: f32,
+    /// Barnes–Hut accuracy: larger is faster and coarser.
+    pub theta: f32,
+    /// Largest move of a node in one iteration.
+    pub max_step: f32,
+}
+
+impl Default for ForceSettings {
+    fn default() -> Self {
+        ForceSettings {
+            scaling: 10.0,
+            gravity: 1.0,
+            theta: 1.0,
+            max_step: 10.0,
+        }
+    }
+}
+
+/// A force layout in progress: positions persist between runs, so it resumes where it stopped.
+#[derive(Debug, Clone)]
+pub struct ForceLayout {
+    pub positions: Vec<[f32; 2]>,
+    pub pinned: Vec<bool>,
+    pub settings: ForceSettings,
+    degrees: Vec<f32>,
+    forces: Vec<[f32; 2]>,
+}
+
+impl ForceLayout {
+    /// Starts from given positions (or a deterministic spiral for missing ones).
+    pub fn new(graph: &LayoutGraph, start: Option<&[[f32; 2]]>) -> ForceLayout {
+        let positions = (0..graph.node_count)
+            .map(|i| {
+                start.and_then(|s| s.get(i).copied()).unwrap_or_else(|| {
+                    // A sunflower spiral: deterministic and evenly spread.
+                    let r = 10.0 * (i as f32 + 1.0).sqrt();
+                    let a = i as f32 * 2.399_963;
+                    [r * a.cos(), r * a.sin()]
+                })
+            })
+            .collect();
+        ForceLayout {
+            positions,
+            pinned: vec![false; graph.node_count],
+            settings: ForceSettings::default(),
+            degrees: graph.degrees(),
+            forces: vec![[0.0; 2]; graph.node_count],
+        }
+    }
+
+    /// One iteration; returns the mean displacement (small when the layout has settled).
+    pub fn step(&mut self, graph: &LayoutGraph) -> f32 {
+        use rayon::prelude::*;
+        let n = self.positions.len();
+        if n == 0 {
+            return 0.0;
+        }
+        let s = self.settings;
+        let masses: Vec<f32> = self.degrees.iter().map(|d| d + 1.0).collect();
+        let tree = QuadTree::build(&self.positions, &masses);
+        let positions = &self.positions;
+        // Repulsion (Barnes–Hut) and gravity, in parallel over nodes.
+        self.forces.par_iter_mut().enumerate().for_each(|(i, f)| {
+            let [fx, fy] = tree.repulsion(i, positions[i], masses[i], s.theta, s.scaling);
+            let [x, y] = positions[i];
+            let d = (x * x + y * y).sqrt().max(1e-3);
+            let g = s.gravity * masses[i];
+            *f = [fx - g * x / d, fy - g * y / d];
+        });
+        // Attraction along edges (linear, as ForceAtlas2).
+        for &(a, b) in &graph.edges {
+            let (a, b) = (a as usize, b as usize);
+            let dx = self.positions[b][0] - self.positions[a][0];
+            let dy = self.positions[b][1] - self.positions[a][1];
+            self.forces[a][0] += dx;
+            self.forces[a][1] += dy;
+            self.forces[b][0] -= dx;
+            self.forces[b][1] -= dy;
+        }
+        let mut moved = 0.0;
+        for i in 0..n {
+            if self.pinned[i] {
+                continue;
+            }
+            let [fx, fy] = self.forces[i];
+            let len = (fx * fx + fy * fy).sqrt();
+            if !len.is_finite() || len == 0.0 {
+                continue;
+            }
+            // Heavier (more connected) nodes move less, as in ForceAtlas2's node speed.
+            let step = (len * 0.1 / masses[i]).min(s.max_step);
+            self.positions[i][0] += fx / len * step;
+            self.positions[i][1] += fy / len * step;
+            moved += step;
+        }
+        moved / n as f32
+    }
+}
+
+/// Nodes on a circle, in index order.
+pub fn circular(node_count: usize) -> Vec<[f32; 2]> {
+    let r = 10.0 * node_count.max(1) as f32 / std::f32::consts::TAU;
+    (0..node_count)
+        .map(|i| {
+            let a = i as f32 / node_count.max(1) as f32 * std::f32::consts::TAU;
+            [r * a.cos(), r * a.sin()]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_cliques() -> LayoutGraph {
+        let mut edges = Vec::new();
+        for group in [0u32, 10] {
+            for a in group..group + 10 {
+                for b in a + 1..group + 10 {
+                    edges.push((a, b));
+                }
+            }
+        }
+        edges.push((0, 10));
+        LayoutGraph {
+            node_count: 20,
+            edges,
+        }
+    }
+
+    fn dist(a: [f32; 2], b: [f32; 2]) -> f32 {
+        ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
+    }
+
+    #[test]
+    fn connected_nodes_end_up_closer_than_unconnected_ones() {
+        let graph = two_cliques();
+        let mut layout = ForceLayout::new(&graph, None);
+        for _ in 0..500 {
+            layout.step(&graph);
+        }
+        let p = &layout.positions;
+        let mean = |pairs: &[(usize, usize)]| {
+            pairs.iter().map(|&(a, b)| dist(p[a], p[b])).sum::<f32>() / pairs.len() as f32
+        };
+        let inside: Vec<_> = (1..10)
+            .map(|i| (i, i + 1 - (i + 1) / 10))
+            .chain((11..19).map(|i| (i, i + 1)))
+            .collect();
+        let across: Vec<_> = (1..10).map(|i| (i, i + 10)).collect();
+        assert!(
+            mean(&inside) * 2.0 < mean(&across),
+            "inside {} across {}",
+            mean(&inside),
+            mean(&across)
+        );
+        assert!(p.iter().all(|q| q[0].is_finite() && q[1].is_finite()));
+    }
+
+    #[test]
+    fn pinned_nodes_stay_and_the_layout_resumes_from_given_positions() {
+        let graph = two_cliques();
+        let start: Vec<[f32; 2]> = (0..20).map(|i| [i as f32, 0.0]).collect();
+        let mut layout = ForceLayout::new(&graph, Some(&start));
+        layout.pinned[3] = true;
+        for _ in 0..50 {
+            layout.step(&graph);
+        }
+        assert_eq!(layout.positions[3], [3.0, 0.0]);
+        assert_ne!(layout.positions[4], [4.0, 0.0]);
+    }
+
+    #[test]
+    fn coincident_nodes_do_not_break_the_tree() {
+        let graph = LayoutGraph {
+            node_count: 50,
+            edges: vec![],
+        };
+        let start = vec![[1.0, 1.0]; 50];
+        let mut layout = ForceLayout::new(&graph, Some(&start));
+        for _ in 0..5 {
+            layout.step(&graph);
+        }
+        assert!(layout.positions.iter().all(|q| q[0].is_finite()));
+    }
+}
+
+/// Runs the force layout until it settles, `max_iterations` pass, or `cancel` is set, handing
+/// positions to `publish` about 20 times a second so a view can show the layout moving.
+pub fn run_force(
+    graph: &LayoutGraph,
+    start: Option<&[[f32; 2]]>,
+    pinned: &[bool],
+    max_iterations: usize,
+    cancel: &crate::jobs::CancelToken,
+    progress: &dyn crate::jobs::Progress,
+    publish: &dyn Fn(&[[f32; 2]]),
+) -> Result<Vec<[f32; 2]>, crate::jobs::JobError> {
+    let mut layout = ForceLayout::new(graph, start);
+    for (i, p) in pinned.iter().enumerate().take(layout.pinned.len()) {
+        layout.pinned[i] = *p;
+    }
+    let mut last_publish = std::time::Instant::now();
+    for iteration in 0..max_iterations {
+        cancel.check()?;
+        let moved = layout.step(graph);
+        if last_publish.elapsed() >= std::time::Duration::from_millis(50) {
+            publish(&layout.positions);
+            last_publish = std::time::Instant::now();
+            progress.report(
+                Some(iteration as f32 / max_iterations as f32),
+                &format!("iteration {iteration}, mean move {moved:.3}"),
+            );
+        }
+        if moved < 0.01 {
+            break;
+        }
+    }
+    publish(&layout.positions);
+    progress.report(Some(1.0), "layout settled");
+    Ok(layout.positions)
+}
