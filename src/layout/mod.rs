@@ -113,7 +113,7 @@ impl ForceLayout {
             self.forces[b][1] -= dy;
         }
         let mut moved = 0.0;
-        for i in 0..n {
+        for (i, mass) in masses.iter().enumerate() {
             if self.pinned[i] {
                 continue;
             }
@@ -123,7 +123,7 @@ impl ForceLayout {
                 continue;
             }
             // Heavier (more connected) nodes move less, as in ForceAtlas2's node speed.
-            let step = (len * 0.1 / masses[i]).min(s.max_step);
+            let step = (len * 0.1 / mass).min(s.max_step);
             self.positions[i][0] += fx / len * step;
             self.positions[i][1] += fy / len * step;
             moved += step;
@@ -141,6 +141,42 @@ pub fn circular(node_count: usize) -> Vec<[f32; 2]> {
             [r * a.cos(), r * a.sin()]
         })
         .collect()
+}
+
+/// Runs the force layout until it settles, `max_iterations` pass, or `cancel` is set, handing
+/// positions to `publish` about 20 times a second so a view can show the layout moving.
+pub fn run_force(
+    graph: &LayoutGraph,
+    start: Option<&[[f32; 2]]>,
+    pinned: &[bool],
+    max_iterations: usize,
+    cancel: &crate::jobs::CancelToken,
+    progress: &dyn crate::jobs::Progress,
+    publish: &dyn Fn(&[[f32; 2]]),
+) -> Result<Vec<[f32; 2]>, crate::jobs::JobError> {
+    let mut layout = ForceLayout::new(graph, start);
+    for (i, p) in pinned.iter().enumerate().take(layout.pinned.len()) {
+        layout.pinned[i] = *p;
+    }
+    let mut last_publish = std::time::Instant::now();
+    for iteration in 0..max_iterations {
+        cancel.check()?;
+        let moved = layout.step(graph);
+        if last_publish.elapsed() >= std::time::Duration::from_millis(50) {
+            publish(&layout.positions);
+            last_publish = std::time::Instant::now();
+            progress.report(
+                Some(iteration as f32 / max_iterations as f32),
+                &format!("iteration {iteration}, mean move {moved:.3}"),
+            );
+        }
+        if moved < 0.01 {
+            break;
+        }
+    }
+    publish(&layout.positions);
+    progress.report(Some(1.0), "layout settled");
+    Ok(layout.positions)
 }
 
 #[cfg(test)]
@@ -218,40 +254,4 @@ mod tests {
         }
         assert!(layout.positions.iter().all(|q| q[0].is_finite()));
     }
-}
-
-/// Runs the force layout until it settles, `max_iterations` pass, or `cancel` is set, handing
-/// positions to `publish` about 20 times a second so a view can show the layout moving.
-pub fn run_force(
-    graph: &LayoutGraph,
-    start: Option<&[[f32; 2]]>,
-    pinned: &[bool],
-    max_iterations: usize,
-    cancel: &crate::jobs::CancelToken,
-    progress: &dyn crate::jobs::Progress,
-    publish: &dyn Fn(&[[f32; 2]]),
-) -> Result<Vec<[f32; 2]>, crate::jobs::JobError> {
-    let mut layout = ForceLayout::new(graph, start);
-    for (i, p) in pinned.iter().enumerate().take(layout.pinned.len()) {
-        layout.pinned[i] = *p;
-    }
-    let mut last_publish = std::time::Instant::now();
-    for iteration in 0..max_iterations {
-        cancel.check()?;
-        let moved = layout.step(graph);
-        if last_publish.elapsed() >= std::time::Duration::from_millis(50) {
-            publish(&layout.positions);
-            last_publish = std::time::Instant::now();
-            progress.report(
-                Some(iteration as f32 / max_iterations as f32),
-                &format!("iteration {iteration}, mean move {moved:.3}"),
-            );
-        }
-        if moved < 0.01 {
-            break;
-        }
-    }
-    publish(&layout.positions);
-    progress.report(Some(1.0), "layout settled");
-    Ok(layout.positions)
 }

@@ -98,23 +98,23 @@ impl QuadTree {
         }
         let children = self.cells.len() as u32;
         self.cells[c].children = children;
-        for q in 0..4 {
+        for (offset, count) in offsets.iter().zip(counts) {
             self.cells.push(Cell {
                 cx: 0.0,
                 cy: 0.0,
                 mass: 0.0,
                 size: half,
                 children: 0,
-                first: first + offsets[q],
-                count: counts[q],
+                first: first + offset,
+                count,
             });
         }
         let (mut m, mut sx, mut sy) = (0.0, 0.0, 0.0);
-        for q in 0..4 {
+        for (q, count) in counts.iter().enumerate() {
             let child = (children + q as u32) as usize;
             let qx = if q & 1 == 1 { mx } else { x0 };
             let qy = if q & 2 == 2 { my } else { y0 };
-            if counts[q] > 0 {
+            if *count > 0 {
                 self.split(child, qx, qy, depth + 1);
             }
             let cell = &self.cells[child];

@@ -139,6 +139,15 @@ fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// Whether a file starts with SQLite's magic string (read-only peek).
+fn looks_like_sqlite(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| &magic == b"SQLite format 3\0")
+}
+
 /// Names the newest backup beside a case that passes the checks, for error messages.
 fn backup_hint(path: &Path) -> String {
     match newest_sound_backup(path) {
@@ -286,10 +295,29 @@ impl Case {
         purpose: &str,
         record: bool,
     ) -> Result<Case, StoreError> {
-        let facts = check_case_file(path)?;
         let mut journal = path.as_os_str().to_owned();
         journal.push("-journal");
-        let hot_journal = Path::new(&journal).exists();
+        let hot_journal = std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0);
+        if hot_journal && looks_like_sqlite(path) {
+            // A writer was interrupted mid-commit: until SQLite rolls the journal back, the
+            // main file may be half-written (even its header), so recover before judging it.
+            // Rolling back restores the last committed state; it is SQLite's crash recovery.
+            let conn = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            let recovered: rusqlite::Result<i64> =
+                conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0));
+            if let Err(e) = recovered {
+                return Err(StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    details: format!("recovery after an interrupted write failed: {e}"),
+                    backup_hint: backup_hint(path),
+                });
+            }
+        }
+        let facts = check_case_file(path)?;
         if !hot_journal {
             // Check on a read-only connection first, so that a damaged file is never written.
             let ro = Connection::open_with_flags(
