@@ -169,7 +169,7 @@ pub fn louvain(
                 }
             }
         }
-        pairs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        pairs.sort_unstable_by_key(|a| (a.0, a.1));
         let mut adj: Vec<Vec<(usize, f64)>> = vec![Vec::new(); groups];
         for (a, b, w) in pairs {
             match adj[a].last_mut() {

@@ -40,7 +40,7 @@ impl SimpleGraph {
         n: usize,
         mut pairs: Vec<(usize, usize, f64)>,
     ) -> SimpleGraph {
-        pairs.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        pairs.sort_unstable_by_key(|a| (a.0, a.1));
         let mut offsets = vec![0usize; n + 1];
         let mut nbrs = Vec::with_capacity(pairs.len());
         let mut weights: Vec<f64> = Vec::with_capacity(pairs.len());
@@ -110,7 +110,7 @@ pub fn entity_values(nodes: &[EntityId], values: Vec<f64>) -> Output {
 /// within 100 ms, rarely enough to cost nothing.
 #[inline]
 pub fn check_every(cancel: &CancelToken, i: usize, every: usize) -> Result<(), AnalysisError> {
-    if i % every == 0 && cancel.is_cancelled() {
+    if i.is_multiple_of(every) && cancel.is_cancelled() {
         Err(AnalysisError::Cancelled)
     } else {
         Ok(())
