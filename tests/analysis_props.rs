@@ -83,3 +83,31 @@ proptest! {
         );
     }
 }
+
+/// A ring with chords, big enough that exact betweenness runs for a while in a debug build.
+fn big_graph(n: usize) -> SimpleGraph {
+    let edges: Vec<(usize, usize)> = (0..n)
+        .flat_map(|i| [(i, (i + 1) % n), (i, (i * 7 + 3) % n)])
+        .collect();
+    graph(n, &edges, &(0..n).collect::<Vec<_>>())
+}
+
+#[test]
+fn cancelling_a_running_betweenness_job_takes_effect_within_100_ms() {
+    use copkit::jobs::{JobError, JobManager};
+    use std::time::{Duration, Instant};
+    let g = big_graph(20_000);
+    let mut jobs = JobManager::new();
+    let id = jobs
+        .spawn("betweenness", move |cancel, progress| {
+            betweenness(&g, 0, 1, true, cancel, progress).map_err(JobError::from)
+        })
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let asked = Instant::now();
+    jobs.cancel(id);
+    let finished = jobs.wait(id, |_| {});
+    let took = asked.elapsed();
+    assert_eq!(finished.result.unwrap_err(), JobError::Cancelled);
+    assert!(took < Duration::from_millis(100), "took {took:?}");
+}
