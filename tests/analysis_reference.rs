@@ -300,3 +300,74 @@ fn analysis_runs_are_stored_with_an_audit_record() {
     assert_eq!(last.category, "consultation");
     assert!(last.details.contains("pagerank"), "{}", last.details);
 }
+
+#[test]
+fn bursts_flag_a_sudden_jump_in_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "calls.copkit");
+    let day = 86_400_000i64;
+    let call = |at: i64| {
+        let mut e = NewEvent::new(
+            "Call",
+            EventTime {
+                start_ms: at,
+                end_ms: None,
+                original_text: None,
+                original_zone: None,
+            },
+        );
+        e.participants = vec![
+            NewParticipant {
+                role: ParticipantRole::From,
+                entity: EntityRef::New(0),
+            },
+            NewParticipant {
+                role: ParticipantRole::To,
+                entity: EntityRef::New(1),
+            },
+        ];
+        e
+    };
+    // One call a day for ten days, then twenty on day 10.
+    let mut events: Vec<NewEvent> = (0..10).map(|d| call(d * day + 3_600_000)).collect();
+    events.extend((0..20).map(|i| call(10 * day + i * 60_000)));
+    case.apply(Command::ImportBatch(Box::new(ImportBatch {
+        batch: NewBatch {
+            kind: "import".into(),
+            description: "calls".into(),
+            ..NewBatch::default()
+        },
+        entities: vec![NewEntity::new("Person", "a"), NewEntity::new("Person", "b")],
+        links: vec![],
+        events,
+    })))
+    .unwrap();
+    let snapshot = case.snapshot().unwrap();
+    let out = analysis::run_component(
+        analysis::find("bursts").unwrap(),
+        &snapshot,
+        &Params::new(),
+        &CancelToken::new(),
+        &NoProgress,
+    )
+    .unwrap();
+    let Output::Alerts { alerts } = out else {
+        panic!("not alerts")
+    };
+    assert_eq!(alerts.len(), 2, "{alerts:?}");
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.kind == "burst" && a.start_ms == 10 * day)
+    );
+    // Ungraded events are left out under a grade threshold.
+    let out = analysis::run_component(
+        analysis::find("bursts").unwrap(),
+        &snapshot,
+        &Params::new().with("grade", "B2"),
+        &CancelToken::new(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(out, Output::Alerts { alerts: vec![] });
+}

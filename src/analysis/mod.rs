@@ -10,6 +10,7 @@ mod graph;
 mod paths;
 mod simple;
 mod structure;
+mod temporal;
 
 pub use centrality::{betweenness, closeness, eigenvector, pagerank};
 pub use communities::{louvain, modularity};
@@ -340,6 +341,7 @@ pub fn components() -> Vec<&'static dyn Component> {
         &paths::KShortestPaths,
         &paths::ConnectingNetwork,
         &paths::Expand,
+        &temporal::Bursts,
     ]
 }
 
