@@ -371,3 +371,17 @@ fn bursts_flag_a_sudden_jump_in_calls() {
     .unwrap();
     assert_eq!(out, Output::Alerts { alerts: vec![] });
 }
+
+#[test]
+fn activity_counts_events_per_bin() {
+    let f = load("florentine");
+    let out = run(&f, "activity", Params::new().with("by", "type"));
+    // No events in the reference graphs: an empty histogram with daily bins.
+    assert_eq!(
+        out,
+        Output::Histogram {
+            bin_ms: 86_400_000,
+            bins: vec![]
+        }
+    );
+}

@@ -341,6 +341,7 @@ pub fn components() -> Vec<&'static dyn Component> {
         &paths::KShortestPaths,
         &paths::ConnectingNetwork,
         &paths::Expand,
+        &temporal::Activity,
         &temporal::Bursts,
     ]
 }

@@ -1,4 +1,5 @@
-//! Temporal patterns. Burst detection: an early warning when an entity's event count in a time
+//! Temporal patterns. Activity histograms: events per time bin, one series per entity or per
+//! event type. Burst detection: an early warning when an entity's event count in a time
 //! bin stands far above its own recent baseline (mean + z standard deviations of the preceding
 //! bins), reported as `Output::Alerts` of kind "burst".
 
@@ -83,45 +84,16 @@ impl Component for Bursts {
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
-        let bin_hours = params.get_u64("bin_hours", 24)?;
-        if bin_hours == 0 {
-            return Err(AnalysisError::BadParam {
-                name: "bin_hours".into(),
-                reason: "must be at least 1".into(),
-            });
-        }
-        let bin_ms = bin_hours as i64 * 3_600_000;
         let window = params.get_usize("window", 7)?.max(1);
         let z = params.get_f64("z", 3.0)?;
         let min_count = params.get_u64("min_count", 5)?;
-        let event_type = params.get_str("event_type");
-        let threshold = params.get_grade(case)?;
-        let scheme = match &threshold {
-            Some(t) => Some(case.scheme(&t.scheme).ok_or_else(|| {
-                AnalysisError::Failed(format!("grading scheme '{}' is not in the case", t.scheme))
-            })?),
-            None => None,
-        };
-        // Entity -> bin index -> count. Restricted events and entities are left out.
+        let (bin_ms, events) = usable_events(case, params, cancel)?;
+        let bin_hours = bin_ms / 3_600_000;
+        // Entity -> bin index -> count.
         let mut series: BTreeMap<EntityId, BTreeMap<i64, u64>> = BTreeMap::new();
-        for (i, ev) in case.events.iter().enumerate() {
-            check_every(cancel, i, 4096)?;
-            if ev.restricted || event_type.is_some_and(|t| t != ev.event_type) {
-                continue;
-            }
-            if let (Some(s), Some(t)) = (scheme, &threshold)
-                && !s.meets(ev.grading.as_ref(), t)
-            {
-                continue;
-            }
-            let bin = ev.time.start_ms.div_euclid(bin_ms);
-            let mut seen = Vec::new();
-            for p in &ev.participants {
-                if seen.contains(&p.entity) || case.entity(p.entity).is_none_or(|e| e.restricted) {
-                    continue;
-                }
-                seen.push(p.entity);
-                *series.entry(p.entity).or_default().entry(bin).or_insert(0) += 1;
+        for (bin, _, entities) in events {
+            for e in entities {
+                *series.entry(e).or_default().entry(bin).or_insert(0) += 1;
             }
         }
         let mut alerts = Vec::new();
@@ -158,6 +130,114 @@ impl Component for Bursts {
         progress.report(Some(1.0), "bursts done");
         Ok(Output::Alerts { alerts })
     }
+}
+
+pub struct Activity;
+
+const ACTIVITY_PARAMS: &[ParamSpec] = &[
+    BURST_PARAMS[0],
+    ParamSpec {
+        name: "by",
+        kind: ParamKind::Text,
+        default: Some("entity"),
+        help: "one series per entity (\"E12\") or per event type",
+    },
+    BURST_PARAMS[4],
+    GRADE_PARAM,
+];
+
+impl Component for Activity {
+    fn name(&self) -> &'static str {
+        "activity"
+    }
+    fn summary(&self) -> &'static str {
+        "activity histogram: events per time bin, per entity or per event type"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        ACTIVITY_PARAMS
+    }
+    fn run(
+        &self,
+        case: &CaseSnapshot,
+        params: &Params,
+        cancel: &CancelToken,
+        progress: &dyn Progress,
+    ) -> Result<Output, AnalysisError> {
+        let by_type = match params.get_str("by").unwrap_or("entity") {
+            "entity" => false,
+            "type" => true,
+            other => {
+                return Err(AnalysisError::BadParam {
+                    name: "by".into(),
+                    reason: format!("'{other}' is not entity or type"),
+                });
+            }
+        };
+        let (bin_ms, events) = usable_events(case, params, cancel)?;
+        let mut counts: BTreeMap<(String, i64), u64> = BTreeMap::new();
+        for (bin, ev, entities) in events {
+            if by_type {
+                *counts
+                    .entry((ev.event_type.clone(), bin * bin_ms))
+                    .or_insert(0) += 1;
+            } else {
+                for e in entities {
+                    *counts.entry((e.to_string(), bin * bin_ms)).or_insert(0) += 1;
+                }
+            }
+        }
+        progress.report(Some(1.0), "activity done");
+        Ok(Output::Histogram {
+            bin_ms,
+            bins: counts.into_iter().map(|((s, b), c)| (s, b, c)).collect(),
+        })
+    }
+}
+
+/// The events a temporal component counts (not restricted, of the requested type, meeting the
+/// grade threshold), each with its bin and its unrestricted participants.
+fn usable_events<'a>(
+    case: &'a CaseSnapshot,
+    params: &Params,
+    cancel: &CancelToken,
+) -> Result<(i64, Vec<(i64, &'a crate::model::Event, Vec<EntityId>)>), AnalysisError> {
+    let bin_hours = params.get_u64("bin_hours", 24)?;
+    if bin_hours == 0 {
+        return Err(AnalysisError::BadParam {
+            name: "bin_hours".into(),
+            reason: "must be at least 1".into(),
+        });
+    }
+    let bin_ms = bin_hours as i64 * 3_600_000;
+    let event_type = params.get_str("event_type");
+    let threshold = params.get_grade(case)?;
+    let scheme = match &threshold {
+        Some(t) => Some(case.scheme(&t.scheme).ok_or_else(|| {
+            AnalysisError::Failed(format!("grading scheme '{}' is not in the case", t.scheme))
+        })?),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for (i, ev) in case.events.iter().enumerate() {
+        check_every(cancel, i, 4096)?;
+        if ev.restricted || event_type.is_some_and(|t| t != ev.event_type) {
+            continue;
+        }
+        if let (Some(s), Some(t)) = (scheme, &threshold)
+            && !s.meets(ev.grading.as_ref(), t)
+        {
+            continue;
+        }
+        let mut seen: Vec<EntityId> = Vec::new();
+        for p in &ev.participants {
+            if seen.contains(&p.entity) || case.entity(p.entity).is_none_or(|e| e.restricted) {
+                continue;
+            }
+            seen.push(p.entity);
+        }
+        out.push((ev.time.start_ms.div_euclid(bin_ms), ev, seen));
+    }
+    Ok((bin_ms, out))
 }
 
 #[cfg(test)]
