@@ -194,13 +194,16 @@ impl Component for Activity {
     }
 }
 
+/// An event with its time bin and its unrestricted participants.
+type BinnedEvent<'a> = (i64, &'a crate::model::Event, Vec<EntityId>);
+
 /// The events a temporal component counts (not restricted, of the requested type, meeting the
 /// grade threshold), each with its bin and its unrestricted participants.
 fn usable_events<'a>(
     case: &'a CaseSnapshot,
     params: &Params,
     cancel: &CancelToken,
-) -> Result<(i64, Vec<(i64, &'a crate::model::Event, Vec<EntityId>)>), AnalysisError> {
+) -> Result<(i64, Vec<BinnedEvent<'a>>), AnalysisError> {
     let bin_hours = params.get_u64("bin_hours", 24)?;
     if bin_hours == 0 {
         return Err(AnalysisError::BadParam {
