@@ -3,10 +3,20 @@
 //! component runs from the workbench (as a job), from `copkit analyze`, from a chain and from
 //! `copkit score`.
 
+mod centrality;
+mod communities;
 mod degree;
 mod graph;
+mod paths;
+mod simple;
+mod structure;
+mod temporal;
 
+pub use centrality::{betweenness, closeness, eigenvector, pagerank};
+pub use communities::{louvain, modularity};
 pub use graph::AnalysisGraph;
+pub use simple::SimpleGraph;
+pub use structure::{core_numbers, weak_components};
 
 use crate::jobs::{CancelToken, JobError, Progress};
 use crate::model::{EntityId, Grade, Grading, LinkId};
@@ -317,7 +327,23 @@ pub trait Component: Send + Sync {
 
 /// Every component, in the order `--list` shows them.
 pub fn components() -> Vec<&'static dyn Component> {
-    vec![&degree::Degree]
+    vec![
+        &degree::Degree,
+        &centrality::Betweenness,
+        &centrality::Closeness,
+        &centrality::Harmonic,
+        &centrality::Eigenvector,
+        &centrality::PageRank,
+        &structure::Components,
+        &structure::KCore,
+        &communities::Louvain,
+        &paths::ShortestPath,
+        &paths::KShortestPaths,
+        &paths::ConnectingNetwork,
+        &paths::Expand,
+        &temporal::Activity,
+        &temporal::Bursts,
+    ]
 }
 
 /// The component with this name.

@@ -2,6 +2,8 @@
 //! same core headless. Exit codes: 0 success, 1 a failure the message explains how to fix,
 //! 2 wrong usage.
 
+mod analyze;
+
 use crate::model::{NewEntity, PersonCategory};
 use crate::store::{Actor, AuditRecord, Case, ChainCheck, Command};
 use anyhow::{Context, Result, bail};
@@ -65,6 +67,8 @@ pub enum Commands {
         #[arg(long, value_enum, default_value_t = InfoFormat::Text)]
         format: InfoFormat,
     },
+    /// Run an analysis component on a case (`--list` shows the components).
+    Analyze(analyze::AnalyzeArgs),
     /// Check or show the audit log.
     Audit {
         #[command(subcommand)]
@@ -241,6 +245,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             print_audit(&records, format)?;
             Ok(ExitCode::SUCCESS)
         }
+        Commands::Analyze(args) => analyze::run(args, actor),
         Commands::DebugCrashWriter { case } => crash_writer(&case, actor),
     }
 }

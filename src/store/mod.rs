@@ -77,6 +77,18 @@ pub struct CaseInfo {
     pub undo_steps: i64,
 }
 
+/// One stored analysis run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnalysisRun {
+    pub id: i64,
+    pub component: String,
+    pub params: crate::analysis::Params,
+    pub created_utc: String,
+    /// The case generation the run analysed.
+    pub generation: u64,
+    pub output: crate::analysis::Output,
+}
+
 /// An open case.
 pub struct Case {
     path: PathBuf,
@@ -474,6 +486,67 @@ impl Case {
         details: serde_json::Value,
     ) -> Result<AuditRecord, StoreError> {
         self.record(AuditCategory::Consultation, action, details)
+    }
+
+    /// Stores the result of an analysis run (component, parameters, output, at the current
+    /// generation) together with its audit record (a consultation naming the component and
+    /// its parameters), in one transaction. Returns the run's id.
+    pub fn store_analysis_run(
+        &mut self,
+        component: &str,
+        params: &crate::analysis::Params,
+        output: &crate::analysis::Output,
+    ) -> Result<i64, StoreError> {
+        let params_json = serde_json::to_string(params)?;
+        let output_json = serde_json::to_string(output)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO analysis_runs (component, params, created_utc, generation, output) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                component,
+                params_json,
+                now_utc(),
+                self.generation as i64,
+                output_json
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        audit::append(
+            &tx,
+            &self.actor,
+            &self.purpose,
+            AuditCategory::Consultation,
+            "analysis run",
+            &json!({"run_id": id, "component": component, "params": params, "generation": self.generation}),
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Every stored analysis run, oldest first.
+    pub fn analysis_runs(&self) -> Result<Vec<AnalysisRun>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, component, params, created_utc, generation, output FROM analysis_runs \
+             ORDER BY id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut runs = Vec::new();
+        while let Some(r) = rows.next()? {
+            let params: String = r.get(2)?;
+            let output: String = r.get(5)?;
+            runs.push(AnalysisRun {
+                id: r.get(0)?,
+                component: r.get(1)?,
+                params: serde_json::from_str(&params)?,
+                created_utc: r.get(3)?,
+                generation: r.get::<_, i64>(4)? as u64,
+                output: serde_json::from_str(&output)?,
+            });
+        }
+        Ok(runs)
     }
 
     /// Applies one command: its changes, its audit record and its undo step commit together

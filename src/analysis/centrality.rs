@@ -1,0 +1,566 @@
+//! Centralities on the undirected simple graph: betweenness (Brandes; exact or sampled,
+//! parallel), closeness, harmonic closeness, eigenvector and PageRank. Definitions and
+//! normalisations follow networkx, so that the reference tests compare like with like.
+//!
+//! Links are treated as undirected here: in an investigation a call or a meeting connects both
+//! parties whatever the direction recorded, and mixing directed and undirected links in one
+//! measure would make the numbers hard to explain.
+
+use super::simple::{SEED_PARAM, SeededRng, SimpleGraph, entity_values, simple_graph};
+use super::{AnalysisError, Component, GRADE_PARAM, Output, ParamKind, ParamSpec, Params};
+use crate::jobs::{CancelToken, Progress};
+use crate::store::CaseSnapshot;
+use rayon::prelude::*;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Sources are split into this many fixed chunks whatever the number of threads, and the
+/// chunk sums are added in chunk order, so parallel results are bit-for-bit reproducible.
+const CHUNKS: usize = 64;
+
+/// Runs `per_source` for each source in parallel, summing the per-node contributions in a fixed
+/// order. Checks the cancel token before every source.
+fn parallel_sum(
+    n: usize,
+    sources: &[usize],
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+    what: &str,
+    per_source: impl Fn(usize, &mut Scratch, &mut [f64]) + Sync,
+) -> Result<Vec<f64>, AnalysisError> {
+    let chunk = sources.len().div_ceil(CHUNKS).max(1);
+    let done = AtomicUsize::new(0);
+    let total = sources.len().max(1);
+    let partials: Vec<Result<Vec<f64>, AnalysisError>> = sources
+        .par_chunks(chunk)
+        .map(|chunk| {
+            let mut acc = vec![0.0; n];
+            let mut scratch = Scratch::new(n);
+            for &s in chunk {
+                if cancel.is_cancelled() {
+                    return Err(AnalysisError::Cancelled);
+                }
+                per_source(s, &mut scratch, &mut acc);
+                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress.report(Some(d as f32 / total as f32), what);
+            }
+            Ok(acc)
+        })
+        .collect();
+    let mut sum = vec![0.0; n];
+    for part in partials {
+        for (s, v) in sum.iter_mut().zip(part?) {
+            *s += v;
+        }
+    }
+    Ok(sum)
+}
+
+/// Per-thread buffers for breadth-first searches, reused across sources.
+struct Scratch {
+    dist: Vec<i64>,
+    sigma: Vec<f64>,
+    delta: Vec<f64>,
+    order: Vec<usize>,
+    queue: VecDeque<usize>,
+}
+
+impl Scratch {
+    fn new(n: usize) -> Scratch {
+        Scratch {
+            dist: vec![-1; n],
+            sigma: vec![0.0; n],
+            delta: vec![0.0; n],
+            order: Vec::with_capacity(n),
+            queue: VecDeque::with_capacity(n),
+        }
+    }
+
+    /// Breadth-first search from `s`: fills `dist`, `sigma` (shortest-path counts) and `order`
+    /// (nodes in order of distance). Resets only what the previous search touched.
+    fn bfs(&mut self, g: &SimpleGraph, s: usize) {
+        for &v in &self.order {
+            self.dist[v] = -1;
+            self.sigma[v] = 0.0;
+            self.delta[v] = 0.0;
+        }
+        self.order.clear();
+        self.dist[s] = 0;
+        self.sigma[s] = 1.0;
+        self.queue.push_back(s);
+        while let Some(v) = self.queue.pop_front() {
+            self.order.push(v);
+            let dv = self.dist[v];
+            for &w in g.neighbours(v) {
+                if self.dist[w] < 0 {
+                    self.dist[w] = dv + 1;
+                    self.queue.push_back(w);
+                }
+                if self.dist[w] == dv + 1 {
+                    self.sigma[w] += self.sigma[v];
+                }
+            }
+        }
+    }
+}
+
+fn brandes_source(g: &SimpleGraph, s: usize, sc: &mut Scratch, acc: &mut [f64]) {
+    sc.bfs(g, s);
+    for idx in (0..sc.order.len()).rev() {
+        let w = sc.order[idx];
+        let dw = sc.dist[w];
+        let coeff = (1.0 + sc.delta[w]) / sc.sigma[w];
+        for &v in g.neighbours(w) {
+            if sc.dist[v] == dw - 1 {
+                sc.delta[v] += sc.sigma[v] * coeff;
+            }
+        }
+        if w != s {
+            acc[w] += sc.delta[w];
+        }
+    }
+}
+
+/// Betweenness as networkx computes it (`normalized=True` divides by (n-1)(n-2); sampling
+/// `k` sources scales by n/k).
+pub fn betweenness(
+    g: &SimpleGraph,
+    samples: usize,
+    seed: u64,
+    normalized: bool,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<Vec<f64>, AnalysisError> {
+    let n = g.len();
+    let mut sources: Vec<usize> = (0..n).collect();
+    let k = if samples > 0 && samples < n {
+        let mut rng = SeededRng::new(seed);
+        rng.shuffle(&mut sources);
+        sources.truncate(samples);
+        sources.sort_unstable();
+        samples
+    } else {
+        n
+    };
+    let mut values = parallel_sum(
+        n,
+        &sources,
+        cancel,
+        progress,
+        "betweenness",
+        |s, sc, acc| brandes_source(g, s, sc, acc),
+    )?;
+    let mut scale = match (normalized, n > 2) {
+        (true, true) => 1.0 / ((n - 1) as f64 * (n - 2) as f64),
+        // networkx leaves tiny graphs unscaled.
+        (true, false) => 1.0,
+        // Undirected: every pair was counted from both ends.
+        (false, _) => 0.5,
+    };
+    if k < n {
+        scale *= n as f64 / k as f64;
+    }
+    for v in &mut values {
+        *v *= scale;
+    }
+    Ok(values)
+}
+
+/// Closeness (networkx's Wasserman–Faust variant for disconnected graphs) or harmonic
+/// closeness, on hop distances.
+pub fn closeness(
+    g: &SimpleGraph,
+    harmonic: bool,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<Vec<f64>, AnalysisError> {
+    let n = g.len();
+    let done = AtomicUsize::new(0);
+    let values: Vec<Result<f64, AnalysisError>> = (0..n)
+        .into_par_iter()
+        .map_init(
+            || Scratch::new(n),
+            |sc, s| {
+                if cancel.is_cancelled() {
+                    return Err(AnalysisError::Cancelled);
+                }
+                sc.bfs(g, s);
+                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress.report(Some(d as f32 / n as f32), "closeness");
+                if harmonic {
+                    Ok(sc.order[1..].iter().map(|&v| 1.0 / sc.dist[v] as f64).sum())
+                } else {
+                    let total: i64 = sc.order.iter().map(|&v| sc.dist[v]).sum();
+                    let reached = sc.order.len();
+                    if total > 0 && n > 1 {
+                        let r = (reached - 1) as f64;
+                        Ok(r / total as f64 * (r / (n - 1) as f64))
+                    } else {
+                        Ok(0.0)
+                    }
+                }
+            },
+        )
+        .collect();
+    values.into_iter().collect()
+}
+
+/// Eigenvector centrality by power iteration on A + I (as networkx does, which also converges
+/// on bipartite graphs), scaled to unit Euclidean length.
+pub fn eigenvector(
+    g: &SimpleGraph,
+    weighted: bool,
+    tol: f64,
+    max_iter: usize,
+    cancel: &CancelToken,
+) -> Result<Vec<f64>, AnalysisError> {
+    let n = g.len();
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let mut x = vec![1.0 / n as f64; n];
+    for _ in 0..max_iter {
+        if cancel.is_cancelled() {
+            return Err(AnalysisError::Cancelled);
+        }
+        let mut next: Vec<f64> = (0..n)
+            .into_par_iter()
+            .map(|v| {
+                let mut s = x[v];
+                for (&u, &w) in g.neighbours(v).iter().zip(g.neighbour_weights(v)) {
+                    s += x[u] * if weighted { w } else { 1.0 };
+                }
+                s
+            })
+            .collect();
+        let norm = next.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let norm = if norm > 0.0 { norm } else { 1.0 };
+        for v in &mut next {
+            *v /= norm;
+        }
+        let change: f64 = next.iter().zip(&x).map(|(a, b)| (a - b).abs()).sum();
+        let size: f64 = next.iter().map(|v| v.abs()).sum();
+        x = next;
+        if change <= tol * size {
+            return Ok(x);
+        }
+    }
+    Err(AnalysisError::Failed(format!(
+        "eigenvector centrality did not converge in {max_iter} iterations; raise max_iter or \
+         tol"
+    )))
+}
+
+/// PageRank with uniform teleport and dangling nodes spread uniformly (networkx's
+/// definition). Converged when the L1 change is at most `tol` times the L1 size of the scores.
+pub fn pagerank(
+    g: &SimpleGraph,
+    damping: f64,
+    weighted: bool,
+    tol: f64,
+    max_iter: usize,
+    cancel: &CancelToken,
+) -> Result<Vec<f64>, AnalysisError> {
+    let n = g.len();
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let out: Vec<f64> = (0..n)
+        .map(|v| {
+            if weighted {
+                g.neighbour_weights(v).iter().sum()
+            } else {
+                g.degree(v) as f64
+            }
+        })
+        .collect();
+    let nf = n as f64;
+    let mut x = vec![1.0 / nf; n];
+    for _ in 0..max_iter {
+        if cancel.is_cancelled() {
+            return Err(AnalysisError::Cancelled);
+        }
+        let share: Vec<f64> = x
+            .iter()
+            .zip(&out)
+            .map(|(xv, o)| if *o > 0.0 { xv / o } else { 0.0 })
+            .collect();
+        let dangling: f64 = x
+            .iter()
+            .zip(&out)
+            .filter(|(_, o)| **o <= 0.0)
+            .map(|(xv, _)| xv)
+            .sum();
+        let base = (damping * dangling + (1.0 - damping)) / nf;
+        let next: Vec<f64> = (0..n)
+            .into_par_iter()
+            .map(|v| {
+                let mut s = 0.0;
+                for (&u, &w) in g.neighbours(v).iter().zip(g.neighbour_weights(v)) {
+                    s += share[u] * if weighted { w } else { 1.0 };
+                }
+                damping * s + base
+            })
+            .collect();
+        let change: f64 = next.iter().zip(&x).map(|(a, b)| (a - b).abs()).sum();
+        let size: f64 = next.iter().sum();
+        x = next;
+        if change <= tol * size {
+            return Ok(x);
+        }
+    }
+    Err(AnalysisError::Failed(format!(
+        "PageRank did not converge in {max_iter} iterations; raise max_iter or tol"
+    )))
+}
+
+fn positive(params: &Params, name: &str, default: f64) -> Result<f64, AnalysisError> {
+    let v = params.get_f64(name, default)?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(AnalysisError::BadParam {
+            name: name.into(),
+            reason: format!("must be a positive number, not {v}"),
+        })
+    }
+}
+
+pub struct Betweenness;
+pub struct Closeness;
+pub struct Harmonic;
+pub struct Eigenvector;
+pub struct PageRank;
+
+const BETWEENNESS_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "samples",
+        kind: ParamKind::Int,
+        default: Some("0"),
+        help: "0 = exact; k > 0 = approximate from k sampled sources (for large graphs)",
+    },
+    ParamSpec {
+        name: "normalized",
+        kind: ParamKind::Bool,
+        default: Some("true"),
+        help: "divide by (n-1)(n-2) as networkx does",
+    },
+    SEED_PARAM,
+    GRADE_PARAM,
+];
+
+const CLOSENESS_PARAMS: &[ParamSpec] = &[GRADE_PARAM];
+
+const ITER_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "weighted",
+        kind: ParamKind::Bool,
+        default: Some("false"),
+        help: "use link weights",
+    },
+    ParamSpec {
+        name: "tol",
+        kind: ParamKind::Float,
+        default: Some("1e-10"),
+        help: "stop when the change is at most tol times the size of the scores",
+    },
+    ParamSpec {
+        name: "max_iter",
+        kind: ParamKind::Int,
+        default: Some("1000"),
+        help: "give up after this many iterations",
+    },
+    GRADE_PARAM,
+];
+
+const PAGERANK_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "damping",
+        kind: ParamKind::Float,
+        default: Some("0.85"),
+        help: "probability of following a link rather than jumping anywhere",
+    },
+    ITER_PARAMS[0],
+    ITER_PARAMS[1],
+    ITER_PARAMS[2],
+    GRADE_PARAM,
+];
+
+impl Component for Betweenness {
+    fn name(&self) -> &'static str {
+        "betweenness"
+    }
+    fn summary(&self) -> &'static str {
+        "how often an entity lies on shortest paths between others (Brandes; exact or sampled)"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        BETWEENNESS_PARAMS
+    }
+    fn run(
+        &self,
+        case: &CaseSnapshot,
+        params: &Params,
+        cancel: &CancelToken,
+        progress: &dyn Progress,
+    ) -> Result<Output, AnalysisError> {
+        let samples = params.get_usize("samples", 0)?;
+        let normalized = params.get_bool("normalized", true)?;
+        let seed = params.get_u64("seed", 1)?;
+        let g = simple_graph(case, params)?;
+        let values = betweenness(&g, samples, seed, normalized, cancel, progress)?;
+        Ok(entity_values(&g.nodes, values))
+    }
+}
+
+impl Component for Closeness {
+    fn name(&self) -> &'static str {
+        "closeness"
+    }
+    fn summary(&self) -> &'static str {
+        "inverse mean hop distance to the entities reachable (Wasserman-Faust scaling)"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        CLOSENESS_PARAMS
+    }
+    fn run(
+        &self,
+        case: &CaseSnapshot,
+        params: &Params,
+        cancel: &CancelToken,
+        progress: &dyn Progress,
+    ) -> Result<Output, AnalysisError> {
+        let g = simple_graph(case, params)?;
+        let values = closeness(&g, false, cancel, progress)?;
+        Ok(entity_values(&g.nodes, values))
+    }
+}
+
+impl Component for Harmonic {
+    fn name(&self) -> &'static str {
+        "harmonic"
+    }
+    fn summary(&self) -> &'static str {
+        "harmonic closeness: sum of 1/distance to every other entity"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        CLOSENESS_PARAMS
+    }
+    fn run(
+        &self,
+        case: &CaseSnapshot,
+        params: &Params,
+        cancel: &CancelToken,
+        progress: &dyn Progress,
+    ) -> Result<Output, AnalysisError> {
+        let g = simple_graph(case, params)?;
+        let values = closeness(&g, true, cancel, progress)?;
+        Ok(entity_values(&g.nodes, values))
+    }
+}
+
+impl Component for Eigenvector {
+    fn name(&self) -> &'static str {
+        "eigenvector"
+    }
+    fn summary(&self) -> &'static str {
+        "eigenvector centrality: connected to well-connected entities"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        ITER_PARAMS
+    }
+    fn run(
+        &self,
+        case: &CaseSnapshot,
+        params: &Params,
+        cancel: &CancelToken,
+        progress: &dyn Progress,
+    ) -> Result<Output, AnalysisError> {
+        let weighted = params.get_bool("weighted", false)?;
+        let tol = positive(params, "tol", 1e-10)?;
+        let max_iter = params.get_usize("max_iter", 1000)?;
+        let g = simple_graph(case, params)?;
+        let values = eigenvector(&g, weighted, tol, max_iter, cancel)?;
+        progress.report(Some(1.0), "eigenvector done");
+        Ok(entity_values(&g.nodes, values))
+    }
+}
+
+impl Component for PageRank {
+    fn name(&self) -> &'static str {
+        "pagerank"
+    }
+    fn summary(&self) -> &'static str {
+        "PageRank (damping 0.85 by default, optionally weighted); scores sum to 1"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        PAGERANK_PARAMS
+    }
+    fn run(
+        &self,
+        case: &CaseSnapshot,
+        params: &Params,
+        cancel: &CancelToken,
+        progress: &dyn Progress,
+    ) -> Result<Output, AnalysisError> {
+        let damping = params.get_f64("damping", 0.85)?;
+        if !(0.0..1.0).contains(&damping) {
+            return Err(AnalysisError::BadParam {
+                name: "damping".into(),
+                reason: format!("must be at least 0 and below 1, not {damping}"),
+            });
+        }
+        let weighted = params.get_bool("weighted", false)?;
+        let tol = positive(params, "tol", 1e-10)?;
+        let max_iter = params.get_usize("max_iter", 1000)?;
+        let g = simple_graph(case, params)?;
+        let values = pagerank(&g, damping, weighted, tol, max_iter, cancel)?;
+        progress.report(Some(1.0), "pagerank done");
+        Ok(entity_values(&g.nodes, values))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::NoProgress;
+    use crate::model::EntityId;
+
+    fn path_graph(n: usize) -> SimpleGraph {
+        let mut pairs = Vec::new();
+        for i in 0..n - 1 {
+            pairs.push((i, i + 1, 1.0));
+            pairs.push((i + 1, i, 1.0));
+        }
+        SimpleGraph::from_pairs((0..n as i64).map(EntityId).collect(), n, pairs)
+    }
+
+    #[test]
+    fn betweenness_on_a_path_is_the_number_of_pairs_straddled() {
+        let n = 7;
+        let g = path_graph(n);
+        let b = betweenness(&g, 0, 1, false, &CancelToken::new(), &NoProgress).unwrap();
+        for (i, v) in b.iter().enumerate() {
+            assert_eq!(*v, (i * (n - 1 - i)) as f64);
+        }
+    }
+
+    #[test]
+    fn cancelled_betweenness_stops() {
+        let g = path_graph(50);
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        assert_eq!(
+            betweenness(&g, 0, 1, true, &cancel, &NoProgress),
+            Err(AnalysisError::Cancelled)
+        );
+    }
+
+    #[test]
+    fn check_every_is_quiet_until_cancelled() {
+        use super::super::simple::check_every;
+        let cancel = CancelToken::new();
+        assert!(check_every(&cancel, 0, 10).is_ok());
+        cancel.cancel();
+        assert!(check_every(&cancel, 10, 10).is_err());
+    }
+}

@@ -1,0 +1,291 @@
+//! `copkit analyze`: runs one analysis component on a case as a background job (progress to
+//! stderr), stores the run in the case with its audit record, and writes the result as CSV or
+//! JSON to stdout or a file. `copkit analyze --list` shows the components and their parameters.
+
+use super::{PurposeArg, UsageError, neutralise_formula, resolve_purpose};
+use crate::analysis::{self, AnalysisError, Output, Params};
+use crate::jobs::JobManager;
+use crate::store::{Actor, Case, CaseSnapshot};
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The case file.
+    #[arg(required_unless_present = "list")]
+    pub case: Option<PathBuf>,
+    /// The component to run (see --list).
+    #[arg(required_unless_present = "list")]
+    pub component: Option<String>,
+    /// A parameter as key=value (repeatable), e.g. --param grade=B2.
+    #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    #[arg(long, value_enum, default_value_t = AnalyzeFormat::Csv)]
+    pub format: AnalyzeFormat,
+    /// Write the result here instead of stdout (an existing file is not overwritten).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// List the components and their parameters, then exit.
+    #[arg(long)]
+    pub list: bool,
+    #[command(flatten)]
+    pub purpose: PurposeArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnalyzeFormat {
+    Csv,
+    Json,
+}
+
+/// Runs `copkit analyze`.
+pub fn run(args: AnalyzeArgs, actor: Actor) -> Result<ExitCode> {
+    if args.list {
+        print_list();
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (Some(case_path), Some(name)) = (args.case, args.component) else {
+        return Err(UsageError("give a CASE and a COMPONENT, or --list".into()).into());
+    };
+    let component = analysis::find(&name).ok_or_else(|| {
+        UsageError(format!(
+            "no component called '{name}'; `copkit analyze --list` shows them: {}",
+            analysis::components()
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let params = Params::parse_pairs(args.params.iter().map(String::as_str))
+        .and_then(|p| p.check_known(component.params()).map(|()| p))
+        .map_err(|e| UsageError(e.to_string()))?;
+    if let Some(out) = &args.out
+        && out.exists()
+    {
+        return Err(UsageError(format!(
+            "'{}' already exists; choose another --out path",
+            out.display()
+        ))
+        .into());
+    }
+    let purpose = resolve_purpose(args.purpose)?;
+    let mut case = Case::open(&case_path, actor, &purpose)?;
+    let snapshot = case.snapshot()?;
+    let output = run_as_job(component, Arc::clone(&snapshot), params.clone())?;
+    let run_id = case
+        .store_analysis_run(component.name(), &params, &output)
+        .context("could not store the analysis run in the case")?;
+    eprintln!("copkit: stored as analysis run {run_id}");
+    let mut buffer = Vec::new();
+    match args.format {
+        AnalyzeFormat::Json => {
+            let doc = serde_json::json!({
+                "run_id": run_id,
+                "component": component.name(),
+                "params": params,
+                "generation": snapshot.generation,
+                "output": output,
+            });
+            serde_json::to_writer_pretty(&mut buffer, &doc)?;
+            buffer.push(b'\n');
+        }
+        AnalyzeFormat::Csv => write_csv(&mut buffer, &snapshot, &output)?,
+    }
+    match &args.out {
+        Some(path) => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .with_context(|| format!("could not create '{}'", path.display()))?;
+            file.write_all(&buffer)?;
+            file.sync_all()?;
+        }
+        None => std::io::stdout().lock().write_all(&buffer)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a component through the job manager, printing progress to stderr. A bad parameter
+/// found while running is a usage error.
+pub fn run_as_job(
+    component: &'static dyn analysis::Component,
+    snapshot: Arc<CaseSnapshot>,
+    params: Params,
+) -> Result<Output> {
+    let mut jobs = JobManager::new();
+    let id = jobs.spawn(component.name(), move |cancel, progress| {
+        Ok(analysis::run_component(
+            component, &snapshot, &params, cancel, progress,
+        ))
+    })?;
+    let mut last = String::new();
+    let finished = jobs.wait(id, |p| {
+        let line = match p.fraction {
+            Some(f) => format!("{} {:.0}%", p.message, f * 100.0),
+            None => p.message.clone(),
+        };
+        if line != last {
+            eprintln!("copkit: {line}");
+            last = line;
+        }
+    });
+    match finished.into_result::<Result<Output, AnalysisError>>()? {
+        Ok(output) => Ok(output),
+        Err(e @ AnalysisError::BadParam { .. }) => Err(UsageError(e.to_string()).into()),
+        Err(e) => Err(anyhow::anyhow!("{} failed: {e}", component.name())),
+    }
+}
+
+fn print_list() {
+    for c in analysis::components() {
+        println!("{:<20} {}", c.name(), c.summary());
+        for p in c.params() {
+            let default = p
+                .default
+                .map(|d| format!(" (default {d})"))
+                .unwrap_or_default();
+            println!(
+                "    {:<12} {:<12} {}{default}",
+                p.name,
+                serde_json::to_value(p.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                p.help
+            );
+        }
+    }
+}
+
+/// Writes an output as CSV. Per-entity results: `entity_id,source_id,label,value` (or
+/// `community`), one row per entity, sorted by entity id.
+pub fn write_csv(out: &mut Vec<u8>, case: &CaseSnapshot, output: &Output) -> Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let who = |id: crate::model::EntityId| -> (String, String, String) {
+        let e = case.entity(id);
+        (
+            id.0.to_string(),
+            neutralise_formula(e.and_then(|e| e.source_id.as_deref()).unwrap_or("")),
+            neutralise_formula(e.map_or("", |e| e.label.as_str())),
+        )
+    };
+    match output {
+        Output::EntityValues { values } => {
+            w.write_record(["entity_id", "source_id", "label", "value"])?;
+            let mut rows = values.clone();
+            rows.sort_by_key(|r| r.0);
+            for (id, v) in rows {
+                let (a, b, c) = who(id);
+                w.write_record([a, b, c, v.to_string()])?;
+            }
+        }
+        Output::Communities { assignment, .. } => {
+            w.write_record(["entity_id", "source_id", "label", "community"])?;
+            let mut rows = assignment.clone();
+            rows.sort_by_key(|r| r.0);
+            for (id, c) in rows {
+                let (a, b, l) = who(id);
+                w.write_record([a, b, l, c.to_string()])?;
+            }
+        }
+        Output::Paths { paths } => {
+            w.write_record([
+                "path",
+                "step",
+                "entity_id",
+                "source_id",
+                "label",
+                "link_id",
+                "cost",
+                "weakest_grade",
+            ])?;
+            for (i, p) in paths.iter().enumerate() {
+                let grade = p
+                    .weakest_grade
+                    .as_ref()
+                    .map(|g| {
+                        format!(
+                            "{}{}",
+                            g.source.as_deref().unwrap_or("?"),
+                            g.information.as_deref().unwrap_or("?")
+                        )
+                    })
+                    .unwrap_or_else(|| "ungraded".into());
+                for (step, id) in p.entities.iter().enumerate() {
+                    let (a, b, c) = who(*id);
+                    let link = if step == 0 {
+                        String::new()
+                    } else {
+                        p.links[step - 1].0.to_string()
+                    };
+                    w.write_record([
+                        (i + 1).to_string(),
+                        step.to_string(),
+                        a,
+                        b,
+                        c,
+                        link,
+                        p.cost.to_string(),
+                        grade.clone(),
+                    ])?;
+                }
+            }
+        }
+        Output::Subgraph { entities, .. } => {
+            w.write_record(["entity_id", "source_id", "label"])?;
+            for id in entities {
+                let (a, b, c) = who(*id);
+                w.write_record([a, b, c])?;
+            }
+        }
+        Output::MergeProposals { proposals } => {
+            w.write_record(["keep", "duplicate", "score", "explanation"])?;
+            for p in proposals {
+                w.write_record([
+                    p.keep.0.to_string(),
+                    p.duplicate.0.to_string(),
+                    p.score.to_string(),
+                    neutralise_formula(&p.explanation.join("; ")),
+                ])?;
+            }
+        }
+        Output::Alerts { alerts } => {
+            w.write_record([
+                "kind",
+                "entities",
+                "start_ms",
+                "end_ms",
+                "score",
+                "description",
+            ])?;
+            for a in alerts {
+                w.write_record([
+                    a.kind.clone(),
+                    a.entities
+                        .iter()
+                        .map(|e| e.0.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    a.start_ms.to_string(),
+                    a.end_ms.to_string(),
+                    a.score.to_string(),
+                    neutralise_formula(&a.description),
+                ])?;
+            }
+        }
+        Output::Histogram { bins, .. } => {
+            w.write_record(["series", "bin_start_ms", "count"])?;
+            for (s, start, count) in bins {
+                w.write_record([neutralise_formula(s), start.to_string(), count.to_string()])?;
+            }
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
