@@ -2,6 +2,8 @@
 //! same core headless. Exit codes: 0 success, 1 a failure the message explains how to fix,
 //! 2 wrong usage.
 
+mod io;
+
 use crate::model::{NewEntity, PersonCategory};
 use crate::store::{Actor, AuditRecord, Case, ChainCheck, Command};
 use anyhow::{Context, Result, bail};
@@ -66,6 +68,10 @@ pub enum Commands {
         #[command(subcommand)]
         command: AuditCommands,
     },
+    /// Import a file into a case through a mapping spec or template, printing the report.
+    Import(io::ImportArgs),
+    /// Export a case (skipping restricted items) with a manifest; recorded as a disclosure.
+    Export(io::ExportArgs),
     /// Internal: applies commands to a case in a loop, printing each commit (crash tests).
     #[command(hide = true)]
     DebugCrashWriter { case: PathBuf },
@@ -237,6 +243,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             print_audit(&records, format)?;
             Ok(ExitCode::SUCCESS)
         }
+        Commands::Import(args) => io::import(args, actor),
+        Commands::Export(args) => io::export(args, actor),
         Commands::DebugCrashWriter { case } => crash_writer(&case, actor),
     }
 }
