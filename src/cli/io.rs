@@ -20,6 +20,8 @@ pub enum ImportFormat {
     Tsv,
     Graphml,
     Gexf,
+    /// FollowTheMoney JSON lines.
+    Ftm,
 }
 
 /// Built-in mapping templates.
@@ -117,6 +119,7 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
             Some("tsv" | "tab") => ImportFormat::Tsv,
             Some("graphml") => ImportFormat::Graphml,
             Some("gexf") => ImportFormat::Gexf,
+            Some("ftm" | "jsonl" | "ndjson") => ImportFormat::Ftm,
             _ => ImportFormat::Csv,
         },
     };
@@ -125,6 +128,19 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
         limits.set(l).map_err(UsageError)?;
     }
     let protected = [args.file.as_path(), args.into.as_path()];
+    if format == ImportFormat::Ftm {
+        let purpose = resolve_purpose(args.purpose.clone_arg())?;
+        let mut case = Case::open(&args.into, actor, &purpose)?;
+        let result = crate::io::ftm::import_ftm(
+            &mut case,
+            &args.file,
+            args.lenient,
+            &limits,
+            None,
+            &CancelToken::new(),
+        );
+        return finish(result, args.report.as_deref(), &protected);
+    }
     if matches!(format, ImportFormat::Graphml | ImportFormat::Gexf) {
         let purpose = resolve_purpose(args.purpose.clone_arg())?;
         let mut case = Case::open(&args.into, actor, &purpose)?;
@@ -214,6 +230,8 @@ pub enum ExportFormatArg {
     I2csv,
     Graphml,
     Gexf,
+    /// FollowTheMoney JSON lines.
+    Ftm,
 }
 
 /// Arguments of `copkit export`.
@@ -248,6 +266,7 @@ pub fn export(args: ExportArgs, actor: Actor) -> Result<ExitCode> {
             ExportFormatArg::I2csv => ExportFormat::I2Csv,
             ExportFormatArg::Graphml => ExportFormat::GraphMl,
             ExportFormatArg::Gexf => ExportFormat::Gexf,
+            ExportFormatArg::Ftm => ExportFormat::Ftm,
         },
         out: args.out.clone(),
         recipient: args.recipient.clone(),

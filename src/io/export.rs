@@ -24,6 +24,8 @@ pub enum ExportFormat {
     I2Csv,
     GraphMl,
     Gexf,
+    /// FollowTheMoney JSON lines.
+    Ftm,
 }
 
 /// What the user asked for.
@@ -335,7 +337,7 @@ fn write_csv_folder(dir: &Path, sel: &Selection<'_>) -> Result<Vec<PathBuf>, IoE
         path: vp.clone(),
         source,
     })?;
-    Ok(vec![ep, lp, vp])
+    Ok(vec![ep.clone(), lp.clone(), vp.clone()])
 }
 
 fn write_i2(path: &Path, snap: &CaseSnapshot, sel: &Selection<'_>) -> Result<(), IoError> {
@@ -448,6 +450,11 @@ pub fn export(case: &mut Case, req: &ExportRequest) -> Result<ExportReport, IoEr
                 ));
             }
             not_exported.push("per-value provenance and grading of attributes".into());
+            vec![req.out.clone()]
+        }
+        ExportFormat::Ftm => {
+            let dropped = super::ftm::write_ftm(&req.out, &snap, &sel)?;
+            not_exported.extend(dropped);
             vec![req.out.clone()]
         }
         ExportFormat::Gexf => {

@@ -21,9 +21,9 @@ use std::path::Path;
 fn attr(e: &quick_xml::events::BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
     for a in e.attributes() {
         let a = a.map_err(|err| err.to_string())?;
-        if a.key.as_ref() == name.as_bytes() {
+        if a.key.as_ref() == name {
             return Ok(Some(
-                a.unescape_value()
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
                     .map_err(|err| err.to_string())?
                     .into_owned(),
             ));
@@ -88,7 +88,7 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                 }
             }
             let name = e.local_name();
-            let name = std::str::from_utf8(name.as_ref()).unwrap_or("");
+            let name: &str = name.as_ref();
             let a = |n: &str| attr(&e, n).map_err(|r| perr(pos, r));
             match name {
                 "gexf" => saw_root = true,
@@ -187,7 +187,7 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
             }
             X::End(e) => {
                 depth = depth.saturating_sub(1);
-                if matches!(e.local_name().as_ref(), b"node" | b"edge")
+                if matches!(e.local_name().as_ref(), "node" | "edge")
                     && let Some((is_node, item)) = current.take()
                 {
                     if is_node {

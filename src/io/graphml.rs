@@ -80,9 +80,9 @@ pub(crate) fn line_of(text: &str, offset: u64) -> u64 {
 fn attr(e: &quick_xml::events::BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
     for a in e.attributes() {
         let a = a.map_err(|err| err.to_string())?;
-        if a.key.as_ref() == name.as_bytes() {
+        if a.key.as_ref() == name {
             return Ok(Some(
-                a.unescape_value()
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
                     .map_err(|err| err.to_string())?
                     .into_owned(),
             ));
@@ -140,7 +140,7 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
                 }
             }
             let name = e.local_name();
-            let name = std::str::from_utf8(name.as_ref()).unwrap_or("");
+            let name: &str = name.as_ref();
             let a = |n: &str| attr(&e, n).map_err(|r| perr(pos, r));
             match name {
                 "graphml" => saw_root = true,
@@ -233,12 +233,12 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
                 depth = depth.saturating_sub(1);
                 let name = e.local_name();
                 match name.as_ref() {
-                    b"data" => {
+                    "data" => {
                         if let (Some(key), Some((_, item))) = (data_key.take(), current.as_mut()) {
                             item.data.push((key, data_text.clone(), String::new()));
                         }
                     }
-                    b"node" | b"edge" => {
+                    "node" | "edge" => {
                         if let Some((is_node, item)) = current.take() {
                             if is_node {
                                 nodes.push(item);

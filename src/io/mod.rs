@@ -5,6 +5,7 @@
 
 pub mod csv;
 pub mod export;
+pub mod ftm;
 pub mod gexf;
 pub mod graphml;
 pub mod map;
