@@ -160,7 +160,7 @@ fn seed(case: &mut Case, nodissem: bool) {
         provenance: prov.clone(),
         grading: None,
     });
-    let b = NewEntity::new("Organization", "Acme & Sons <Ltd>");
+    let b = NewEntity::new("Organization", "Acme & Sons <Ltd>\u{1}");
     let mut hidden = NewEntity::new("Person", "Hidden Witness");
     hidden.restricted = true;
     let mut l = NewLink::new("employed_by", EntityRef::New(0), EntityRef::New(1));
@@ -240,7 +240,8 @@ fn graphml_round_trip_keeps_entities_links_attributes_grading_and_provenance() {
             .any(|r| r.category == "disclosure")
     );
     let text = std::fs::read_to_string(&out).unwrap();
-    assert!(text.contains("Acme &amp; Sons &lt;Ltd&gt;"));
+    // The label's control character, which XML 1.0 cannot hold, is dropped and reported.
+    assert!(text.contains("Acme &amp; Sons &lt;Ltd&gt;</data>"));
     assert!(!text.contains("Hidden Witness"));
 
     let (_, mut other) = temp_case(&dir, "d.copkit");
@@ -277,9 +278,8 @@ fn graphml_round_trip_keeps_entities_links_attributes_grading_and_provenance() {
             })
             .collect()
     };
-    let mut want = strip(&orig.attributes);
-    // The control character XML 1.0 cannot hold is dropped (and listed in the manifest).
-    want[1].1 = "badchar".into();
+    // Attribute values travel JSON-escaped, so even a control character survives.
+    let want = strip(&orig.attributes);
     assert_eq!(strip(&back.attributes), want);
     let ol = a
         .links
@@ -525,18 +525,47 @@ fn ftm_lines_import_every_supported_schema() {
     let (_, mut case) = temp_case(&dir, "c.copkit");
     let path = fixture("graph", "sample.ftm.json");
     let before = sha256_file(&path);
-    let r = import_ftm(&mut case, &path, false, &Default::default(), None, &CancelToken::new()).unwrap();
+    let r = import_ftm(
+        &mut case,
+        &path,
+        false,
+        &Default::default(),
+        None,
+        &CancelToken::new(),
+    )
+    .unwrap();
     assert_eq!(sha256_file(&path), before);
-    assert_eq!((r.entities_created, r.links, r.events), (8, 6, 2), "{}", r.to_text());
-    assert!(r.warnings.iter().any(|w| w.field.as_deref() == Some("hairColor")));
+    assert_eq!(
+        (r.entities_created, r.links, r.events),
+        (8, 6, 2),
+        "{}",
+        r.to_text()
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.field.as_deref() == Some("hairColor"))
+    );
     let snap = case.snapshot().unwrap();
-    let ana = snap.entities.iter().find(|e| e.source_id.as_deref() == Some("p1")).unwrap();
+    let ana = snap
+        .entities
+        .iter()
+        .find(|e| e.source_id.as_deref() == Some("p1"))
+        .unwrap();
     assert_eq!(ana.label, "Ana Novak");
     assert_eq!(ana.values("hairColor").next(), Some("red"));
-    let van = snap.entities.iter().find(|e| e.source_id.as_deref() == Some("v1")).unwrap();
+    let van = snap
+        .entities
+        .iter()
+        .find(|e| e.source_id.as_deref() == Some("v1"))
+        .unwrap();
     assert_eq!(van.values("plate").next(), Some("LJ AB-123"));
     assert!(snap.links.iter().any(|l| l.link_type == "owns"));
-    let pay = snap.events.iter().find(|e| e.event_type == "Transaction").unwrap();
+    let pay = snap
+        .events
+        .iter()
+        .find(|e| e.event_type == "Transaction")
+        .unwrap();
     assert_eq!(pay.participants.len(), 2);
 }
 
@@ -547,16 +576,55 @@ fn broken_ftm_lines_are_named_and_deep_nesting_hits_a_bound() {
     let (_, mut case) = temp_case(&dir, "c.copkit");
     let before = dump(&case);
     let path = fixture("bad", "ftm-broken-lines.ftm.json");
-    let err = import_ftm(&mut case, &path, false, &Default::default(), None, &CancelToken::new()).unwrap_err();
+    let err = import_ftm(
+        &mut case,
+        &path,
+        false,
+        &Default::default(),
+        None,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("ftm-broken-lines.ftm.json") && msg.contains("line 2"), "{msg}");
-    let IoError::Rejected { report, .. } = err else { panic!() };
-    assert!(report.rejected.iter().any(|p| p.line == 3 && p.reason.contains("Spaceship")));
-    assert!(report.rejected.iter().any(|p| p.line == 4 && p.reason.contains("nobody")));
+    assert!(
+        msg.contains("ftm-broken-lines.ftm.json") && msg.contains("line 2"),
+        "{msg}"
+    );
+    let IoError::Rejected { report, .. } = err else {
+        panic!()
+    };
+    assert!(
+        report
+            .rejected
+            .iter()
+            .any(|p| p.line == 3 && p.reason.contains("Spaceship"))
+    );
+    assert!(
+        report
+            .rejected
+            .iter()
+            .any(|p| p.line == 4 && p.reason.contains("nobody"))
+    );
     assert_eq!(dump(&case), before);
-    let lenient = import_ftm(&mut case, &path, true, &Default::default(), None, &CancelToken::new()).unwrap();
+    let lenient = import_ftm(
+        &mut case,
+        &path,
+        true,
+        &Default::default(),
+        None,
+        &CancelToken::new(),
+    )
+    .unwrap();
     assert_eq!((lenient.rows_accepted, lenient.rows_rejected), (1, 3));
-    let err = import_ftm(&mut case, &fixture("bad", "ftm-deep.ftm.json"), false, &Default::default(), None, &CancelToken::new()).unwrap_err();
+    let err = import_ftm(
+        &mut case,
+        &fixture("bad", "ftm-deep.ftm.json"),
+        false,
+        &Default::default(),
+        None,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("max_json_depth"), "{err}");
 }
 
@@ -569,23 +637,82 @@ fn ftm_round_trip_keeps_entities_links_events_grading_and_provenance() {
     let out = dir.path().join("out.ftm.json");
     let rep = export(
         &mut case,
-        &ExportRequest { format: ExportFormat::Ftm, out: out.clone(), recipient: "CPS".into(), override_reason: None },
+        &ExportRequest {
+            format: ExportFormat::Ftm,
+            out: out.clone(),
+            recipient: "CPS".into(),
+            override_reason: None,
+        },
     )
     .unwrap();
-    assert_eq!((rep.manifest.entities, rep.manifest.links, rep.manifest.events), (2, 1, 1));
+    assert_eq!(
+        (
+            rep.manifest.entities,
+            rep.manifest.links,
+            rep.manifest.events
+        ),
+        (2, 1, 1)
+    );
     let (_, mut other) = temp_case(&dir, "d.copkit");
-    let r = import_ftm(&mut other, &out, false, &Default::default(), None, &CancelToken::new()).unwrap();
-    assert_eq!((r.entities_created, r.links, r.events), (2, 1, 1), "{}", r.to_text());
+    let r = import_ftm(
+        &mut other,
+        &out,
+        false,
+        &Default::default(),
+        None,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        (r.entities_created, r.links, r.events),
+        (2, 1, 1),
+        "{}",
+        r.to_text()
+    );
     let a = case.snapshot().unwrap();
     let b = other.snapshot().unwrap();
-    let orig = a.entities.iter().find(|e| e.entity_type == "Person" && !e.restricted).unwrap();
-    let back = b.entities.iter().find(|e| e.entity_type == "Person").unwrap();
-    assert_eq!((&back.label, &back.grading, &back.category, &back.source_id), (&orig.label, &orig.grading, &orig.category, &orig.source_id));
+    let orig = a
+        .entities
+        .iter()
+        .find(|e| e.entity_type == "Person" && !e.restricted)
+        .unwrap();
+    let back = b
+        .entities
+        .iter()
+        .find(|e| e.entity_type == "Person")
+        .unwrap();
+    assert_eq!(
+        (&back.label, &back.grading, &back.category, &back.source_id),
+        (&orig.label, &orig.grading, &orig.category, &orig.source_id)
+    );
     assert_eq!(back.provenance.record, orig.provenance.record);
-    let vals = |e: &Entity| e.attributes.iter().map(|x| (x.property.clone(), x.value.clone(), x.grading.clone())).collect::<Vec<_>>();
+    let vals = |e: &Entity| {
+        e.attributes
+            .iter()
+            .map(|x| (x.property.clone(), x.value.clone(), x.grading.clone()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(vals(back), vals(orig));
     let (ol, bl) = (&a.links[0], &b.links[0]);
-    assert_eq!((&bl.link_type, bl.directed, bl.weight, bl.strength, &bl.grading), (&ol.link_type, ol.directed, ol.weight, ol.strength, &ol.grading));
+    assert_eq!(
+        (
+            &bl.link_type,
+            bl.directed,
+            bl.weight,
+            bl.strength,
+            &bl.grading
+        ),
+        (
+            &ol.link_type,
+            ol.directed,
+            ol.weight,
+            ol.strength,
+            &ol.grading
+        )
+    );
     assert_eq!(b.events[0].time, a.events[0].time);
-    assert_eq!(b.events[0].participants[0].role, ParticipantRole::Participant);
+    assert_eq!(
+        b.events[0].participants[0].role,
+        ParticipantRole::Participant
+    );
 }

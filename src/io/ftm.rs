@@ -117,7 +117,10 @@ fn parse_time(v: &str) -> Option<i64> {
         .map(|d| d.and_utc().timestamp_millis())
 }
 
-fn restore<T: serde::de::DeserializeOwned>(c: Option<&Value>, key: &str) -> Result<Option<T>, Problem> {
+fn restore<T: serde::de::DeserializeOwned>(
+    c: Option<&Value>,
+    key: &str,
+) -> Result<Option<T>, Problem> {
     match c.and_then(|c| c.get(key)) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => serde_json::from_value(v.clone())
@@ -135,8 +138,12 @@ fn stored(c: Option<&Value>) -> Result<Option<Vec<NewAttribute>>, Problem> {
 
 fn check_attrs(schema: &Schema, owner: &str, attrs: &[NewAttribute]) -> Result<(), Problem> {
     for a in attrs {
-        normalize_value(schema.property_kind(owner, &a.property), &a.property, &a.value)
-            .map_err(|e| (Some(a.property.clone()), e.to_string()))?;
+        normalize_value(
+            schema.property_kind(owner, &a.property),
+            &a.property,
+            &a.value,
+        )
+        .map_err(|e| (Some(a.property.clone()), e.to_string()))?;
     }
     Ok(())
 }
@@ -202,13 +209,19 @@ pub fn import_ftm(
             return Err(IoError::Bound {
                 path: path.to_path_buf(),
                 bound: "max_json_depth",
-                detail: format!("line {n} nests {depth} levels, the limit is {}", limits.max_json_depth),
+                detail: format!(
+                    "line {n} nests {depth} levels, the limit is {}",
+                    limits.max_json_depth
+                ),
             });
         }
         let v: Value = match serde_json::from_str(line) {
             Ok(v) => v,
             Err(e) => {
-                report.rejected.push(reject(None, format!("not valid JSON at column {} ({e})", e.column())));
+                report.rejected.push(reject(
+                    None,
+                    format!("not valid JSON at column {} ({e})", e.column()),
+                ));
                 continue;
             }
         };
@@ -216,7 +229,10 @@ pub fn import_ftm(
             v.get("id").and_then(Value::as_str),
             v.get("schema").and_then(Value::as_str),
         ) else {
-            report.rejected.push(reject(Some("id/schema"), "a FollowTheMoney entity needs an id and a schema".into()));
+            report.rejected.push(reject(
+                Some("id/schema"),
+                "a FollowTheMoney entity needs an id and a schema".into(),
+            ));
             continue;
         };
         let known = THINGS.iter().any(|t| t.0 == schema)
@@ -346,8 +362,16 @@ fn thing(
     let c = r.copkit.as_ref();
     let entity_type = restore::<String>(c, "type")?
         .filter(|t| schema.entity_type(t).is_ok())
-        .unwrap_or_else(|| THINGS.iter().find(|t| t.0 == r.schema).map_or("Organization", |t| t.1).to_string());
-    let def = schema.entity_type(&entity_type).map_err(|e| (Some("schema".into()), e.to_string()))?;
+        .unwrap_or_else(|| {
+            THINGS
+                .iter()
+                .find(|t| t.0 == r.schema)
+                .map_or("Organization", |t| t.1)
+                .to_string()
+        });
+    let def = schema
+        .entity_type(&entity_type)
+        .map_err(|e| (Some("schema".into()), e.to_string()))?;
     let mut e = NewEntity::new(entity_type.clone(), r.id.clone());
     e.source_id = Some(r.id.clone());
     e.provenance = restore(c, "provenance")?.unwrap_or(prov.clone());
@@ -357,12 +381,18 @@ fn thing(
         e.attributes = attrs;
     } else if let Some(props) = r.props.as_object() {
         for (key, _) in props {
-            let ours = def.properties.iter().find(|p| p.ftm.as_deref() == Some(key.as_str()));
+            let ours = def
+                .properties
+                .iter()
+                .find(|p| p.ftm.as_deref() == Some(key.as_str()));
             if ours.is_none() {
                 report.warnings.push(RowProblem {
                     line: r.line,
                     field: Some(key.clone()),
-                    reason: format!("{} property '{key}' has no COPKIT equivalent; kept as given", r.schema),
+                    reason: format!(
+                        "{} property '{key}' has no COPKIT equivalent; kept as given",
+                        r.schema
+                    ),
                 });
             }
             let property = ours.map_or_else(|| key.clone(), |p| p.key.clone());
@@ -394,7 +424,12 @@ fn thing(
     Ok(e)
 }
 
-fn other_props(r: &Record, skip: &[&str], prov: &Provenance, grading: Option<&Grading>) -> Vec<NewAttribute> {
+fn other_props(
+    r: &Record,
+    skip: &[&str],
+    prov: &Provenance,
+    grading: Option<&Grading>,
+) -> Vec<NewAttribute> {
     let mut out = Vec::new();
     if let Some(props) = r.props.as_object() {
         for (key, _) in props {
@@ -431,7 +466,10 @@ fn interval_link(
     let mut l = NewLink::new(
         restore::<String>(c, "type")?.unwrap_or_else(|| {
             if r.schema == "UnknownLink" {
-                values(&r.props, "role").into_iter().next().unwrap_or_else(|| link_type.to_string())
+                values(&r.props, "role")
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| link_type.to_string())
             } else {
                 link_type.to_string()
             }
@@ -474,9 +512,22 @@ fn interval_event(
             let text = ["date", "startDate"]
                 .iter()
                 .find_map(|k| values(&r.props, k).into_iter().next())
-                .ok_or_else(|| (Some("date".to_string()), format!("{} {} has no date", r.schema, r.id)))?;
-            let start_ms = parse_time(&text).ok_or_else(|| (Some("date".to_string()), format!("'{text}' is not a date or time")))?;
-            let end_ms = values(&r.props, "endDate").into_iter().next().and_then(|t| parse_time(&t));
+                .ok_or_else(|| {
+                    (
+                        Some("date".to_string()),
+                        format!("{} {} has no date", r.schema, r.id),
+                    )
+                })?;
+            let start_ms = parse_time(&text).ok_or_else(|| {
+                (
+                    Some("date".to_string()),
+                    format!("'{text}' is not a date or time"),
+                )
+            })?;
+            let end_ms = values(&r.props, "endDate")
+                .into_iter()
+                .next()
+                .and_then(|t| parse_time(&t));
             EventTime {
                 start_ms,
                 end_ms: end_ms.filter(|&e| e >= start_ms),
@@ -485,19 +536,26 @@ fn interval_event(
             }
         }
     };
-    let mut e = NewEvent::new(restore::<String>(c, "type")?.unwrap_or_else(|| event_type.to_string()), time);
+    let mut e = NewEvent::new(
+        restore::<String>(c, "type")?.unwrap_or_else(|| event_type.to_string()),
+        time,
+    );
     e.source_id = Some(r.id.clone());
     e.provenance = restore(c, "provenance")?.unwrap_or(prov.clone());
     e.grading = restore(c, "grading")?.or_else(|| grading.cloned());
     if let Some(parts) = restore::<Vec<(ParticipantRole, String)>>(c, "participants")? {
         for (role, who) in parts {
             let id = resolve("copkit.participants", &who)?;
-            e.participants.push(NewParticipant::new(role, EntityRef::Existing(id)));
+            e.participants
+                .push(NewParticipant::new(role, EntityRef::Existing(id)));
         }
     } else {
         for (prop, role) in [(fp, ParticipantRole::From), (tp, ParticipantRole::To)] {
             for who in values(&r.props, prop) {
-                e.participants.push(NewParticipant::new(role, EntityRef::Existing(resolve(prop, &who)?)));
+                e.participants.push(NewParticipant::new(
+                    role,
+                    EntityRef::Existing(resolve(prop, &who)?),
+                ));
             }
         }
     }
@@ -510,10 +568,12 @@ fn interval_event(
 }
 
 fn first(r: &Record, prop: &str) -> Result<String, Problem> {
-    values(&r.props, prop)
-        .into_iter()
-        .next()
-        .ok_or_else(|| (Some(prop.to_string()), format!("{} {} names no {prop}", r.schema, r.id)))
+    values(&r.props, prop).into_iter().next().ok_or_else(|| {
+        (
+            Some(prop.to_string()),
+            format!("{} {} names no {prop}", r.schema, r.id),
+        )
+    })
 }
 
 fn ftm_id(snap: &CaseSnapshot, id: EntityId) -> String {
@@ -523,13 +583,20 @@ fn ftm_id(snap: &CaseSnapshot, id: EntityId) -> String {
 }
 
 /// Writes the selection as FtM JSON lines; returns what FtM could not hold.
-pub(crate) fn write_ftm(path: &Path, snap: &CaseSnapshot, sel: &Selection<'_>) -> Result<Vec<String>, IoError> {
+pub(crate) fn write_ftm(
+    path: &Path,
+    snap: &CaseSnapshot,
+    sel: &Selection<'_>,
+) -> Result<Vec<String>, IoError> {
     use std::io::Write;
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
-        .map_err(|source| IoError::Write { path: path.to_path_buf(), source })?;
+        .map_err(|source| IoError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let mut out = std::io::BufWriter::new(file);
     let mut lines: Vec<Value> = Vec::new();
     let mut no_schema = 0;
@@ -607,9 +674,15 @@ pub(crate) fn write_ftm(path: &Path, snap: &CaseSnapshot, sel: &Selection<'_>) -
         }));
     }
     for v in &lines {
-        writeln!(out, "{v}").map_err(|source| IoError::Write { path: path.to_path_buf(), source })?;
+        writeln!(out, "{v}").map_err(|source| IoError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
-    out.flush().map_err(|source| IoError::Write { path: path.to_path_buf(), source })?;
+    out.flush().map_err(|source| IoError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut cannot = Vec::new();
     if no_schema > 0 {
         cannot.push(format!("{no_schema} entities of types FtM has no schema for (Phone, Location, Device, ...) were written as LegalEntity; their type is kept in the copkit member"));

@@ -463,23 +463,31 @@ pub fn parse_time(text: &str, spec: &TimeSpec) -> Result<EventTime, String> {
             if let Ok(d) = DateTime::parse_from_rfc3339(t) {
                 return Ok(instant(d.with_timezone(&Utc), Some(d.offset().to_string())));
             }
+            // chrono reads "23-04-03" as the year 23: only four-digit years are taken here.
+            let iso = t.len() >= 10
+                && t.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                && t.as_bytes()[4] == b'-';
             for f in [
                 "%Y-%m-%d %H:%M:%S%.f",
                 "%Y-%m-%dT%H:%M:%S%.f",
                 "%Y-%m-%d %H:%M",
                 "%Y-%m-%dT%H:%M",
             ] {
-                if let Ok(naive) = NaiveDateTime::parse_from_str(t, f) {
+                if let Ok(naive) = NaiveDateTime::parse_from_str(t, f)
+                    && iso
+                {
                     let z = need_zone()?;
                     return Ok(instant(resolve_local(naive, z)?, zone_name(Some(z))));
                 }
             }
-            if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+            if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                && iso
+            {
                 let z = need_zone()?;
                 let naive = d.and_hms_opt(0, 0, 0).ok_or("bad date")?;
                 return Ok(instant(resolve_local(naive, z)?, zone_name(Some(z))));
             }
-            if t.contains('/') || t.contains('.') && t.len() <= 19 {
+            if t.contains('/') || t.contains('.') && t.len() <= 19 || !iso {
                 return Err(format!(
                     "'{t}' is ambiguous (day/month order or a two-digit year); set time.format, for example \"%d/%m/%Y %H:%M\""
                 ));
