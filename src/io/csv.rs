@@ -440,7 +440,7 @@ pub fn import_csv(
                     detail: format!("more than {} rows", opts.limits.max_rows),
                 });
             }
-            if rows % 4096 == 0 {
+            if rows.is_multiple_of(4096) {
                 cancel.check().map_err(|_| IoError::Cancelled)?;
                 let at = rec.position().map_or(0, |p| p.byte()) as f32;
                 progress.report(Some(at / total), &format!("{rows} rows read"));

@@ -357,7 +357,7 @@ pub(crate) fn import_parsed(
         let mut ids: HashMap<String, EntityId> = HashMap::new();
         for n in &parsed.nodes {
             report.rows_read += 1;
-            if report.rows_read % 4096 == 0 {
+            if report.rows_read.is_multiple_of(4096) {
                 cancel.check().map_err(|_| IoError::Cancelled)?;
             }
             let reject = |field: Option<&str>, reason: String| RowProblem {
