@@ -636,3 +636,31 @@ fn the_spec_and_hash_are_stored_with_the_batch() {
         .unwrap();
     assert!(spec.contains("\"entities\""));
 }
+
+#[test]
+fn an_import_runs_as_a_job_with_progress() {
+    use copkit::io::csv::spawn_import;
+    use copkit::jobs::JobManager;
+    let dir = tempfile::tempdir().unwrap();
+    let (case_path, case) = temp_case(&dir, "c.copkit");
+    drop(case);
+    let mut jobs = JobManager::new();
+    let id = spawn_import(
+        &mut jobs,
+        case_path.clone(),
+        common::actor(),
+        "OP-TEST-1".into(),
+        fixture("phones-many-formats.csv"),
+        london_cdr(),
+        CsvOptions::default(),
+    )
+    .unwrap();
+    let mut updates = 0;
+    let finished = jobs.wait(id, |_| updates += 1);
+    let report: ImportReport = finished.into_result().unwrap();
+    assert_eq!(report.rows_accepted, 3);
+    // Progress may arrive after the result; it is throttled and best effort.
+    let _ = updates;
+    let mut case = Case::open(&case_path, common::actor(), "check").unwrap();
+    assert_eq!(case.snapshot().unwrap().events.len(), 3);
+}

@@ -539,3 +539,27 @@ pub fn reimport_rejected(
     };
     import_csv(case, path, spec, &opts, cancel, progress)
 }
+
+/// Starts a CSV import as a background job (progress and cancel through `crate::jobs`). The
+/// worker opens the case itself, so the caller's own handle stays usable; the job's result is
+/// the [`ImportReport`], or a failure whose message is the importer's error.
+#[allow(clippy::too_many_arguments)] // reason: everything an import needs, each distinct
+pub fn spawn_import(
+    jobs: &mut crate::jobs::JobManager,
+    case_path: std::path::PathBuf,
+    actor: crate::store::Actor,
+    purpose: String,
+    source: std::path::PathBuf,
+    spec: MappingSpec,
+    opts: CsvOptions,
+) -> Result<crate::jobs::JobId, crate::jobs::JobError> {
+    let name = format!("import {}", file_name(&source));
+    jobs.spawn(&name, move |cancel, progress| {
+        let mut case =
+            Case::open(&case_path, actor, &purpose).map_err(crate::jobs::JobError::failed)?;
+        import_csv(&mut case, &source, &spec, &opts, cancel, progress).map_err(|e| match e {
+            IoError::Cancelled => crate::jobs::JobError::Cancelled,
+            other => crate::jobs::JobError::failed(other),
+        })
+    })
+}
