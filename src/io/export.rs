@@ -433,9 +433,17 @@ pub fn export(case: &mut Case, req: &ExportRequest) -> Result<ExportReport, IoEr
         p.push(".manifest.json");
         PathBuf::from(p)
     };
-    let case_path = case.path().to_path_buf();
-    check_output_path(&req.out, &[&case_path])?;
-    check_output_path(&manifest_path, &[&case_path])?;
+    // Never over the open case nor over any source file an import batch read.
+    let mut protected = vec![case.path().to_path_buf()];
+    protected.extend(
+        case.info()?
+            .batches
+            .into_iter()
+            .filter_map(|b| b.source_path.map(PathBuf::from)),
+    );
+    let protected: Vec<&Path> = protected.iter().map(PathBuf::as_path).collect();
+    check_output_path(&req.out, &protected)?;
+    check_output_path(&manifest_path, &protected)?;
     let snap = case.snapshot()?;
     let sel = select(&snap, req.override_reason.as_deref(), &req.out)?;
     let mut not_exported = Vec::new();
