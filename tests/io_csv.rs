@@ -664,3 +664,27 @@ fn an_import_runs_as_a_job_with_progress() {
     let mut case = Case::open(&case_path, common::actor(), "check").unwrap();
     assert_eq!(case.snapshot().unwrap().events.len(), 3);
 }
+
+#[test]
+fn a_phone_used_in_a_handset_is_linked_once_per_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let csv = dir.path().join("calls.csv");
+    std::fs::write(
+        &csv,
+        "caller,callee,start,duration,cell,imei\n\
+         07700900001,07700900002,2024-03-01 10:00:00,60,LJ-1,356938035643809\n\
+         07700900001,07700900003,2024-03-01 11:00:00,60,LJ-2,356938035643809\n",
+    )
+    .unwrap();
+    let r = import_csv(
+        &mut case,
+        &csv,
+        &template("cdr"),
+        &CsvOptions::default(),
+        &CancelToken::new(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!((r.events, r.links, r.entities_created), (2, 1, 6));
+}

@@ -275,7 +275,7 @@ pub fn preview_csv(
                 for e in row.entities.iter().flatten() {
                     makes.push(format!("{} {}", e.entity_type, e.label));
                 }
-                for (_, _, l) in &row.links {
+                for (_, _, l, _) in &row.links {
                     makes.push(format!("link {}", l.link_type));
                 }
                 for (e, _) in &row.events {

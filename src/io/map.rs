@@ -46,7 +46,8 @@ pub struct MappedEntity {
 pub struct MappedRow {
     pub line: u64,
     pub entities: Vec<Option<MappedEntity>>,
-    pub links: Vec<(usize, usize, NewLink)>,
+    /// Endpoints, the link, and whether it is made once per pair for the whole batch.
+    pub links: Vec<(usize, usize, NewLink, bool)>,
     pub events: Vec<(NewEvent, Vec<(ParticipantRole, usize)>)>,
     pub warnings: Vec<RowProblem>,
 }
@@ -321,18 +322,24 @@ impl Compiled {
                         ),
                     });
                 }
-                pairs_push(&mut links, a, b, {
-                    let mut nl =
-                        NewLink::new(link_type.clone(), EntityRef::New(a), EntityRef::New(b));
-                    nl.directed = l.directed;
-                    nl.strength = LinkStrength::Confirmed;
-                    nl.weight = weight;
-                    nl.label = label.clone();
-                    nl.provenance = prov.clone();
-                    nl.grading = spec.grading.clone();
-                    nl.attributes = attributes.clone();
-                    nl
-                });
+                pairs_push(
+                    &mut links,
+                    a,
+                    b,
+                    {
+                        let mut nl =
+                            NewLink::new(link_type.clone(), EntityRef::New(a), EntityRef::New(b));
+                        nl.directed = l.directed;
+                        nl.strength = LinkStrength::Confirmed;
+                        nl.weight = weight;
+                        nl.label = label.clone();
+                        nl.provenance = prov.clone();
+                        nl.grading = spec.grading.clone();
+                        nl.attributes = attributes.clone();
+                        nl
+                    },
+                    l.once_per_pair,
+                );
             }
         }
 
@@ -392,8 +399,14 @@ impl Compiled {
     }
 }
 
-fn pairs_push(links: &mut Vec<(usize, usize, NewLink)>, a: usize, b: usize, l: NewLink) {
-    links.push((a, b, l));
+fn pairs_push(
+    links: &mut Vec<(usize, usize, NewLink, bool)>,
+    a: usize,
+    b: usize,
+    l: NewLink,
+    once: bool,
+) {
+    links.push((a, b, l, once));
 }
 
 /// Writes mapped rows into a batch, resolving each entity to one already written in this
@@ -408,6 +421,8 @@ pub struct Resolver {
     created: HashSet<EntityId>,
     reported_merge: HashSet<EntityId>,
     seen_attributes: HashSet<(EntityId, String, String)>,
+    /// Links made once per pair in this batch.
+    pairs: HashSet<(String, EntityId, EntityId)>,
     /// How many merge notes to keep in the report (counts are always exact).
     pub merge_note_cap: usize,
 }
@@ -534,9 +549,13 @@ impl Resolver {
                 StoreError::Invalid(format!("line {}: a link names a missing entity", row.line))
             })
         };
-        for (a, b, mut l) in row.links {
-            l.source = EntityRef::Existing(get(a)?);
-            l.target = EntityRef::Existing(get(b)?);
+        for (a, b, mut l, once) in row.links {
+            let (s, t) = (get(a)?, get(b)?);
+            if once && !self.pairs.insert((l.link_type.clone(), s, t)) {
+                continue;
+            }
+            l.source = EntityRef::Existing(s);
+            l.target = EntityRef::Existing(t);
             report.attributes += l.attributes.len() as u64;
             w.link(l)?;
             report.links += 1;

@@ -185,6 +185,10 @@ pub struct LinkMapping {
     pub connectivity: Connectivity,
     #[serde(default)]
     pub directed: bool,
+    /// One link per pair of entities for the whole batch (a phone used in a handset), rather
+    /// than one per row (parallel links, as in a link list).
+    #[serde(default)]
+    pub once_per_pair: bool,
     pub label: Option<String>,
     pub weight: Option<String>,
     #[serde(default)]
