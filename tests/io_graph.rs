@@ -716,3 +716,32 @@ fn ftm_round_trip_keeps_entities_links_events_grading_and_provenance() {
         ParticipantRole::Participant
     );
 }
+
+#[test]
+fn gexf_refuses_doctypes_and_names_unknown_nodes() {
+    use copkit::io::gexf::import_gexf;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let before = dump(&case);
+    let path = fixture("bad", "billion-laughs.gexf");
+    let err = import_gexf(
+        &mut case,
+        &path,
+        &GraphOptions::default(),
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("DOCTYPE") && err.to_string().contains("billion-laughs.gexf"),
+        "{err}"
+    );
+    let err = import_gexf(
+        &mut case,
+        &fixture("bad", "zip-renamed.graphml"),
+        &GraphOptions::default(),
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("zip archive"), "{err}");
+    assert_eq!(dump(&case), before);
+}
