@@ -85,6 +85,41 @@ fn import_prints_the_report_and_export_writes_a_manifest() {
         text(&out)
     );
 
+    // Re-import only the rejected rows after fixing the file's problem in the spec: here the
+    // row stays bad, so it is rejected again and the report says so.
+    let bad_report = dir.path().join("bad-report.json");
+    let out = copkit(&[
+        "import",
+        s(&bad),
+        "--into",
+        s(&case),
+        "--template",
+        "cdr",
+        "--purpose",
+        "OP-1",
+        "--lenient",
+        "--report",
+        s(&bad_report),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = copkit(&[
+        "import",
+        s(&bad),
+        "--into",
+        s(&case),
+        "--template",
+        "cdr",
+        "--purpose",
+        "OP-1",
+        "--rejected-from",
+        s(&bad_report),
+    ]);
+    assert!(
+        text(&out).contains("1 read, 0 accepted, 1 rejected"),
+        "{}",
+        text(&out)
+    );
+
     let out = copkit(&["import", s(&bad), "--into", s(&case), "--purpose", "OP-1"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 

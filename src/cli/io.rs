@@ -76,6 +76,10 @@ pub struct ImportArgs {
     /// Raise a bound, as NAME=N (max_file_bytes, max_field_bytes, max_rows, ...).
     #[arg(long = "limit", value_name = "NAME=N")]
     pub limits: Vec<String>,
+    /// Import only the rows an earlier import rejected, as listed in its JSON report (after
+    /// fixing the spec or options); the file must be unchanged.
+    #[arg(long, value_name = "REPORT")]
+    pub rejected_from: Option<PathBuf>,
     /// Also write the report as JSON here (never over the source or the case).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
@@ -179,14 +183,31 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
         limits,
         only_lines: None,
     };
-    let result = import_csv(
-        &mut case,
-        &args.file,
-        &spec,
-        &opts,
-        &CancelToken::new(),
-        &NoProgress,
-    );
+    let result = match &args.rejected_from {
+        Some(previous) => {
+            let text = std::fs::read_to_string(previous)
+                .with_context(|| format!("could not read the report {}", previous.display()))?;
+            let previous: crate::io::ImportReport = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not an import report", previous.display()))?;
+            crate::io::csv::reimport_rejected(
+                &mut case,
+                &args.file,
+                &spec,
+                &previous,
+                &opts,
+                &CancelToken::new(),
+                &NoProgress,
+            )
+        }
+        None => import_csv(
+            &mut case,
+            &args.file,
+            &spec,
+            &opts,
+            &CancelToken::new(),
+            &NoProgress,
+        ),
+    };
     finish(result, args.report.as_deref(), &protected)
 }
 
