@@ -688,3 +688,64 @@ fn a_phone_used_in_a_handset_is_linked_once_per_batch() {
     .unwrap();
     assert_eq!((r.events, r.links, r.entities_created), (2, 1, 6));
 }
+
+#[test]
+fn xlsx_imports_and_numbers_in_identifier_columns_are_rejected() {
+    use copkit::io::xlsx::import_xlsx;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph/calls.xlsx");
+    let before = sha256_file(&path);
+    let lenient = CsvOptions {
+        lenient: true,
+        ..CsvOptions::default()
+    };
+    let r = import_xlsx(
+        &mut case,
+        &path,
+        None,
+        &london_cdr(),
+        &lenient,
+        &CancelToken::new(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(sha256_file(&path), before);
+    assert_eq!((r.rows_read, r.rows_accepted, r.rows_rejected), (2, 1, 1));
+    assert_eq!(r.rejected[0].line, 3);
+    assert_eq!(r.rejected[0].field.as_deref(), Some("caller"));
+    assert!(r.rejected[0].reason.contains("as a number"));
+    let snap = case.snapshot().unwrap();
+    assert_eq!(
+        snap.events[0].time.end_ms,
+        Some(snap.events[0].time.start_ms + 60_000)
+    );
+    let before = dump(&case);
+    let err = import_xlsx(
+        &mut case,
+        &fixture("zip-slip.xlsx"),
+        None,
+        &london_cdr(),
+        &lenient,
+        &CancelToken::new(),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("outside the archive")
+            && err.to_string().contains("zip-slip.xlsx"),
+        "{err}"
+    );
+    let err = import_xlsx(
+        &mut case,
+        &fixture("empty.csv"),
+        None,
+        &london_cdr(),
+        &lenient,
+        &CancelToken::new(),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("empty"), "{err}");
+    assert_eq!(dump(&case), before);
+}

@@ -18,6 +18,8 @@ use std::process::ExitCode;
 pub enum ImportFormat {
     Csv,
     Tsv,
+    /// Excel or OpenDocument workbook (first sheet unless --sheet).
+    Xlsx,
     Graphml,
     Gexf,
     /// FollowTheMoney JSON lines.
@@ -70,6 +72,9 @@ pub struct ImportArgs {
     /// The delimiter (default: sniffed from the header line).
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+    /// The sheet of a workbook to import (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
     /// The time zone of times written without one (IANA name or UTC).
     #[arg(long, value_name = "ZONE")]
     pub timezone: Option<String>,
@@ -122,6 +127,7 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
         {
             Some("tsv" | "tab") => ImportFormat::Tsv,
             Some("graphml") => ImportFormat::Graphml,
+            Some("xlsx" | "xls" | "xlsm" | "ods") => ImportFormat::Xlsx,
             Some("gexf") => ImportFormat::Gexf,
             Some("ftm" | "jsonl" | "ndjson") => ImportFormat::Ftm,
             _ => ImportFormat::Csv,
@@ -183,6 +189,18 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
         limits,
         only_lines: None,
     };
+    if format == ImportFormat::Xlsx {
+        let result = crate::io::xlsx::import_xlsx(
+            &mut case,
+            &args.file,
+            args.sheet.as_deref(),
+            &spec,
+            &opts,
+            &CancelToken::new(),
+            &NoProgress,
+        );
+        return finish(result, args.report.as_deref(), &protected);
+    }
     let result = match &args.rejected_from {
         Some(previous) => {
             let text = std::fs::read_to_string(previous)

@@ -351,6 +351,83 @@ pub fn import_csv(
     let mut rdr = reader(&parsed.text, parsed.delimiter);
     let mut records = rdr.records();
     let header = read_header(path, &mut records)?;
+    let rows = records.map(|r| {
+        r.map(|rec| TableRow {
+            line: rec.position().map_or(0, |p| p.line()),
+            byte: rec.position().map_or(0, |p| p.byte()),
+            cells: rec.iter().map(str::to_string).collect(),
+            numeric: Vec::new(),
+        })
+        .map_err(|e| csv_error(path, &e))
+    });
+    let meta = TableMeta {
+        format: if parsed.delimiter == b'\t' {
+            "tsv".into()
+        } else {
+            "csv".into()
+        },
+        sha256: parsed.src.sha256.clone(),
+        bytes: parsed.src.bytes.len() as u64,
+        encoding: parsed.encoding.to_string(),
+        delimiter: Some(display_delimiter(parsed.delimiter)),
+        total: parsed.text.len() as u64,
+    };
+    import_table(
+        case, path, &spec, opts, meta, header, rows, cancel, progress,
+    )
+}
+
+/// One data row of any tabular source.
+pub(crate) struct TableRow {
+    /// Line (CSV) or row number (spreadsheet), 1-based, header included.
+    pub line: u64,
+    /// Position for progress, in the same unit as [`TableMeta::total`].
+    pub byte: u64,
+    pub cells: Vec<String>,
+    /// Which cells the source held as numbers (spreadsheets); empty for text sources.
+    pub numeric: Vec<bool>,
+}
+
+/// Facts about a tabular source for the report and the batch.
+pub(crate) struct TableMeta {
+    pub format: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub encoding: String,
+    pub delimiter: Option<String>,
+    pub total: u64,
+}
+
+/// Imports rows from any tabular source through a spec, as one batch (see [`import_csv`]).
+#[allow(clippy::too_many_arguments)] // reason: the parts of one import, each distinct
+pub(crate) fn import_table(
+    case: &mut Case,
+    path: &Path,
+    spec: &MappingSpec,
+    opts: &CsvOptions,
+    meta: TableMeta,
+    header: Vec<String>,
+    table: impl Iterator<Item = Result<TableRow, IoError>>,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<ImportReport, IoError> {
+    let spec = spec.clone();
+    // Identifier columns must hold text: a spreadsheet number has lost leading zeros.
+    let id_columns: Vec<(usize, String)> = spec
+        .entities
+        .iter()
+        .filter(|m| {
+            m.id_property.as_ref().is_some_and(|p| {
+                super::spec::is_identifier_kind(case.schema().property_kind(&m.entity_type, p))
+            })
+        })
+        .filter_map(|m| {
+            header
+                .iter()
+                .position(|h| h == &m.id)
+                .map(|i| (i, m.id.clone()))
+        })
+        .collect();
     let compiled = Compiled::new(
         spec.clone(),
         &header,
@@ -376,15 +453,11 @@ pub fn import_csv(
         };
     let mut report = ImportReport {
         source: path.display().to_string(),
-        format: if parsed.delimiter == b'\t' {
-            "tsv".into()
-        } else {
-            "csv".into()
-        },
-        sha256: parsed.src.sha256.clone(),
-        bytes: parsed.src.bytes.len() as u64,
-        encoding: parsed.encoding.to_string(),
-        delimiter: Some(display_delimiter(parsed.delimiter)),
+        format: meta.format.clone(),
+        sha256: meta.sha256.clone(),
+        bytes: meta.bytes,
+        encoding: meta.encoding.clone(),
+        delimiter: meta.delimiter.clone(),
         spec_name: spec.name.clone(),
         lenient: opts.lenient,
         reimport_of_lines: opts
@@ -398,15 +471,15 @@ pub fn import_csv(
         description: format!(
             "{} import of {}",
             if spec.name.is_empty() {
-                "CSV"
+                meta.format.to_uppercase()
             } else {
-                &spec.name
+                spec.name.clone()
             },
             file_name(path)
         ),
         source_path: Some(path.display().to_string()),
-        source_sha256: Some(parsed.src.sha256.clone()),
-        source_bytes: Some(parsed.src.bytes.len() as u64),
+        source_sha256: Some(meta.sha256.clone()),
+        source_bytes: Some(meta.bytes),
         spec: serde_json::to_value(&spec).ok(),
         review_date: None,
         grading: spec.grading.clone(),
@@ -419,14 +492,18 @@ pub fn import_csv(
                 .into(),
         });
     }
-    let total = parsed.text.len().max(1) as f32;
+    let total = meta.total.max(1) as f32;
     let lenient = opts.lenient;
     let result = case.import_streamed(batch, |w| -> Result<ImportReport, IoError> {
         let mut resolver = Resolver::new(existing);
         let mut rows = 0u64;
-        for rec in records {
-            let rec = rec.map_err(|e| csv_error(path, &e))?;
-            let line = rec.position().map_or(0, |p| p.line());
+        for row in table {
+            let TableRow {
+                line,
+                byte,
+                cells,
+                numeric,
+            } = row?;
             if let Some(only) = &opts.only_lines
                 && !only.contains(&line)
             {
@@ -442,14 +519,22 @@ pub fn import_csv(
             }
             if rows.is_multiple_of(4096) {
                 cancel.check().map_err(|_| IoError::Cancelled)?;
-                let at = rec.position().map_or(0, |p| p.byte()) as f32;
+                let at = byte as f32;
                 progress.report(Some(at / total), &format!("{rows} rows read"));
             }
             report.rows_read += 1;
-            let fields: Vec<&str> = rec.iter().collect();
-            let mapped = match row_shape(line, &fields, &header) {
-                Some(p) => Err(p),
-                None => compiled.map_row(line, &fields),
+            let fields: Vec<&str> = cells.iter().map(String::as_str).collect();
+            let number_id = id_columns
+                .iter()
+                .find(|(i, _)| numeric.get(*i).copied().unwrap_or(false));
+            let mapped = match (row_shape(line, &fields, &header), number_id) {
+                (Some(p), _) => Err(p),
+                (None, Some((_, col))) => Err(RowProblem {
+                    line,
+                    field: Some(col.clone()),
+                    reason: "the workbook stores this identifier as a number, so leading zeros or digits may be lost; format the column as text in the workbook and export again".into(),
+                }),
+                (None, None) => compiled.map_row(line, &fields),
             };
             match mapped {
                 Ok(row) => {

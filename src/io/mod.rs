@@ -11,6 +11,7 @@ pub mod graphml;
 pub mod map;
 pub mod report;
 pub mod spec;
+pub mod xlsx;
 
 use crate::store::StoreError;
 use sha2::{Digest, Sha256};
