@@ -3,6 +3,7 @@
 //! 2 wrong usage.
 
 mod analyze;
+mod io;
 
 use crate::model::{NewEntity, PersonCategory};
 use crate::store::{Actor, AuditRecord, Case, ChainCheck, Command};
@@ -74,6 +75,10 @@ pub enum Commands {
         #[command(subcommand)]
         command: AuditCommands,
     },
+    /// Import a file into a case through a mapping spec or template, printing the report.
+    Import(io::ImportArgs),
+    /// Export a case (skipping restricted items) with a manifest; recorded as a disclosure.
+    Export(io::ExportArgs),
     /// Internal: applies commands to a case in a loop, printing each commit (crash tests).
     #[command(hide = true)]
     DebugCrashWriter { case: PathBuf },
@@ -246,6 +251,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Commands::Analyze(args) => analyze::run(args, actor),
+        Commands::Import(args) => io::import(args, actor),
+        Commands::Export(args) => io::export(args, actor),
         Commands::DebugCrashWriter { case } => crash_writer(&case, actor),
     }
 }

@@ -1,0 +1,336 @@
+//! `copkit import` and `copkit export`: thin wrappers over `crate::io` that resolve the spec,
+//! run the job, print the report and map failures to exit codes.
+
+use super::{PurposeArg, UsageError, resolve_purpose};
+use crate::io::csv::{CsvOptions, import_csv};
+use crate::io::export::{ExportFormat, ExportRequest};
+use crate::io::graphml::{GraphOptions, import_graphml};
+use crate::io::{IoError, Limits, MappingSpec};
+use crate::jobs::{CancelToken, NoProgress};
+use crate::store::{Actor, Case};
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Formats `copkit import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    Csv,
+    Tsv,
+    /// Excel or OpenDocument workbook (first sheet unless --sheet).
+    Xlsx,
+    Graphml,
+    Gexf,
+    /// FollowTheMoney JSON lines.
+    Ftm,
+}
+
+/// Built-in mapping templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Template {
+    Cdr,
+    Bank,
+    Entities,
+    Links,
+}
+
+impl Template {
+    fn name(self) -> &'static str {
+        match self {
+            Template::Cdr => "cdr",
+            Template::Bank => "bank",
+            Template::Entities => "entities",
+            Template::Links => "links",
+        }
+    }
+}
+
+/// Arguments of `copkit import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The source file; it is only read, never written or written beside.
+    pub file: PathBuf,
+    /// The case to import into.
+    #[arg(long, value_name = "CASE")]
+    pub into: PathBuf,
+    /// A mapping spec (TOML); see the templates in assets/templates.
+    #[arg(long, value_name = "SPEC", conflicts_with = "template")]
+    pub spec: Option<PathBuf>,
+    /// A built-in mapping template.
+    #[arg(long, value_enum)]
+    pub template: Option<Template>,
+    /// The file format (default: from the extension).
+    #[arg(long, value_enum)]
+    pub format: Option<ImportFormat>,
+    /// Skip bad rows (each is listed in the report) instead of importing nothing.
+    #[arg(long)]
+    pub lenient: bool,
+    /// The text encoding (default: UTF-8, or as a byte-order mark says).
+    #[arg(long, value_name = "LABEL")]
+    pub encoding: Option<String>,
+    /// The delimiter (default: sniffed from the header line).
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// The sheet of a workbook to import (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// The time zone of times written without one (IANA name or UTC).
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+    /// Raise a bound, as NAME=N (max_file_bytes, max_field_bytes, max_rows, ...).
+    #[arg(long = "limit", value_name = "NAME=N")]
+    pub limits: Vec<String>,
+    /// Import only the rows an earlier import rejected, as listed in its JSON report (after
+    /// fixing the spec or options); the file must be unchanged.
+    #[arg(long, value_name = "REPORT")]
+    pub rejected_from: Option<PathBuf>,
+    /// Also write the report as JSON here (never over the source or the case).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub purpose: PurposeArg,
+}
+
+fn load_spec(args: &ImportArgs) -> Result<MappingSpec> {
+    match (&args.spec, args.template) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("could not read the spec {}", path.display()))?;
+            MappingSpec::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
+        (None, Some(t)) => MappingSpec::template(t.name()).map_err(|e| anyhow::anyhow!(e)),
+        (None, None) => Err(UsageError(
+            "say how to map the file: --spec SPEC.toml or --template cdr|bank|entities|links"
+                .into(),
+        )
+        .into()),
+    }
+}
+
+fn write_report(path: &Path, protected: &[&Path], report: &crate::io::ImportReport) -> Result<()> {
+    crate::io::check_output_path(path, protected)?;
+    let json = serde_json::to_string_pretty(report)?;
+    std::fs::write(path, json).with_context(|| format!("could not write {}", path.display()))
+}
+
+/// Runs `copkit import`.
+pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
+    let format = match args.format {
+        Some(f) => f,
+        None => match args
+            .file
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("tsv" | "tab") => ImportFormat::Tsv,
+            Some("graphml") => ImportFormat::Graphml,
+            Some("xlsx" | "xls" | "xlsm" | "ods") => ImportFormat::Xlsx,
+            Some("gexf") => ImportFormat::Gexf,
+            Some("ftm" | "jsonl" | "ndjson") => ImportFormat::Ftm,
+            _ => ImportFormat::Csv,
+        },
+    };
+    let mut limits = Limits::default();
+    for l in &args.limits {
+        limits.set(l).map_err(UsageError)?;
+    }
+    let protected = [args.file.as_path(), args.into.as_path()];
+    if format == ImportFormat::Ftm {
+        let purpose = resolve_purpose(args.purpose.clone_arg())?;
+        let mut case = Case::open(&args.into, actor, &purpose)?;
+        let result = crate::io::ftm::import_ftm(
+            &mut case,
+            &args.file,
+            args.lenient,
+            &limits,
+            None,
+            &CancelToken::new(),
+        );
+        return finish(result, args.report.as_deref(), &protected);
+    }
+    if matches!(format, ImportFormat::Graphml | ImportFormat::Gexf) {
+        let purpose = resolve_purpose(args.purpose.clone_arg())?;
+        let mut case = Case::open(&args.into, actor, &purpose)?;
+        let opts = GraphOptions {
+            lenient: args.lenient,
+            limits,
+            ..GraphOptions::default()
+        };
+        let result = if format == ImportFormat::Gexf {
+            crate::io::gexf::import_gexf(&mut case, &args.file, &opts, &CancelToken::new())
+        } else {
+            import_graphml(&mut case, &args.file, &opts, &CancelToken::new())
+        };
+        return finish(result, args.report.as_deref(), &protected);
+    }
+    let spec = load_spec(&args)?;
+    let delimiter = match &args.delimiter {
+        None => None,
+        Some(d) if d == "tab" || d == "\\t" => Some(b'\t'),
+        Some(d) if d.len() == 1 && d.is_ascii() => Some(d.as_bytes()[0]),
+        Some(d) => {
+            return Err(UsageError(format!(
+                "--delimiter '{d}' must be one ASCII character or 'tab'"
+            ))
+            .into());
+        }
+    };
+    let purpose = resolve_purpose(args.purpose.clone_arg())?;
+    let mut case = Case::open(&args.into, actor, &purpose)?;
+    let opts = CsvOptions {
+        lenient: args.lenient,
+        tsv: format == ImportFormat::Tsv,
+        delimiter,
+        encoding: args.encoding.clone(),
+        timezone: args.timezone.clone(),
+        limits,
+        only_lines: None,
+    };
+    if format == ImportFormat::Xlsx {
+        let result = crate::io::xlsx::import_xlsx(
+            &mut case,
+            &args.file,
+            args.sheet.as_deref(),
+            &spec,
+            &opts,
+            &CancelToken::new(),
+            &NoProgress,
+        );
+        return finish(result, args.report.as_deref(), &protected);
+    }
+    let result = match &args.rejected_from {
+        Some(previous) => {
+            let text = std::fs::read_to_string(previous)
+                .with_context(|| format!("could not read the report {}", previous.display()))?;
+            let previous: crate::io::ImportReport = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not an import report", previous.display()))?;
+            crate::io::csv::reimport_rejected(
+                &mut case,
+                &args.file,
+                &spec,
+                &previous,
+                &opts,
+                &CancelToken::new(),
+                &NoProgress,
+            )
+        }
+        None => import_csv(
+            &mut case,
+            &args.file,
+            &spec,
+            &opts,
+            &CancelToken::new(),
+            &NoProgress,
+        ),
+    };
+    finish(result, args.report.as_deref(), &protected)
+}
+
+fn finish(
+    result: Result<crate::io::ImportReport, IoError>,
+    report_path: Option<&Path>,
+    protected: &[&Path],
+) -> Result<ExitCode> {
+    match result {
+        Ok(report) => {
+            print!("{}", report.to_text());
+            if let Some(p) = report_path {
+                write_report(p, protected, &report)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(IoError::Rejected { path, report }) => {
+            print!("{}", report.to_text());
+            if let Some(p) = report_path {
+                write_report(p, protected, &report)?;
+            }
+            eprintln!(
+                "copkit: {}",
+                IoError::Rejected {
+                    path,
+                    report: report.clone()
+                }
+            );
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Formats `copkit export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    /// A folder with entities.csv, links.csv and events.csv.
+    Csv,
+    /// One row per link with both ends (i2-compatible).
+    I2csv,
+    Graphml,
+    Gexf,
+    /// FollowTheMoney JSON lines.
+    Ftm,
+}
+
+/// Arguments of `copkit export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    pub case: PathBuf,
+    #[arg(long, value_enum)]
+    pub format: ExportFormatArg,
+    /// The output path (a new file, or a new folder for csv); never overwritten.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Who receives the export (recorded in the manifest and the audit log).
+    #[arg(long, value_name = "TEXT")]
+    pub recipient: String,
+    /// Export items whose handling code forbids dissemination, for this reason (audited).
+    #[arg(long, value_name = "REASON")]
+    pub override_dissemination: Option<String>,
+    #[command(flatten)]
+    pub purpose: PurposeArg,
+}
+
+/// Runs `copkit export`.
+pub fn export(args: ExportArgs, actor: Actor) -> Result<ExitCode> {
+    let purpose = resolve_purpose(args.purpose.clone_arg())?;
+    if args.recipient.trim().is_empty() {
+        return Err(UsageError("--recipient must not be empty".into()).into());
+    }
+    let mut case = Case::open(&args.case, actor, &purpose)?;
+    let req = ExportRequest {
+        format: match args.format {
+            ExportFormatArg::Csv => ExportFormat::Csv,
+            ExportFormatArg::I2csv => ExportFormat::I2Csv,
+            ExportFormatArg::Graphml => ExportFormat::GraphMl,
+            ExportFormatArg::Gexf => ExportFormat::Gexf,
+            ExportFormatArg::Ftm => ExportFormat::Ftm,
+        },
+        out: args.out.clone(),
+        recipient: args.recipient.clone(),
+        override_reason: args.override_dissemination.clone(),
+    };
+    let report = crate::io::export::export(&mut case, &req)?;
+    let m = &report.manifest;
+    println!(
+        "Exported {} entities, {} links, {} events ({} restricted items skipped) for {}",
+        m.entities, m.links, m.events, m.skipped_restricted, m.recipient
+    );
+    for (path, sha) in &m.outputs {
+        println!("  {path}  sha256 {sha}");
+    }
+    for n in &m.not_exported {
+        println!("  not exported: {n}");
+    }
+    println!("Manifest: {}", report.manifest_path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+impl PurposeArg {
+    fn clone_arg(&self) -> PurposeArg {
+        PurposeArg {
+            purpose: self.purpose.clone(),
+        }
+    }
+}

@@ -1,0 +1,650 @@
+//! CSV and TSV import through a mapping spec: encoding and delimiter sniffed (and reported so
+//! the user can confirm or override them), the header checked, every row mapped and
+//! validated, the batch written all or nothing. A lenient mode skips bad rows, listing each.
+
+use super::map::{Compiled, Resolver, check_gradings};
+use super::report::{ImportReport, RowProblem};
+use super::spec::MappingSpec;
+use super::{IoError, Limits, SourceBytes, decode_text, read_source, sniff_binary};
+use crate::jobs::{CancelToken, Progress};
+use crate::model::EntityId;
+use crate::store::{AuditCategory, Case, NewBatch};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+/// How to read and import a CSV file.
+#[derive(Clone, Debug, Default)]
+pub struct CsvOptions {
+    /// Skip bad rows (each listed in the report) instead of rejecting the whole file.
+    pub lenient: bool,
+    /// Tab-separated (the delimiter is then always a tab).
+    pub tsv: bool,
+    /// Overrides the spec and the sniffed delimiter.
+    pub delimiter: Option<u8>,
+    /// Overrides the spec's encoding.
+    pub encoding: Option<String>,
+    /// Overrides the spec's time zone.
+    pub timezone: Option<String>,
+    pub limits: Limits,
+    /// Only these lines (for re-importing rejected rows).
+    pub only_lines: Option<BTreeSet<u64>>,
+}
+
+/// The first rows of a file as the spec would import them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Preview {
+    pub encoding: String,
+    pub delimiter: String,
+    pub header: Vec<String>,
+    pub rows: Vec<PreviewRow>,
+}
+
+/// One previewed row: its cells, what it would make, and its problems.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PreviewRow {
+    pub line: u64,
+    pub cells: Vec<String>,
+    /// "Phone +447700900123", "Call 2024-03-01T10:00:00Z", ...
+    pub makes: Vec<String>,
+    pub problems: Vec<RowProblem>,
+}
+
+struct Parsed {
+    src: SourceBytes,
+    text: String,
+    encoding: &'static str,
+    delimiter: u8,
+}
+
+fn display_delimiter(d: u8) -> String {
+    match d {
+        b'\t' => "tab".into(),
+        other => (other as char).to_string(),
+    }
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, IoError> {
+    match text {
+        "\\t" | "\t" | "tab" => Ok(b'\t'),
+        t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),
+        t => Err(IoError::Spec(format!(
+            "delimiter '{t}' must be one ASCII character or \"tab\""
+        ))),
+    }
+}
+
+/// Picks the delimiter that splits the first line most often, outside quotes.
+fn sniff_delimiter(text: &str) -> u8 {
+    let first = text.lines().next().unwrap_or("");
+    let mut best = (b',', 0);
+    for d in [b',', b';', b'\t', b'|'] {
+        let mut in_quote = false;
+        let mut n = 0;
+        for b in first.bytes() {
+            if b == b'"' {
+                in_quote = !in_quote;
+            } else if b == d && !in_quote {
+                n += 1;
+            }
+        }
+        if n > best.1 {
+            best = (d, n);
+        }
+    }
+    best.0
+}
+
+/// Finds a quoted field that is never closed (a file truncated mid-record, or a stray quote),
+/// which the csv crate would otherwise read to the end of the file as one field.
+fn unterminated_quote(text: &str, delimiter: u8) -> Option<u64> {
+    let bytes = text.as_bytes();
+    let mut in_quote = false;
+    let mut field_start = true;
+    let mut line = 1u64;
+    let mut open_line = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_quote {
+            if b == b'"' {
+                if bytes.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    in_quote = false;
+                }
+            }
+        } else if b == b'"' && field_start {
+            in_quote = true;
+            open_line = line;
+        }
+        if !in_quote {
+            field_start = b == delimiter || b == b'\n' || b == b'\r';
+        }
+        if b == b'\n' {
+            line += 1;
+        }
+        i += 1;
+    }
+    in_quote.then_some(open_line)
+}
+
+fn load(path: &Path, spec: &MappingSpec, opts: &CsvOptions) -> Result<Parsed, IoError> {
+    let src = read_source(path, &opts.limits)?;
+    if src.bytes.is_empty() {
+        return Err(IoError::Empty {
+            path: path.to_path_buf(),
+            what: "the file is empty (0 bytes); there is nothing to import",
+        });
+    }
+    if let Some(what) = sniff_binary(&src.bytes) {
+        return Err(IoError::WrongFormat {
+            path: path.to_path_buf(),
+            what: what.to_string(),
+            expected: "a CSV or TSV text file",
+        });
+    }
+    let encoding = opts.encoding.as_deref().or(spec.source.encoding.as_deref());
+    let decoded = decode_text(&src, encoding)?;
+    if decoded.text.trim().is_empty() {
+        return Err(IoError::Empty {
+            path: path.to_path_buf(),
+            what: if decoded.had_bom {
+                "the file holds only a byte-order mark (and perhaps blank lines); there is nothing to import"
+            } else {
+                "the file holds only blank lines; there is nothing to import"
+            },
+        });
+    }
+    if decoded.text.contains('\0') && decoded.encoding == "UTF-8" {
+        let nul_line = 1 + decoded.text[..decoded.text.find('\0').unwrap_or(0)]
+            .matches('\n')
+            .count();
+        if decoded.text.bytes().filter(|&b| b == 0).count() * 4 > decoded.text.len() {
+            return Err(IoError::WrongFormat {
+                path: path.to_path_buf(),
+                what: format!(
+                    "mostly NUL bytes (from line {nul_line}): UTF-16 without a byte-order mark or binary data"
+                ),
+                expected: "a CSV text file (try --encoding utf-16le)",
+            });
+        }
+    }
+    let delimiter = if opts.tsv {
+        b'\t'
+    } else if let Some(d) = opts.delimiter {
+        d
+    } else if let Some(d) = &spec.source.delimiter {
+        parse_delimiter(d)?
+    } else {
+        sniff_delimiter(&decoded.text)
+    };
+    if let Some(line) = unterminated_quote(&decoded.text, delimiter) {
+        return Err(IoError::Parse {
+            path: path.to_path_buf(),
+            location: format!("line {line}"),
+            reason: "a quoted field starting here is never closed (an unterminated quote: the file may be truncated mid-record)".into(),
+        });
+    }
+    Ok(Parsed {
+        src,
+        text: decoded.text,
+        encoding: decoded.encoding,
+        delimiter,
+    })
+}
+
+fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn read_header(
+    path: &Path,
+    records: &mut csv::StringRecordsIter<'_, &[u8]>,
+) -> Result<Vec<String>, IoError> {
+    let header = match records.next() {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => {
+            return Err(IoError::Parse {
+                path: path.to_path_buf(),
+                location: "line 1 (header)".into(),
+                reason: e.to_string(),
+            });
+        }
+        None => {
+            return Err(IoError::Empty {
+                path: path.to_path_buf(),
+                what: "the file has no header row",
+            });
+        }
+    };
+    Ok(header.iter().map(|h| h.trim().to_string()).collect())
+}
+
+fn apply_overrides(spec: &MappingSpec, opts: &CsvOptions) -> Result<MappingSpec, IoError> {
+    let mut spec = spec.clone();
+    if let Some(z) = &opts.timezone {
+        spec.time.zone = Some(z.clone());
+    }
+    spec.check().map_err(IoError::Spec)?;
+    Ok(spec)
+}
+
+/// Maps the first `n` data rows without writing anything, marking each row's problems.
+pub fn preview_csv(
+    path: &Path,
+    spec: &MappingSpec,
+    schema: &crate::model::Schema,
+    opts: &CsvOptions,
+    n: usize,
+) -> Result<Preview, IoError> {
+    let spec = apply_overrides(spec, opts)?;
+    let parsed = load(path, &spec, opts)?;
+    let mut rdr = reader(&parsed.text, parsed.delimiter);
+    let mut records = rdr.records();
+    let header = read_header(path, &mut records)?;
+    let compiled = Compiled::new(
+        spec,
+        &header,
+        schema,
+        &file_name(path),
+        opts.limits.max_field_bytes,
+    )?;
+    let mut rows = Vec::new();
+    for rec in records.take(n) {
+        let rec = rec.map_err(|e| csv_error(path, &e))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let cells: Vec<String> = rec.iter().map(str::to_string).collect();
+        let fields: Vec<&str> = rec.iter().collect();
+        let (makes, problems) = match row_shape(line, &fields, &header)
+            .map_or_else(|| compiled.map_row(line, &fields), Err)
+        {
+            Ok(row) => {
+                let mut makes = Vec::new();
+                for e in row.entities.iter().flatten() {
+                    makes.push(format!("{} {}", e.entity_type, e.label));
+                }
+                for (_, _, l, _) in &row.links {
+                    makes.push(format!("link {}", l.link_type));
+                }
+                for (e, _) in &row.events {
+                    makes.push(format!("{} {}", e.event_type, e.time.start().to_rfc3339()));
+                }
+                (makes, row.warnings)
+            }
+            Err(p) => (Vec::new(), vec![p]),
+        };
+        rows.push(PreviewRow {
+            line,
+            cells,
+            makes,
+            problems,
+        });
+    }
+    Ok(Preview {
+        encoding: parsed.encoding.to_string(),
+        delimiter: display_delimiter(parsed.delimiter),
+        header,
+        rows,
+    })
+}
+
+fn csv_error(path: &Path, e: &csv::Error) -> IoError {
+    let location = e
+        .position()
+        .map_or_else(|| "unknown line".into(), |p| format!("line {}", p.line()));
+    IoError::Parse {
+        path: path.to_path_buf(),
+        location,
+        reason: e.to_string(),
+    }
+}
+
+/// A row whose shape is wrong: a different number of fields, or the header again.
+fn row_shape(line: u64, fields: &[&str], header: &[String]) -> Option<RowProblem> {
+    if fields.len() == header.len() && fields.iter().zip(header).all(|(f, h)| f.trim() == h) {
+        return Some(RowProblem {
+            line,
+            field: None,
+            reason: "the header is repeated here (were two files joined?)".into(),
+        });
+    }
+    if fields.len() != header.len() {
+        return Some(RowProblem {
+            line,
+            field: None,
+            reason: format!(
+                "the row has {} fields but the header has {} (a ragged row: a missing or extra delimiter, or a truncated file)",
+                fields.len(),
+                header.len()
+            ),
+        });
+    }
+    None
+}
+
+/// Imports a CSV or TSV file into a case as one batch, all or nothing (strict), or skipping
+/// and listing bad rows (lenient). Entities matching existing ones on a normalised identifier
+/// are merged into them and reported; that combination is audited after the batch.
+pub fn import_csv(
+    case: &mut Case,
+    path: &Path,
+    spec: &MappingSpec,
+    opts: &CsvOptions,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<ImportReport, IoError> {
+    let spec = apply_overrides(spec, opts)?;
+    check_gradings(&spec, case.grading_schemes())?;
+    let parsed = load(path, &spec, opts)?;
+    let mut rdr = reader(&parsed.text, parsed.delimiter);
+    let mut records = rdr.records();
+    let header = read_header(path, &mut records)?;
+    let rows = records.map(|r| {
+        r.map(|rec| TableRow {
+            line: rec.position().map_or(0, |p| p.line()),
+            byte: rec.position().map_or(0, |p| p.byte()),
+            cells: rec.iter().map(str::to_string).collect(),
+            numeric: Vec::new(),
+        })
+        .map_err(|e| csv_error(path, &e))
+    });
+    let meta = TableMeta {
+        format: if parsed.delimiter == b'\t' {
+            "tsv".into()
+        } else {
+            "csv".into()
+        },
+        sha256: parsed.src.sha256.clone(),
+        bytes: parsed.src.bytes.len() as u64,
+        encoding: parsed.encoding.to_string(),
+        delimiter: Some(display_delimiter(parsed.delimiter)),
+        total: parsed.text.len() as u64,
+    };
+    import_table(
+        case, path, &spec, opts, meta, header, rows, cancel, progress,
+    )
+}
+
+/// One data row of any tabular source.
+pub(crate) struct TableRow {
+    /// Line (CSV) or row number (spreadsheet), 1-based, header included.
+    pub line: u64,
+    /// Position for progress, in the same unit as [`TableMeta::total`].
+    pub byte: u64,
+    pub cells: Vec<String>,
+    /// Which cells the source held as numbers (spreadsheets); empty for text sources.
+    pub numeric: Vec<bool>,
+}
+
+/// Facts about a tabular source for the report and the batch.
+pub(crate) struct TableMeta {
+    pub format: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub encoding: String,
+    pub delimiter: Option<String>,
+    pub total: u64,
+}
+
+/// Imports rows from any tabular source through a spec, as one batch (see [`import_csv`]).
+#[allow(clippy::too_many_arguments)] // reason: the parts of one import, each distinct
+pub(crate) fn import_table(
+    case: &mut Case,
+    path: &Path,
+    spec: &MappingSpec,
+    opts: &CsvOptions,
+    meta: TableMeta,
+    header: Vec<String>,
+    table: impl Iterator<Item = Result<TableRow, IoError>>,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<ImportReport, IoError> {
+    let spec = spec.clone();
+    // Identifier columns must hold text: a spreadsheet number has lost leading zeros.
+    let id_columns: Vec<(usize, String)> = spec
+        .entities
+        .iter()
+        .filter(|m| {
+            m.id_property.as_ref().is_some_and(|p| {
+                super::spec::is_identifier_kind(case.schema().property_kind(&m.entity_type, p))
+            })
+        })
+        .filter_map(|m| {
+            header
+                .iter()
+                .position(|h| h == &m.id)
+                .map(|i| (i, m.id.clone()))
+        })
+        .collect();
+    let compiled = Compiled::new(
+        spec.clone(),
+        &header,
+        case.schema(),
+        &file_name(path),
+        opts.limits.max_field_bytes,
+    )?;
+    // Entities keyed by source id only (no identifier property) match those already in the
+    // case through a one-off index.
+    let existing: HashMap<(String, String), EntityId> =
+        if spec.entities.iter().any(|e| e.id_property.is_none()) {
+            case.snapshot()?
+                .entities
+                .iter()
+                .filter_map(|e| {
+                    e.source_id
+                        .clone()
+                        .map(|s| ((e.entity_type.clone(), s), e.id))
+                })
+                .collect()
+        } else {
+            HashMap::new()
+        };
+    let mut report = ImportReport {
+        source: path.display().to_string(),
+        format: meta.format.clone(),
+        sha256: meta.sha256.clone(),
+        bytes: meta.bytes,
+        encoding: meta.encoding.clone(),
+        delimiter: meta.delimiter.clone(),
+        spec_name: spec.name.clone(),
+        lenient: opts.lenient,
+        reimport_of_lines: opts
+            .only_lines
+            .as_ref()
+            .map(|s| s.iter().copied().collect()),
+        ..ImportReport::default()
+    };
+    let batch = NewBatch {
+        kind: "import".into(),
+        description: format!(
+            "{} import of {}",
+            if spec.name.is_empty() {
+                meta.format.to_uppercase()
+            } else {
+                spec.name.clone()
+            },
+            file_name(path)
+        ),
+        source_path: Some(path.display().to_string()),
+        source_sha256: Some(meta.sha256.clone()),
+        source_bytes: Some(meta.bytes),
+        spec: serde_json::to_value(&spec).ok(),
+        review_date: None,
+        grading: spec.grading.clone(),
+    };
+    for col in &compiled.absent {
+        report.warnings.push(RowProblem {
+            line: 1,
+            field: Some(col.clone()),
+            reason: "the spec maps this column but the file has none; its values are left empty"
+                .into(),
+        });
+    }
+    let total = meta.total.max(1) as f32;
+    let lenient = opts.lenient;
+    let result = case.import_streamed(batch, |w| -> Result<ImportReport, IoError> {
+        let mut resolver = Resolver::new(existing);
+        let mut rows = 0u64;
+        for row in table {
+            let TableRow {
+                line,
+                byte,
+                cells,
+                numeric,
+            } = row?;
+            if let Some(only) = &opts.only_lines
+                && !only.contains(&line)
+            {
+                continue;
+            }
+            rows += 1;
+            if rows > opts.limits.max_rows {
+                return Err(IoError::Bound {
+                    path: path.to_path_buf(),
+                    bound: "max_rows",
+                    detail: format!("more than {} rows", opts.limits.max_rows),
+                });
+            }
+            if rows.is_multiple_of(4096) {
+                cancel.check().map_err(|_| IoError::Cancelled)?;
+                let at = byte as f32;
+                progress.report(Some(at / total), &format!("{rows} rows read"));
+            }
+            report.rows_read += 1;
+            let fields: Vec<&str> = cells.iter().map(String::as_str).collect();
+            let number_id = id_columns
+                .iter()
+                .find(|(i, _)| numeric.get(*i).copied().unwrap_or(false));
+            let mapped = match (row_shape(line, &fields, &header), number_id) {
+                (Some(p), _) => Err(p),
+                (None, Some((_, col))) => Err(RowProblem {
+                    line,
+                    field: Some(col.clone()),
+                    reason: "the workbook stores this identifier as a number, so leading zeros or digits may be lost; format the column as text in the workbook and export again".into(),
+                }),
+                (None, None) => compiled.map_row(line, &fields),
+            };
+            match mapped {
+                Ok(row) => {
+                    report.warnings.extend(row.warnings.iter().cloned());
+                    // In strict mode, once a row is rejected nothing will be committed, so
+                    // the remaining rows are only checked, not written.
+                    if lenient || report.rejected.is_empty() {
+                        resolver.write_row(w, row, &mut report)?;
+                    }
+                    report.rows_accepted += 1;
+                }
+                Err(p) => {
+                    report.rows_rejected += 1;
+                    report.rejected.push(p);
+                }
+            }
+        }
+        progress.report(Some(1.0), &format!("{rows} rows read"));
+        if report.rows_read == 0 && opts.only_lines.is_none() {
+            return Err(IoError::Empty {
+                path: path.to_path_buf(),
+                what: "the file has a header but no data rows",
+            });
+        }
+        if !lenient && !report.rejected.is_empty() {
+            return Err(IoError::Rejected {
+                path: path.to_path_buf(),
+                report: Box::new(report.clone()),
+            });
+        }
+        if lenient && report.rows_accepted == 0 {
+            return Err(IoError::Rejected {
+                path: path.to_path_buf(),
+                report: Box::new(report.clone()),
+            });
+        }
+        Ok(report.clone())
+    });
+    let (applied, mut report) = result?;
+    report.batch = applied.batch;
+    if report.entities_merged > 0 {
+        case.record(
+            AuditCategory::Combination,
+            "import matched existing entities",
+            serde_json::json!({
+                "batch": applied.batch.map(|b| b.0),
+                "entities_merged": report.entities_merged,
+                "method": "normalised identifier or source id match at import",
+                "source_sha256": report.sha256,
+            }),
+        )?;
+    }
+    Ok(report)
+}
+
+/// Imports only the rows an earlier import rejected or skipped, after the spec (or options)
+/// were fixed. The file must be byte-identical to the one the report describes.
+pub fn reimport_rejected(
+    case: &mut Case,
+    path: &Path,
+    spec: &MappingSpec,
+    previous: &ImportReport,
+    opts: &CsvOptions,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<ImportReport, IoError> {
+    let src = read_source(path, &opts.limits)?;
+    if src.sha256 != previous.sha256 {
+        return Err(IoError::Refused {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the file changed since the earlier import (SHA-256 {} then, {} now); import it anew",
+                previous.sha256, src.sha256
+            ),
+        });
+    }
+    let lines: BTreeSet<u64> = previous.rejected.iter().map(|p| p.line).collect();
+    if lines.is_empty() {
+        return Err(IoError::Refused {
+            path: path.to_path_buf(),
+            reason: "the earlier report lists no rejected rows".into(),
+        });
+    }
+    let opts = CsvOptions {
+        only_lines: Some(lines),
+        ..opts.clone()
+    };
+    import_csv(case, path, spec, &opts, cancel, progress)
+}
+
+/// Starts a CSV import as a background job (progress and cancel through `crate::jobs`). The
+/// worker opens the case itself, so the caller's own handle stays usable; the job's result is
+/// the [`ImportReport`], or a failure whose message is the importer's error.
+#[allow(clippy::too_many_arguments)] // reason: everything an import needs, each distinct
+pub fn spawn_import(
+    jobs: &mut crate::jobs::JobManager,
+    case_path: std::path::PathBuf,
+    actor: crate::store::Actor,
+    purpose: String,
+    source: std::path::PathBuf,
+    spec: MappingSpec,
+    opts: CsvOptions,
+) -> Result<crate::jobs::JobId, crate::jobs::JobError> {
+    let name = format!("import {}", file_name(&source));
+    jobs.spawn(&name, move |cancel, progress| {
+        let mut case =
+            Case::open(&case_path, actor, &purpose).map_err(crate::jobs::JobError::failed)?;
+        import_csv(&mut case, &source, &spec, &opts, cancel, progress).map_err(|e| match e {
+            IoError::Cancelled => crate::jobs::JobError::Cancelled,
+            other => crate::jobs::JobError::failed(other),
+        })
+    })
+}

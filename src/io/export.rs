@@ -1,0 +1,531 @@
+//! Exports: CSV (entities, links, events), i2-compatible CSV (one row per link), GraphML and
+//! GEXF (events as time spells).
+//! Every export skips restricted items, refuses items whose handling code forbids
+//! dissemination unless overridden with a reason, never overwrites the open case or an
+//! existing file, writes a manifest (case id, audit head, time, purpose, recipient, SHA-256
+//! of each output) and records a disclosure in the audit log.
+
+use super::{IoError, check_output_path};
+use crate::cli::neutralise_formula;
+use crate::model::{Attribute, Entity, Event, Grading, Link};
+use crate::store::{AuditCategory, Case, CaseSnapshot};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Formats `export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// A folder with entities.csv, links.csv and events.csv.
+    Csv,
+    /// One row per link with both ends (i2 Analyst's Notebook import layout).
+    I2Csv,
+    GraphMl,
+    Gexf,
+    /// FollowTheMoney JSON lines.
+    Ftm,
+}
+
+/// What the user asked for.
+#[derive(Clone, Debug)]
+pub struct ExportRequest {
+    pub format: ExportFormat,
+    pub out: PathBuf,
+    pub recipient: String,
+    /// A reason to export items whose handling code forbids dissemination.
+    pub override_reason: Option<String>,
+}
+
+/// The manifest written beside every export.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    pub case_id: String,
+    pub case_title: String,
+    pub audit_head: String,
+    pub exported_utc: String,
+    pub analyst: String,
+    pub purpose: String,
+    pub recipient: String,
+    pub format: ExportFormat,
+    pub outputs: Vec<(String, String)>,
+    pub entities: usize,
+    pub links: usize,
+    pub events: usize,
+    pub skipped_restricted: usize,
+    pub dissemination_override: Option<String>,
+    /// What the format cannot hold, in words.
+    pub not_exported: Vec<String>,
+}
+
+/// What an export did.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ExportReport {
+    pub manifest_path: PathBuf,
+    pub manifest: Manifest,
+}
+
+/// Items that may go out: restricted ones dropped, and links and events touching a dropped
+/// entity dropped with it.
+pub(crate) struct Selection<'a> {
+    pub entities: Vec<&'a Entity>,
+    pub links: Vec<&'a Link>,
+    pub events: Vec<&'a Event>,
+    pub skipped_restricted: usize,
+}
+
+fn forbids(snap: &CaseSnapshot, g: Option<&Grading>) -> bool {
+    g.is_some_and(|g| {
+        snap.scheme(&g.scheme)
+            .is_some_and(|s| s.forbids_dissemination(Some(g)))
+    })
+}
+
+pub(crate) fn select<'a>(
+    snap: &'a CaseSnapshot,
+    override_reason: Option<&str>,
+    path: &Path,
+) -> Result<Selection<'a>, IoError> {
+    let mut skipped = 0;
+    let mut blocked = Vec::new();
+    let mut check = |what: String, g: Option<&Grading>, attrs: &[Attribute]| {
+        if forbids(snap, g) || attrs.iter().any(|a| forbids(snap, a.grading.as_ref())) {
+            blocked.push(what);
+        }
+    };
+    let entities: Vec<&Entity> = snap
+        .entities
+        .iter()
+        .filter(|e| {
+            if e.restricted {
+                skipped += 1;
+            }
+            !e.restricted
+        })
+        .collect();
+    let ok: HashSet<_> = entities.iter().map(|e| e.id).collect();
+    let links: Vec<&Link> = snap
+        .links
+        .iter()
+        .filter(|l| {
+            let keep = !l.restricted && ok.contains(&l.source) && ok.contains(&l.target);
+            if !keep {
+                skipped += 1;
+            }
+            keep
+        })
+        .collect();
+    let events: Vec<&Event> = snap
+        .events
+        .iter()
+        .filter(|e| {
+            let keep = !e.restricted && e.participants.iter().all(|p| ok.contains(&p.entity));
+            if !keep {
+                skipped += 1;
+            }
+            keep
+        })
+        .collect();
+    for e in &entities {
+        check(e.id.to_string(), e.grading.as_ref(), &e.attributes);
+    }
+    for l in &links {
+        check(l.id.to_string(), l.grading.as_ref(), &l.attributes);
+    }
+    for e in &events {
+        check(e.id.to_string(), e.grading.as_ref(), &e.attributes);
+    }
+    if !blocked.is_empty() && override_reason.is_none_or(|r| r.trim().is_empty()) {
+        return Err(IoError::Refused {
+            path: path.to_path_buf(),
+            reason: format!(
+                "{} item(s) carry a handling code that forbids dissemination (first: {}); nothing was written. Override with a reason (--override-dissemination TEXT) if disclosure is authorised",
+                blocked.len(),
+                blocked[..blocked.len().min(5)].join(", ")
+            ),
+        });
+    }
+    Ok(Selection {
+        entities,
+        links,
+        events,
+        skipped_restricted: skipped,
+    })
+}
+
+pub(crate) fn grade_cells(g: Option<&Grading>) -> [String; 4] {
+    match g {
+        None => Default::default(),
+        Some(g) => [
+            g.scheme.clone(),
+            g.source.clone().unwrap_or_default(),
+            g.information.clone().unwrap_or_default(),
+            g.handling.clone().unwrap_or_default(),
+        ],
+    }
+}
+
+fn attrs_text(attrs: &[Attribute]) -> String {
+    attrs
+        .iter()
+        .map(|a| format!("{}={}", a.property, a.value))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn csv_writer(path: &Path) -> Result<csv::Writer<std::fs::File>, IoError> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|source| IoError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(csv::Writer::from_writer(file))
+}
+
+fn write_err(path: &Path) -> impl Fn(csv::Error) -> IoError + '_ {
+    move |e| IoError::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+fn row<'r>(cells: impl IntoIterator<Item = &'r str>) -> Vec<String> {
+    cells.into_iter().map(neutralise_formula).collect()
+}
+
+fn write_csv_folder(dir: &Path, sel: &Selection<'_>) -> Result<Vec<PathBuf>, IoError> {
+    std::fs::create_dir(dir).map_err(|source| IoError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let ep = dir.join("entities.csv");
+    let mut w = csv_writer(&ep)?;
+    let err = write_err(&ep);
+    w.write_record([
+        "id",
+        "type",
+        "label",
+        "source_id",
+        "category",
+        "grade_scheme",
+        "grade_source",
+        "grade_information",
+        "grade_handling",
+        "provenance",
+        "attributes",
+    ])
+    .map_err(&err)?;
+    for e in &sel.entities {
+        let g = grade_cells(e.grading.as_ref());
+        let id = e.id.to_string();
+        let prov = e.provenance.to_string();
+        let attrs = attrs_text(&e.attributes);
+        w.write_record(row([
+            id.as_str(),
+            &e.entity_type,
+            &e.label,
+            e.source_id.as_deref().unwrap_or(""),
+            e.category.map_or("", |c| c.as_str()),
+            &g[0],
+            &g[1],
+            &g[2],
+            &g[3],
+            &prov,
+            &attrs,
+        ]))
+        .map_err(&err)?;
+    }
+    w.flush().map_err(|source| IoError::Write {
+        path: ep.clone(),
+        source,
+    })?;
+    let lp = dir.join("links.csv");
+    let mut w = csv_writer(&lp)?;
+    let err = write_err(&lp);
+    w.write_record([
+        "id",
+        "type",
+        "source",
+        "target",
+        "directed",
+        "strength",
+        "weight",
+        "label",
+        "grade_scheme",
+        "grade_source",
+        "grade_information",
+        "grade_handling",
+        "provenance",
+        "attributes",
+    ])
+    .map_err(&err)?;
+    for l in &sel.links {
+        let g = grade_cells(l.grading.as_ref());
+        let cells = [
+            l.id.to_string(),
+            l.link_type.clone(),
+            l.source.to_string(),
+            l.target.to_string(),
+            l.directed.to_string(),
+            l.strength.as_str().to_string(),
+            l.weight.map(|w| w.to_string()).unwrap_or_default(),
+            l.label.clone().unwrap_or_default(),
+            g[0].clone(),
+            g[1].clone(),
+            g[2].clone(),
+            g[3].clone(),
+            l.provenance.to_string(),
+            attrs_text(&l.attributes),
+        ];
+        w.write_record(row(cells.iter().map(String::as_str)))
+            .map_err(&err)?;
+    }
+    w.flush().map_err(|source| IoError::Write {
+        path: lp.clone(),
+        source,
+    })?;
+    let vp = dir.join("events.csv");
+    let mut w = csv_writer(&vp)?;
+    let err = write_err(&vp);
+    w.write_record([
+        "id",
+        "type",
+        "start_utc",
+        "end_utc",
+        "original_time",
+        "original_zone",
+        "participants",
+        "grade_scheme",
+        "grade_source",
+        "grade_information",
+        "grade_handling",
+        "provenance",
+        "attributes",
+    ])
+    .map_err(&err)?;
+    for e in &sel.events {
+        let g = grade_cells(e.grading.as_ref());
+        let parts = e
+            .participants
+            .iter()
+            .map(|p| format!("{}:{}", p.role.as_str(), p.entity))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let cells = [
+            e.id.to_string(),
+            e.event_type.clone(),
+            e.time.start().to_rfc3339(),
+            e.time.end().map(|t| t.to_rfc3339()).unwrap_or_default(),
+            e.time.original_text.clone().unwrap_or_default(),
+            e.time.original_zone.clone().unwrap_or_default(),
+            parts,
+            g[0].clone(),
+            g[1].clone(),
+            g[2].clone(),
+            g[3].clone(),
+            e.provenance.to_string(),
+            attrs_text(&e.attributes),
+        ];
+        w.write_record(row(cells.iter().map(String::as_str)))
+            .map_err(&err)?;
+    }
+    w.flush().map_err(|source| IoError::Write {
+        path: vp.clone(),
+        source,
+    })?;
+    Ok(vec![ep.clone(), lp.clone(), vp.clone()])
+}
+
+fn write_i2(path: &Path, snap: &CaseSnapshot, sel: &Selection<'_>) -> Result<(), IoError> {
+    let mut w = csv_writer(path)?;
+    let err = write_err(path);
+    w.write_record([
+        "link_id",
+        "link_type",
+        "direction",
+        "strength",
+        "date",
+        "time",
+        "grade_source",
+        "grade_information",
+        "grade_handling",
+        "end1_id",
+        "end1_type",
+        "end1_label",
+        "end1_attributes",
+        "end2_id",
+        "end2_type",
+        "end2_label",
+        "end2_attributes",
+        "link_label",
+        "link_attributes",
+    ])
+    .map_err(&err)?;
+    for l in &sel.links {
+        let (Some(a), Some(b)) = (snap.entity(l.source), snap.entity(l.target)) else {
+            continue;
+        };
+        // i2 takes a date and a time per link; the link's start date, when it has one.
+        let start = l
+            .attributes
+            .iter()
+            .find(|x| x.property == "startDate" || x.property == "date")
+            .map(|x| x.value.clone())
+            .unwrap_or_default();
+        let (date, time) = match start.split_once('T') {
+            Some((d, t)) => (d.to_string(), t.to_string()),
+            None => (start, String::new()),
+        };
+        let g = grade_cells(l.grading.as_ref());
+        let cells = [
+            l.id.to_string(),
+            l.link_type.clone(),
+            if l.directed { "->".into() } else { "--".into() },
+            l.strength.as_str().to_string(),
+            date,
+            time,
+            g[1].clone(),
+            g[2].clone(),
+            g[3].clone(),
+            a.source_id.clone().unwrap_or_else(|| a.id.to_string()),
+            a.entity_type.clone(),
+            a.label.clone(),
+            attrs_text(&a.attributes),
+            b.source_id.clone().unwrap_or_else(|| b.id.to_string()),
+            b.entity_type.clone(),
+            b.label.clone(),
+            attrs_text(&b.attributes),
+            l.label.clone().unwrap_or_default(),
+            attrs_text(&l.attributes),
+        ];
+        w.write_record(row(cells.iter().map(String::as_str)))
+            .map_err(&err)?;
+    }
+    w.flush().map_err(|source| IoError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn sha256_of(path: &Path) -> Result<String, IoError> {
+    let bytes = std::fs::read(path).map_err(|source| IoError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(hex::encode(Sha256::digest(bytes)))
+}
+
+/// Runs an export: selects, checks dissemination, writes, hashes, writes the manifest and
+/// records the disclosure. Nothing is written if the selection is refused.
+pub fn export(case: &mut Case, req: &ExportRequest) -> Result<ExportReport, IoError> {
+    if req.recipient.trim().is_empty() {
+        return Err(IoError::Refused {
+            path: req.out.clone(),
+            reason: "an export needs a recipient (who receives the data)".into(),
+        });
+    }
+    let manifest_path = {
+        let mut p = req.out.as_os_str().to_owned();
+        p.push(".manifest.json");
+        PathBuf::from(p)
+    };
+    // Never over the open case nor over any source file an import batch read.
+    let mut protected = vec![case.path().to_path_buf()];
+    protected.extend(
+        case.info()?
+            .batches
+            .into_iter()
+            .filter_map(|b| b.source_path.map(PathBuf::from)),
+    );
+    let protected: Vec<&Path> = protected.iter().map(PathBuf::as_path).collect();
+    check_output_path(&req.out, &protected)?;
+    check_output_path(&manifest_path, &protected)?;
+    let snap = case.snapshot()?;
+    let sel = select(&snap, req.override_reason.as_deref(), &req.out)?;
+    let mut not_exported = Vec::new();
+    let outputs = match req.format {
+        ExportFormat::Csv => write_csv_folder(&req.out, &sel)?,
+        ExportFormat::I2Csv => {
+            write_i2(&req.out, &snap, &sel)?;
+            if !sel.events.is_empty() {
+                not_exported.push(format!(
+                    "{} events (i2 link rows hold links only)",
+                    sel.events.len()
+                ));
+            }
+            not_exported.push("per-value provenance and grading of attributes".into());
+            vec![req.out.clone()]
+        }
+        ExportFormat::Ftm => {
+            let dropped = super::ftm::write_ftm(&req.out, &snap, &sel)?;
+            not_exported.extend(dropped);
+            vec![req.out.clone()]
+        }
+        ExportFormat::Gexf => {
+            let dropped = super::gexf::write_gexf(&req.out, &sel)?;
+            not_exported.extend(dropped);
+            vec![req.out.clone()]
+        }
+        ExportFormat::GraphMl => {
+            let dropped = super::graphml::write_graphml(&req.out, &sel)?;
+            not_exported.extend(dropped);
+            vec![req.out.clone()]
+        }
+    };
+    let mut hashes = Vec::new();
+    for p in &outputs {
+        hashes.push((p.display().to_string(), sha256_of(p)?));
+    }
+    let manifest = Manifest {
+        case_id: snap.case_id.clone(),
+        case_title: snap.title.clone(),
+        audit_head: case.meta("audit_head")?.unwrap_or_default(),
+        exported_utc: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        analyst: case.actor().analyst.clone(),
+        purpose: case.purpose().to_string(),
+        recipient: req.recipient.clone(),
+        format: req.format,
+        outputs: hashes,
+        entities: sel.entities.len(),
+        links: sel.links.len(),
+        events: sel.events.len(),
+        skipped_restricted: sel.skipped_restricted,
+        dissemination_override: req.override_reason.clone(),
+        not_exported,
+    };
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| IoError::Write {
+        path: manifest_path.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&manifest_path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, json.as_bytes()))
+        .map_err(|source| IoError::Write {
+            path: manifest_path.clone(),
+            source,
+        })?;
+    case.record(
+        AuditCategory::Disclosure,
+        "export",
+        serde_json::json!({
+            "format": req.format,
+            "recipient": req.recipient,
+            "outputs": manifest.outputs,
+            "manifest": manifest_path.display().to_string(),
+            "manifest_sha256": hex::encode(Sha256::digest(json.as_bytes())),
+            "counts": {"entities": manifest.entities, "links": manifest.links, "events": manifest.events},
+            "skipped_restricted": manifest.skipped_restricted,
+            "dissemination_override": req.override_reason,
+        }),
+    )?;
+    Ok(ExportReport {
+        manifest_path,
+        manifest,
+    })
+}

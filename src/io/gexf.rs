@@ -1,0 +1,444 @@
+//! GEXF import and export (Gephi's format), static and dynamic. The reader shares the
+//! GraphML hardening (quick-xml, DOCTYPE refused, depth bounded) and its batch writer: GEXF
+//! attribute declarations become typed keys, `label`, `weight` and edge `type` map to the
+//! same fields, spells (`start`/`end` attributes or `<spell>` elements) become `spell:start`
+//! and `spell:end` values. The writer exports events as edges with a time spell, so a round
+//! trip restores them; grading, provenance and multi-valued attributes travel as `copkit:`
+//! attributes.
+
+use super::export::Selection;
+use super::graphml::{
+    GraphOptions, Item, Key, Parsed, attrs_json, import_parsed, line_of, to_json, xml_text,
+};
+use super::report::ImportReport;
+use super::{IoError, read_source, sniff_binary};
+use crate::jobs::CancelToken;
+use crate::store::Case;
+use quick_xml::events::Event as X;
+use std::collections::HashMap;
+use std::path::Path;
+
+fn attr(e: &quick_xml::events::BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
+    for a in e.attributes() {
+        let a = a.map_err(|err| err.to_string())?;
+        if a.key.as_ref() == name {
+            return Ok(Some(
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .map_err(|err| err.to_string())?
+                    .into_owned(),
+            ));
+        }
+    }
+    Ok(None)
+}
+
+fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoError> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    let perr = |offset: u64, reason: String| IoError::Parse {
+        path: path.to_path_buf(),
+        location: format!("line {}, byte {offset}", line_of(text, offset)),
+        reason,
+    };
+    let mut keys: HashMap<String, Key> = HashMap::new();
+    for (id, name, kind) in [
+        ("label", "label", "string"),
+        ("weight", "weight", "double"),
+        ("kind", "type", "string"),
+        ("spell:start", "spell:start", "string"),
+        ("spell:end", "spell:end", "string"),
+    ] {
+        keys.insert(
+            id.into(),
+            Key {
+                name: name.into(),
+                kind: kind.into(),
+            },
+        );
+    }
+    let mut directed_default = false;
+    let mut nodes = Vec::new();
+    let mut edges = Vec::new();
+    let mut depth = 0usize;
+    let mut class = "node".to_string();
+    let mut current: Option<(bool, Item)> = None;
+    let mut saw_root = false;
+    loop {
+        let pos = reader.buffer_position();
+        let ev = reader
+            .read_event()
+            .map_err(|e| perr(reader.error_position(), format!("malformed XML: {e}")))?;
+        let (start, empty) = match &ev {
+            X::Start(e) => (Some(e.clone()), false),
+            X::Empty(e) => (Some(e.clone()), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            if !empty {
+                depth += 1;
+                if depth > limits.max_xml_depth {
+                    return Err(IoError::Bound {
+                        path: path.to_path_buf(),
+                        bound: "max_xml_depth",
+                        detail: format!(
+                            "elements nested deeper than {} at line {}",
+                            limits.max_xml_depth,
+                            line_of(text, pos)
+                        ),
+                    });
+                }
+            }
+            let name = e.local_name();
+            let name: &str = name.as_ref();
+            let a = |n: &str| attr(&e, n).map_err(|r| perr(pos, r));
+            match name {
+                "gexf" => saw_root = true,
+                "graph" => {
+                    directed_default = a("defaultedgetype")?.as_deref() != Some("undirected")
+                }
+                "attributes" => class = a("class")?.unwrap_or_else(|| "node".into()),
+                "attribute" => {
+                    let id =
+                        a("id")?.ok_or_else(|| perr(pos, "an <attribute> has no id".into()))?;
+                    let title = a("title")?.unwrap_or_else(|| id.clone());
+                    let kind = a("type")?.unwrap_or_else(|| "string".into());
+                    keys.insert(format!("{class}:{id}"), Key { name: title, kind });
+                }
+                "node" | "edge" => {
+                    let is_node = name == "node";
+                    let mut item = Item {
+                        id: a("id")?.unwrap_or_default(),
+                        line: line_of(text, pos),
+                        ..Item::default()
+                    };
+                    if is_node && item.id.is_empty() {
+                        return Err(perr(pos, "a <node> has no id".into()));
+                    }
+                    if !is_node {
+                        item.source = a("source")?
+                            .ok_or_else(|| perr(pos, "an <edge> has no source".into()))?;
+                        item.target = a("target")?
+                            .ok_or_else(|| perr(pos, "an <edge> has no target".into()))?;
+                        item.directed = a("type")?.map(|t| t == "directed");
+                        if let Some(w) = a("weight")? {
+                            item.data.push(("weight".into(), w, String::new()));
+                        }
+                        if let Some(k) = a("kind")? {
+                            item.data.push(("kind".into(), k, String::new()));
+                        }
+                    }
+                    if let Some(l) = a("label")? {
+                        item.data.push(("label".into(), l, String::new()));
+                    }
+                    for (attr_name, key) in [("start", "spell:start"), ("end", "spell:end")] {
+                        if let Some(v) = a(attr_name)? {
+                            item.data.push((key.into(), v, String::new()));
+                        }
+                    }
+                    if empty {
+                        if is_node {
+                            nodes.push(item);
+                        } else {
+                            edges.push(item);
+                        }
+                    } else {
+                        current = Some((is_node, item));
+                    }
+                }
+                "attvalue" => {
+                    let id = match a("for")? {
+                        Some(f) => f,
+                        None => {
+                            a("id")?.ok_or_else(|| perr(pos, "an <attvalue> has no for".into()))?
+                        }
+                    };
+                    let value = a("value")?.unwrap_or_default();
+                    if let Some((is_node, item)) = current.as_mut() {
+                        let key = format!("{}:{id}", if *is_node { "node" } else { "edge" });
+                        if !keys.contains_key(&key) {
+                            return Err(perr(
+                                pos,
+                                format!(
+                                    "<attvalue for=\"{id}\"> names an attribute no <attribute> element declares"
+                                ),
+                            ));
+                        }
+                        item.data.push((key, value, String::new()));
+                    }
+                }
+                "spell" => {
+                    if let Some((_, item)) = current.as_mut() {
+                        for (attr_name, key) in [("start", "spell:start"), ("end", "spell:end")] {
+                            if let Some(v) = a(attr_name)? {
+                                item.data.push((key.into(), v, String::new()));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match ev {
+            X::DocType(_) => {
+                return Err(perr(
+                    pos,
+                    "the file declares a DOCTYPE; GEXF needs none and entity declarations are refused".into(),
+                ));
+            }
+            X::End(e) => {
+                depth = depth.saturating_sub(1);
+                if matches!(e.local_name().as_ref(), "node" | "edge")
+                    && let Some((is_node, item)) = current.take()
+                {
+                    if is_node {
+                        nodes.push(item);
+                    } else {
+                        edges.push(item);
+                    }
+                }
+            }
+            X::Eof => break,
+            _ => {}
+        }
+    }
+    if !saw_root {
+        return Err(IoError::WrongFormat {
+            path: path.to_path_buf(),
+            what: "XML without a <gexf> root element".into(),
+            expected: "GEXF",
+        });
+    }
+    Ok(Parsed {
+        keys,
+        directed_default,
+        nodes,
+        edges,
+    })
+}
+
+/// Imports a GEXF file as one batch.
+pub fn import_gexf(
+    case: &mut Case,
+    path: &Path,
+    opts: &GraphOptions,
+    cancel: &CancelToken,
+) -> Result<ImportReport, IoError> {
+    let src = read_source(path, &opts.limits)?;
+    if src.bytes.is_empty() {
+        return Err(IoError::Empty {
+            path: path.to_path_buf(),
+            what: "the file is empty (0 bytes); there is nothing to import",
+        });
+    }
+    if let Some(what) = sniff_binary(&src.bytes) {
+        return Err(IoError::WrongFormat {
+            path: path.to_path_buf(),
+            what: what.into(),
+            expected: "a GEXF (XML) file",
+        });
+    }
+    let decoded = super::decode_text(&src, None)?;
+    let parsed = parse(path, &decoded.text, &opts.limits)?;
+    import_parsed(
+        case,
+        path,
+        &src,
+        decoded.encoding,
+        parsed,
+        opts,
+        cancel,
+        "gexf",
+    )
+}
+
+/// Writes the selection as GEXF 1.3; events become edges with a time spell. Returns what
+/// the format could not hold.
+pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>, IoError> {
+    use std::fmt::Write;
+    let mut dropped = 0usize;
+    let mut out = String::new();
+    let mode = if sel.events.is_empty() {
+        "static"
+    } else {
+        "dynamic"
+    };
+    let _ = writeln!(
+        out,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gexf xmlns=\"http://gexf.net/1.3\" version=\"1.3\">\n  <meta><creator>COPKIT Workbench</creator></meta>\n  <graph defaultedgetype=\"directed\" mode=\"{mode}\" timeformat=\"datetime\">"
+    );
+    let node_attrs = [
+        "type",
+        "copkit:source_id",
+        "copkit:category",
+        "copkit:grading",
+        "copkit:provenance",
+        "copkit:attributes",
+    ];
+    let edge_attrs = [
+        "type",
+        "copkit:strength",
+        "copkit:source_id",
+        "copkit:grading",
+        "copkit:provenance",
+        "copkit:attributes",
+        "copkit:event",
+        "copkit:roles",
+        "copkit:time_text",
+        "copkit:time_zone",
+    ];
+    for (class, list) in [("node", &node_attrs[..]), ("edge", &edge_attrs[..])] {
+        let _ = writeln!(out, "    <attributes class=\"{class}\" mode=\"static\">");
+        for (i, t) in list.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "      <attribute id=\"{i}\" title=\"{t}\" type=\"string\"/>"
+            );
+        }
+        out.push_str("    </attributes>\n");
+    }
+    let attvalues =
+        |out: &mut String, list: &[&str], values: &[(&str, String)], dropped: &mut usize| {
+            out.push_str("        <attvalues>\n");
+            for (title, v) in values {
+                if let Some(i) = list.iter().position(|t| t == title) {
+                    let _ = writeln!(
+                        out,
+                        "          <attvalue for=\"{i}\" value=\"{}\"/>",
+                        xml_text(v, dropped).replace('"', "&quot;")
+                    );
+                }
+            }
+            out.push_str("        </attvalues>\n");
+        };
+    out.push_str("    <nodes>\n");
+    for e in &sel.entities {
+        let _ = writeln!(
+            out,
+            "      <node id=\"{}\" label=\"{}\">",
+            e.id,
+            xml_text(&e.label, &mut dropped).replace('"', "&quot;")
+        );
+        let mut v = vec![
+            ("type", e.entity_type.clone()),
+            ("copkit:provenance", to_json(&e.provenance)),
+            ("copkit:attributes", attrs_json(&e.attributes)),
+        ];
+        if let Some(s) = &e.source_id {
+            v.push(("copkit:source_id", s.clone()));
+        }
+        if let Some(c) = e.category {
+            v.push(("copkit:category", c.as_str().into()));
+        }
+        if e.grading.is_some() {
+            v.push(("copkit:grading", to_json(&e.grading)));
+        }
+        attvalues(&mut out, &node_attrs, &v, &mut dropped);
+        out.push_str("      </node>\n");
+    }
+    out.push_str("    </nodes>\n    <edges>\n");
+    for l in &sel.links {
+        let _ = write!(
+            out,
+            "      <edge id=\"{}\" source=\"{}\" target=\"{}\" type=\"{}\"",
+            l.id,
+            l.source,
+            l.target,
+            if l.directed { "directed" } else { "undirected" }
+        );
+        if let Some(w) = l.weight {
+            let _ = write!(out, " weight=\"{w}\"");
+        }
+        if let Some(lb) = &l.label {
+            let _ = write!(
+                out,
+                " label=\"{}\"",
+                xml_text(lb, &mut dropped).replace('"', "&quot;")
+            );
+        }
+        out.push_str(">\n");
+        let mut v = vec![
+            ("type", l.link_type.clone()),
+            ("copkit:strength", l.strength.as_str().to_string()),
+            ("copkit:provenance", to_json(&l.provenance)),
+            ("copkit:attributes", attrs_json(&l.attributes)),
+        ];
+        if let Some(s) = &l.source_id {
+            v.push(("copkit:source_id", s.clone()));
+        }
+        if l.grading.is_some() {
+            v.push(("copkit:grading", to_json(&l.grading)));
+        }
+        attvalues(&mut out, &edge_attrs, &v, &mut dropped);
+        out.push_str("      </edge>\n");
+    }
+    let mut partial = 0;
+    for ev in &sel.events {
+        let Some(first) = ev.participants.first() else {
+            partial += 1;
+            continue;
+        };
+        let second = ev.participants.get(1).unwrap_or(first);
+        if ev.participants.len() > 2 {
+            partial += 1;
+        }
+        let start = ev.time.start().to_rfc3339();
+        let end = ev
+            .time
+            .end()
+            .map_or_else(|| start.clone(), |e| e.to_rfc3339());
+        let _ = writeln!(
+            out,
+            "      <edge id=\"{}\" source=\"{}\" target=\"{}\" type=\"directed\">",
+            ev.id, first.entity, second.entity
+        );
+        let mut v = vec![
+            ("copkit:event", ev.event_type.clone()),
+            (
+                "copkit:roles",
+                format!("{},{}", first.role.as_str(), second.role.as_str()),
+            ),
+            ("copkit:provenance", to_json(&ev.provenance)),
+            ("copkit:attributes", attrs_json(&ev.attributes)),
+        ];
+        if let Some(t) = &ev.time.original_text {
+            v.push(("copkit:time_text", t.clone()));
+        }
+        if let Some(z) = &ev.time.original_zone {
+            v.push(("copkit:time_zone", z.clone()));
+        }
+        if let Some(s) = &ev.source_id {
+            v.push(("copkit:source_id", s.clone()));
+        }
+        if ev.grading.is_some() {
+            v.push(("copkit:grading", to_json(&ev.grading)));
+        }
+        attvalues(&mut out, &edge_attrs, &v, &mut dropped);
+        let _ = writeln!(
+            out,
+            "        <spells><spell start=\"{start}\" end=\"{end}\"/></spells>"
+        );
+        out.push_str("      </edge>\n");
+    }
+    out.push_str("    </edges>\n  </graph>\n</gexf>\n");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, out.as_bytes()))
+        .map_err(|source| IoError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let mut cannot = Vec::new();
+    if partial > 0 {
+        cannot.push(format!(
+            "{partial} events with more than two participants (or none): a GEXF edge holds two, the rest were left out"
+        ));
+    }
+    if dropped > 0 {
+        cannot.push(format!(
+            "{dropped} characters that XML 1.0 forbids (control characters) were dropped"
+        ));
+    }
+    Ok(cannot)
+}

@@ -1,0 +1,894 @@
+//! GraphML import and export. The reader is quick-xml, streaming, with any DOCTYPE refused
+//! (so no entity can be declared, let alone expanded: no billion laughs, no external
+//! entities) and the element depth bounded. Typed keys are honoured (a `double` weight must
+//! be a number), directed and undirected graphs and per-edge `directed` are read, node ids
+//! become source ids. The writer stores what GraphML has no slot for (grading, provenance,
+//! multi-valued attributes) as `copkit:` keys holding JSON, so a round trip keeps them.
+
+use super::export::Selection;
+use super::report::{ImportReport, RowProblem};
+use super::{IoError, Limits, read_source, sniff_binary};
+use crate::jobs::CancelToken;
+use crate::model::{
+    EntityId, EntityRef, Grading, ItemRef, NewAttribute, NewEntity, NewLink, PersonCategory,
+    Provenance, normalize_value,
+};
+use crate::store::{AuditCategory, Case, NewBatch};
+use quick_xml::events::Event as X;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Options for a GraphML import.
+#[derive(Clone, Debug)]
+pub struct GraphOptions {
+    pub lenient: bool,
+    /// The type of nodes whose type is not given or not known.
+    pub default_entity_type: String,
+    /// The type of edges whose type is not given.
+    pub default_link_type: String,
+    pub limits: Limits,
+    pub grading: Option<Grading>,
+}
+
+impl Default for GraphOptions {
+    fn default() -> Self {
+        GraphOptions {
+            lenient: false,
+            default_entity_type: "Person".into(),
+            default_link_type: "associate".into(),
+            limits: Limits::default(),
+            grading: None,
+        }
+    }
+}
+
+/// An attribute value as the writer stores it, with its own provenance and grading.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct StoredAttribute {
+    property: String,
+    value: String,
+    provenance: Provenance,
+    grading: Option<Grading>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Key {
+    pub name: String,
+    pub kind: String,
+}
+
+/// A node or edge as read from GraphML or GEXF: `data` holds (key id, value, unused).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Item {
+    pub id: String,
+    pub line: u64,
+    pub source: String,
+    pub target: String,
+    pub directed: Option<bool>,
+    pub data: Vec<(String, String, String)>,
+}
+
+pub(crate) fn line_of(text: &str, offset: u64) -> u64 {
+    let end = (offset as usize).min(text.len());
+    1 + text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+}
+
+fn attr(e: &quick_xml::events::BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
+    for a in e.attributes() {
+        let a = a.map_err(|err| err.to_string())?;
+        if a.key.as_ref() == name {
+            return Ok(Some(
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .map_err(|err| err.to_string())?
+                    .into_owned(),
+            ));
+        }
+    }
+    Ok(None)
+}
+
+pub(crate) struct Parsed {
+    pub keys: HashMap<String, Key>,
+    pub directed_default: bool,
+    pub nodes: Vec<Item>,
+    pub edges: Vec<Item>,
+}
+
+fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    let perr = |offset: u64, reason: String| IoError::Parse {
+        path: path.to_path_buf(),
+        location: format!("line {}, byte {offset}", line_of(text, offset)),
+        reason,
+    };
+    let mut keys = HashMap::new();
+    let mut directed_default = false;
+    let mut nodes = Vec::new();
+    let mut edges = Vec::new();
+    let mut depth = 0usize;
+    let mut current: Option<(bool, Item)> = None;
+    let mut data_key: Option<String> = None;
+    let mut data_text = String::new();
+    let mut saw_root = false;
+    loop {
+        let pos = reader.buffer_position();
+        let ev = reader
+            .read_event()
+            .map_err(|e| perr(reader.error_position(), format!("malformed XML: {e}")))?;
+        let (start, empty) = match &ev {
+            X::Start(e) => (Some(e.clone()), false),
+            X::Empty(e) => (Some(e.clone()), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            if !empty {
+                depth += 1;
+                if depth > limits.max_xml_depth {
+                    return Err(IoError::Bound {
+                        path: path.to_path_buf(),
+                        bound: "max_xml_depth",
+                        detail: format!(
+                            "elements nested deeper than {} at line {}",
+                            limits.max_xml_depth,
+                            line_of(text, pos)
+                        ),
+                    });
+                }
+            }
+            let name = e.local_name();
+            let name: &str = name.as_ref();
+            let a = |n: &str| attr(&e, n).map_err(|r| perr(pos, r));
+            match name {
+                "graphml" => saw_root = true,
+                "key" => {
+                    let id = a("id")?.ok_or_else(|| perr(pos, "a <key> has no id".into()))?;
+                    let kname = a("attr.name")?.unwrap_or_else(|| id.clone());
+                    let kind = a("attr.type")?.unwrap_or_else(|| "string".into());
+                    keys.insert(id, Key { name: kname, kind });
+                }
+                "graph" => {
+                    directed_default = a("edgedefault")?.as_deref() == Some("directed");
+                }
+                "node" | "edge" => {
+                    let is_node = name == "node";
+                    let mut item = Item {
+                        id: a("id")?.unwrap_or_default(),
+                        line: line_of(text, pos),
+                        ..Item::default()
+                    };
+                    if is_node {
+                        if item.id.is_empty() {
+                            return Err(perr(pos, "a <node> has no id".into()));
+                        }
+                    } else {
+                        item.source = a("source")?
+                            .ok_or_else(|| perr(pos, "an <edge> has no source".into()))?;
+                        item.target = a("target")?
+                            .ok_or_else(|| perr(pos, "an <edge> has no target".into()))?;
+                        item.directed = a("directed")?.map(|d| d == "true");
+                    }
+                    if empty {
+                        if is_node {
+                            nodes.push(item);
+                        } else {
+                            edges.push(item);
+                        }
+                    } else {
+                        current = Some((is_node, item));
+                    }
+                }
+                "data" => {
+                    let key = a("key")?.ok_or_else(|| perr(pos, "a <data> has no key".into()))?;
+                    if !keys.contains_key(&key) {
+                        return Err(perr(
+                            pos,
+                            format!("<data key=\"{key}\"> uses a key no <key> element declares"),
+                        ));
+                    }
+                    data_text.clear();
+                    if empty {
+                        if let Some((_, item)) = current.as_mut() {
+                            item.data.push((key, String::new(), String::new()));
+                        }
+                    } else {
+                        data_key = Some(key);
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match ev {
+            X::DocType(_) => {
+                return Err(perr(
+                    pos,
+                    "the file declares a DOCTYPE; GraphML needs none and entity declarations are refused (they can expand without bound or read other files)".into(),
+                ));
+            }
+            X::Text(t) if data_key.is_some() => data_text.push_str(&t.into_inner()),
+            X::CData(t) if data_key.is_some() => data_text.push_str(&t.into_inner()),
+            X::GeneralRef(r) if data_key.is_some() => {
+                let c = match r.resolve_char_ref() {
+                    Ok(Some(c)) => Some(c),
+                    _ => match r.into_inner().as_ref() {
+                        "amp" => Some('&'),
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "quot" => Some('"'),
+                        "apos" => Some('\''),
+                        _ => None,
+                    },
+                };
+                match c {
+                    Some(c) => data_text.push(c),
+                    None => return Err(perr(pos, "an undeclared entity reference".into())),
+                }
+            }
+            X::GeneralRef(_) => {}
+            X::End(e) => {
+                depth = depth.saturating_sub(1);
+                let name = e.local_name();
+                match name.as_ref() {
+                    "data" => {
+                        if let (Some(key), Some((_, item))) = (data_key.take(), current.as_mut()) {
+                            item.data.push((key, data_text.clone(), String::new()));
+                        }
+                    }
+                    "node" | "edge" => {
+                        if let Some((is_node, item)) = current.take() {
+                            if is_node {
+                                nodes.push(item);
+                            } else {
+                                edges.push(item);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            X::Eof => break,
+            _ => {}
+        }
+    }
+    if !saw_root {
+        return Err(IoError::WrongFormat {
+            path: path.to_path_buf(),
+            what: "XML without a <graphml> root element".into(),
+            expected: "GraphML",
+        });
+    }
+    Ok(Parsed {
+        keys,
+        directed_default,
+        nodes,
+        edges,
+    })
+}
+
+/// Imports a GraphML file as one batch.
+pub fn import_graphml(
+    case: &mut Case,
+    path: &Path,
+    opts: &GraphOptions,
+    cancel: &CancelToken,
+) -> Result<ImportReport, IoError> {
+    let src = read_source(path, &opts.limits)?;
+    if src.bytes.is_empty() {
+        return Err(IoError::Empty {
+            path: path.to_path_buf(),
+            what: "the file is empty (0 bytes); there is nothing to import",
+        });
+    }
+    if let Some(what) = sniff_binary(&src.bytes) {
+        return Err(IoError::WrongFormat {
+            path: path.to_path_buf(),
+            what: what.into(),
+            expected: "a GraphML (XML) file",
+        });
+    }
+    let decoded = super::decode_text(&src, None)?;
+    let parsed = parse(path, &decoded.text, &opts.limits)?;
+    import_parsed(
+        case,
+        path,
+        &src,
+        decoded.encoding,
+        parsed,
+        opts,
+        cancel,
+        "graphml",
+    )
+}
+
+/// Writes parsed nodes and edges (from GraphML or GEXF) as one batch.
+#[allow(clippy::too_many_arguments)] // reason: shared by two formats, each argument distinct
+pub(crate) fn import_parsed(
+    case: &mut Case,
+    path: &Path,
+    src: &super::SourceBytes,
+    encoding: &str,
+    parsed: Parsed,
+    opts: &GraphOptions,
+    cancel: &CancelToken,
+    format: &str,
+) -> Result<ImportReport, IoError> {
+    let schema = case.schema().clone();
+    let file = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let existing: HashMap<(String, String), EntityId> = case
+        .snapshot()?
+        .entities
+        .iter()
+        .filter_map(|e| {
+            e.source_id
+                .clone()
+                .map(|s| ((e.entity_type.clone(), s), e.id))
+        })
+        .collect();
+    let mut report = ImportReport {
+        source: path.display().to_string(),
+        format: format.into(),
+        sha256: src.sha256.clone(),
+        bytes: src.bytes.len() as u64,
+        encoding: encoding.into(),
+        spec_name: format.into(),
+        lenient: opts.lenient,
+        ..ImportReport::default()
+    };
+    let batch = NewBatch {
+        kind: "import".into(),
+        description: format!("{format} import of {file}"),
+        source_path: Some(path.display().to_string()),
+        source_sha256: Some(src.sha256.clone()),
+        source_bytes: Some(src.bytes.len() as u64),
+        spec: Some(
+            serde_json::json!({"format": format, "default_entity_type": opts.default_entity_type, "default_link_type": opts.default_link_type}),
+        ),
+        review_date: None,
+        grading: opts.grading.clone(),
+    };
+    let keys = parsed.keys;
+    let (applied, mut report) = case.import_streamed(batch, |w| -> Result<ImportReport, IoError> {
+        let mut ids: HashMap<String, EntityId> = HashMap::new();
+        for n in &parsed.nodes {
+            report.rows_read += 1;
+            if report.rows_read.is_multiple_of(4096) {
+                cancel.check().map_err(|_| IoError::Cancelled)?;
+            }
+            let reject = |field: Option<&str>, reason: String| RowProblem {
+                line: n.line,
+                field: field.map(str::to_string),
+                reason: format!("node {}: {reason}", n.id),
+            };
+            if ids.contains_key(&n.id) {
+                report.rows_rejected += 1;
+                report.rejected.push(reject(None, "the node id appears twice".into()));
+                continue;
+            }
+            match node_entity(n, &keys, &schema, opts, &file) {
+                Ok(e) => {
+                    let k = (e.entity_type.clone(), e.source_id.clone().unwrap_or_default());
+                    let id = if let Some(&id) = existing.get(&k) {
+                        report.entities_merged += 1;
+                        for a in e.attributes {
+                            w.attribute(ItemRef::Entity(id), a)?;
+                            report.attributes += 1;
+                        }
+                        id
+                    } else {
+                        report.attributes += e.attributes.len() as u64;
+                        report.entities_created += 1;
+                        w.entity(e)?
+                    };
+                    ids.insert(n.id.clone(), id);
+                    report.rows_accepted += 1;
+                }
+                Err((field, reason)) => {
+                    report.rows_rejected += 1;
+                    report.rejected.push(reject(field.as_deref(), reason));
+                }
+            }
+        }
+        for e in &parsed.edges {
+            report.rows_read += 1;
+            let label = if e.id.is_empty() {
+                format!("edge {}->{}", e.source, e.target)
+            } else {
+                format!("edge {}", e.id)
+            };
+            let (Some(&s), Some(&t)) = (ids.get(&e.source), ids.get(&e.target)) else {
+                let missing = if ids.contains_key(&e.source) { &e.target } else { &e.source };
+                report.rows_rejected += 1;
+                report.rejected.push(RowProblem {
+                    line: e.line,
+                    field: Some(if ids.contains_key(&e.source) { "target" } else { "source" }.into()),
+                    reason: format!("{label}: node '{missing}' is not in the file (an edge to an unknown node)"),
+                });
+                continue;
+            };
+            if s == t {
+                report.warnings.push(RowProblem {
+                    line: e.line,
+                    field: None,
+                    reason: format!("{label}: a self-loop, kept"),
+                });
+            }
+            if let Some(ev) = edge_event(e, s, t, &keys, opts, &file) {
+                match ev {
+                    Ok(ev) => {
+                        report.attributes += ev.attributes.len() as u64;
+                        w.event(ev)?;
+                        report.events += 1;
+                        report.rows_accepted += 1;
+                    }
+                    Err((field, reason)) => {
+                        report.rows_rejected += 1;
+                        report.rejected.push(RowProblem {
+                            line: e.line,
+                            field,
+                            reason: format!("{label}: {reason}"),
+                        });
+                    }
+                }
+                continue;
+            }
+            match edge_link(e, s, t, &keys, parsed.directed_default, opts, &file) {
+                Ok(l) => {
+                    report.attributes += l.attributes.len() as u64;
+                    w.link(l)?;
+                    report.links += 1;
+                    report.rows_accepted += 1;
+                }
+                Err((field, reason)) => {
+                    report.rows_rejected += 1;
+                    report.rejected.push(RowProblem {
+                        line: e.line,
+                        field,
+                        reason: format!("{label}: {reason}"),
+                    });
+                }
+            }
+        }
+        if !opts.lenient && !report.rejected.is_empty() {
+            return Err(IoError::Rejected {
+                path: path.to_path_buf(),
+                report: Box::new(report.clone()),
+            });
+        }
+        Ok(report.clone())
+    })?;
+    report.batch = applied.batch;
+    if report.entities_merged > 0 {
+        case.record(
+            AuditCategory::Combination,
+            "import matched existing entities",
+            serde_json::json!({"batch": applied.batch.map(|b| b.0), "entities_merged": report.entities_merged, "method": "node id = source id"}),
+        )?;
+    }
+    Ok(report)
+}
+
+type Problem = (Option<String>, String);
+
+pub(crate) fn stored_attrs(v: &str, field: &str) -> Result<Vec<NewAttribute>, Problem> {
+    let list: Vec<StoredAttribute> = serde_json::from_str(v)
+        .map_err(|e| (Some(field.into()), format!("not valid JSON ({e})")))?;
+    Ok(list
+        .into_iter()
+        .map(|a| NewAttribute {
+            property: a.property,
+            value: a.value,
+            provenance: a.provenance,
+            grading: a.grading,
+        })
+        .collect())
+}
+
+fn node_entity(
+    n: &Item,
+    keys: &HashMap<String, Key>,
+    schema: &crate::model::Schema,
+    opts: &GraphOptions,
+    file: &str,
+) -> Result<NewEntity, Problem> {
+    let prov = Provenance {
+        batch: None,
+        source_file: Some(file.into()),
+        record: Some(format!("node {}", n.id)),
+    };
+    let mut e = NewEntity::new(opts.default_entity_type.clone(), n.id.clone());
+    e.source_id = Some(n.id.clone());
+    e.provenance = prov.clone();
+    e.grading = opts.grading.clone();
+    let mut label = None;
+    let mut stored = None;
+    for (k, v, _) in &n.data {
+        let key = &keys[k];
+        let field = || Some(key.name.clone());
+        match key.name.as_str() {
+            "type" | "copkit:type" | "entity_type" => {
+                if schema.entity_type(v.trim()).is_ok() {
+                    e.entity_type = v.trim().to_string();
+                } else if !v.trim().is_empty() {
+                    e.attributes.push(NewAttribute {
+                        property: "sourceType".into(),
+                        value: v.clone(),
+                        provenance: prov.clone(),
+                        grading: opts.grading.clone(),
+                    });
+                }
+            }
+            "label" | "copkit:label" => label = Some(v.clone()),
+            "copkit:source_id" => e.source_id = Some(v.clone()),
+            "copkit:category" => {
+                e.category = Some(v.parse::<PersonCategory>().map_err(|r| (field(), r))?)
+            }
+            "copkit:grading" => {
+                e.grading = serde_json::from_str(v).map_err(|r| (field(), r.to_string()))?
+            }
+            "copkit:provenance" => {
+                e.provenance = serde_json::from_str(v).map_err(|r| (field(), r.to_string()))?
+            }
+            "copkit:attributes" => stored = Some(stored_attrs(v, &key.name)?),
+            name => {
+                if v.trim().is_empty() {
+                    continue;
+                }
+                e.attributes.push(NewAttribute {
+                    property: name.to_string(),
+                    value: v.clone(),
+                    provenance: prov.clone(),
+                    grading: opts.grading.clone(),
+                });
+            }
+        }
+    }
+    if let Some(s) = stored {
+        e.attributes = s;
+    }
+    for a in &e.attributes {
+        let kind = schema.property_kind(&e.entity_type, &a.property);
+        normalize_value(kind, &a.property, &a.value)
+            .map_err(|r| (Some(a.property.clone()), r.to_string()))?;
+    }
+    e.label = label
+        .filter(|l| !l.trim().is_empty())
+        .or_else(|| {
+            e.attributes
+                .iter()
+                .find(|a| a.property == "name")
+                .map(|a| a.value.clone())
+        })
+        .unwrap_or_else(|| n.id.clone());
+    Ok(e)
+}
+
+fn edge_link(
+    ed: &Item,
+    s: EntityId,
+    t: EntityId,
+    keys: &HashMap<String, Key>,
+    directed_default: bool,
+    opts: &GraphOptions,
+    file: &str,
+) -> Result<NewLink, Problem> {
+    let prov = Provenance {
+        batch: None,
+        source_file: Some(file.into()),
+        record: Some(if ed.id.is_empty() {
+            format!("edge {}->{}", ed.source, ed.target)
+        } else {
+            format!("edge {}", ed.id)
+        }),
+    };
+    let mut l = NewLink::new(
+        opts.default_link_type.clone(),
+        EntityRef::Existing(s),
+        EntityRef::Existing(t),
+    );
+    l.directed = ed.directed.unwrap_or(directed_default);
+    l.source_id = (!ed.id.is_empty()).then(|| ed.id.clone());
+    l.provenance = prov.clone();
+    l.grading = opts.grading.clone();
+    let mut stored = None;
+    for (k, v, _) in &ed.data {
+        let key = &keys[k];
+        let field = || Some(key.name.clone());
+        let numeric = matches!(key.kind.as_str(), "double" | "float" | "int" | "long");
+        if numeric && !v.trim().is_empty() && v.trim().parse::<f64>().is_err() {
+            return Err((
+                field(),
+                format!("'{v}' is not a {} as the key declares", key.kind),
+            ));
+        }
+        match key.name.as_str() {
+            "weight" => {
+                let w: f64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| (field(), format!("weight '{v}' is not a number")))?;
+                if !w.is_finite() {
+                    return Err((field(), format!("weight '{v}' is not finite")));
+                }
+                l.weight = Some(w);
+            }
+            "type" | "copkit:type" | "link_type" | "relation" => {
+                if !v.trim().is_empty() {
+                    l.link_type = v.trim().to_string();
+                }
+            }
+            "label" | "copkit:label" => l.label = Some(v.clone()),
+            "copkit:strength" => l.strength = v.parse().map_err(|r| (field(), r))?,
+            "copkit:source_id" => l.source_id = Some(v.clone()),
+            "copkit:grading" => {
+                l.grading = serde_json::from_str(v).map_err(|r| (field(), r.to_string()))?
+            }
+            "copkit:provenance" => {
+                l.provenance = serde_json::from_str(v).map_err(|r| (field(), r.to_string()))?
+            }
+            "copkit:attributes" => stored = Some(stored_attrs(v, &key.name)?),
+            name => {
+                if !v.trim().is_empty() {
+                    l.attributes.push(NewAttribute {
+                        property: name.to_string(),
+                        value: v.clone(),
+                        provenance: prov.clone(),
+                        grading: opts.grading.clone(),
+                    });
+                }
+            }
+        }
+    }
+    if let Some(s) = stored {
+        l.attributes = s;
+    }
+    check_values(&l.attributes)?;
+    Ok(l)
+}
+
+/// Validates values the way the store will, so one bad value rejects its record instead of
+/// failing the whole batch.
+fn check_values(attrs: &[NewAttribute]) -> Result<(), Problem> {
+    let schema = crate::model::Schema::default();
+    for a in attrs {
+        let kind = schema.property_kind("", &a.property);
+        normalize_value(kind, &a.property, &a.value)
+            .map_err(|r| (Some(a.property.clone()), r.to_string()))?;
+    }
+    Ok(())
+}
+
+/// An edge that the GEXF writer made from an event (key `copkit:event` holds its type, the
+/// spell its time) becomes that event again.
+fn edge_event(
+    ed: &Item,
+    s: EntityId,
+    t: EntityId,
+    keys: &HashMap<String, Key>,
+    opts: &GraphOptions,
+    file: &str,
+) -> Option<Result<crate::model::NewEvent, Problem>> {
+    let get = |name: &str| {
+        ed.data
+            .iter()
+            .find(|(k, _, _)| keys.get(k).is_some_and(|key| key.name == name))
+            .map(|(_, v, _)| v.clone())
+    };
+    let event_type = get("copkit:event")?;
+    Some((|| {
+        let time_of = |field: &str| -> Result<Option<i64>, Problem> {
+            match get(field) {
+                None => Ok(None),
+                Some(v) => chrono::DateTime::parse_from_rfc3339(v.trim())
+                    .map(|d| Some(d.timestamp_millis()))
+                    .map_err(|e| {
+                        (
+                            Some(field.to_string()),
+                            format!("'{v}' is not an RFC 3339 time ({e})"),
+                        )
+                    }),
+            }
+        };
+        let start = time_of("spell:start")?.ok_or_else(|| {
+            (
+                Some("spell".to_string()),
+                "an event edge has no spell start".to_string(),
+            )
+        })?;
+        let end = time_of("spell:end")?.filter(|&e| e != start);
+        let mut ev = crate::model::NewEvent::new(
+            event_type,
+            crate::model::EventTime {
+                start_ms: start,
+                end_ms: end,
+                original_text: get("copkit:time_text"),
+                original_zone: get("copkit:time_zone"),
+            },
+        );
+        ev.provenance = Provenance {
+            batch: None,
+            source_file: Some(file.into()),
+            record: Some(format!("edge {}", ed.id)),
+        };
+        ev.grading = opts.grading.clone();
+        if let Some(g) = get("copkit:grading") {
+            ev.grading = serde_json::from_str(&g)
+                .map_err(|r| (Some("copkit:grading".to_string()), r.to_string()))?;
+        }
+        if let Some(p) = get("copkit:provenance") {
+            ev.provenance = serde_json::from_str(&p)
+                .map_err(|r| (Some("copkit:provenance".to_string()), r.to_string()))?;
+        }
+        if let Some(sid) = get("copkit:source_id") {
+            ev.source_id = Some(sid);
+        }
+        if let Some(a) = get("copkit:attributes") {
+            ev.attributes = stored_attrs(&a, "copkit:attributes")?;
+        }
+        check_values(&ev.attributes)?;
+        let roles = get("copkit:roles").unwrap_or_else(|| "from,to".into());
+        let (r1, r2) = roles.split_once(',').unwrap_or(("from", "to"));
+        let role = |r: &str| {
+            r.parse::<crate::model::ParticipantRole>()
+                .map_err(|e| (Some("copkit:roles".to_string()), e))
+        };
+        ev.participants.push(crate::model::NewParticipant::new(
+            role(r1)?,
+            EntityRef::Existing(s),
+        ));
+        if s != t || r1 != r2 {
+            ev.participants.push(crate::model::NewParticipant::new(
+                role(r2)?,
+                EntityRef::Existing(t),
+            ));
+        }
+        Ok(ev)
+    })())
+}
+
+/// Characters XML 1.0 cannot hold are dropped (and counted).
+pub(crate) fn xml_text(s: &str, dropped: &mut usize) -> String {
+    let clean: String = s
+        .chars()
+        .filter(|&c| {
+            let ok = matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}');
+            if !ok {
+                *dropped += 1;
+            }
+            ok
+        })
+        .collect();
+    quick_xml::escape::escape(clean.as_str()).into_owned()
+}
+
+/// Writes the selection as GraphML; returns what the format could not hold.
+pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>, IoError> {
+    use std::fmt::Write;
+    let mut dropped = 0usize;
+    let mut out = String::new();
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">\n");
+    for (id, for_, name, ty) in [
+        ("n_type", "node", "type", "string"),
+        ("n_label", "node", "label", "string"),
+        ("n_source_id", "node", "copkit:source_id", "string"),
+        ("n_category", "node", "copkit:category", "string"),
+        ("n_grading", "node", "copkit:grading", "string"),
+        ("n_prov", "node", "copkit:provenance", "string"),
+        ("n_attrs", "node", "copkit:attributes", "string"),
+        ("e_type", "edge", "type", "string"),
+        ("e_label", "edge", "label", "string"),
+        ("e_weight", "edge", "weight", "double"),
+        ("e_strength", "edge", "copkit:strength", "string"),
+        ("e_source_id", "edge", "copkit:source_id", "string"),
+        ("e_grading", "edge", "copkit:grading", "string"),
+        ("e_prov", "edge", "copkit:provenance", "string"),
+        ("e_attrs", "edge", "copkit:attributes", "string"),
+    ] {
+        let _ = writeln!(
+            out,
+            "  <key id=\"{id}\" for=\"{for_}\" attr.name=\"{name}\" attr.type=\"{ty}\"/>"
+        );
+    }
+    out.push_str("  <graph id=\"G\" edgedefault=\"directed\">\n");
+    for e in &sel.entities {
+        let _ = writeln!(out, "    <node id=\"{}\">", e.id);
+        let mut data = |k: &str, v: &str| {
+            let _ = writeln!(
+                out,
+                "      <data key=\"{k}\">{}</data>",
+                xml_text(v, &mut dropped)
+            );
+        };
+        data("n_type", &e.entity_type);
+        data("n_label", &e.label);
+        if let Some(s) = &e.source_id {
+            data("n_source_id", s);
+        }
+        if let Some(c) = e.category {
+            data("n_category", c.as_str());
+        }
+        if e.grading.is_some() {
+            data("n_grading", &to_json(&e.grading));
+        }
+        data("n_prov", &to_json(&e.provenance));
+        data("n_attrs", &attrs_json(&e.attributes));
+        out.push_str("    </node>\n");
+    }
+    for l in &sel.links {
+        let _ = writeln!(
+            out,
+            "    <edge id=\"{}\" source=\"{}\" target=\"{}\" directed=\"{}\">",
+            l.id, l.source, l.target, l.directed
+        );
+        let mut data = |k: &str, v: &str| {
+            let _ = writeln!(
+                out,
+                "      <data key=\"{k}\">{}</data>",
+                xml_text(v, &mut dropped)
+            );
+        };
+        data("e_type", &l.link_type);
+        if let Some(lb) = &l.label {
+            data("e_label", lb);
+        }
+        if let Some(w) = l.weight {
+            data("e_weight", &w.to_string());
+        }
+        data("e_strength", l.strength.as_str());
+        if let Some(s) = &l.source_id {
+            data("e_source_id", s);
+        }
+        if l.grading.is_some() {
+            data("e_grading", &to_json(&l.grading));
+        }
+        data("e_prov", &to_json(&l.provenance));
+        data("e_attrs", &attrs_json(&l.attributes));
+        out.push_str("    </edge>\n");
+    }
+    out.push_str("  </graph>\n</graphml>\n");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, out.as_bytes()))
+        .map_err(|source| IoError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let mut cannot = Vec::new();
+    if !sel.events.is_empty() {
+        cannot.push(format!(
+            "{} events (GraphML has nodes and edges only; use GEXF or CSV for events)",
+            sel.events.len()
+        ));
+    }
+    if dropped > 0 {
+        cannot.push(format!(
+            "{dropped} characters that XML 1.0 forbids (control characters) were dropped"
+        ));
+    }
+    Ok(cannot)
+}
+
+pub(crate) fn attrs_json(attrs: &[crate::model::Attribute]) -> String {
+    let list: Vec<StoredAttribute> = attrs
+        .iter()
+        .map(|a| StoredAttribute {
+            property: a.property.clone(),
+            value: a.value.clone(),
+            provenance: a.provenance.clone(),
+            grading: a.grading.clone(),
+        })
+        .collect();
+    serde_json::to_string(&list).unwrap_or_default()
+}
+
+/// JSON text for the `copkit:` keys.
+pub(crate) fn to_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}

@@ -1,0 +1,594 @@
+//! The mapping engine shared by the tabular importers: a spec compiled against a header turns
+//! each row into entities, links and events (validated, so a bad cell rejects its row with the
+//! field named instead of failing the whole batch in the store), and a resolver writes them,
+//! matching entities on normalised identifiers so nothing is silently duplicated.
+
+use super::report::{ImportReport, MergeNote, RowProblem};
+use super::spec::{
+    Connectivity, MappingSpec, TimeSpec, identifier_damage, is_identifier_kind, parse_number,
+    parse_time, phone_e164,
+};
+use super::{IoError, hidden_characters};
+use crate::model::{
+    EntityId, EntityRef, Grading, ItemRef, LinkStrength, NewAttribute, NewEntity, NewEvent,
+    NewLink, NewParticipant, ParticipantRole, PropertyKind, Provenance, Schema, normalize_value,
+};
+use crate::store::{BatchWriter, StoreError};
+use std::collections::{HashMap, HashSet};
+
+/// A spec bound to the columns of one file.
+#[derive(Debug)]
+pub struct Compiled {
+    pub spec: MappingSpec,
+    columns: HashMap<String, usize>,
+    schema: Schema,
+    source_file: String,
+    max_field_bytes: usize,
+    /// Optional columns of the spec that the file does not have.
+    pub absent: Vec<String>,
+}
+
+/// One entity as a row describes it.
+#[derive(Clone, Debug)]
+pub struct MappedEntity {
+    pub entity_type: String,
+    pub id_raw: String,
+    /// (property, normalised key) to match on; `None` matches on the source id.
+    pub match_key: Option<(String, String)>,
+    pub label: String,
+    /// Number of leading attributes that hold the identifier itself.
+    pub id_attributes: usize,
+    pub attributes: Vec<NewAttribute>,
+}
+
+/// A row mapped into items whose endpoints are positions in `entities`.
+#[derive(Clone, Debug)]
+pub struct MappedRow {
+    pub line: u64,
+    pub entities: Vec<Option<MappedEntity>>,
+    /// Endpoints, the link, and whether it is made once per pair for the whole batch.
+    pub links: Vec<(usize, usize, NewLink, bool)>,
+    pub events: Vec<(NewEvent, Vec<(ParticipantRole, usize)>)>,
+    pub warnings: Vec<RowProblem>,
+}
+
+impl Compiled {
+    /// Binds a spec to a header row. A column the spec needs that the header lacks, or holds
+    /// twice, is an error naming the column.
+    pub fn new(
+        spec: MappingSpec,
+        header: &[String],
+        schema: &Schema,
+        source_file: &str,
+        max_field_bytes: usize,
+    ) -> Result<Compiled, IoError> {
+        spec.check().map_err(IoError::Spec)?;
+        let mut columns = HashMap::new();
+        let mut duplicates = HashSet::new();
+        for (i, name) in header.iter().enumerate() {
+            let name = name.trim().to_string();
+            if columns.insert(name.clone(), i).is_some() {
+                duplicates.insert(name);
+            }
+        }
+        let mut absent = Vec::new();
+        for (col, required) in spec.columns() {
+            if duplicates.contains(&col) {
+                return Err(IoError::Spec(format!(
+                    "{source_file}: column '{col}' appears more than once in the header, so the spec cannot tell which to use; rename one"
+                )));
+            }
+            if !columns.contains_key(&col) {
+                if required {
+                    return Err(IoError::Spec(format!(
+                        "{source_file}: the spec needs column '{col}', which the header does not have (columns: {})",
+                        header.join(", ")
+                    )));
+                }
+                absent.push(col);
+            }
+        }
+        for e in &spec.entities {
+            schema
+                .entity_type(&e.entity_type)
+                .map_err(|err| IoError::Spec(format!("entity '{}': {err}", e.key)))?;
+        }
+        Ok(Compiled {
+            spec,
+            columns,
+            schema: schema.clone(),
+            source_file: source_file.to_string(),
+            max_field_bytes,
+            absent,
+        })
+    }
+
+    /// Maps one row. Any bad cell rejects the row, naming the line and the field.
+    pub fn map_row(&self, line: u64, fields: &[&str]) -> Result<MappedRow, RowProblem> {
+        let reject = |field: &str, reason: String| RowProblem {
+            line,
+            field: Some(field.to_string()),
+            reason,
+        };
+        let cell = |col: &str| -> Result<&str, RowProblem> {
+            let v = self
+                .columns
+                .get(col)
+                .and_then(|&i| fields.get(i))
+                .copied()
+                .unwrap_or("");
+            if v.len() > self.max_field_bytes {
+                return Err(reject(
+                    col,
+                    format!(
+                        "the field has {} bytes, over bound max_field_bytes ({})",
+                        v.len(),
+                        self.max_field_bytes
+                    ),
+                ));
+            }
+            Ok(v)
+        };
+        let prov = Provenance {
+            batch: None,
+            source_file: Some(self.source_file.clone()),
+            record: Some(format!("line {line}")),
+        };
+        let mut warnings = Vec::new();
+        let spec = &self.spec;
+        // Validates and converts one attribute cell.
+        let attribute = |owner_type: &str,
+                         property: &str,
+                         col: &str,
+                         warnings: &mut Vec<RowProblem>|
+         -> Result<Option<NewAttribute>, RowProblem> {
+            let raw = cell(col)?;
+            if raw.trim().is_empty() {
+                return Ok(None);
+            }
+            if let Some(w) = hidden_characters(raw) {
+                warnings.push(reject(col, w));
+            }
+            let kind = self.schema.property_kind(owner_type, property);
+            let value = if kind == PropertyKind::Number {
+                parse_number(raw, &spec.numbers.decimal_separator).map_err(|e| reject(col, e))?
+            } else {
+                if is_identifier_kind(kind)
+                    && let Some(d) = identifier_damage(raw)
+                {
+                    return Err(reject(col, d));
+                }
+                raw.to_string()
+            };
+            normalize_value(kind, property, &value).map_err(|e| reject(col, e.to_string()))?;
+            Ok(Some(NewAttribute {
+                property: property.to_string(),
+                value,
+                provenance: prov.clone(),
+                grading: spec.grading_for(Some(col)),
+            }))
+        };
+
+        let mut entities = Vec::with_capacity(spec.entities.len());
+        for m in &spec.entities {
+            let raw = cell(&m.id)?;
+            let id = raw.trim();
+            if id.is_empty() {
+                if m.optional {
+                    entities.push(None);
+                    continue;
+                }
+                return Err(reject(&m.id, "the identifier is empty".into()));
+            }
+            let entity_type = match &m.type_column {
+                Some(tc) if !cell(tc)?.trim().is_empty() => {
+                    let t = cell(tc)?.trim();
+                    self.schema
+                        .entity_type(t)
+                        .map_err(|e| reject(tc, e.to_string()))?;
+                    t.to_string()
+                }
+                _ => m.entity_type.clone(),
+            };
+            if let Some(w) = hidden_characters(raw) {
+                warnings.push(reject(&m.id, w));
+            }
+            let mut attributes = Vec::new();
+            let mut match_key = None;
+            if let Some(prop) = &m.id_property {
+                let kind = self.schema.property_kind(&entity_type, prop);
+                if is_identifier_kind(kind)
+                    && let Some(d) = identifier_damage(id)
+                {
+                    return Err(reject(&m.id, d));
+                }
+                let store_key =
+                    normalize_value(kind, prop, id).map_err(|e| reject(&m.id, e.to_string()))?;
+                let grading = spec.grading_for(Some(&m.id));
+                attributes.push(NewAttribute {
+                    property: prop.clone(),
+                    value: id.to_string(),
+                    provenance: prov.clone(),
+                    grading: grading.clone(),
+                });
+                let mut key = store_key;
+                if kind == PropertyKind::Phone
+                    && let Some(e164) =
+                        phone_e164(id, spec.identifiers.default_country_code.as_deref())
+                    && key.as_deref() != Some(e164.as_str())
+                {
+                    // Keep the raw text and add the E.164 form as a second value, so the
+                    // number matches however other sources wrote it.
+                    attributes.push(NewAttribute {
+                        property: prop.clone(),
+                        value: e164.clone(),
+                        provenance: prov.clone(),
+                        grading,
+                    });
+                    key = Some(e164);
+                }
+                match_key = key.map(|k| (prop.clone(), k));
+            }
+            let id_attributes = attributes.len();
+            for (property, col) in &m.attributes {
+                if let Some(a) = attribute(&entity_type, property, col, &mut warnings)? {
+                    attributes.push(a);
+                }
+            }
+            let label = match &m.label {
+                Some(col) if !cell(col)?.trim().is_empty() => cell(col)?.trim().to_string(),
+                _ => id.to_string(),
+            };
+            entities.push(Some(MappedEntity {
+                entity_type,
+                id_raw: id.to_string(),
+                match_key,
+                label,
+                id_attributes,
+                attributes,
+            }));
+        }
+
+        let key_pos = |k: &str| spec.entities.iter().position(|e| e.key == k).unwrap_or(0);
+        let mut links = Vec::new();
+        for l in &spec.links {
+            let present: Vec<usize> = l
+                .entities
+                .iter()
+                .map(|k| key_pos(k))
+                .filter(|&i| entities[i].is_some())
+                .collect();
+            if present.len() < 2 {
+                continue;
+            }
+            let link_type = match &l.type_column {
+                Some(tc) if !cell(tc)?.trim().is_empty() => cell(tc)?.trim().to_string(),
+                _ => l.link_type.clone(),
+            };
+            let weight = match &l.weight {
+                Some(col) if !cell(col)?.trim().is_empty() => Some(
+                    parse_number(cell(col)?, &spec.numbers.decimal_separator)
+                        .map_err(|e| reject(col, e))?
+                        .parse::<f64>()
+                        .map_err(|e| reject(col, e.to_string()))?,
+                ),
+                _ => None,
+            };
+            let label = match &l.label {
+                Some(col) if !cell(col)?.trim().is_empty() => Some(cell(col)?.trim().to_string()),
+                _ => None,
+            };
+            let mut attributes = Vec::new();
+            for (property, col) in &l.attributes {
+                if let Some(a) = attribute("", property, col, &mut warnings)? {
+                    attributes.push(a);
+                }
+            }
+            let mut pairs = Vec::new();
+            match l.connectivity {
+                Connectivity::Chain => {
+                    for w in present.windows(2) {
+                        pairs.push((w[0], w[1]));
+                    }
+                }
+                Connectivity::Star => {
+                    for &o in &present[1..] {
+                        pairs.push((present[0], o));
+                    }
+                }
+                Connectivity::AllPairs => {
+                    for (i, &a) in present.iter().enumerate() {
+                        for &b in &present[i + 1..] {
+                            pairs.push((a, b));
+                        }
+                    }
+                }
+            }
+            for (a, b) in pairs {
+                let same = match (&entities[a], &entities[b]) {
+                    (Some(x), Some(y)) => {
+                        x.entity_type == y.entity_type
+                            && (x.match_key.is_some() && x.match_key == y.match_key
+                                || x.match_key.is_none() && x.id_raw == y.id_raw)
+                    }
+                    _ => false,
+                };
+                if same {
+                    warnings.push(RowProblem {
+                        line,
+                        field: None,
+                        reason: format!(
+                            "a {link_type} link from an entity to itself (self-loop), kept"
+                        ),
+                    });
+                }
+                pairs_push(
+                    &mut links,
+                    a,
+                    b,
+                    {
+                        let mut nl =
+                            NewLink::new(link_type.clone(), EntityRef::New(a), EntityRef::New(b));
+                        nl.directed = l.directed;
+                        nl.strength = LinkStrength::Confirmed;
+                        nl.weight = weight;
+                        nl.label = label.clone();
+                        nl.provenance = prov.clone();
+                        nl.grading = spec.grading.clone();
+                        nl.attributes = attributes.clone();
+                        nl
+                    },
+                    l.once_per_pair,
+                );
+            }
+        }
+
+        let mut events = Vec::new();
+        for ev in &spec.events {
+            let time_spec: &TimeSpec = &spec.time;
+            let mut time =
+                parse_time(cell(&ev.time)?, time_spec).map_err(|e| reject(&ev.time, e))?;
+            if let Some(col) = &ev.end
+                && !cell(col)?.trim().is_empty()
+            {
+                let end = parse_time(cell(col)?, time_spec).map_err(|e| reject(col, e))?;
+                if end.start_ms < time.start_ms {
+                    return Err(reject(col, "the end is before the start".into()));
+                }
+                time.end_ms = Some(end.start_ms);
+            } else if let Some(col) = &ev.duration
+                && !cell(col)?.trim().is_empty()
+            {
+                let secs: f64 = parse_number(cell(col)?, &spec.numbers.decimal_separator)
+                    .map_err(|e| reject(col, e))?
+                    .parse()
+                    .map_err(|_| reject(col, "not a number".into()))?;
+                if !(0.0..=1e9).contains(&secs) {
+                    return Err(reject(
+                        col,
+                        format!("a duration of {secs} seconds is not plausible"),
+                    ));
+                }
+                time.end_ms = Some(time.start_ms + (secs * 1000.0) as i64);
+            }
+            let participants: Vec<(ParticipantRole, usize)> = ev
+                .participants
+                .iter()
+                .map(|p| (p.role, key_pos(&p.entity)))
+                .filter(|(_, i)| entities[*i].is_some())
+                .collect();
+            let mut attributes = Vec::new();
+            for (property, col) in &ev.attributes {
+                if let Some(a) = attribute("", property, col, &mut warnings)? {
+                    attributes.push(a);
+                }
+            }
+            let mut ne = NewEvent::new(ev.event_type.clone(), time);
+            ne.provenance = prov.clone();
+            ne.grading = spec.grading.clone();
+            ne.attributes = attributes;
+            events.push((ne, participants));
+        }
+        Ok(MappedRow {
+            line,
+            entities,
+            links,
+            events,
+            warnings,
+        })
+    }
+}
+
+fn pairs_push(
+    links: &mut Vec<(usize, usize, NewLink, bool)>,
+    a: usize,
+    b: usize,
+    l: NewLink,
+    once: bool,
+) {
+    links.push((a, b, l, once));
+}
+
+/// Writes mapped rows into a batch, resolving each entity to one already written in this
+/// batch, one already in the case (matched on a normalised identifier or source id: merged
+/// and reported), or a new one.
+#[derive(Debug, Default)]
+pub struct Resolver {
+    by_key: HashMap<(String, String, String), EntityId>,
+    by_source_id: HashMap<(String, String), EntityId>,
+    /// Source ids of entities already in the case before this import.
+    existing_source_ids: HashMap<(String, String), EntityId>,
+    created: HashSet<EntityId>,
+    reported_merge: HashSet<EntityId>,
+    seen_attributes: HashSet<(EntityId, String, String)>,
+    /// Links made once per pair in this batch.
+    pairs: HashSet<(String, EntityId, EntityId)>,
+    /// How many merge notes to keep in the report (counts are always exact).
+    pub merge_note_cap: usize,
+}
+
+impl Resolver {
+    pub fn new(existing_source_ids: HashMap<(String, String), EntityId>) -> Resolver {
+        Resolver {
+            existing_source_ids,
+            merge_note_cap: 1000,
+            ..Resolver::default()
+        }
+    }
+
+    fn resolve(
+        &mut self,
+        w: &mut BatchWriter<'_>,
+        e: &MappedEntity,
+        line: u64,
+        report: &mut ImportReport,
+    ) -> Result<EntityId, StoreError> {
+        let found = match &e.match_key {
+            Some((prop, key)) => {
+                let k = (e.entity_type.clone(), prop.clone(), key.clone());
+                match self.by_key.get(&k) {
+                    Some(&id) => Some(id),
+                    None => {
+                        let id = w.find_entity_by_identifier(&e.entity_type, prop, key)?;
+                        if let Some(id) = id {
+                            self.by_key.insert(k, id);
+                        }
+                        id
+                    }
+                }
+            }
+            None => {
+                let k = (e.entity_type.clone(), e.id_raw.clone());
+                self.by_source_id
+                    .get(&k)
+                    .or_else(|| self.existing_source_ids.get(&k))
+                    .copied()
+            }
+        };
+        if let Some(id) = found {
+            let existing = !self.created.contains(&id);
+            if existing && self.reported_merge.insert(id) {
+                report.entities_merged += 1;
+                if report.merges.len() < self.merge_note_cap {
+                    let (property, key) = e
+                        .match_key
+                        .clone()
+                        .unwrap_or_else(|| ("source id".into(), e.id_raw.clone()));
+                    report.merges.push(MergeNote {
+                        line,
+                        entity: id,
+                        entity_type: e.entity_type.clone(),
+                        property,
+                        key,
+                    });
+                }
+            }
+            let skip = if existing { e.id_attributes } else { 0 };
+            for a in e.attributes.iter().skip(skip) {
+                if self
+                    .seen_attributes
+                    .insert((id, a.property.clone(), a.value.clone()))
+                {
+                    w.attribute(ItemRef::Entity(id), a.clone())?;
+                    report.attributes += 1;
+                }
+            }
+            return Ok(id);
+        }
+        let mut ne = NewEntity::new(e.entity_type.clone(), e.label.clone());
+        ne.source_id = Some(e.id_raw.clone());
+        ne.provenance = e
+            .attributes
+            .first()
+            .map(|a| a.provenance.clone())
+            .unwrap_or_else(|| Provenance {
+                batch: None,
+                source_file: None,
+                record: Some(format!("line {line}")),
+            });
+        ne.provenance.record = Some(format!("line {line}"));
+        ne.grading = e.attributes.first().and_then(|a| a.grading.clone());
+        ne.attributes = e.attributes.clone();
+        let id = w.entity(ne)?;
+        report.entities_created += 1;
+        report.attributes += e.attributes.len() as u64;
+        self.created.insert(id);
+        for a in &e.attributes {
+            self.seen_attributes
+                .insert((id, a.property.clone(), a.value.clone()));
+        }
+        match &e.match_key {
+            Some((prop, key)) => {
+                self.by_key
+                    .insert((e.entity_type.clone(), prop.clone(), key.clone()), id);
+            }
+            None => {
+                self.by_source_id
+                    .insert((e.entity_type.clone(), e.id_raw.clone()), id);
+            }
+        }
+        Ok(id)
+    }
+
+    /// Writes one mapped row.
+    pub fn write_row(
+        &mut self,
+        w: &mut BatchWriter<'_>,
+        row: MappedRow,
+        report: &mut ImportReport,
+    ) -> Result<(), StoreError> {
+        let mut ids: Vec<Option<EntityId>> = Vec::with_capacity(row.entities.len());
+        for e in &row.entities {
+            ids.push(match e {
+                Some(e) => Some(self.resolve(w, e, row.line, report)?),
+                None => None,
+            });
+        }
+        let get = |i: usize| -> Result<EntityId, StoreError> {
+            ids.get(i).copied().flatten().ok_or_else(|| {
+                StoreError::Invalid(format!("line {}: a link names a missing entity", row.line))
+            })
+        };
+        for (a, b, mut l, once) in row.links {
+            let (s, t) = (get(a)?, get(b)?);
+            if once && !self.pairs.insert((l.link_type.clone(), s, t)) {
+                continue;
+            }
+            l.source = EntityRef::Existing(s);
+            l.target = EntityRef::Existing(t);
+            report.attributes += l.attributes.len() as u64;
+            w.link(l)?;
+            report.links += 1;
+        }
+        for (mut ev, parts) in row.events {
+            for (role, i) in parts {
+                ev.participants
+                    .push(NewParticipant::new(role, EntityRef::Existing(get(i)?)));
+            }
+            report.attributes += ev.attributes.len() as u64;
+            w.event(ev)?;
+            report.events += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Checks the spec's gradings against the case's schemes before anything is written.
+pub fn check_gradings(
+    spec: &MappingSpec,
+    schemes: &[crate::model::GradingScheme],
+) -> Result<(), IoError> {
+    let all: Vec<&Grading> = spec
+        .grading
+        .iter()
+        .chain(spec.column_grading.values())
+        .collect();
+    for g in all {
+        let scheme = schemes
+            .iter()
+            .find(|s| s.key == g.scheme)
+            .ok_or_else(|| IoError::Spec(format!("unknown grading scheme '{}'", g.scheme)))?;
+        scheme.check(g).map_err(|e| IoError::Spec(e.to_string()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! XLSX (and XLS, ODS) import through a mapping spec, read with calamine from memory. Before
+//! calamine sees the bytes, the zip container is checked through its central directory: the
+//! entry count and the declared decompressed size are bounded and entry names that climb out
+//! (`../`, absolute paths) are refused, so a zip bomb or a crafted archive is named, not
+//! unpacked. Nothing is ever extracted to disk. Cells the workbook holds as numbers in an
+//! identifier column reject their row (leading zeros are lost), never silently accepted.
+
+use super::csv::{CsvOptions, TableMeta, TableRow, import_table};
+use super::report::ImportReport;
+use super::spec::MappingSpec;
+use super::{IoError, read_source};
+use crate::jobs::{CancelToken, Progress};
+use crate::store::Case;
+use calamine::{Data, Reader};
+use std::io::Cursor;
+use std::path::Path;
+
+/// Bounds on the zip container of a workbook.
+pub const MAX_ZIP_ENTRIES: usize = 10_000;
+/// The largest total decompressed size the central directory may declare.
+pub const MAX_ZIP_BYTES: u64 = 1 << 30;
+
+fn check_zip(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    let bad = |reason: String| IoError::Parse {
+        path: path.to_path_buf(),
+        location: "zip container".into(),
+        reason,
+    };
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| bad(format!("not a readable zip archive ({e})")))?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(IoError::Bound {
+            path: path.to_path_buf(),
+            bound: "max_zip_entries",
+            detail: format!("{} entries, the limit is {MAX_ZIP_ENTRIES}", archive.len()),
+        });
+    }
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(i)
+            .map_err(|e| bad(format!("entry {i} is unreadable ({e})")))?;
+        if entry.enclosed_name().is_none() {
+            return Err(bad(format!(
+                "entry '{}' points outside the archive (../ or an absolute path); refused",
+                entry.name().map(|n| n.into_owned()).unwrap_or_default()
+            )));
+        }
+        total = total.saturating_add(entry.size());
+        if total > MAX_ZIP_BYTES {
+            return Err(IoError::Bound {
+                path: path.to_path_buf(),
+                bound: "max_zip_bytes",
+                detail: format!(
+                    "the entries declare more than {MAX_ZIP_BYTES} bytes decompressed (a zip bomb?)"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn cell_text(d: &Data) -> (String, bool) {
+    match d {
+        Data::Empty => (String::new(), false),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => (s.clone(), false),
+        Data::Float(f) => {
+            let t = if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{f:.0}")
+            } else {
+                f.to_string()
+            };
+            (t, true)
+        }
+        Data::Int(i) => (i.to_string(), true),
+        Data::Bool(b) => (b.to_string(), false),
+        // A date cell is its Excel serial number; read it with time.format = "excel".
+        Data::DateTime(dt) => (dt.as_f64().to_string(), false),
+        Data::Error(e) => (format!("{e}"), false),
+    }
+}
+
+/// Imports the first sheet (or the named one) of a workbook.
+pub fn import_xlsx(
+    case: &mut Case,
+    path: &Path,
+    sheet: Option<&str>,
+    spec: &MappingSpec,
+    opts: &CsvOptions,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<ImportReport, IoError> {
+    let src = read_source(path, &opts.limits)?;
+    if src.bytes.is_empty() {
+        return Err(IoError::Empty {
+            path: path.to_path_buf(),
+            what: "the file is empty (0 bytes); there is nothing to import",
+        });
+    }
+    if src.bytes.starts_with(b"PK") {
+        check_zip(path, &src.bytes)?;
+    }
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(src.bytes.as_slice()))
+        .map_err(|e| IoError::WrongFormat {
+            path: path.to_path_buf(),
+            what: format!("not a workbook calamine can read ({e})"),
+            expected: "an XLSX, XLS or ODS workbook",
+        })?;
+    let names = book.sheet_names();
+    let name = match sheet {
+        Some(s) => names
+            .iter()
+            .find(|n| n.as_str() == s)
+            .cloned()
+            .ok_or_else(|| {
+                IoError::Spec(format!("no sheet '{s}' (sheets: {})", names.join(", ")))
+            })?,
+        None => names.first().cloned().ok_or_else(|| IoError::Empty {
+            path: path.to_path_buf(),
+            what: "the workbook has no sheets",
+        })?,
+    };
+    let range = book.worksheet_range(&name).map_err(|e| IoError::Parse {
+        path: path.to_path_buf(),
+        location: format!("sheet '{name}'"),
+        reason: e.to_string(),
+    })?;
+    let (first_row, _) = range.start().unwrap_or((0, 0));
+    let mut rows = range.rows();
+    let header: Vec<String> = rows
+        .next()
+        .ok_or(IoError::Empty {
+            path: path.to_path_buf(),
+            what: "the sheet is empty",
+        })?
+        .iter()
+        .map(|c| cell_text(c).0.trim().to_string())
+        .collect();
+    let total = range.height() as u64;
+    let table = rows.enumerate().map(move |(i, r)| {
+        // Spreadsheet row numbers, as the user sees them (the header is the first).
+        let line = u64::from(first_row) + i as u64 + 2;
+        let (cells, numeric) = r.iter().map(cell_text).unzip();
+        Ok(TableRow {
+            line,
+            byte: i as u64,
+            cells,
+            numeric,
+        })
+    });
+    let meta = TableMeta {
+        format: "xlsx".into(),
+        sha256: src.sha256.clone(),
+        bytes: src.bytes.len() as u64,
+        encoding: format!("workbook, sheet '{name}'"),
+        delimiter: None,
+        total,
+    };
+    let spec = {
+        let mut s = spec.clone();
+        if let Some(z) = &opts.timezone {
+            s.time.zone = Some(z.clone());
+        }
+        s
+    };
+    import_table(
+        case, path, &spec, opts, meta, header, table, cancel, progress,
+    )
+}

@@ -1,0 +1,159 @@
+//! `copkit import` and `copkit export` as a user runs them.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn copkit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_copkit"))
+        .args(args)
+        .env("COPKIT_ANALYST", "CLI Tester")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run copkit")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn import_prints_the_report_and_export_writes_a_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("c.copkit");
+    assert!(
+        copkit(&["new", s(&case), "--purpose", "OP-1"])
+            .status
+            .success()
+    );
+    let src = dir.path().join("calls.csv");
+    std::fs::write(
+        &src,
+        "caller,callee,start,duration,cell,imei\n07700900001,07700900002,2024-03-01 10:00:00,60,LJ-1,356938035643809\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report.json");
+    let out = copkit(&[
+        "import",
+        s(&src),
+        "--into",
+        s(&case),
+        "--template",
+        "cdr",
+        "--purpose",
+        "OP-1",
+        "--timezone",
+        "Europe/London",
+        "--report",
+        s(&report),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("1 read, 1 accepted, 0 rejected"), "{t}");
+    assert!(t.contains("SHA-256:"), "{t}");
+    assert!(report.exists());
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "caller,callee,start,duration,cell,imei\n4.47E+11,07700900002,2024-03-01 10:00:00,60,,\n",
+    )
+    .unwrap();
+    let out = copkit(&[
+        "import",
+        s(&bad),
+        "--into",
+        s(&case),
+        "--template",
+        "cdr",
+        "--purpose",
+        "OP-1",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("line 2, field 'caller'"),
+        "{}",
+        text(&out)
+    );
+
+    // Re-import only the rejected rows after fixing the file's problem in the spec: here the
+    // row stays bad, so it is rejected again and the report says so.
+    let bad_report = dir.path().join("bad-report.json");
+    let out = copkit(&[
+        "import",
+        s(&bad),
+        "--into",
+        s(&case),
+        "--template",
+        "cdr",
+        "--purpose",
+        "OP-1",
+        "--lenient",
+        "--report",
+        s(&bad_report),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = copkit(&[
+        "import",
+        s(&bad),
+        "--into",
+        s(&case),
+        "--template",
+        "cdr",
+        "--purpose",
+        "OP-1",
+        "--rejected-from",
+        s(&bad_report),
+    ]);
+    assert!(
+        text(&out).contains("1 read, 0 accepted, 1 rejected"),
+        "{}",
+        text(&out)
+    );
+
+    let out = copkit(&["import", s(&bad), "--into", s(&case), "--purpose", "OP-1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    let gml = dir.path().join("out.graphml");
+    let out = copkit(&[
+        "export",
+        s(&case),
+        "--format",
+        "graphml",
+        "--out",
+        s(&gml),
+        "--purpose",
+        "OP-1",
+        "--recipient",
+        "CPS",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("not exported: 1 events"),
+        "{}",
+        text(&out)
+    );
+    assert!(dir.path().join("out.graphml.manifest.json").exists());
+    let out = copkit(&[
+        "export",
+        s(&case),
+        "--format",
+        "i2csv",
+        "--out",
+        s(&case),
+        "--purpose",
+        "OP-1",
+        "--recipient",
+        "CPS",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+}

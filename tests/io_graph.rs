@@ -1,0 +1,747 @@
+//! GraphML import (networkx output, hostile XML), exports with manifest and disclosure audit,
+//! and the GraphML round trip.
+
+mod common;
+
+use common::{dump, sha256_file, temp_case};
+use copkit::io::IoError;
+use copkit::io::export::{ExportFormat, ExportRequest, export};
+use copkit::io::graphml::{GraphOptions, import_graphml};
+use copkit::jobs::CancelToken;
+use copkit::model::*;
+use copkit::store::{Case, Command, ImportBatch, NewBatch};
+use std::path::{Path, PathBuf};
+
+fn fixture(dir: &str, name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir)
+        .join(name)
+}
+
+fn import(
+    case: &mut Case,
+    path: &Path,
+    opts: &GraphOptions,
+) -> Result<copkit::io::ImportReport, IoError> {
+    let before = sha256_file(path);
+    let r = import_graphml(case, path, opts, &CancelToken::new());
+    assert_eq!(sha256_file(path), before);
+    r
+}
+
+#[test]
+fn networkx_graphml_imports_with_ids_types_and_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let r = import(
+        &mut case,
+        &fixture("graph", "networkx.graphml"),
+        &GraphOptions::default(),
+    )
+    .unwrap();
+    assert_eq!((r.entities_created, r.links), (4, 3));
+    let snap = case.snapshot().unwrap();
+    let alice = snap
+        .entities
+        .iter()
+        .find(|e| e.source_id.as_deref() == Some("alice"))
+        .unwrap();
+    assert_eq!(alice.label, "Alice Smith");
+    assert_eq!(alice.entity_type, "Person");
+    assert_eq!(alice.values("phone").next(), Some("+44 7700 900123"));
+    let acme = snap
+        .entities
+        .iter()
+        .find(|e| e.source_id.as_deref() == Some("acme"))
+        .unwrap();
+    assert_eq!(acme.entity_type, "Organization");
+    let knows = snap.links.iter().find(|l| l.link_type == "knows").unwrap();
+    assert_eq!(knows.weight, Some(2.5));
+    assert!(!knows.directed);
+    assert_eq!(
+        snap.links
+            .iter()
+            .filter(|l| l.link_type == "associate")
+            .count(),
+        1
+    );
+    let r = import(
+        &mut case,
+        &fixture("graph", "networkx-directed.graphml"),
+        &GraphOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(r.links, 2);
+    let snap = case.snapshot().unwrap();
+    assert!(
+        snap.links
+            .iter()
+            .filter(|l| l.weight == Some(3.0))
+            .all(|l| l.directed)
+    );
+}
+
+fn graph_fails(name: &str, expect: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let before = dump(&case);
+    let err = import(&mut case, &fixture("bad", name), &GraphOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains(name), "no file name in: {msg}");
+    for e in expect {
+        assert!(msg.contains(e), "'{e}' missing from: {msg}");
+    }
+    assert_eq!(dump(&case), before);
+}
+
+#[test]
+fn hostile_and_broken_graphml_is_refused_with_a_location() {
+    graph_fails("billion-laughs.graphml", &["line 2", "DOCTYPE"]);
+    graph_fails("external-entity.graphml", &["line 2", "DOCTYPE"]);
+    graph_fails("deep-nesting.graphml", &["max_xml_depth"]);
+    graph_fails("malformed.graphml", &["line 5", "malformed XML"]);
+    graph_fails("undeclared-key.graphml", &["line 4", "nope"]);
+    graph_fails(
+        "edge-unknown-node.graphml",
+        &["line 7", "ghost", "unknown node"],
+    );
+    graph_fails("bad-weight.graphml", &["line 6", "weight", "heavy"]);
+    graph_fails("zip-renamed.graphml", &["zip archive"]);
+}
+
+#[test]
+fn edges_to_unknown_nodes_are_skipped_and_listed_in_lenient_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let opts = GraphOptions {
+        lenient: true,
+        ..GraphOptions::default()
+    };
+    let r = import(
+        &mut case,
+        &fixture("bad", "edge-unknown-node.graphml"),
+        &opts,
+    )
+    .unwrap();
+    assert_eq!((r.links, r.rows_rejected), (1, 1));
+    assert_eq!(r.rejected[0].line, 7);
+}
+
+fn graded(s: &str, i: &str, h: Option<&str>) -> Option<Grading> {
+    Some(Grading {
+        scheme: "admiralty".into(),
+        source: Some(s.into()),
+        information: Some(i.into()),
+        handling: h.map(str::to_string),
+    })
+}
+
+fn seed(case: &mut Case, nodissem: bool) {
+    let prov = Provenance {
+        batch: None,
+        source_file: Some("notes.csv".into()),
+        record: Some("line 7".into()),
+    };
+    let mut a = NewEntity::new("Person", "=HYPERLINK(\"x\")");
+    a.source_id = Some("p-a".into());
+    a.category = Some(PersonCategory::Suspect);
+    a.grading = graded("B", "2", None);
+    a.provenance = prov.clone();
+    a.attributes.push(NewAttribute {
+        property: "phone".into(),
+        value: "+44 7700 900123".into(),
+        provenance: prov.clone(),
+        grading: graded("C", "3", if nodissem { Some("NODISSEM") } else { None }),
+    });
+    a.attributes.push(NewAttribute {
+        property: "alias".into(),
+        value: "bad\u{1}char".into(),
+        provenance: prov.clone(),
+        grading: None,
+    });
+    let b = NewEntity::new("Organization", "Acme & Sons <Ltd>\u{1}");
+    let mut hidden = NewEntity::new("Person", "Hidden Witness");
+    hidden.restricted = true;
+    let mut l = NewLink::new("employed_by", EntityRef::New(0), EntityRef::New(1));
+    l.directed = true;
+    l.weight = Some(2.5);
+    l.strength = LinkStrength::Tentative;
+    l.label = Some("since 2020".into());
+    l.grading = graded("A", "1", Some("OPEN"));
+    l.provenance = prov.clone();
+    l.attributes.push(NewAttribute {
+        property: "startDate".into(),
+        value: "2020-01".into(),
+        provenance: prov.clone(),
+        grading: graded("B", "3", None),
+    });
+    let l2 = NewLink::new("knows", EntityRef::New(0), EntityRef::New(2));
+    let mut ev = NewEvent::new(
+        "Meeting",
+        EventTime::instant(chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap()),
+    );
+    ev.participants.push(NewParticipant::new(
+        ParticipantRole::Participant,
+        EntityRef::New(0),
+    ));
+    case.apply(Command::ImportBatch(Box::new(ImportBatch {
+        batch: NewBatch {
+            kind: "import".into(),
+            description: "seed".into(),
+            ..NewBatch::default()
+        },
+        entities: vec![a, b, hidden],
+        links: vec![l, l2],
+        events: vec![ev],
+    })))
+    .unwrap();
+}
+
+#[test]
+fn graphml_round_trip_keeps_entities_links_attributes_grading_and_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let (case_path, mut case) = temp_case(&dir, "c.copkit");
+    seed(&mut case, false);
+    let out = dir.path().join("out.graphml");
+    let rep = export(
+        &mut case,
+        &ExportRequest {
+            format: ExportFormat::GraphMl,
+            out: out.clone(),
+            recipient: "CPS".into(),
+            override_reason: None,
+        },
+    )
+    .unwrap();
+    assert_eq!((rep.manifest.entities, rep.manifest.links), (2, 1));
+    assert_eq!(rep.manifest.skipped_restricted, 2);
+    assert!(
+        rep.manifest
+            .not_exported
+            .iter()
+            .any(|n| n.contains("events"))
+    );
+    assert!(
+        rep.manifest
+            .not_exported
+            .iter()
+            .any(|n| n.contains("XML 1.0"))
+    );
+    assert_eq!(rep.manifest.outputs[0].1, sha256_file(&out));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&rep.manifest_path).unwrap()).unwrap();
+    assert_eq!(manifest["recipient"], "CPS");
+    assert_eq!(manifest["audit_head"].as_str().unwrap().len(), 64);
+    assert!(
+        case.audit_records()
+            .unwrap()
+            .iter()
+            .any(|r| r.category == "disclosure")
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    // The label's control character, which XML 1.0 cannot hold, is dropped and reported.
+    assert!(text.contains("Acme &amp; Sons &lt;Ltd&gt;</data>"));
+    assert!(!text.contains("Hidden Witness"));
+
+    let (_, mut other) = temp_case(&dir, "d.copkit");
+    let r = import(&mut other, &out, &GraphOptions::default()).unwrap();
+    assert_eq!((r.entities_created, r.links), (2, 1));
+    let a = case.snapshot().unwrap();
+    let b = other.snapshot().unwrap();
+    let orig = a
+        .entities
+        .iter()
+        .find(|e| e.entity_type == "Person" && !e.restricted)
+        .unwrap();
+    let back = b
+        .entities
+        .iter()
+        .find(|e| e.entity_type == "Person")
+        .unwrap();
+    assert_eq!(back.label, orig.label);
+    assert_eq!(back.source_id, orig.source_id);
+    assert_eq!(back.category, orig.category);
+    assert_eq!(back.grading, orig.grading);
+    assert_eq!(back.provenance.source_file, orig.provenance.source_file);
+    assert_eq!(back.provenance.record, orig.provenance.record);
+    let strip = |attrs: &[Attribute]| -> Vec<(String, String, Option<Grading>, Option<String>)> {
+        attrs
+            .iter()
+            .map(|x| {
+                (
+                    x.property.clone(),
+                    x.value.clone(),
+                    x.grading.clone(),
+                    x.provenance.record.clone(),
+                )
+            })
+            .collect()
+    };
+    // Attribute values travel JSON-escaped, so even a control character survives.
+    let want = strip(&orig.attributes);
+    assert_eq!(strip(&back.attributes), want);
+    let ol = a
+        .links
+        .iter()
+        .find(|l| l.link_type == "employed_by")
+        .unwrap();
+    let bl = &b.links[0];
+    assert_eq!(
+        (
+            &bl.link_type,
+            bl.directed,
+            bl.weight,
+            bl.strength,
+            &bl.label,
+            &bl.grading
+        ),
+        (
+            &ol.link_type,
+            ol.directed,
+            ol.weight,
+            ol.strength,
+            &ol.label,
+            &ol.grading
+        )
+    );
+    assert_eq!(strip(&bl.attributes), strip(&ol.attributes));
+    // The export never overwrites: not the output again, not the case.
+    let again = export(
+        &mut case,
+        &ExportRequest {
+            format: ExportFormat::GraphMl,
+            out: out.clone(),
+            recipient: "CPS".into(),
+            override_reason: None,
+        },
+    );
+    assert!(again.unwrap_err().to_string().contains("already exists"));
+    let onto_case = export(
+        &mut case,
+        &ExportRequest {
+            format: ExportFormat::I2Csv,
+            out: case_path.clone(),
+            recipient: "CPS".into(),
+            override_reason: None,
+        },
+    );
+    assert!(onto_case.unwrap_err().to_string().contains("open case"));
+}
+
+#[test]
+fn no_dissemination_codes_block_exports_unless_overridden() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    seed(&mut case, true);
+    let out = dir.path().join("x.csv");
+    let req = ExportRequest {
+        format: ExportFormat::I2Csv,
+        out: out.clone(),
+        recipient: "Partner agency".into(),
+        override_reason: None,
+    };
+    let err = export(&mut case, &req).unwrap_err();
+    assert!(err.to_string().contains("forbids dissemination"), "{err}");
+    assert!(!out.exists());
+    let rep = export(
+        &mut case,
+        &ExportRequest {
+            override_reason: Some("court order 2024/17".into()),
+            ..req
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        rep.manifest.dissemination_override.as_deref(),
+        Some("court order 2024/17")
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    assert!(header.iter().any(|h| h == "end1_type"));
+    let row = rows.records().next().unwrap().unwrap();
+    // Formula-like labels are neutralised.
+    assert!(row.iter().any(|c| c == "'=HYPERLINK(\"x\")"));
+    assert!(row.iter().any(|c| c == "2020-01"));
+    let audit = case.audit_records().unwrap();
+    let last = audit
+        .iter()
+        .rev()
+        .find(|r| r.category == "disclosure")
+        .unwrap();
+    assert!(last.details.contains("court order 2024/17"));
+}
+
+#[test]
+fn csv_export_writes_three_tables_with_a_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    seed(&mut case, false);
+    let out = dir.path().join("export");
+    let rep = export(
+        &mut case,
+        &ExportRequest {
+            format: ExportFormat::Csv,
+            out: out.clone(),
+            recipient: "CPS".into(),
+            override_reason: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(rep.manifest.outputs.len(), 3);
+    let entities = std::fs::read_to_string(out.join("entities.csv")).unwrap();
+    assert!(entities.contains("'=HYPERLINK"));
+    assert!(!entities.contains("Hidden Witness"));
+    let events = std::fs::read_to_string(out.join("events.csv")).unwrap();
+    assert!(events.contains("Meeting"));
+}
+
+#[test]
+fn gephi_gexf_static_and_dynamic_import() {
+    use copkit::io::gexf::import_gexf;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let path = fixture("graph", "gephi-static.gexf");
+    let before = sha256_file(&path);
+    let r = import_gexf(
+        &mut case,
+        &path,
+        &GraphOptions::default(),
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(sha256_file(&path), before);
+    assert_eq!((r.entities_created, r.links), (3, 2));
+    let snap = case.snapshot().unwrap();
+    let acme = snap
+        .entities
+        .iter()
+        .find(|e| e.source_id.as_deref() == Some("1"))
+        .unwrap();
+    assert_eq!(
+        (acme.label.as_str(), acme.entity_type.as_str()),
+        ("Acme & Sons", "Organization")
+    );
+    let emp = snap
+        .links
+        .iter()
+        .find(|l| l.link_type == "employed_by")
+        .unwrap();
+    assert_eq!((emp.weight, emp.directed), (Some(2.0), false));
+    assert!(
+        snap.links
+            .iter()
+            .any(|l| l.directed && l.link_type == "associate")
+    );
+    let r = import_gexf(
+        &mut case,
+        &fixture("graph", "gephi-dynamic.gexf"),
+        &GraphOptions::default(),
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!((r.entities_created, r.links), (2, 1));
+    let snap = case.snapshot().unwrap();
+    let a = snap
+        .entities
+        .iter()
+        .find(|e| e.source_id.as_deref() == Some("a"))
+        .unwrap();
+    assert_eq!(a.values("spell:start").next(), Some("2009-01-01"));
+    let l = snap
+        .links
+        .iter()
+        .find(|l| l.source_id.as_deref() == Some("e1"))
+        .unwrap();
+    assert!(
+        l.attributes
+            .iter()
+            .any(|x| x.property == "spell:end" && x.value == "2009-03-01")
+    );
+}
+
+#[test]
+fn gexf_round_trip_keeps_events_as_spells() {
+    use copkit::io::gexf::import_gexf;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    seed(&mut case, false);
+    let out = dir.path().join("out.gexf");
+    let rep = export(
+        &mut case,
+        &ExportRequest {
+            format: ExportFormat::Gexf,
+            out: out.clone(),
+            recipient: "CPS".into(),
+            override_reason: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(rep.manifest.events, 1);
+    let (_, mut other) = temp_case(&dir, "d.copkit");
+    let r = import_gexf(
+        &mut other,
+        &out,
+        &GraphOptions::default(),
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!((r.entities_created, r.links, r.events), (2, 1, 1));
+    let a = case.snapshot().unwrap();
+    let b = other.snapshot().unwrap();
+    assert_eq!(b.events[0].event_type, "Meeting");
+    assert_eq!(b.events[0].time.start_ms, a.events[0].time.start_ms);
+    assert_eq!(
+        b.events[0].participants[0].role,
+        ParticipantRole::Participant
+    );
+    let orig = a
+        .entities
+        .iter()
+        .find(|e| e.entity_type == "Person" && !e.restricted)
+        .unwrap();
+    let back = b
+        .entities
+        .iter()
+        .find(|e| e.entity_type == "Person")
+        .unwrap();
+    assert_eq!(
+        (&back.label, &back.grading, &back.category),
+        (&orig.label, &orig.grading, &orig.category)
+    );
+    assert_eq!(back.attributes.len(), orig.attributes.len());
+    let bl = &b.links[0];
+    assert_eq!(
+        (bl.weight, bl.directed, &bl.grading),
+        (Some(2.5), true, &a.links[0].grading)
+    );
+}
+
+#[test]
+fn ftm_lines_import_every_supported_schema() {
+    use copkit::io::ftm::import_ftm;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let path = fixture("graph", "sample.ftm.json");
+    let before = sha256_file(&path);
+    let r = import_ftm(
+        &mut case,
+        &path,
+        false,
+        &Default::default(),
+        None,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(sha256_file(&path), before);
+    assert_eq!(
+        (r.entities_created, r.links, r.events),
+        (8, 6, 2),
+        "{}",
+        r.to_text()
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.field.as_deref() == Some("hairColor"))
+    );
+    let snap = case.snapshot().unwrap();
+    let ana = snap
+        .entities
+        .iter()
+        .find(|e| e.source_id.as_deref() == Some("p1"))
+        .unwrap();
+    assert_eq!(ana.label, "Ana Novak");
+    assert_eq!(ana.values("hairColor").next(), Some("red"));
+    let van = snap
+        .entities
+        .iter()
+        .find(|e| e.source_id.as_deref() == Some("v1"))
+        .unwrap();
+    assert_eq!(van.values("plate").next(), Some("LJ AB-123"));
+    assert!(snap.links.iter().any(|l| l.link_type == "owns"));
+    let pay = snap
+        .events
+        .iter()
+        .find(|e| e.event_type == "Transaction")
+        .unwrap();
+    assert_eq!(pay.participants.len(), 2);
+}
+
+#[test]
+fn broken_ftm_lines_are_named_and_deep_nesting_hits_a_bound() {
+    use copkit::io::ftm::import_ftm;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let before = dump(&case);
+    let path = fixture("bad", "ftm-broken-lines.ftm.json");
+    let err = import_ftm(
+        &mut case,
+        &path,
+        false,
+        &Default::default(),
+        None,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("ftm-broken-lines.ftm.json") && msg.contains("line 2"),
+        "{msg}"
+    );
+    let IoError::Rejected { report, .. } = err else {
+        panic!()
+    };
+    assert!(
+        report
+            .rejected
+            .iter()
+            .any(|p| p.line == 3 && p.reason.contains("Spaceship"))
+    );
+    assert!(
+        report
+            .rejected
+            .iter()
+            .any(|p| p.line == 4 && p.reason.contains("nobody"))
+    );
+    assert_eq!(dump(&case), before);
+    let lenient = import_ftm(
+        &mut case,
+        &path,
+        true,
+        &Default::default(),
+        None,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!((lenient.rows_accepted, lenient.rows_rejected), (1, 3));
+    let err = import_ftm(
+        &mut case,
+        &fixture("bad", "ftm-deep.ftm.json"),
+        false,
+        &Default::default(),
+        None,
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("max_json_depth"), "{err}");
+}
+
+#[test]
+fn ftm_round_trip_keeps_entities_links_events_grading_and_provenance() {
+    use copkit::io::ftm::import_ftm;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    seed(&mut case, false);
+    let out = dir.path().join("out.ftm.json");
+    let rep = export(
+        &mut case,
+        &ExportRequest {
+            format: ExportFormat::Ftm,
+            out: out.clone(),
+            recipient: "CPS".into(),
+            override_reason: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            rep.manifest.entities,
+            rep.manifest.links,
+            rep.manifest.events
+        ),
+        (2, 1, 1)
+    );
+    let (_, mut other) = temp_case(&dir, "d.copkit");
+    let r = import_ftm(
+        &mut other,
+        &out,
+        false,
+        &Default::default(),
+        None,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(
+        (r.entities_created, r.links, r.events),
+        (2, 1, 1),
+        "{}",
+        r.to_text()
+    );
+    let a = case.snapshot().unwrap();
+    let b = other.snapshot().unwrap();
+    let orig = a
+        .entities
+        .iter()
+        .find(|e| e.entity_type == "Person" && !e.restricted)
+        .unwrap();
+    let back = b
+        .entities
+        .iter()
+        .find(|e| e.entity_type == "Person")
+        .unwrap();
+    assert_eq!(
+        (&back.label, &back.grading, &back.category, &back.source_id),
+        (&orig.label, &orig.grading, &orig.category, &orig.source_id)
+    );
+    assert_eq!(back.provenance.record, orig.provenance.record);
+    let vals = |e: &Entity| {
+        e.attributes
+            .iter()
+            .map(|x| (x.property.clone(), x.value.clone(), x.grading.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(vals(back), vals(orig));
+    let (ol, bl) = (&a.links[0], &b.links[0]);
+    assert_eq!(
+        (
+            &bl.link_type,
+            bl.directed,
+            bl.weight,
+            bl.strength,
+            &bl.grading
+        ),
+        (
+            &ol.link_type,
+            ol.directed,
+            ol.weight,
+            ol.strength,
+            &ol.grading
+        )
+    );
+    assert_eq!(b.events[0].time, a.events[0].time);
+    assert_eq!(
+        b.events[0].participants[0].role,
+        ParticipantRole::Participant
+    );
+}
+
+#[test]
+fn gexf_refuses_doctypes_and_names_unknown_nodes() {
+    use copkit::io::gexf::import_gexf;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let before = dump(&case);
+    let path = fixture("bad", "billion-laughs.gexf");
+    let err = import_gexf(
+        &mut case,
+        &path,
+        &GraphOptions::default(),
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("DOCTYPE") && err.to_string().contains("billion-laughs.gexf"),
+        "{err}"
+    );
+    let err = import_gexf(
+        &mut case,
+        &fixture("bad", "zip-renamed.graphml"),
+        &GraphOptions::default(),
+        &CancelToken::new(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("zip archive"), "{err}");
+    assert_eq!(dump(&case), before);
+}
