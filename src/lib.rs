@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod generate;
 pub mod jobs;
 pub mod model;
 pub mod store;

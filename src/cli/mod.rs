@@ -2,6 +2,8 @@
 //! same core headless. Exit codes: 0 success, 1 a failure the message explains how to fix,
 //! 2 wrong usage.
 
+mod generate;
+
 use crate::model::{NewEntity, PersonCategory};
 use crate::store::{Actor, AuditRecord, Case, ChainCheck, Command};
 use anyhow::{Context, Result, bail};
@@ -66,6 +68,12 @@ pub enum Commands {
         #[command(subcommand)]
         command: AuditCommands,
     },
+    /// Generate a synthetic training case with planted ground truth.
+    Generate(generate::GenerateArgs),
+    /// Show the planted ground truth of a generated case.
+    Truth(generate::TruthArgs),
+    /// Run an analysis component on a generated case and score it against the planted truth.
+    Score(generate::ScoreArgs),
     /// Internal: applies commands to a case in a loop, printing each commit (crash tests).
     #[command(hide = true)]
     DebugCrashWriter { case: PathBuf },
@@ -237,6 +245,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             print_audit(&records, format)?;
             Ok(ExitCode::SUCCESS)
         }
+        Commands::Generate(args) => generate::run_generate(args, actor),
+        Commands::Truth(args) => generate::run_truth(args, actor),
+        Commands::Score(args) => generate::run_score(args, actor),
         Commands::DebugCrashWriter { case } => crash_writer(&case, actor),
     }
 }
