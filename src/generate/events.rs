@@ -857,6 +857,9 @@ fn push_call(
     buf.push((t, pa, pb, message, dur));
 }
 
+/// One transaction before writing: time, from account, to account, cents, type.
+type TxRow = (i64, Option<u32>, Option<u32>, i64, &'static str);
+
 /// Bank statements: ordinary payments, structured cash deposits and mule chains.
 fn bank(
     w: &mut BatchWriter<'_>,
@@ -919,7 +922,7 @@ fn bank(
         .filter(|&m| world.people[m as usize].role == Role::Courier)
         .collect();
     // (time, from account, to account, cents, type)
-    let mut buf: Vec<(i64, Option<u32>, Option<u32>, i64, &'static str)> = Vec::new();
+    let mut buf: Vec<TxRow> = Vec::new();
     let mut seq = 0u64;
     let lognormal_cents = |rng: &mut ChaCha8Rng, mu: f64| -> i64 {
         ((mu + 0.9 * normal(rng)).exp() * 100.0).round().max(100.0) as i64
