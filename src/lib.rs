@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod generate;
 pub mod io;
 pub mod jobs;
 pub mod layout;

@@ -3,6 +3,7 @@
 //! 2 wrong usage.
 
 mod analyze;
+mod generate;
 mod io;
 
 use crate::model::{NewEntity, PersonCategory};
@@ -79,6 +80,12 @@ pub enum Commands {
     Import(io::ImportArgs),
     /// Export a case (skipping restricted items) with a manifest; recorded as a disclosure.
     Export(io::ExportArgs),
+    /// Generate a synthetic training case with planted ground truth.
+    Generate(generate::GenerateArgs),
+    /// Show the planted ground truth of a generated case.
+    Truth(generate::TruthArgs),
+    /// Run an analysis component on a generated case and score it against the planted truth.
+    Score(generate::ScoreArgs),
     /// Internal: applies commands to a case in a loop, printing each commit (crash tests).
     #[command(hide = true)]
     DebugCrashWriter { case: PathBuf },
@@ -253,6 +260,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Commands::Analyze(args) => analyze::run(args, actor),
         Commands::Import(args) => io::import(args, actor),
         Commands::Export(args) => io::export(args, actor),
+        Commands::Generate(args) => generate::run_generate(args, actor),
+        Commands::Truth(args) => generate::run_truth(args, actor),
+        Commands::Score(args) => generate::run_score(args, actor),
         Commands::DebugCrashWriter { case } => crash_writer(&case, actor),
     }
 }

@@ -463,6 +463,81 @@ impl Case {
         matches!(self.meta("training"), Ok(Some(v)) if v == "true")
     }
 
+    /// Marks the case as a training case made by the generator (the workbench shows a
+    /// training banner and analysis may relax purpose prompts). Audited as an alteration.
+    pub fn mark_training(&mut self, details: serde_json::Value) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        meta::set(&tx, "training", "true")?;
+        audit::append(
+            &tx,
+            &self.actor,
+            &self.purpose,
+            AuditCategory::Alteration,
+            "mark training case",
+            &details,
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stores one piece of ground truth (JSON) under `key`, apart from the evidence: analysis
+    /// never reads this table, only scoring and `copkit truth` do. The write and its audit
+    /// record commit together.
+    pub fn set_ground_truth(
+        &mut self,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(value)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO ground_truth (key, value) VALUES (?1, ?2) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, text],
+        )?;
+        audit::append(
+            &tx,
+            &self.actor,
+            &self.purpose,
+            AuditCategory::Collection,
+            "record ground truth",
+            &json!({"key": key, "bytes": text.len()}),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// One piece of ground truth, if the case has it.
+    pub fn ground_truth(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM ground_truth WHERE key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(match text {
+            Some(t) => Some(serde_json::from_str(&t)?),
+            None => None,
+        })
+    }
+
+    /// The keys of all stored ground truth, sorted.
+    pub fn ground_truth_keys(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key FROM ground_truth ORDER BY key")?;
+        let keys = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(keys)
+    }
+
     /// Writes an audit record that changes no evidence: a consultation (a search, an analysis
     /// run) or a disclosure (an export).
     pub fn record(

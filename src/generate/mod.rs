@@ -1,0 +1,289 @@
+//! Synthetic cases with planted ground truth: an organised group hidden in a much larger
+//! innocent population, written through the same store commands as a real import, so that
+//! trainers get demo cases that expose nobody and every analysis component can be scored
+//! against a known answer (see [`score`]).
+//!
+//! Determinism is a contract: the same scenario, size, seed and [`GENERATOR_VERSION`] give
+//! byte-identical source files and identical case contents. Every random stream is a
+//! ChaCha8 generator derived from the seed and a fixed stream number, nothing iterates a
+//! hash map into the output, and no wall-clock time enters the data.
+
+mod events;
+mod population;
+pub mod score;
+mod sources;
+mod truth;
+
+pub use truth::Truth;
+
+use crate::jobs::{CancelToken, JobError, NoProgress, Progress};
+use crate::store::{Actor, Case, StoreError};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Bumped whenever a change alters generated data for a given seed.
+pub const GENERATOR_VERSION: &str = "1";
+
+/// The first day of every generated period (fixed, so no wall clock enters the data).
+pub(crate) const PERIOD_START_MS: i64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z
+pub(crate) const DAY_MS: i64 = 86_400_000;
+
+/// Why a case could not be generated.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("could not write the source file; check the folder exists and is writable: {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid generator option: {0}")]
+    Invalid(String),
+    #[error("generation cancelled; the partly written case was left out")]
+    Cancelled,
+}
+
+impl From<JobError> for GenerateError {
+    fn from(err: JobError) -> Self {
+        match err {
+            JobError::Cancelled => GenerateError::Cancelled,
+            other => GenerateError::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<GenerateError> for JobError {
+    fn from(err: GenerateError) -> Self {
+        match err {
+            GenerateError::Cancelled => JobError::Cancelled,
+            other => JobError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// The kind of crime the planted group commits; it shapes the money flows and incidents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    DrugTrafficking,
+    Firearms,
+    Fraud,
+}
+
+impl Scenario {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scenario::DrugTrafficking => "drug-trafficking",
+            Scenario::Firearms => "firearms",
+            Scenario::Fraud => "fraud",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Scenario, GenerateError> {
+        match text {
+            "drug-trafficking" => Ok(Scenario::DrugTrafficking),
+            "firearms" => Ok(Scenario::Firearms),
+            "fraud" => Ok(Scenario::Fraud),
+            other => Err(GenerateError::Invalid(format!(
+                "'{other}' is not a scenario; use drug-trafficking, firearms or fraud"
+            ))),
+        }
+    }
+}
+
+/// Size presets: people, days and the number of events aimed at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Size {
+    Small,
+    Medium,
+    Large,
+}
+
+impl Size {
+    pub fn parse(text: &str) -> Result<Size, GenerateError> {
+        match text {
+            "small" => Ok(Size::Small),
+            "medium" => Ok(Size::Medium),
+            "large" => Ok(Size::Large),
+            other => Err(GenerateError::Invalid(format!(
+                "'{other}' is not a size; use small, medium or large"
+            ))),
+        }
+    }
+
+    /// (people, days, events aimed at).
+    fn preset(self) -> (u32, u32, u64) {
+        match self {
+            Size::Small => (150, 60, 5_000),
+            Size::Medium => (5_000, 180, 500_000),
+            Size::Large => (100_000, 365, 10_000_000),
+        }
+    }
+}
+
+/// What to generate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GenerateOptions {
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub size: Size,
+    /// Overrides the preset's number of people (events scale with it).
+    pub people: Option<u32>,
+    /// Overrides the preset's number of days (events scale with it).
+    pub days: Option<u32>,
+    /// Also write the raw source files (CSV, FollowTheMoney JSON lines) here.
+    pub sources_dir: Option<PathBuf>,
+}
+
+impl GenerateOptions {
+    pub fn new(scenario: Scenario, seed: u64, size: Size) -> GenerateOptions {
+        GenerateOptions {
+            scenario,
+            seed,
+            size,
+            people: None,
+            days: None,
+            sources_dir: None,
+        }
+    }
+}
+
+/// The options after presets are applied.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Resolved {
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub people: u32,
+    pub days: u32,
+    pub target_events: u64,
+}
+
+impl Resolved {
+    fn from(opts: &GenerateOptions) -> Result<Resolved, GenerateError> {
+        let (p0, d0, e0) = opts.size.preset();
+        let people = opts.people.unwrap_or(p0);
+        let days = opts.days.unwrap_or(d0);
+        if !(60..=2_000_000).contains(&people) {
+            return Err(GenerateError::Invalid(format!(
+                "--people {people} is out of range; use 60 to 2000000"
+            )));
+        }
+        if !(21..=3650).contains(&days) {
+            return Err(GenerateError::Invalid(format!(
+                "--days {days} is out of range; use 21 to 3650"
+            )));
+        }
+        // Events per person-day stay those of the preset when people or days change.
+        let rate = e0 as f64 / (f64::from(p0) * f64::from(d0));
+        let target_events = (rate * f64::from(people) * f64::from(days)).round() as u64;
+        Ok(Resolved {
+            scenario: opts.scenario,
+            seed: opts.seed,
+            people,
+            days,
+            target_events,
+        })
+    }
+
+    /// The provenance every batch carries.
+    pub fn provenance(&self) -> serde_json::Value {
+        serde_json::json!({
+            "generator": "copkit",
+            "scenario": self.scenario.as_str(),
+            "seed": self.seed,
+            "version": GENERATOR_VERSION,
+            "people": self.people,
+            "days": self.days,
+        })
+    }
+}
+
+/// What a generation produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct GenerateSummary {
+    pub path: PathBuf,
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub people: u32,
+    pub days: u32,
+    pub entities: u64,
+    pub links: u64,
+    pub events: u64,
+    /// Source files written (with `sources_dir`), in writing order.
+    pub source_files: Vec<PathBuf>,
+}
+
+/// Generates a new case at `path` (which must not exist). Checks `cancel` in its loops; on
+/// cancel or error the unfinished case file is removed, so no half-generated case is left.
+pub fn generate(
+    path: &Path,
+    opts: &GenerateOptions,
+    actor: Actor,
+    purpose: &str,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<GenerateSummary, GenerateError> {
+    let resolved = Resolved::from(opts)?;
+    if let Some(dir) = &opts.sources_dir {
+        std::fs::create_dir_all(dir).map_err(|source| GenerateError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let title = format!(
+        "Training case: {} (seed {})",
+        resolved.scenario.as_str(),
+        resolved.seed
+    );
+    let mut case = Case::create(path, &title, actor, purpose)?;
+    let result = events::write_case(
+        &mut case,
+        &resolved,
+        opts.sources_dir.as_deref(),
+        cancel,
+        progress,
+    );
+    match result {
+        Ok(mut summary) => {
+            summary.path = path.to_path_buf();
+            Ok(summary)
+        }
+        Err(err) => {
+            drop(case);
+            // The case was created by this call and is incomplete: remove it rather than leave
+            // a training case that looks whole but lacks truth.
+            let _ = std::fs::remove_file(path);
+            Err(err)
+        }
+    }
+}
+
+/// The bundled demo case: the small drug-trafficking scenario with a fixed seed, generated at
+/// first start of the workbench.
+pub fn demo_case(path: &Path) -> Result<GenerateSummary, GenerateError> {
+    let actor = Actor {
+        os_user: "copkit".into(),
+        analyst: "demo".into(),
+    };
+    generate(
+        path,
+        &GenerateOptions::new(Scenario::DrugTrafficking, 1, Size::Small),
+        actor,
+        "demo case for training",
+        &CancelToken::new(),
+        &NoProgress,
+    )
+}
+
+/// The planted truth of a generated case, or `None` for a case without one.
+pub fn read_truth(case: &Case) -> Result<Option<Truth>, GenerateError> {
+    match case.ground_truth(truth::TRUTH_KEY)? {
+        Some(value) => serde_json::from_value(value)
+            .map(Some)
+            .map_err(|e| GenerateError::Store(StoreError::from(e))),
+        None => Ok(None),
+    }
+}
