@@ -198,3 +198,24 @@ fn the_force_layout_runs_as_a_job_and_moves_the_graph() {
     assert!(!harness.state().graph.layout_running);
     assert_ne!(harness.state().graph.positions, before);
 }
+
+#[test]
+fn the_demo_case_is_generated_and_opened_in_training_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("copkit/demo.copkit");
+    let mut app = WorkbenchApp::new(actor(), Prefs::default());
+    app.open_demo_at(demo.clone());
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut WorkbenchApp| app.show(ui), app);
+    settle(&mut harness);
+    let open = harness
+        .state()
+        .open
+        .as_ref()
+        .expect("the demo case is open");
+    assert!(open.training);
+    assert!(open.snapshot.entities.len() > 100);
+    harness.get_by_label_contains("TRAINING MODE");
+    assert!(demo.exists());
+}

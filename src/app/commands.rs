@@ -8,6 +8,7 @@ use egui::{Key, KeyboardShortcut, Modifiers};
 pub enum UiCommand {
     NewCase,
     OpenCase,
+    OpenDemo,
     CloseCase,
     Undo,
     Redo,
@@ -32,9 +33,10 @@ pub enum Menu {
 }
 
 impl UiCommand {
-    pub const ALL: [UiCommand; 15] = [
+    pub const ALL: [UiCommand; 16] = [
         UiCommand::NewCase,
         UiCommand::OpenCase,
+        UiCommand::OpenDemo,
         UiCommand::CloseCase,
         UiCommand::Undo,
         UiCommand::Redo,
@@ -54,6 +56,7 @@ impl UiCommand {
         match self {
             UiCommand::NewCase => "New case…",
             UiCommand::OpenCase => "Open case…",
+            UiCommand::OpenDemo => "Open the demo case (training)",
             UiCommand::CloseCase => "Close case",
             UiCommand::Undo => "Undo",
             UiCommand::Redo => "Redo",
@@ -72,7 +75,10 @@ impl UiCommand {
 
     pub fn menu(self) -> Menu {
         match self {
-            UiCommand::NewCase | UiCommand::OpenCase | UiCommand::CloseCase => Menu::File,
+            UiCommand::NewCase
+            | UiCommand::OpenCase
+            | UiCommand::OpenDemo
+            | UiCommand::CloseCase => Menu::File,
             UiCommand::Undo
             | UiCommand::Redo
             | UiCommand::Find

@@ -48,6 +48,8 @@ pub fn run(case: Option<PathBuf>, purpose: Option<String>, actor: Actor) -> Resu
                     });
                 }
                 (Some(path), _) => app.ask_to_open(path),
+                // First start: the generated demo case, so there is something to look at.
+                (None, _) if app.prefs.recent.is_empty() => app.open_demo(),
                 (None, _) => {}
             }
             Ok(Box::new(app))
@@ -236,6 +238,48 @@ impl WorkbenchApp {
         }
     }
 
+    /// Where the demo case lives: the user's data folder, never next to anyone's evidence.
+    pub fn demo_path() -> PathBuf {
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .unwrap_or_else(std::env::temp_dir);
+        base.join("copkit").join("demo.copkit")
+    }
+
+    /// Opens the generated demo case, generating it first if needed (in a job). It holds no
+    /// real people, so it opens in training mode with a fixed purpose instead of asking.
+    pub fn open_demo(&mut self) {
+        self.open_demo_at(Self::demo_path());
+    }
+
+    /// Opens (generating if needed) the demo case at a given path.
+    pub fn open_demo_at(&mut self, path: PathBuf) {
+        let actor = self.actor.clone();
+        let job = self.jobs.spawn("open demo case", move |_cancel, progress| {
+            if !path.exists() {
+                progress.report(None, "generating the demo case");
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(crate::jobs::JobError::failed)?;
+                }
+                crate::generate::demo_case(&path).map_err(crate::jobs::JobError::failed)?;
+            }
+            progress.report(None, "loading the demo case");
+            let mut case = Case::open(
+                &path,
+                actor,
+                "training: demo case (generated, no real people)",
+            )
+            .map_err(crate::jobs::JobError::failed)?;
+            let snapshot = case.snapshot().map_err(crate::jobs::JobError::failed)?;
+            Ok((case, snapshot))
+        });
+        match job {
+            Ok(id) => self.opening = Some(id),
+            Err(e) => self.error(format!("{e}")),
+        }
+    }
+
     fn close_case(&mut self) {
         self.open = None;
         self.view = ViewState::default();
@@ -253,6 +297,7 @@ impl WorkbenchApp {
                 // No dialog service answered (or the user cancelled): offer a typed path.
                 None => self.path_prompt = Some((String::new(), false)),
             },
+            UiCommand::OpenDemo => self.open_demo(),
             UiCommand::CloseCase => self.close_case(),
             UiCommand::Undo | UiCommand::Redo => {
                 let Some(open) = &mut self.open else { return };
