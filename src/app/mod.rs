@@ -717,6 +717,18 @@ impl WorkbenchApp {
                     if ui.button("New case…").clicked() {
                         actions.push(Action::Run(UiCommand::NewCase));
                     }
+                    if ui.button("Open the demo case (training)").clicked() {
+                        actions.push(Action::Run(UiCommand::OpenDemo));
+                    }
+                    if !self.prefs.recent.is_empty() {
+                        ui.add_space(12.0);
+                        ui.weak("Recent cases");
+                        for path in self.prefs.recent.clone() {
+                            if ui.link(path.display().to_string()).clicked() {
+                                self.ask_to_open(path);
+                            }
+                        }
+                    }
                     if self.opening.is_some() {
                         ui.spinner();
                     }

@@ -717,12 +717,13 @@ fn calls(
         dir,
         CALLS_CSV,
         &[
+            // The column names of the built-in `cdr` import template.
             "record_id",
-            "start_utc",
+            "start",
             "caller",
             "callee",
             "type",
-            "duration_s",
+            "duration",
         ],
         files,
     )?;
@@ -875,13 +876,14 @@ fn bank(
         dir,
         BANK_CSV,
         &[
+            // The column names of the built-in `bank` import template.
             "transaction_id",
-            "time_utc",
-            "from_iban",
-            "to_iban",
+            "date",
+            "from_account",
+            "to_account",
             "amount",
             "currency",
-            "type",
+            "reference",
         ],
         files,
     )?;

@@ -317,7 +317,8 @@ impl MappingSpec {
         let mut cols: Vec<(String, bool)> = Vec::new();
         let mut add = |c: &String, required: bool| cols.push((c.clone(), required));
         for e in &self.entities {
-            add(&e.id, true);
+            // An optional entity may lack its column altogether, not only its value.
+            add(&e.id, !e.optional);
             e.type_column.iter().for_each(|c| add(c, false));
             e.label.iter().for_each(|c| add(c, false));
             e.attributes.values().for_each(|c| add(c, false));

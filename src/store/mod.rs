@@ -950,13 +950,33 @@ impl Case {
     /// merges and splits, and undo/redo of those.
     pub fn audit_history(&self, item: ItemRef) -> Result<Vec<AuditRecord>, StoreError> {
         let records = audit::read_all(&self.conn)?;
+        // The import that brought the item in names its batch, not each item.
+        let table = match item {
+            ItemRef::Entity(_) => "entities",
+            ItemRef::Link(_) => "links",
+            ItemRef::Event(_) => "events",
+        };
+        let batch: Option<i64> = self
+            .conn
+            .query_row(
+                &format!("SELECT prov_batch FROM {table} WHERE id = ?1"),
+                [item.raw()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
         let mut concerned: Vec<AuditRecord> = Vec::new();
         let mut seqs = std::collections::HashSet::new();
         for record in records {
             let Ok(details) = serde_json::from_str::<serde_json::Value>(&record.details) else {
                 continue;
             };
+            let batch_id = details
+                .get("batch_id")
+                .or_else(|| details.get("result").and_then(|r| r.get("batch_id")))
+                .and_then(serde_json::Value::as_i64);
             let about_it = mentions(&details, item)
+                || (batch.is_some() && batch_id == batch && record.action == "import batch")
                 || details
                     .get("of_audit_record")
                     .and_then(serde_json::Value::as_i64)

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 /// Links drawn at most per frame before thinning kicks in.
 const MAX_DRAWN_LINKS: usize = 40_000;
 /// Labels are drawn only when at most this many nodes are visible.
-const MAX_LABELS: usize = 300;
+const MAX_LABELS: usize = 120;
 const GRID_CELL: f32 = 20.0;
 
 /// Where a running layout leaves its latest positions for the view.
@@ -107,6 +107,7 @@ impl GraphState {
         if positions.len() == self.positions.len() {
             self.positions = positions;
             self.rebuild_grid();
+            self.needs_fit = true;
         }
     }
 
