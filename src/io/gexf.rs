@@ -18,19 +18,7 @@ use quick_xml::events::Event as X;
 use std::collections::HashMap;
 use std::path::Path;
 
-fn attr(e: &quick_xml::events::BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
-    for a in e.attributes() {
-        let a = a.map_err(|err| err.to_string())?;
-        if a.key.as_ref() == name {
-            return Ok(Some(
-                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                    .map_err(|err| err.to_string())?
-                    .into_owned(),
-            ));
-        }
-    }
-    Ok(None)
-}
+use super::graphml::{attr, check_depth};
 
 fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoError> {
     let mut reader = quick_xml::Reader::from_str(text);
@@ -75,17 +63,7 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
         if let Some(e) = start {
             if !empty {
                 depth += 1;
-                if depth > limits.max_xml_depth {
-                    return Err(IoError::Bound {
-                        path: path.to_path_buf(),
-                        bound: "max_xml_depth",
-                        detail: format!(
-                            "elements nested deeper than {} at line {}",
-                            limits.max_xml_depth,
-                            line_of(text, pos)
-                        ),
-                    });
-                }
+                check_depth(depth, limits, path, text, pos)?;
             }
             let name = e.local_name();
             let name: &str = name.as_ref();

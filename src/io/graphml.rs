@@ -77,7 +77,12 @@ pub(crate) fn line_of(text: &str, offset: u64) -> u64 {
         .count() as u64
 }
 
-fn attr(e: &quick_xml::events::BytesStart<'_>, name: &str) -> Result<Option<String>, String> {
+/// The value of one attribute of an element, entity references normalised (never expanded
+/// from a DTD: documents with a DOCTYPE are refused before parsing).
+pub(crate) fn attr(
+    e: &quick_xml::events::BytesStart<'_>,
+    name: &str,
+) -> Result<Option<String>, String> {
     for a in e.attributes() {
         let a = a.map_err(|err| err.to_string())?;
         if a.key.as_ref() == name {
@@ -89,6 +94,29 @@ fn attr(e: &quick_xml::events::BytesStart<'_>, name: &str) -> Result<Option<Stri
         }
     }
     Ok(None)
+}
+
+/// Refuses elements nested deeper than the bound (a 100k-deep document must not exhaust the
+/// stack or memory of whatever walks it later).
+pub(crate) fn check_depth(
+    depth: usize,
+    limits: &super::Limits,
+    path: &std::path::Path,
+    text: &str,
+    pos: u64,
+) -> Result<(), IoError> {
+    if depth > limits.max_xml_depth {
+        return Err(IoError::Bound {
+            path: path.to_path_buf(),
+            bound: "max_xml_depth",
+            detail: format!(
+                "elements nested deeper than {} at line {}",
+                limits.max_xml_depth,
+                line_of(text, pos)
+            ),
+        });
+    }
+    Ok(())
 }
 
 pub(crate) struct Parsed {
@@ -127,17 +155,7 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
         if let Some(e) = start {
             if !empty {
                 depth += 1;
-                if depth > limits.max_xml_depth {
-                    return Err(IoError::Bound {
-                        path: path.to_path_buf(),
-                        bound: "max_xml_depth",
-                        detail: format!(
-                            "elements nested deeper than {} at line {}",
-                            limits.max_xml_depth,
-                            line_of(text, pos)
-                        ),
-                    });
-                }
+                check_depth(depth, limits, path, text, pos)?;
             }
             let name = e.local_name();
             let name: &str = name.as_ref();
