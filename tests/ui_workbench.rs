@@ -219,3 +219,25 @@ fn the_demo_case_is_generated_and_opened_in_training_mode() {
     harness.get_by_label_contains("TRAINING MODE");
     assert!(demo.exists());
 }
+
+#[test]
+fn a_generated_case_shows_its_ground_truth_panel() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo.copkit");
+    let mut app = WorkbenchApp::new(actor(), Prefs::default());
+    app.open_demo_at(demo);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut WorkbenchApp| app.show(ui), app);
+    settle(&mut harness);
+    harness.get_by_label("Ground truth").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("Leaders (");
+    harness.get_by_label_contains("Early-warning burst").click();
+    harness.run_steps(2);
+    harness
+        .get_by_label("Set the time filter to the burst")
+        .click();
+    harness.run_steps(2);
+    assert!(harness.state().view.time_filter.is_some());
+}

@@ -87,6 +87,7 @@ pub enum Tab {
     Timeline,
     Analysis,
     Audit,
+    Truth,
 }
 
 /// A message for the user at the bottom of the window.
@@ -106,6 +107,7 @@ struct PendingOpen {
 
 /// The open case and the snapshot the views read.
 pub struct OpenCase {
+    pub truth: Option<crate::generate::Truth>,
     pub case: Case,
     pub snapshot: Arc<CaseSnapshot>,
     pub training: bool,
@@ -172,7 +174,9 @@ impl WorkbenchApp {
     pub fn with_case(mut self, mut case: Case) -> Result<WorkbenchApp> {
         let snapshot = case.snapshot()?;
         let training = case.is_training();
+        let truth = crate::generate::read_truth(&case).ok().flatten();
         self.open = Some(OpenCase {
+            truth,
             case,
             snapshot,
             training,
@@ -488,7 +492,9 @@ impl WorkbenchApp {
                         self.prefs.recent.truncate(10);
                         let training = case.is_training();
                         self.close_case();
+                        let truth = crate::generate::read_truth(&case).ok().flatten();
                         self.open = Some(OpenCase {
+                            truth,
                             case,
                             snapshot,
                             training,
@@ -662,6 +668,9 @@ impl WorkbenchApp {
                     ] {
                         ui.selectable_value(&mut self.tab, tab, label);
                     }
+                    if self.open.as_ref().is_some_and(|o| o.truth.is_some()) {
+                        ui.selectable_value(&mut self.tab, Tab::Truth, "Ground truth");
+                    }
                 });
                 ui.separator();
                 let acts = match self.tab {
@@ -696,6 +705,11 @@ impl WorkbenchApp {
                         &self.view,
                         &mut self.analysis,
                         self.analysis_job.is_some(),
+                    ),
+                    Tab::Truth => ui::truth::show(
+                        ui,
+                        &snapshot,
+                        self.open.as_ref().and_then(|o| o.truth.as_ref()),
                     ),
                     Tab::Audit => {
                         audit_view(ui, &self.open.as_ref().expect("open").case);

@@ -14,7 +14,7 @@ pub mod score;
 mod sources;
 mod truth;
 
-pub use truth::Truth;
+pub use truth::{Member, Truth};
 
 use crate::jobs::{CancelToken, JobError, NoProgress, Progress};
 use crate::store::{Actor, Case, StoreError};

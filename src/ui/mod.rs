@@ -6,6 +6,7 @@ pub mod graph;
 pub mod inspector;
 pub mod tables;
 pub mod timeline;
+pub mod truth;
 
 use crate::model::{EntityId, Grade, Grading, GradingScheme, ItemRef, PersonCategory};
 use crate::store::{CaseSnapshot, Command};
