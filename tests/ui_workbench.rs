@@ -191,7 +191,7 @@ fn the_force_layout_runs_as_a_job_and_moves_the_graph() {
     harness.run_steps(2);
     let before = harness.state().graph.positions.clone();
     assert_eq!(before.len(), 3);
-    harness.get_by_label("Run force layout").click();
+    harness.get_by_label("▶ Force layout").click();
     harness.run_steps(1);
     assert!(harness.state().graph.layout_running);
     settle(&mut harness);

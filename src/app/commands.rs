@@ -10,6 +10,8 @@ pub enum UiCommand {
     OpenCase,
     OpenDemo,
     CloseCase,
+    Import,
+    Export,
     Undo,
     Redo,
     Find,
@@ -33,11 +35,13 @@ pub enum Menu {
 }
 
 impl UiCommand {
-    pub const ALL: [UiCommand; 16] = [
+    pub const ALL: [UiCommand; 18] = [
         UiCommand::NewCase,
         UiCommand::OpenCase,
         UiCommand::OpenDemo,
         UiCommand::CloseCase,
+        UiCommand::Import,
+        UiCommand::Export,
         UiCommand::Undo,
         UiCommand::Redo,
         UiCommand::Find,
@@ -58,6 +62,8 @@ impl UiCommand {
             UiCommand::OpenCase => "Open case…",
             UiCommand::OpenDemo => "Open the demo case (training)",
             UiCommand::CloseCase => "Close case",
+            UiCommand::Import => "Import file…",
+            UiCommand::Export => "Export case…",
             UiCommand::Undo => "Undo",
             UiCommand::Redo => "Redo",
             UiCommand::Find => "Find…",
@@ -78,7 +84,9 @@ impl UiCommand {
             UiCommand::NewCase
             | UiCommand::OpenCase
             | UiCommand::OpenDemo
-            | UiCommand::CloseCase => Menu::File,
+            | UiCommand::CloseCase
+            | UiCommand::Import
+            | UiCommand::Export => Menu::File,
             UiCommand::Undo
             | UiCommand::Redo
             | UiCommand::Find
@@ -96,6 +104,8 @@ impl UiCommand {
             UiCommand::NewCase => KeyboardShortcut::new(cmd, Key::N),
             UiCommand::OpenCase => KeyboardShortcut::new(cmd, Key::O),
             UiCommand::CloseCase => KeyboardShortcut::new(cmd, Key::W),
+            UiCommand::Import => KeyboardShortcut::new(cmd, Key::I),
+            UiCommand::Export => KeyboardShortcut::new(cmd, Key::E),
             // Redo before undo: ctrl-shift-z must not be taken as ctrl-z.
             UiCommand::Redo => KeyboardShortcut::new(cmd_shift, Key::Z),
             UiCommand::Undo => KeyboardShortcut::new(cmd, Key::Z),

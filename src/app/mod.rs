@@ -17,6 +17,15 @@ use commands::{Menu, UiCommand};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// What one undo step of the session changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UndoStep {
+    /// A store command (in the case file, undone through the store).
+    Store,
+    /// A change of the graph view's chart (hide, pin, expand, collapse, move).
+    Chart,
+}
+
 /// Opens the workbench window and runs it until it is closed.
 pub fn run(case: Option<PathBuf>, purpose: Option<String>, actor: Actor) -> Result<()> {
     let started = std::time::Instant::now();
@@ -136,6 +145,14 @@ pub struct WorkbenchApp {
     analysis_job: Option<JobId>,
     pub graph: crate::ui::graph::GraphState,
     layout_job: Option<JobId>,
+    /// Which kind of change each undo step of this session was, latest last: ctrl-z undoes
+    /// the latest, whether a store command or a chart change of the graph view.
+    undo_steps: Vec<UndoStep>,
+    redo_steps: Vec<UndoStep>,
+    /// The import wizard, while open.
+    pub import: Option<ui::import::ImportWizard>,
+    /// The export dialog, while open.
+    pub export: Option<ui::export_dialog::ExportDialog>,
     /// The focused item's audit history, read once per item and generation.
     history: Option<(crate::model::ItemRef, u64, Vec<crate::store::AuditRecord>)>,
     /// When the process started, until the first frame has been drawn (logged once).
@@ -165,6 +182,10 @@ impl WorkbenchApp {
             analysis_job: None,
             graph: Default::default(),
             layout_job: None,
+            undo_steps: Vec::new(),
+            redo_steps: Vec::new(),
+            import: None,
+            export: None,
             history: None,
             started: None,
         }
@@ -303,15 +324,49 @@ impl WorkbenchApp {
             },
             UiCommand::OpenDemo => self.open_demo(),
             UiCommand::CloseCase => self.close_case(),
+            UiCommand::Import => self.open_import(None),
+            UiCommand::Export => match &self.open {
+                Some(open) => {
+                    self.export = Some(ui::export_dialog::ExportDialog::new(open.case.path()));
+                }
+                None => self.error("Open a case first, then export it"),
+            },
             UiCommand::Undo | UiCommand::Redo => {
+                let undo = command == UiCommand::Undo;
+                let (from, to) = if undo {
+                    (&mut self.undo_steps, &mut self.redo_steps)
+                } else {
+                    (&mut self.redo_steps, &mut self.undo_steps)
+                };
+                // Steps from before this session are store commands.
+                let step = from.pop().unwrap_or(UndoStep::Store);
+                if step == UndoStep::Chart {
+                    let done = if undo {
+                        self.graph.undo()
+                    } else {
+                        self.graph.redo()
+                    };
+                    match done {
+                        Some(what) => {
+                            to.push(UndoStep::Chart);
+                            let verb = if undo { "Undone" } else { "Redone" };
+                            self.info(format!("{verb} on the chart: {what}"));
+                        }
+                        None => self.info("Nothing to undo on the chart"),
+                    }
+                    return;
+                }
                 let Some(open) = &mut self.open else { return };
-                let result = if command == UiCommand::Undo {
+                let result = if undo {
                     open.case.undo()
                 } else {
                     open.case.redo()
                 };
                 match result {
-                    Ok(Some(_)) => self.refresh_snapshot(),
+                    Ok(Some(_)) => {
+                        to.push(UndoStep::Store);
+                        self.refresh_snapshot();
+                    }
                     Ok(None) => self.info(format!("Nothing to {}", command.label().to_lowercase())),
                     Err(e) => self.error(format!("{e}")),
                 }
@@ -372,6 +427,24 @@ impl WorkbenchApp {
                         self.view.selection.insert(item);
                     }
                 }
+                Action::SelectMany(items) => {
+                    self.view.selection = items.into_iter().collect();
+                }
+                Action::Hover(item) => self.view.hovered = item,
+                Action::ChartChanged => {
+                    self.undo_steps.push(UndoStep::Chart);
+                    self.redo_steps.clear();
+                }
+                Action::ExportChart { svg } => self.export_chart(ctx, svg),
+                Action::SaveChartImage { path, bytes } => self.save_chart_image(&path, &bytes),
+                Action::Error(text) => self.error(text),
+                Action::Record { action, details } => {
+                    if let Some(open) = &mut self.open
+                        && let Err(e) = open.case.record_consultation(&action, details)
+                    {
+                        self.error(format!("Could not record '{action}' in the audit log: {e}"));
+                    }
+                }
                 Action::SetTimeFilter(filter) => self.view.time_filter = filter,
                 Action::Run(command) => self.run_command(ctx, command),
                 Action::Apply(command) => self.apply_store_command(*command),
@@ -392,6 +465,8 @@ impl WorkbenchApp {
         let action = command.action();
         match open.case.apply(command) {
             Ok(_) => {
+                self.undo_steps.push(UndoStep::Store);
+                self.redo_steps.clear();
                 self.info(format!("Done: {action}"));
                 self.refresh_snapshot();
             }
@@ -441,6 +516,7 @@ impl WorkbenchApp {
         }
         let graph = self.graph.graph.clone();
         let start = self.graph.positions.clone();
+        let pinned = self.graph.pinned_mask();
         let slot = Arc::clone(&self.graph.slot);
         match self.jobs.spawn("force layout", move |cancel, progress| {
             let publish = |p: &[[f32; 2]]| {
@@ -448,13 +524,207 @@ impl WorkbenchApp {
                     *s = Some(p.to_vec());
                 }
             };
-            crate::layout::run_force(&graph, Some(&start), &[], 3000, cancel, progress, &publish)
+            crate::layout::run_force(
+                &graph,
+                Some(&start),
+                &pinned,
+                3000,
+                cancel,
+                progress,
+                &publish,
+            )
         }) {
             Ok(id) => {
                 self.layout_job = Some(id);
                 self.graph.layout_running = true;
             }
             Err(e) => self.error(format!("{e}")),
+        }
+    }
+
+    /// Opens the import wizard (at the mapping step when a file is given, as on a drop).
+    pub fn open_import(&mut self, path: Option<&std::path::Path>) {
+        if self.open.is_none() {
+            self.error("Open or create a case first, then import into it");
+            return;
+        }
+        if self.import.as_ref().is_some_and(|w| w.job.is_some()) {
+            self.error("An import is running; wait for it or cancel it first");
+            return;
+        }
+        self.import = Some(ui::import::ImportWizard::new(path));
+    }
+
+    /// Shows the import wizard's window and acts on what it asks.
+    fn import_window(&mut self, ctx: &egui::Context) {
+        let Some(wizard) = &mut self.import else {
+            return;
+        };
+        let Some(open) = &self.open else {
+            self.import = None;
+            return;
+        };
+        let progress = wizard.job.and_then(|id| {
+            self.jobs.running().iter().find(|j| j.id == id).map(|j| {
+                j.progress
+                    .as_ref()
+                    .map_or((None, "starting".to_string()), |p| {
+                        (p.fraction, p.message.clone())
+                    })
+            })
+        });
+        let mut request = ui::import::WizardRequest::None;
+        let mut keep_open = true;
+        egui::Window::new("Import")
+            .open(&mut keep_open)
+            .default_width(720.0)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                request = ui::import::show(ui, wizard, &open.snapshot.schema, progress);
+            });
+        if !keep_open && wizard.job.is_none() {
+            request = ui::import::WizardRequest::Close;
+        }
+        match request {
+            ui::import::WizardRequest::None => {}
+            ui::import::WizardRequest::Close => self.import = None,
+            ui::import::WizardRequest::Cancel(id) => self.jobs.cancel(id),
+            ui::import::WizardRequest::Browse => {
+                if let Some(path) = rfd::FileDialog::new().pick_file() {
+                    wizard.path_text = path.display().to_string();
+                }
+            }
+            ui::import::WizardRequest::Start => {
+                let (path, actor, purpose) = (
+                    open.case.path().to_path_buf(),
+                    open.case.actor().clone(),
+                    open.case.purpose().to_string(),
+                );
+                wizard.start(&mut self.jobs, path, actor, purpose);
+            }
+        }
+    }
+
+    /// Shows the export dialog and acts on what it asks.
+    fn export_window(&mut self, ctx: &egui::Context) {
+        let (Some(dialog), Some(open)) = (&mut self.export, &self.open) else {
+            return;
+        };
+        let mut request = ui::export_dialog::ExportRequestUi::None;
+        let mut keep_open = true;
+        egui::Window::new("Export case")
+            .open(&mut keep_open)
+            .default_width(600.0)
+            .collapsible(false)
+            .show(ctx, |ui| request = ui::export_dialog::show(ui, dialog));
+        if !keep_open && dialog.job.is_none() {
+            request = ui::export_dialog::ExportRequestUi::Close;
+        }
+        match request {
+            ui::export_dialog::ExportRequestUi::None => {}
+            ui::export_dialog::ExportRequestUi::Close => self.export = None,
+            ui::export_dialog::ExportRequestUi::Start => {
+                let (path, actor, purpose) = (
+                    open.case.path().to_path_buf(),
+                    open.case.actor().clone(),
+                    open.case.purpose().to_string(),
+                );
+                dialog.start(&mut self.jobs, path, actor, purpose);
+            }
+        }
+    }
+
+    /// Where a chart export goes: the user's choice, or (when no file dialog answers) a new
+    /// file beside the case, never the case itself.
+    fn chart_export_path(&self, svg: bool) -> Option<PathBuf> {
+        let open = self.open.as_ref()?;
+        let ext = if svg { "svg" } else { "png" };
+        let stem = open
+            .case
+            .path()
+            .file_stem()
+            .map_or_else(|| "case".into(), |s| s.to_string_lossy().into_owned());
+        let name = format!(
+            "{stem}-chart-{}.{ext}",
+            chrono::Utc::now().format("%Y%m%d-%H%M%S")
+        );
+        if let Some(path) = rfd::FileDialog::new()
+            .add_filter(ext.to_uppercase(), &[ext])
+            .set_file_name(&name)
+            .save_file()
+        {
+            return Some(path);
+        }
+        let dir = open.case.path().parent()?.to_path_buf();
+        Some(dir.join(name))
+    }
+
+    /// Exports the graph view as it is on screen.
+    fn export_chart(&mut self, ctx: &egui::Context, svg: bool) {
+        let Some(path) = self.chart_export_path(svg) else {
+            return;
+        };
+        if svg {
+            self.save_chart_svg(&path);
+        } else {
+            self.graph.request_png(ctx, path);
+        }
+    }
+
+    /// Exports the graph view as SVG to a chosen path (the menu's export without a dialog).
+    pub fn save_chart_svg(&mut self, path: &std::path::Path) {
+        let title = self
+            .open
+            .as_ref()
+            .map(|o| o.snapshot.title.clone())
+            .unwrap_or_default();
+        match self.graph.svg(self.prefs.dark, &title) {
+            Some(text) => self.save_chart_image(path, text.as_bytes()),
+            None => self.error("Show the graph view first, then export it"),
+        }
+    }
+
+    /// Writes a chart image atomically (never over the open case) and records the disclosure.
+    pub fn save_chart_image(&mut self, path: &std::path::Path, bytes: &[u8]) {
+        let Some(open) = &mut self.open else { return };
+        if path == open.case.path() {
+            self.error(format!(
+                "The chart was not exported: that path is the open case; choose another file. {}",
+                path.display()
+            ));
+            return;
+        }
+        use sha2::Digest as _;
+        let written = (|| -> std::io::Result<()> {
+            let mut tmp = path.as_os_str().to_owned();
+            tmp.push(".part");
+            let tmp = PathBuf::from(tmp);
+            std::fs::write(&tmp, bytes)?;
+            std::fs::rename(&tmp, path)
+        })();
+        if let Err(e) = written {
+            self.error(format!(
+                "The chart image could not be written ({e}); check the folder exists and is writable. {}",
+                path.display()
+            ));
+            return;
+        }
+        let details = serde_json::json!({
+            "kind": "chart image",
+            "path": path.display().to_string(),
+            "sha256": hex::encode(sha2::Sha256::digest(bytes)),
+            "entities_shown": self.graph.shown_entities(),
+        });
+        match open.case.record(
+            crate::store::AuditCategory::Disclosure,
+            "chart export",
+            details,
+        ) {
+            Ok(_) => self.info(format!("Chart exported to {}", path.display())),
+            Err(e) => self.error(format!(
+                "The chart was written but its disclosure could not be recorded: {e}. {}",
+                path.display()
+            )),
         }
     }
 
@@ -468,6 +738,32 @@ impl WorkbenchApp {
                     Ok(positions) => self.graph.set_positions(positions),
                     Err(crate::jobs::JobError::Cancelled) => {}
                     Err(e) => self.error(format!("layout: {e}")),
+                }
+            } else if let Some(wizard) = self.import.as_mut().filter(|w| w.job == Some(id)) {
+                let result = finished.into_result::<crate::io::ImportReport>();
+                let imported = result.is_ok();
+                wizard.finished(result);
+                if imported && let Some(open) = &mut self.open {
+                    // The import wrote through its own connection: pick up the new state.
+                    match open.case.reload() {
+                        Ok(()) => {
+                            self.undo_steps.push(UndoStep::Store);
+                            self.redo_steps.clear();
+                            self.info("Import finished");
+                            self.refresh_snapshot();
+                        }
+                        Err(e) => {
+                            self.error(format!("Could not re-read the case after the import: {e}"))
+                        }
+                    }
+                }
+            } else if self.export.as_ref().is_some_and(|d| d.job == Some(id)) {
+                let result = finished.into_result::<crate::io::export::ExportReport>();
+                if result.is_ok() {
+                    self.info("Export finished; the disclosure is in the audit log");
+                }
+                if let Some(dialog) = self.export.as_mut() {
+                    dialog.finished(result);
                 }
             } else if Some(id) == self.analysis_job {
                 self.analysis_job = None;
@@ -647,12 +943,26 @@ impl WorkbenchApp {
                         });
                     }
                     let history = self.history.as_ref().map_or(&[][..], |h| &h.2[..]);
+                    // The latest entity-resolution run of this case's generation.
+                    let proposals = self
+                        .analysis
+                        .results
+                        .iter()
+                        .rev()
+                        .find_map(|r| match &r.output {
+                            crate::analysis::Output::MergeProposals { proposals } => {
+                                Some(&proposals[..])
+                            }
+                            _ => None,
+                        })
+                        .unwrap_or(&[]);
                     actions.extend(ui::inspector::show(
                         ui,
                         &snapshot,
                         &self.view,
                         &mut self.inspector,
                         history,
+                        proposals,
                     ));
                 });
             egui::CentralPanel::default().show(ui, |ui| {
@@ -751,6 +1061,19 @@ impl WorkbenchApp {
         }
 
         self.dialogs(&ctx, &mut actions);
+        // A file dropped on the window starts the import wizard with it.
+        let dropped = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .find(|p| !p.as_os_str().is_empty())
+        });
+        if let Some(path) = dropped {
+            self.open_import(Some(&path));
+        }
+        self.import_window(&ctx);
+        self.export_window(&ctx);
         self.apply_actions(&ctx, actions);
     }
 
@@ -890,6 +1213,21 @@ fn filters_panel(
     if !view.filters.min_grade.trim().is_empty() && view.filters.grade(case).is_none() {
         ui.colored_label(ui.visuals().warn_fg_color, "not a grade of this scheme");
     }
+    let label = ui.label("Attribute (property, value contains)");
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(&mut view.filters.attribute)
+                .hint_text("nationality")
+                .desired_width(90.0),
+        )
+        .labelled_by(label.id);
+        ui.add(
+            egui::TextEdit::singleline(&mut view.filters.attribute_value)
+                .hint_text("value")
+                .desired_width(90.0),
+        )
+        .labelled_by(label.id);
+    });
     ui.checkbox(&mut view.filters.hide_restricted, "Hide restricted items");
     ui.separator();
     ui.label(format!("{} selected", view.selection.len()));

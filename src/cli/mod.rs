@@ -86,6 +86,17 @@ pub enum Commands {
     Truth(generate::TruthArgs),
     /// Run an analysis component on a generated case and score it against the planted truth.
     Score(generate::ScoreArgs),
+    /// Measure the graph view headless: build and tessellate frames of a synthetic chart of
+    /// N entities and M links, zoomed out and zoomed in; print median and 95th percentile.
+    #[cfg(feature = "gui")]
+    BenchUi {
+        #[arg(long, default_value_t = 100_000)]
+        nodes: usize,
+        #[arg(long, default_value_t = 300_000)]
+        links: usize,
+        #[arg(long, default_value_t = 30)]
+        frames: usize,
+    },
     /// Internal: applies commands to a case in a loop, printing each commit (crash tests).
     #[command(hide = true)]
     DebugCrashWriter { case: PathBuf },
@@ -263,6 +274,28 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Commands::Generate(args) => generate::run_generate(args, actor),
         Commands::Truth(args) => generate::run_truth(args, actor),
         Commands::Score(args) => generate::run_score(args, actor),
+        #[cfg(feature = "gui")]
+        Commands::BenchUi {
+            nodes,
+            links,
+            frames,
+        } => {
+            if nodes == 0 || frames == 0 {
+                return Err(UsageError("--nodes and --frames must be at least 1".into()).into());
+            }
+            println!(
+                "graph view, {nodes} entities, {links} links, {frames} frames per scenario, 1600x1000 logical px, {} threads",
+                rayon::current_num_threads()
+            );
+            println!("scenario      median ms   p95 ms   nodes drawn   lines drawn   triangles");
+            for r in crate::ui::graph::bench::run(nodes, links, frames) {
+                println!(
+                    "{:<12} {:>9.2} {:>8.2} {:>13} {:>13} {:>11}",
+                    r.scenario, r.median_ms, r.p95_ms, r.nodes_drawn, r.links_drawn, r.triangles
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Commands::DebugCrashWriter { case } => crash_writer(&case, actor),
     }
 }

@@ -399,6 +399,12 @@ impl Case {
         Ok(())
     }
 
+    /// Re-reads what another connection to the same file may have changed (an import job
+    /// writes through its own connection): entity types, grading schemes and the generation.
+    pub fn reload(&mut self) -> Result<(), StoreError> {
+        self.reload_configuration()
+    }
+
     fn reload_configuration(&mut self) -> Result<(), StoreError> {
         let mut schema = Schema::default();
         {
@@ -686,7 +692,12 @@ impl Case {
     }
 
     fn bump_generation(tx: &Connection, current: u64) -> Result<u64, StoreError> {
-        let generation = current + 1;
+        // Another connection (an import or export job of the workbench) may have moved the
+        // generation on since this handle read it; the transaction sees the latest value.
+        let stored = meta::get(tx, "generation")?
+            .and_then(|g| g.parse::<u64>().ok())
+            .unwrap_or(0);
+        let generation = current.max(stored) + 1;
         meta::set(tx, "generation", &generation.to_string())?;
         Ok(generation)
     }

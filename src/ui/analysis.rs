@@ -22,6 +22,8 @@ pub struct AnalysisResult {
 pub struct AnalysisColumn {
     pub name: String,
     pub values: HashMap<EntityId, f64>,
+    /// The values are community numbers (colour by community, do not size by them).
+    pub communities: bool,
 }
 
 impl AnalysisColumn {
@@ -37,6 +39,7 @@ impl AnalysisColumn {
         Some(AnalysisColumn {
             name: result.component.clone(),
             values,
+            communities: matches!(result.output, Output::Communities { .. }),
         })
     }
 }

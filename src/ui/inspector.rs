@@ -1,7 +1,9 @@
 //! The inspector: the focused item's attributes, each value with its provenance and grading;
-//! its connected items and events; editing with a reason.
+//! its connected items and events; editing with a reason; merging the selection by hand, and
+//! the merge proposals of entity resolution with their explanations, to accept or reject.
 
 use super::{Action, ViewState, grade_text, time_text};
+use crate::analysis::MergeProposal;
 use crate::model::{Attribute, EntityId, ItemRef};
 use crate::store::{CaseSnapshot, Command};
 
@@ -9,6 +11,10 @@ use crate::store::{CaseSnapshot, Command};
 #[derive(Debug, Default, Clone)]
 pub struct InspectorState {
     editing: Option<(EntityId, String, String)>,
+    /// The reason given for a merge (manual or an accepted proposal).
+    merge_reason: String,
+    /// Proposals the analyst rejected this session (keep, duplicate).
+    rejected: std::collections::BTreeSet<(EntityId, EntityId)>,
 }
 
 pub fn show(
@@ -17,6 +23,7 @@ pub fn show(
     view: &ViewState,
     state: &mut InspectorState,
     history: &[crate::store::AuditRecord],
+    proposals: &[MergeProposal],
 ) -> Vec<Action> {
     let mut actions = Vec::new();
     let Some(focus) = view.focus() else {
@@ -33,6 +40,9 @@ pub fn show(
         .auto_shrink(false)
         .show(ui, |ui| {
             item_details(ui, case, focus, state, &mut actions);
+            if let ItemRef::Entity(id) = focus {
+                merge_section(ui, case, view, id, proposals, state, &mut actions);
+            }
             ui.separator();
             ui.strong("Audit history");
             if history.is_empty() {
@@ -337,5 +347,110 @@ fn entity(
     }
     if events == 0 {
         ui.weak("no events");
+    }
+}
+
+/// Merging: the other selected entities into the focused one by hand, and the proposals of
+/// entity resolution that involve the focused entity.
+fn merge_section(
+    ui: &mut egui::Ui,
+    case: &CaseSnapshot,
+    view: &ViewState,
+    focus: EntityId,
+    proposals: &[MergeProposal],
+    state: &mut InspectorState,
+    actions: &mut Vec<Action>,
+) {
+    let others: Vec<EntityId> = view
+        .selected_entities()
+        .into_iter()
+        .filter(|e| *e != focus)
+        .collect();
+    let mine: Vec<&MergeProposal> = proposals
+        .iter()
+        .filter(|p| p.keep == focus || p.duplicate == focus)
+        .filter(|p| !state.rejected.contains(&(p.keep, p.duplicate)))
+        .collect();
+    if others.is_empty() && mine.is_empty() {
+        return;
+    }
+    ui.separator();
+    ui.strong("Merge");
+    ui.horizontal(|ui| {
+        let label = ui.label("Reason:");
+        ui.add(
+            egui::TextEdit::singleline(&mut state.merge_reason)
+                .hint_text("why these are the same (recorded)")
+                .desired_width(200.0),
+        )
+        .labelled_by(label.id);
+    });
+    let reason = state.merge_reason.trim().to_string();
+    let label = |e: EntityId| {
+        case.entity(e)
+            .map_or_else(|| e.to_string(), |x| format!("{} ({e})", x.label))
+    };
+    if !others.is_empty() {
+        let text = format!("Merge the {} other selected into this entity", others.len());
+        if ui
+            .add_enabled(!reason.is_empty(), egui::Button::new(text))
+            .on_disabled_hover_text("give a reason first")
+            .clicked()
+        {
+            actions.push(Action::Apply(Box::new(Command::Merge {
+                keep: focus,
+                absorb: others.clone(),
+                method: "manual".into(),
+                reason: reason.clone(),
+            })));
+            state.merge_reason.clear();
+        }
+    }
+    for p in mine {
+        let other = if p.keep == focus { p.duplicate } else { p.keep };
+        ui.group(|ui| {
+            ui.label(format!(
+                "Proposed duplicate: {} · score {:.2}",
+                label(other),
+                p.score
+            ));
+            for line in &p.explanation {
+                ui.weak(format!("• {line}"));
+            }
+            ui.horizontal(|ui| {
+                if ui
+                    .button("Accept")
+                    .on_hover_text(format!(
+                        "merge {} into {}",
+                        label(p.duplicate),
+                        label(p.keep)
+                    ))
+                    .clicked()
+                {
+                    actions.push(Action::Apply(Box::new(Command::Merge {
+                        keep: p.keep,
+                        absorb: vec![p.duplicate],
+                        method: format!("resolve-entities: {}", p.explanation.join("; ")),
+                        reason: if reason.is_empty() {
+                            "accepted entity-resolution proposal".into()
+                        } else {
+                            reason.clone()
+                        },
+                    })));
+                }
+                if ui.button("Reject").clicked() {
+                    state.rejected.insert((p.keep, p.duplicate));
+                    actions.push(Action::Record {
+                        action: "merge proposal rejected".into(),
+                        details: serde_json::json!({
+                            "keep": p.keep,
+                            "duplicate": p.duplicate,
+                            "score": p.score,
+                            "explanation": p.explanation,
+                        }),
+                    });
+                }
+            });
+        });
     }
 }

@@ -2,7 +2,9 @@
 //! [`Action`]s; it never changes the case itself. The app applies actions once per frame.
 
 pub mod analysis;
+pub mod export_dialog;
 pub mod graph;
+pub mod import;
 pub mod inspector;
 pub mod tables;
 pub mod timeline;
@@ -31,6 +33,28 @@ pub enum Action {
     RunAnalysis {
         component: String,
         params: crate::analysis::Params,
+    },
+    /// Replace the selection with these items (box selection, expand; empty clears).
+    SelectMany(Vec<ItemRef>),
+    /// The item under the pointer in any view.
+    Hover(Option<ItemRef>),
+    /// The graph view changed its chart (hide, pin, expand, collapse, move): an undo step.
+    ChartChanged,
+    /// Export the graph view as it is on screen.
+    ExportChart {
+        svg: bool,
+    },
+    /// Write an exported chart image (encoded by the view) and record the disclosure.
+    SaveChartImage {
+        path: std::path::PathBuf,
+        bytes: Vec<u8>,
+    },
+    /// Show an error to the user.
+    Error(String),
+    /// Record a consultation in the audit log (a decision that changes no evidence).
+    Record {
+        action: String,
+        details: serde_json::Value,
     },
 }
 
@@ -73,6 +97,10 @@ pub struct Filters {
     /// "B2" = only items graded at least that well.
     pub min_grade: String,
     pub hide_restricted: bool,
+    /// Only entities with a value of this property (`nationality`, `imei`, ...)...
+    pub attribute: String,
+    /// ...containing this text (any value when empty).
+    pub attribute_value: String,
 }
 
 impl Filters {
@@ -100,6 +128,38 @@ impl Filters {
             Some((scheme, g)) => scheme.meets(grading, g),
             None => true,
         }
+    }
+
+    /// Whether an entity passes the type, category, grade, restricted and search filters.
+    pub fn entity_passes(
+        &self,
+        grade: Option<&(GradingScheme, Grade)>,
+        e: &crate::model::Entity,
+    ) -> bool {
+        self.entity_type
+            .as_ref()
+            .is_none_or(|t| &e.entity_type == t)
+            && self.category.is_none_or(|c| e.category == Some(c))
+            && self.passes(grade, e.grading.as_ref(), e.restricted)
+            && self.attribute_matches(&e.attributes)
+            && self.matches_search(
+                [e.label.as_str(), e.source_id.as_deref().unwrap_or("")]
+                    .into_iter()
+                    .chain(e.attributes.iter().map(|a| a.value.as_str())),
+            )
+    }
+
+    /// Whether the attributes pass the attribute filter (property and value text).
+    pub fn attribute_matches(&self, attributes: &[crate::model::Attribute]) -> bool {
+        let key = self.attribute.trim();
+        if key.is_empty() {
+            return true;
+        }
+        let value = self.attribute_value.trim().to_lowercase();
+        attributes.iter().any(|a| {
+            a.property.eq_ignore_ascii_case(key)
+                && (value.is_empty() || a.value.to_lowercase().contains(&value))
+        })
     }
 
     /// Case-insensitive search over the given texts.

@@ -132,17 +132,7 @@ pub fn filtered_rows(
     };
     let mut rows: Vec<usize> = (0..n)
         .filter(|&i| match kind {
-            TableKind::Entities => {
-                let e = &case.entities[i];
-                f.entity_type.as_ref().is_none_or(|t| &e.entity_type == t)
-                    && f.category.is_none_or(|c| e.category == Some(c))
-                    && f.passes(grade.as_ref(), e.grading.as_ref(), e.restricted)
-                    && f.matches_search(
-                        [e.label.as_str(), e.source_id.as_deref().unwrap_or("")]
-                            .into_iter()
-                            .chain(e.attributes.iter().map(|a| a.value.as_str())),
-                    )
-            }
+            TableKind::Entities => f.entity_passes(grade.as_ref(), &case.entities[i]),
             TableKind::Links => {
                 let l = &case.links[i];
                 f.passes(grade.as_ref(), l.grading.as_ref(), l.restricted)

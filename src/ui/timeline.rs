@@ -1,10 +1,12 @@
 //! The timeline: a histogram of events with adjustable bins, theme lines for the selected
-//! entities (one row each, their events as marks, as in i2), and the shared time filter, which
-//! can be set from the visible range and played forward so the other views follow.
+//! entities (one row each, their events as marks, calls and payments between two of them as
+//! arrows from row to row, as in i2), and the shared time filter, which is set by brushing a
+//! range (shift-drag) or from the visible range, and played forward so the other views follow.
 
 use super::{Action, ViewState, time_text};
+use crate::model::ParticipantRole;
 use crate::store::CaseSnapshot;
-use egui_plot::{Bar, BarChart, Plot, Points, Span};
+use egui_plot::{Arrows, Bar, BarChart, Plot, Points, Span};
 
 const MS_PER_DAY: f64 = 86_400_000.0;
 
@@ -35,6 +37,8 @@ pub struct TimelineState {
     pub playing: bool,
     last_step: Option<f64>,
     visible: Option<(f64, f64)>,
+    /// Where a shift-drag brush started (plot x, days).
+    brush_start: Option<f64>,
     cache_key: Option<(u64, i64)>,
     bins: Vec<(i64, u64)>,
 }
@@ -68,6 +72,7 @@ pub fn show(
         ui.selectable_value(&mut state.bin, BinWidth::Day, "day");
         ui.selectable_value(&mut state.bin, BinWidth::Week, "week");
         ui.separator();
+        ui.weak("shift-drag to brush a range");
         if ui.button("Filter to visible range").clicked()
             && let Some((a, b)) = state.visible
         {
@@ -143,9 +148,14 @@ pub fn show(
             .unwrap_or_default()
     };
     let filter = view.time_filter;
+    // Shift-drag brushes a range instead of panning.
+    let shift = ui.input(|i| i.modifiers.shift);
+    let mut brushed = None;
+    let brush_start = &mut state.brush_start;
     let response = Plot::new("timeline-histogram")
         .height(hist_height)
         .allow_scroll(false)
+        .allow_drag(!shift)
         .x_axis_formatter(date_axis)
         .show(ui, |plot| {
             plot.bar_chart(BarChart::new("events", bars));
@@ -155,10 +165,34 @@ pub fn show(
                     (a as f64 / MS_PER_DAY)..=(b as f64 / MS_PER_DAY),
                 ));
             }
+            let pointer = plot.pointer_coordinate().map(|p| p.x);
+            let (started, dragging, stopped) = {
+                let r = plot.response();
+                (r.drag_started(), r.dragged(), r.drag_stopped())
+            };
+            if shift && started {
+                *brush_start = pointer;
+            }
+            if let (Some(a), Some(b)) = (*brush_start, pointer)
+                && dragging
+            {
+                plot.span(Span::new("brush", a.min(b)..=a.max(b)));
+            }
+            if stopped && let Some(a) = brush_start.take() {
+                brushed = pointer.map(|b| (a.min(b), a.max(b)));
+            }
             let bounds = plot.plot_bounds();
             (bounds.min()[0], bounds.max()[0])
         });
     state.visible = Some(response.inner);
+    if let Some((a, b)) = brushed
+        && b > a
+    {
+        actions.push(Action::SetTimeFilter(Some((
+            (a * MS_PER_DAY) as i64,
+            (b * MS_PER_DAY) as i64,
+        ))));
+    }
 
     if !selected.is_empty() {
         ui.label("Theme lines (selected entities)");
@@ -179,6 +213,26 @@ pub fn show(
                 (row, label, points)
             })
             .collect();
+        // Calls, messages and payments between two selected entities: arrows between rows.
+        let row_of: std::collections::HashMap<_, f64> = selected
+            .iter()
+            .take(20)
+            .enumerate()
+            .map(|(row, id)| (*id, row as f64))
+            .collect();
+        let (mut origins, mut tips) = (Vec::new(), Vec::new());
+        for ev in &case.events {
+            let from = ev.in_role(ParticipantRole::From).next();
+            let to = ev.in_role(ParticipantRole::To).next();
+            if let (Some(from), Some(to)) = (from, to)
+                && let (Some(&a), Some(&b)) = (row_of.get(&from), row_of.get(&to))
+                && origins.len() < 5_000
+            {
+                let x = ev.time.start_ms as f64 / MS_PER_DAY;
+                origins.push([x, a]);
+                tips.push([x, b]);
+            }
+        }
         let labels: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
         Plot::new("timeline-theme-lines")
             .height(ui.available_height())
@@ -193,6 +247,13 @@ pub fn show(
                 }
             })
             .show(ui, |plot| {
+                if !origins.is_empty() {
+                    plot.add(
+                        Arrows::new("between selected", origins, tips)
+                            .tip_length(6.0)
+                            .color(egui::Color32::from_rgb(200, 120, 40)),
+                    );
+                }
                 for (_, label, points) in rows {
                     plot.add(Points::new(label, points).radius(3.0));
                 }

@@ -1,0 +1,188 @@
+//! `copkit bench-ui`: builds and tessellates frames of the graph view headless (no window, no
+//! GPU), on a synthetic chart of N entities and M links spread as a laid-out chart would be,
+//! zoomed out (everything on screen) and zoomed in (a few hundred entities on screen). The
+//! frame time is what the UI thread spends per frame on the chart: egui's frame with the
+//! view (culling, level of detail, meshes, labels) plus tessellation into triangles. The GPU
+//! upload and drawing are not included.
+
+use super::{GraphState, show};
+use crate::model::{Entity, EntityId, Link, LinkId, LinkStrength, Provenance};
+use crate::store::{CaseSnapshot, SnapshotHeader};
+use crate::ui::ViewState;
+use rand::{RngExt, SeedableRng};
+use std::time::Instant;
+
+/// A synthetic case: entities of a few types, links between nearby entities mostly (so the
+/// picture looks like a laid-out chart) and some long ones.
+pub fn synthetic_case(nodes: usize, links: usize, seed: u64) -> CaseSnapshot {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    const TYPES: [&str; 5] = ["Person", "Phone", "BankAccount", "Vehicle", "Address"];
+    let entities: Vec<Entity> = (0..nodes)
+        .map(|i| Entity {
+            id: EntityId(i as i64 + 1),
+            entity_type: TYPES[i % TYPES.len()].into(),
+            label: format!("entity {i}"),
+            source_id: None,
+            category: None,
+            restricted: false,
+            provenance: Provenance::default(),
+            grading: None,
+            attributes: Vec::new(),
+        })
+        .collect();
+    let strengths = [
+        LinkStrength::Confirmed,
+        LinkStrength::Tentative,
+        LinkStrength::Unconfirmed,
+    ];
+    let links: Vec<Link> = (0..links)
+        .map(|k| {
+            let a = rng.random_range(0..nodes.max(1));
+            // Mostly near in id order, which the positions below keep near in space.
+            let b = if rng.random_bool(0.9) {
+                (a + rng.random_range(1..50)) % nodes.max(1)
+            } else {
+                rng.random_range(0..nodes.max(1))
+            };
+            Link {
+                id: LinkId(k as i64 + 1),
+                link_type: "associate".into(),
+                source: EntityId(a as i64 + 1),
+                target: EntityId(b as i64 + 1),
+                directed: k % 3 == 0,
+                strength: strengths[k % 3],
+                weight: None,
+                label: None,
+                source_id: None,
+                restricted: false,
+                provenance: Provenance::default(),
+                grading: None,
+                attributes: Vec::new(),
+            }
+        })
+        .collect();
+    CaseSnapshot::assemble(
+        SnapshotHeader {
+            case_id: "bench".into(),
+            title: "bench-ui".into(),
+            generation: 1,
+            schema: Default::default(),
+            grading_schemes: crate::model::GradingScheme::builtin(),
+            default_scheme: "admiralty".into(),
+        },
+        entities,
+        links,
+        Vec::new(),
+    )
+}
+
+/// Positions on a spiral so that entities near in id order are near in space, at the spacing
+/// a force layout leaves (about 30 world units between neighbours).
+pub fn spiral_positions(nodes: usize) -> Vec<[f32; 2]> {
+    (0..nodes)
+        .map(|i| {
+            let r = 30.0 * (i as f32).sqrt();
+            let a = (i as f32) * 2.399_963;
+            [r * a.cos(), r * a.sin()]
+        })
+        .collect()
+}
+
+/// Frame times of one scenario.
+#[derive(Debug, Clone)]
+pub struct FrameTimes {
+    pub scenario: String,
+    pub median_ms: f64,
+    pub p95_ms: f64,
+    pub frames: usize,
+    pub nodes_drawn: usize,
+    pub links_drawn: usize,
+    pub triangles: usize,
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let k = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[k]
+}
+
+/// Runs `frames` frames zoomed out and zoomed in on a 1600×1000 window.
+pub fn run(nodes: usize, links: usize, frames: usize) -> Vec<FrameTimes> {
+    let case = synthetic_case(nodes, links, 7);
+    let view = ViewState::default();
+    let ctx = egui::Context::default();
+    let mut state = GraphState::default();
+    let size = egui::vec2(1600.0, 1000.0);
+    let mut out = Vec::new();
+    for (scenario, zoom_in) in [("zoomed out", false), ("zoomed in", true)] {
+        let mut times = Vec::with_capacity(frames);
+        let mut triangles = 0;
+        // One warm-up frame builds the display model (done once per case change, not per
+        // frame) and fits the view; then the positions are set and the camera placed.
+        for frame in 0..=frames {
+            let input = egui::RawInput {
+                screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, size)),
+                ..Default::default()
+            };
+            let start = Instant::now();
+            let output = ctx.run_ui(input, |ui| {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    let _ = show(ui, &case, &view, &mut state);
+                });
+            });
+            let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
+            let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+            if frame == 0 {
+                state.positions = spiral_positions(nodes);
+                state.model_key = None;
+                state.needs_fit = true;
+                if zoom_in {
+                    state.fit(egui::Rect::from_min_size(egui::Pos2::ZERO, size));
+                    state.needs_fit = false;
+                    // About 400 entities on screen.
+                    state.zoom *= (nodes as f32 / 400.0).sqrt().max(1.0);
+                }
+                continue;
+            }
+            times.push(elapsed);
+            triangles = primitives
+                .iter()
+                .map(|p| match &p.primitive {
+                    egui::epaint::Primitive::Mesh(m) => m.indices.len() / 3,
+                    egui::epaint::Primitive::Callback(_) => 0,
+                })
+                .sum();
+        }
+        times.sort_by(f64::total_cmp);
+        out.push(FrameTimes {
+            scenario: scenario.into(),
+            median_ms: percentile(&times, 0.5),
+            p95_ms: percentile(&times, 0.95),
+            frames,
+            nodes_drawn: state.last_stats.nodes_drawn,
+            links_drawn: state.last_stats.links_drawn,
+            triangles,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bench_frames_draw_what_is_on_screen() {
+        let results = run(2_000, 6_000, 2);
+        let out = &results[0];
+        let zoomed = &results[1];
+        assert_eq!(
+            out.nodes_drawn, 2_000,
+            "zoomed out, every entity is on screen"
+        );
+        assert!(zoomed.nodes_drawn < 2_000 && zoomed.nodes_drawn > 50);
+        assert!(out.triangles > 0 && out.links_drawn > 0);
+    }
+}

@@ -1,0 +1,286 @@
+//! What the analyst did to the chart, apart from the case: hidden entities, pinned entities,
+//! collections (many similar entities folded into one node) and moved positions, with an undo
+//! stack. None of this changes the case; it is the analyst's working view of it, as in i2's
+//! chart, and it is kept per case for the session.
+
+use crate::model::EntityId;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Many entities shown as one node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collection {
+    pub members: Vec<EntityId>,
+    /// "14 × Phone".
+    pub label: String,
+    /// The members' type when they all share one, for the node's colour.
+    pub entity_type: Option<String>,
+    pub position: [f32; 2],
+}
+
+/// The chart state that undo restores.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChartState {
+    pub hidden: BTreeSet<EntityId>,
+    pub pinned: BTreeSet<EntityId>,
+    pub collections: Vec<Collection>,
+    /// Positions the analyst set by dragging, kept across layouts of pinned nodes and undo.
+    pub moved: BTreeMap<EntityId, [f32; 2]>,
+}
+
+/// The chart with its undo and redo stacks.
+#[derive(Debug, Clone, Default)]
+pub struct Chart {
+    pub state: ChartState,
+    undo: Vec<(String, ChartState)>,
+    redo: Vec<(String, ChartState)>,
+    /// Increases with every change, so cached drawing data knows when to rebuild.
+    pub revision: u64,
+}
+
+impl Chart {
+    /// Records the current state under `what` before a change, and clears redo.
+    fn checkpoint(&mut self, what: &str) {
+        self.undo.push((what.to_string(), self.state.clone()));
+        self.redo.clear();
+        self.revision += 1;
+    }
+
+    /// Undoes the latest chart change; returns what it was.
+    pub fn undo(&mut self) -> Option<String> {
+        let (what, previous) = self.undo.pop()?;
+        let current = std::mem::replace(&mut self.state, previous);
+        self.redo.push((what.clone(), current));
+        self.revision += 1;
+        Some(what)
+    }
+
+    pub fn redo(&mut self) -> Option<String> {
+        let (what, next) = self.redo.pop()?;
+        let current = std::mem::replace(&mut self.state, next);
+        self.undo.push((what.clone(), current));
+        self.revision += 1;
+        Some(what)
+    }
+
+    pub fn can_undo(&self) -> bool {
+        !self.undo.is_empty()
+    }
+
+    /// Hides entities (and takes them out of any collection view).
+    pub fn hide(&mut self, entities: &[EntityId]) -> bool {
+        if entities.iter().all(|e| self.state.hidden.contains(e)) {
+            return false;
+        }
+        self.checkpoint(&format!("hide {} entities", entities.len()));
+        self.state.hidden.extend(entities.iter().copied());
+        true
+    }
+
+    /// Shows every hidden entity again.
+    pub fn unhide_all(&mut self) -> bool {
+        if self.state.hidden.is_empty() {
+            return false;
+        }
+        self.checkpoint("unhide all");
+        self.state.hidden.clear();
+        true
+    }
+
+    /// Hides everything but `keep`.
+    pub fn show_only(&mut self, all: &[EntityId], keep: &BTreeSet<EntityId>) -> bool {
+        self.checkpoint(&format!("show only {} entities", keep.len()));
+        self.state.hidden = all.iter().copied().filter(|e| !keep.contains(e)).collect();
+        true
+    }
+
+    /// Unhides `entities` (the neighbours an expand found); returns how many were hidden.
+    pub fn reveal(&mut self, entities: &BTreeSet<EntityId>) -> usize {
+        let newly: Vec<EntityId> = entities
+            .iter()
+            .copied()
+            .filter(|e| self.state.hidden.contains(e))
+            .collect();
+        if newly.is_empty() {
+            return 0;
+        }
+        self.checkpoint(&format!("expand: show {} entities", newly.len()));
+        for e in &newly {
+            self.state.hidden.remove(e);
+        }
+        newly.len()
+    }
+
+    /// Pins or unpins: pinned entities keep their place when a layout runs.
+    pub fn set_pinned(&mut self, entities: &[EntityId], pinned: bool) -> bool {
+        if entities
+            .iter()
+            .all(|e| self.state.pinned.contains(e) == pinned)
+        {
+            return false;
+        }
+        self.checkpoint(if pinned { "pin" } else { "unpin" });
+        for e in entities {
+            if pinned {
+                self.state.pinned.insert(*e);
+            } else {
+                self.state.pinned.remove(e);
+            }
+        }
+        true
+    }
+
+    /// Records that the analyst dragged entities (entity, from, to), as one undo step.
+    pub fn moved(&mut self, moves: &[(EntityId, [f32; 2], [f32; 2])]) {
+        if moves.is_empty() {
+            return;
+        }
+        // The step before holds where they were, so undo puts them back.
+        for (e, old, _) in moves {
+            self.state.moved.insert(*e, *old);
+        }
+        self.checkpoint("move");
+        for (e, _, new) in moves {
+            self.state.moved.insert(*e, *new);
+        }
+    }
+
+    /// Folds entities into one collection node at `position`. Entities already in a
+    /// collection are left where they are.
+    pub fn collapse(
+        &mut self,
+        members: Vec<EntityId>,
+        entity_type: Option<String>,
+        position: [f32; 2],
+    ) -> bool {
+        let taken: BTreeSet<EntityId> = self
+            .state
+            .collections
+            .iter()
+            .flat_map(|c| c.members.iter().copied())
+            .collect();
+        let members: Vec<EntityId> = members.into_iter().filter(|m| !taken.contains(m)).collect();
+        if members.len() < 2 {
+            return false;
+        }
+        self.checkpoint(&format!("collapse {} entities", members.len()));
+        let label = match &entity_type {
+            Some(t) => format!("{} × {t}", members.len()),
+            None => format!("{} entities", members.len()),
+        };
+        self.state.collections.push(Collection {
+            members,
+            label,
+            entity_type,
+            position,
+        });
+        true
+    }
+
+    /// Opens a collection again.
+    pub fn expand_collection(&mut self, index: usize) -> bool {
+        if index >= self.state.collections.len() {
+            return false;
+        }
+        self.checkpoint("expand collection");
+        self.state.collections.remove(index);
+        true
+    }
+
+    /// Moves a collection node (no undo step: collections are moved while dragging).
+    pub fn place_collection(&mut self, index: usize, position: [f32; 2]) {
+        if let Some(c) = self.state.collections.get_mut(index) {
+            c.position = position;
+            self.revision += 1;
+        }
+    }
+
+    /// Forgets entities that no longer exist (after the case changed).
+    pub fn retain(&mut self, exists: impl Fn(EntityId) -> bool) {
+        let s = &mut self.state;
+        s.hidden.retain(|e| exists(*e));
+        s.pinned.retain(|e| exists(*e));
+        s.moved.retain(|e, _| exists(*e));
+        for c in &mut s.collections {
+            c.members.retain(|e| exists(*e));
+        }
+        s.collections.retain(|c| c.members.len() >= 2);
+        self.revision += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: &[i64]) -> Vec<EntityId> {
+        n.iter().map(|&i| EntityId(i)).collect()
+    }
+
+    #[test]
+    fn hide_then_undo_then_redo() {
+        let mut chart = Chart::default();
+        assert!(chart.hide(&ids(&[1, 2])));
+        assert_eq!(chart.state.hidden.len(), 2);
+        assert_eq!(chart.undo().as_deref(), Some("hide 2 entities"));
+        assert!(chart.state.hidden.is_empty());
+        assert!(chart.redo().is_some());
+        assert_eq!(chart.state.hidden.len(), 2);
+        assert!(chart.undo().is_some());
+        assert!(chart.undo().is_none());
+    }
+
+    #[test]
+    fn hiding_what_is_hidden_is_not_an_undo_step() {
+        let mut chart = Chart::default();
+        chart.hide(&ids(&[1]));
+        assert!(!chart.hide(&ids(&[1])));
+        chart.undo();
+        assert!(!chart.can_undo());
+    }
+
+    #[test]
+    fn show_only_and_reveal() {
+        let mut chart = Chart::default();
+        let all = ids(&[1, 2, 3, 4]);
+        chart.show_only(&all, &ids(&[1]).into_iter().collect());
+        assert_eq!(chart.state.hidden, ids(&[2, 3, 4]).into_iter().collect());
+        assert_eq!(chart.reveal(&ids(&[2, 3]).into_iter().collect()), 2);
+        assert_eq!(chart.state.hidden, ids(&[4]).into_iter().collect());
+        assert_eq!(chart.reveal(&ids(&[1]).into_iter().collect()), 0);
+    }
+
+    #[test]
+    fn collapse_needs_two_free_members_and_expands_back() {
+        let mut chart = Chart::default();
+        assert!(!chart.collapse(ids(&[1]), None, [0.0, 0.0]));
+        assert!(chart.collapse(ids(&[1, 2, 3]), Some("Phone".into()), [0.0, 0.0]));
+        assert_eq!(chart.state.collections[0].label, "3 × Phone");
+        // Members of one collection are not taken into another.
+        assert!(!chart.collapse(ids(&[1, 2]), None, [0.0, 0.0]));
+        assert!(chart.expand_collection(0));
+        assert!(chart.state.collections.is_empty());
+        chart.undo();
+        assert_eq!(chart.state.collections.len(), 1);
+    }
+
+    #[test]
+    fn undoing_a_move_gives_back_the_old_place() {
+        let mut chart = Chart::default();
+        chart.moved(&[(EntityId(1), [0.0, 0.0], [5.0, 5.0])]);
+        assert_eq!(chart.state.moved[&EntityId(1)], [5.0, 5.0]);
+        assert_eq!(chart.undo().as_deref(), Some("move"));
+        assert_eq!(chart.state.moved[&EntityId(1)], [0.0, 0.0]);
+    }
+
+    #[test]
+    fn retain_drops_deleted_entities_everywhere() {
+        let mut chart = Chart::default();
+        chart.hide(&ids(&[1, 5]));
+        chart.set_pinned(&ids(&[5]), true);
+        chart.collapse(ids(&[5, 6]), None, [0.0, 0.0]);
+        chart.retain(|e| e != EntityId(5));
+        assert_eq!(chart.state.hidden, ids(&[1]).into_iter().collect());
+        assert!(chart.state.pinned.is_empty());
+        assert!(chart.state.collections.is_empty());
+    }
+}

@@ -1,0 +1,442 @@
+//! Builds one frame of the link chart from the display model, with level of detail: what is
+//! off screen is skipped; links shorter than a pixel or two are skipped (the nodes cover
+//! them); when many links or nodes are on screen they are written straight into one mesh of
+//! thin quads (no dashes, arrows or feathering), thinned evenly above a budget; icons, dashes,
+//! arrows and labels are drawn only when few enough are visible to read them. Used by the view
+//! and by `copkit bench-ui`, so the benchmark measures exactly what the view does.
+
+use crate::model::LinkStrength;
+use egui::epaint::{Mesh, Vertex, WHITE_UV};
+use egui::{Color32, FontId, Painter, Pos2, Rect, Shape, Stroke, TextureId, Vec2};
+
+/// Nodes drawn with discs, icons and rings at most; above, one coloured quad each.
+pub const DETAILED_NODES: usize = 3_000;
+/// Links drawn with their styles (dashes, arrows, counts) at most; above, plain thin quads.
+pub const DETAILED_LINKS: usize = 3_000;
+/// Links drawn at most per frame; above, an even share of them, drawn more opaque.
+pub const LINK_BUDGET: usize = 60_000;
+/// Labels drawn at most per frame.
+pub const MAX_LABELS: usize = 250;
+/// A node's radius in world units at scale 1.
+pub const NODE_RADIUS: f32 = 6.0;
+
+/// Where a link comes from: a link of the case, or calls/payments between two entities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    Link,
+    Event,
+}
+
+/// One line on the chart: a link, several parallel links summarised, or events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisplayEdge {
+    pub a: u32,
+    pub b: u32,
+    /// How many links or events the line stands for.
+    pub count: u32,
+    pub strength: LinkStrength,
+    /// Arrow towards `b`.
+    pub directed: bool,
+    pub kind: EdgeKind,
+    /// Offset lane among parallel lines drawn one per link (0 for the middle one).
+    pub lane: i16,
+    /// Drawn faded (filtered out by time, grade or the entity filters).
+    pub faded: bool,
+}
+
+/// Everything one frame draws, per display node (entities first, then collections).
+#[derive(Debug, Clone, Default)]
+pub struct DisplayModel {
+    pub pos: Vec<[f32; 2]>,
+    /// False for hidden entities and members of collections.
+    pub shown: Vec<bool>,
+    pub colour: Vec<Color32>,
+    pub scale: Vec<f32>,
+    pub faded: Vec<bool>,
+    pub selected: Vec<bool>,
+    pub pinned: Vec<bool>,
+    pub icon: Vec<u8>,
+    pub label: Vec<String>,
+    pub edges: Vec<DisplayEdge>,
+}
+
+impl DisplayModel {
+    pub fn len(&self) -> usize {
+        self.pos.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pos.is_empty()
+    }
+}
+
+/// The camera: world coordinate at the centre of `rect`, and pixels per world unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Camera {
+    pub rect: Rect,
+    pub center: Vec2,
+    pub zoom: f32,
+}
+
+impl Camera {
+    pub fn to_screen(&self, p: [f32; 2]) -> Pos2 {
+        self.rect.center() + (Vec2::new(p[0], p[1]) - self.center) * self.zoom
+    }
+
+    pub fn to_world(&self, p: Pos2) -> [f32; 2] {
+        let w = self.center + (p - self.rect.center()) / self.zoom;
+        [w.x, w.y]
+    }
+
+    /// The world rectangle on screen, with a margin for node radii.
+    pub fn world_rect(&self) -> Rect {
+        Rect::from_center_size(
+            self.center.to_pos2(),
+            self.rect.size() / self.zoom + Vec2::splat(4.0 * NODE_RADIUS),
+        )
+    }
+
+    /// A node's radius on screen.
+    pub fn node_radius(&self, scale: f32) -> f32 {
+        (NODE_RADIUS * scale * self.zoom).clamp(1.5, 30.0)
+    }
+}
+
+/// What a frame drew, for the status line and the benchmark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameStats {
+    pub nodes_drawn: usize,
+    pub links_drawn: usize,
+    pub labels_drawn: usize,
+    pub detailed: bool,
+}
+
+/// Colours of the frame's states, from the theme.
+#[derive(Debug, Clone, Copy)]
+pub struct Palette {
+    pub link: Color32,
+    pub event_link: Color32,
+    pub text: Color32,
+    pub selected: Color32,
+    pub hovered: Color32,
+    pub background: Color32,
+}
+
+impl Palette {
+    pub fn new(dark: bool) -> Palette {
+        if dark {
+            Palette {
+                link: Color32::from_gray(150),
+                event_link: Color32::from_rgb(230, 150, 70),
+                text: Color32::from_gray(220),
+                selected: Color32::from_rgb(255, 200, 0),
+                hovered: Color32::WHITE,
+                background: Color32::from_gray(27),
+            }
+        } else {
+            Palette {
+                link: Color32::from_gray(90),
+                event_link: Color32::from_rgb(200, 110, 30),
+                text: Color32::from_gray(30),
+                selected: Color32::from_rgb(220, 120, 0),
+                hovered: Color32::BLACK,
+                background: Color32::from_gray(248),
+            }
+        }
+    }
+}
+
+fn fade(c: Color32) -> Color32 {
+    c.gamma_multiply(0.15)
+}
+
+/// Adds a thin quad from `a` to `b` to a mesh (no feathering: cheap for many lines).
+fn push_line(mesh: &mut Mesh, a: Pos2, b: Pos2, width: f32, colour: Color32) {
+    let d = b - a;
+    let len = d.length();
+    if len < 1e-3 {
+        return;
+    }
+    let n = Vec2::new(-d.y, d.x) / len * (width * 0.5);
+    let i = mesh.vertices.len() as u32;
+    for p in [a + n, a - n, b + n, b - n] {
+        mesh.vertices.push(Vertex {
+            pos: p,
+            uv: WHITE_UV,
+            color: colour,
+        });
+    }
+    mesh.indices
+        .extend_from_slice(&[i, i + 1, i + 2, i + 1, i + 3, i + 2]);
+}
+
+/// Adds an axis-aligned quad, textured with `uv` (or plain with WHITE_UV).
+fn push_quad(mesh: &mut Mesh, rect: Rect, uv: Rect, colour: Color32) {
+    let i = mesh.vertices.len() as u32;
+    for (p, t) in [
+        (rect.left_top(), uv.left_top()),
+        (rect.right_top(), uv.right_top()),
+        (rect.left_bottom(), uv.left_bottom()),
+        (rect.right_bottom(), uv.right_bottom()),
+    ] {
+        mesh.vertices.push(Vertex {
+            pos: p,
+            uv: t,
+            color: colour,
+        });
+    }
+    mesh.indices
+        .extend_from_slice(&[i, i + 1, i + 2, i + 1, i + 3, i + 2]);
+}
+
+/// Draws one frame of the chart into `painter`.
+pub fn draw(
+    painter: &Painter,
+    model: &DisplayModel,
+    camera: &Camera,
+    palette: &Palette,
+    icons: &dyn Fn(u8) -> Option<TextureId>,
+    hovered: Option<usize>,
+) -> FrameStats {
+    let mut stats = FrameStats::default();
+    let world = camera.world_rect();
+    let in_view = |i: usize| {
+        let p = model.pos[i];
+        model.shown[i] && world.contains(Pos2::new(p[0], p[1]))
+    };
+
+    // Which nodes are on screen decides the level of detail for both nodes and links.
+    let visible: Vec<usize> = (0..model.len()).filter(|&i| in_view(i)).collect();
+    let detailed_nodes = visible.len() <= DETAILED_NODES && camera.node_radius(1.0) >= 5.0;
+    stats.detailed = detailed_nodes;
+
+    // Links: culled to those with an end on screen and longer than the nodes they join.
+    let min_len = (camera.node_radius(1.0) * 0.8).max(1.5);
+    let mut lines: Vec<(usize, Pos2, Pos2)> = Vec::new();
+    for (k, e) in model.edges.iter().enumerate() {
+        let (a, b) = (e.a as usize, e.b as usize);
+        if !(model.shown[a] && model.shown[b]) || !(in_view(a) || in_view(b)) {
+            continue;
+        }
+        let (pa, pb) = (
+            camera.to_screen(model.pos[a]),
+            camera.to_screen(model.pos[b]),
+        );
+        if (pb - pa).length_sq() < min_len * min_len {
+            continue;
+        }
+        lines.push((k, pa, pb));
+    }
+    if lines.len() <= DETAILED_LINKS && detailed_nodes {
+        draw_detailed_links(painter, model, camera, palette, &lines);
+        stats.links_drawn = lines.len();
+    } else {
+        // One mesh; above the budget an even share, drawn more opaque so density still shows.
+        let stride = lines.len().div_ceil(LINK_BUDGET).max(1);
+        let alpha = (0.25 * stride as f32).min(0.8);
+        let mut mesh = Mesh::default();
+        mesh.reserve_triangles(2 * lines.len() / stride + 2);
+        mesh.reserve_vertices(4 * lines.len() / stride + 4);
+        for &(k, pa, pb) in lines.iter().step_by(stride) {
+            let e = &model.edges[k];
+            let base = match e.kind {
+                EdgeKind::Link => palette.link,
+                EdgeKind::Event => palette.event_link,
+            };
+            let colour = if e.faded {
+                fade(base).gamma_multiply(alpha)
+            } else {
+                base.gamma_multiply(alpha)
+            };
+            push_line(&mut mesh, pa, pb, 1.0, colour);
+            stats.links_drawn += 1;
+        }
+        painter.add(Shape::mesh(mesh));
+    }
+
+    // Nodes.
+    if detailed_nodes {
+        let mut by_texture: Vec<(TextureId, Mesh)> = Vec::new();
+        for &i in &visible {
+            let centre = camera.to_screen(model.pos[i]);
+            let r = camera.node_radius(model.scale[i]);
+            let colour = if model.faded[i] {
+                fade(model.colour[i])
+            } else {
+                model.colour[i]
+            };
+            painter.circle_filled(centre, r, colour);
+            if let Some(texture) = icons(model.icon[i]) {
+                let k = match by_texture.iter().position(|(t, _)| *t == texture) {
+                    Some(k) => k,
+                    None => {
+                        by_texture.push((texture, Mesh::with_texture(texture)));
+                        by_texture.len() - 1
+                    }
+                };
+                let mesh = &mut by_texture[k].1;
+                let glyph = if model.faded[i] {
+                    Color32::from_white_alpha(60)
+                } else {
+                    Color32::WHITE
+                };
+                push_quad(
+                    mesh,
+                    Rect::from_center_size(centre, Vec2::splat(r * 1.25)),
+                    Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+                    glyph,
+                );
+            }
+            stats.nodes_drawn += 1;
+        }
+        for (_, mesh) in by_texture {
+            painter.add(Shape::mesh(mesh));
+        }
+    } else {
+        let mut mesh = Mesh::default();
+        mesh.reserve_vertices(4 * visible.len());
+        mesh.reserve_triangles(2 * visible.len());
+        for &i in &visible {
+            let centre = camera.to_screen(model.pos[i]);
+            let r = camera.node_radius(model.scale[i]).max(1.2);
+            let colour = if model.faded[i] {
+                fade(model.colour[i])
+            } else {
+                model.colour[i]
+            };
+            push_quad(
+                &mut mesh,
+                Rect::from_center_size(centre, Vec2::splat(2.0 * r)),
+                Rect::from_min_max(WHITE_UV, WHITE_UV),
+                colour,
+            );
+            stats.nodes_drawn += 1;
+        }
+        painter.add(Shape::mesh(mesh));
+    }
+
+    // States on top: selected and pinned marks, the hovered ring, labels.
+    let mut label_budget = if detailed_nodes && camera.node_radius(1.0) >= 7.0 {
+        MAX_LABELS
+    } else {
+        0
+    };
+    for &i in &visible {
+        let centre = camera.to_screen(model.pos[i]);
+        let r = camera.node_radius(model.scale[i]);
+        let selected = model.selected[i];
+        if selected {
+            painter.circle_stroke(centre, r + 3.0, Stroke::new(2.5, palette.selected));
+        }
+        if model.pinned[i] && detailed_nodes {
+            painter.circle_filled(
+                centre + Vec2::new(r * 0.75, -r * 0.75),
+                (r * 0.25).clamp(2.0, 4.0),
+                palette.text,
+            );
+        }
+        if selected || label_budget > 0 {
+            if !selected {
+                label_budget -= 1;
+            }
+            let colour = if model.faded[i] {
+                fade(palette.text)
+            } else {
+                palette.text
+            };
+            painter.text(
+                centre + Vec2::new(0.0, r + 7.0),
+                egui::Align2::CENTER_CENTER,
+                &model.label[i],
+                FontId::proportional(11.0),
+                colour,
+            );
+            stats.labels_drawn += 1;
+        }
+    }
+    if let Some(i) = hovered.filter(|&i| i < model.len() && model.shown[i]) {
+        let centre = camera.to_screen(model.pos[i]);
+        let r = camera.node_radius(model.scale[i]);
+        painter.circle_stroke(centre, r + 1.5, Stroke::new(1.5, palette.hovered));
+        painter.text(
+            centre + Vec2::new(0.0, r + 7.0),
+            egui::Align2::CENTER_CENTER,
+            &model.label[i],
+            FontId::proportional(12.0),
+            palette.text,
+        );
+    }
+    stats
+}
+
+/// Links with their i2 styles: confirmed solid, tentative dashed, unconfirmed dotted; arrows
+/// on directed links; a count on summarised lines; parallel lines side by side.
+fn draw_detailed_links(
+    painter: &Painter,
+    model: &DisplayModel,
+    camera: &Camera,
+    palette: &Palette,
+    lines: &[(usize, Pos2, Pos2)],
+) {
+    for &(k, pa, pb) in lines {
+        let e = &model.edges[k];
+        let d = pb - pa;
+        let len = d.length();
+        let dir = d / len;
+        let normal = Vec2::new(-dir.y, dir.x);
+        let offset = normal * (f32::from(e.lane) * 7.0);
+        let (ra, rb) = (
+            camera.node_radius(model.scale[e.a as usize]),
+            camera.node_radius(model.scale[e.b as usize]),
+        );
+        let start = pa + offset + dir * ra;
+        let end = pb + offset - dir * rb;
+        if (end - start).dot(dir) <= 0.0 {
+            continue;
+        }
+        let base = match e.kind {
+            EdgeKind::Link => palette.link,
+            EdgeKind::Event => palette.event_link,
+        };
+        let colour = if e.faded { fade(base) } else { base };
+        let width = match e.kind {
+            EdgeKind::Link => 1.4,
+            // Summarised events get thicker with their count, as in i2's "multiplicity".
+            EdgeKind::Event => (1.0 + (e.count as f32).log2() * 0.6).min(5.0),
+        };
+        let stroke = Stroke::new(width, colour);
+        match e.strength {
+            LinkStrength::Confirmed => {
+                painter.line_segment([start, end], stroke);
+            }
+            LinkStrength::Tentative => {
+                painter.extend(Shape::dashed_line(&[start, end], stroke, 7.0, 4.0));
+            }
+            LinkStrength::Unconfirmed => {
+                painter.extend(Shape::dotted_line(&[start, end], colour, 4.0, width * 0.8));
+            }
+        }
+        if e.directed {
+            let tip = end;
+            let back = tip - dir * 9.0;
+            painter.add(Shape::convex_polygon(
+                vec![tip, back + normal * 4.0, back - normal * 4.0],
+                colour,
+                Stroke::NONE,
+            ));
+        }
+        if e.count > 1 {
+            painter.text(
+                start + (end - start) * 0.5 + normal * 7.0,
+                egui::Align2::CENTER_CENTER,
+                format!("×{}", e.count),
+                FontId::proportional(10.0),
+                if e.faded {
+                    fade(palette.text)
+                } else {
+                    palette.text
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,1419 @@
+//! The link-graph view. Entities are drawn as icons by type on discs coloured by the chosen
+//! style; links in i2's strength styles with arrows; calls and payments optionally as lines
+//! between their participants. Pan by dragging the background, zoom with the wheel towards the
+//! cursor, click and ctrl-click to select, shift-drag to box-select, drag nodes to move them,
+//! right-click for pin, hide, expand, collapse and export. Picking and box selection go
+//! through a grid index. The force layout runs as a job and streams positions here; drawing
+//! has levels of detail (see [`draw`]).
+//!
+//! The view keeps a "display model" (one entry per visible node, one line per link or group
+//! of links) that is rebuilt only when the case, the chart, the filters or the style change,
+//! not every frame.
+
+pub mod bench;
+pub mod chart;
+pub mod draw;
+pub mod export;
+pub mod icons;
+
+use super::{Action, ViewState};
+use crate::layout::LayoutGraph;
+use crate::model::{EntityId, ItemRef, LinkStrength, ParticipantRole, PersonCategory};
+use crate::store::CaseSnapshot;
+use chart::Chart;
+use draw::{Camera, DisplayEdge, DisplayModel, EdgeKind, Palette};
+use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+const GRID_CELL: f32 = 24.0;
+/// Event types drawn as lines between their participants when the user asks for it.
+const EVENT_LINK_TYPES: [&str; 3] = ["Call", "Message", "Transaction"];
+
+/// Where a running layout leaves its latest positions for the view.
+pub type PositionSlot = Arc<Mutex<Option<Vec<[f32; 2]>>>>;
+
+/// How nodes are coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum ColourBy {
+    #[default]
+    Type,
+    /// The communities of the active analysis result.
+    Community,
+    /// The values of the active analysis result, low blue to high red.
+    AnalysisValue,
+    /// The source reliability of the entity's grading.
+    Grade,
+    PersonCategory,
+}
+
+impl ColourBy {
+    pub const ALL: [ColourBy; 5] = [
+        ColourBy::Type,
+        ColourBy::Community,
+        ColourBy::AnalysisValue,
+        ColourBy::Grade,
+        ColourBy::PersonCategory,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ColourBy::Type => "Type",
+            ColourBy::Community => "Community",
+            ColourBy::AnalysisValue => "Analysis value",
+            ColourBy::Grade => "Grade (source)",
+            ColourBy::PersonCategory => "Person category",
+        }
+    }
+}
+
+/// The chart's style options.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GraphStyle {
+    pub colour_by: ColourBy,
+    /// Size nodes by the active analysis result.
+    pub size_by_analysis: bool,
+    /// Draw parallel links as one line with a count (else one line per link, side by side).
+    pub summarise_parallel: bool,
+    /// Draw calls, messages and payments as lines between their participants (one line per
+    /// pair, with the count, following the time filter).
+    pub show_events: bool,
+    pub show_legend: bool,
+}
+
+impl Default for GraphStyle {
+    fn default() -> Self {
+        GraphStyle {
+            colour_by: ColourBy::Type,
+            size_by_analysis: true,
+            summarise_parallel: true,
+            show_events: false,
+            show_legend: true,
+        }
+    }
+}
+
+/// What a drag is doing.
+#[derive(Debug, Clone)]
+enum Drag {
+    Pan,
+    /// Display nodes being moved, with where each entity started.
+    Nodes(Vec<(usize, [f32; 2])>),
+    /// Box selection from a screen point.
+    Box(Pos2),
+}
+
+type ScreenshotSlot = Arc<Mutex<Option<Arc<egui::ColorImage>>>>;
+
+/// A PNG export waiting for its screenshot.
+#[derive(Debug, Clone)]
+struct PendingPng {
+    path: PathBuf,
+    rect: Rect,
+    arrived: ScreenshotSlot,
+}
+
+/// The graph view's state across frames.
+#[derive(Debug)]
+pub struct GraphState {
+    generation: Option<u64>,
+    /// Node `i` of the layout graph is `case.entities[i]`.
+    graph_nodes: Vec<EntityId>,
+    index_of: HashMap<EntityId, usize>,
+    pub graph: LayoutGraph,
+    /// Entity positions (world units), one per entity.
+    pub positions: Vec<[f32; 2]>,
+    center: Vec2,
+    zoom: f32,
+    grid: HashMap<(i32, i32), Vec<u32>>,
+    pub slot: PositionSlot,
+    pub layout_running: bool,
+    needs_fit: bool,
+    pub chart: Chart,
+    pub style: GraphStyle,
+    model: DisplayModel,
+    /// What the display model was built from; rebuilt when it changes.
+    model_key: Option<ModelKey>,
+    legend: Vec<(String, Color32)>,
+    icons: icons::IconTextures,
+    drag: Option<Drag>,
+    hovered: Option<usize>,
+    context_node: Option<usize>,
+    expand_depth: usize,
+    pending_png: Option<PendingPng>,
+    /// The last frame's camera, for exports and tests.
+    pub camera: Option<Camera>,
+    pub last_stats: draw::FrameStats,
+}
+
+/// Everything the display model depends on.
+#[derive(Debug, Clone, PartialEq)]
+struct ModelKey {
+    generation: u64,
+    chart_revision: u64,
+    style: GraphStyle,
+    filters: super::Filters,
+    time_filter: Option<(i64, i64)>,
+    analysis: Option<usize>,
+}
+
+impl Default for GraphState {
+    fn default() -> Self {
+        GraphState {
+            generation: None,
+            graph_nodes: Vec::new(),
+            index_of: HashMap::new(),
+            graph: LayoutGraph::default(),
+            positions: Vec::new(),
+            center: Vec2::ZERO,
+            zoom: 1.0,
+            grid: HashMap::new(),
+            slot: Arc::new(Mutex::new(None)),
+            layout_running: false,
+            needs_fit: true,
+            chart: Chart::default(),
+            style: GraphStyle::default(),
+            model: DisplayModel::default(),
+            model_key: None,
+            legend: Vec::new(),
+            icons: icons::IconTextures::default(),
+            drag: None,
+            hovered: None,
+            context_node: None,
+            expand_depth: 1,
+            pending_png: None,
+            camera: None,
+            last_stats: draw::FrameStats::default(),
+        }
+    }
+}
+
+/// A stable colour for a category name.
+pub fn type_colour(entity_type: &str) -> Color32 {
+    const PALETTE: [Color32; 10] = [
+        Color32::from_rgb(86, 156, 214),
+        Color32::from_rgb(214, 157, 86),
+        Color32::from_rgb(106, 190, 120),
+        Color32::from_rgb(200, 100, 120),
+        Color32::from_rgb(160, 120, 210),
+        Color32::from_rgb(90, 190, 190),
+        Color32::from_rgb(200, 200, 90),
+        Color32::from_rgb(150, 150, 150),
+        Color32::from_rgb(230, 120, 60),
+        Color32::from_rgb(120, 160, 60),
+    ];
+    let h = entity_type
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    PALETTE[h as usize % PALETTE.len()]
+}
+
+/// A colour per community number, distinct for the first dozen.
+fn community_colour(c: u32) -> Color32 {
+    let hue = (c as f32 * 0.618_034).fract();
+    egui::ecolor::Hsva::new(hue, 0.65, 0.85, 1.0).into()
+}
+
+/// Low values blue, high values red.
+fn gradient(t: f32) -> Color32 {
+    let t = t.clamp(0.0, 1.0);
+    Color32::from_rgb(
+        (60.0 + 195.0 * t) as u8,
+        (110.0 + 40.0 * (1.0 - (2.0 * t - 1.0).abs())) as u8,
+        (220.0 - 180.0 * t) as u8,
+    )
+}
+
+fn reliability_colour(letter: Option<char>) -> (String, Color32) {
+    match letter {
+        Some('A') => (
+            "A: completely reliable".into(),
+            Color32::from_rgb(40, 160, 70),
+        ),
+        Some('B') => (
+            "B: usually reliable".into(),
+            Color32::from_rgb(120, 190, 60),
+        ),
+        Some('C') => ("C: fairly reliable".into(), Color32::from_rgb(220, 200, 50)),
+        Some('D') => (
+            "D: not usually reliable".into(),
+            Color32::from_rgb(230, 140, 40),
+        ),
+        Some('E') => ("E: unreliable".into(), Color32::from_rgb(210, 60, 50)),
+        Some(c) => (format!("{c}"), Color32::from_rgb(150, 150, 170)),
+        None => ("ungraded".into(), Color32::from_gray(140)),
+    }
+}
+
+fn category_colour(c: Option<PersonCategory>) -> (String, Color32) {
+    match c {
+        Some(PersonCategory::Suspect) => ("suspect".into(), Color32::from_rgb(210, 60, 60)),
+        Some(PersonCategory::Victim) => ("victim".into(), Color32::from_rgb(70, 130, 220)),
+        Some(PersonCategory::Witness) => ("witness".into(), Color32::from_rgb(60, 170, 90)),
+        Some(PersonCategory::Contact) => ("contact".into(), Color32::from_rgb(220, 150, 50)),
+        Some(PersonCategory::Other) => ("other".into(), Color32::from_rgb(150, 120, 190)),
+        Some(PersonCategory::Unknown) | None => {
+            ("unknown / not a person".into(), Color32::from_gray(140))
+        }
+    }
+}
+
+impl GraphState {
+    /// Rebuilds the layout graph when the case changed, keeping positions of known entities.
+    fn sync(&mut self, case: &CaseSnapshot) {
+        if self.generation == Some(case.generation) {
+            return;
+        }
+        let old: HashMap<EntityId, [f32; 2]> = self
+            .graph_nodes
+            .iter()
+            .copied()
+            .zip(self.positions.iter().copied())
+            .collect();
+        let edges = case
+            .graph
+            .edge_indices()
+            .filter_map(|e| case.graph.edge_endpoints(e))
+            .map(|(a, b)| (a.index() as u32, b.index() as u32))
+            .collect();
+        self.graph = LayoutGraph {
+            node_count: case.entities.len(),
+            edges,
+        };
+        let fresh = crate::layout::ForceLayout::new(&self.graph, None).positions;
+        self.positions = case
+            .entities
+            .iter()
+            .enumerate()
+            .map(|(i, e)| old.get(&e.id).copied().unwrap_or(fresh[i]))
+            .collect();
+        self.graph_nodes = case.entities.iter().map(|e| e.id).collect();
+        self.index_of = self
+            .graph_nodes
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (*e, i))
+            .collect();
+        let index_of = &self.index_of;
+        self.chart.retain(|e| index_of.contains_key(&e));
+        self.generation = Some(case.generation);
+        self.model_key = None;
+        if old.is_empty() {
+            self.needs_fit = true;
+        }
+    }
+
+    /// The entity of a display node (`None` for a collection).
+    fn entity_of(&self, node: usize) -> Option<EntityId> {
+        self.graph_nodes.get(node).copied()
+    }
+
+    /// The entities a display node stands for (a collection's members).
+    fn members_of(&self, node: usize) -> Vec<EntityId> {
+        match self.entity_of(node) {
+            Some(e) => vec![e],
+            None => self
+                .chart
+                .state
+                .collections
+                .get(node - self.graph_nodes.len())
+                .map(|c| c.members.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Which entities are pinned, one flag per layout node.
+    pub fn pinned_mask(&self) -> Vec<bool> {
+        self.graph_nodes
+            .iter()
+            .map(|e| self.chart.state.pinned.contains(e))
+            .collect()
+    }
+
+    /// Takes the final positions of a finished layout.
+    pub fn set_positions(&mut self, positions: Vec<[f32; 2]>) {
+        if positions.len() == self.positions.len() {
+            self.positions = positions;
+            // Positions set by hand are now the layout's.
+            self.chart.state.moved.clear();
+            self.model_key = None;
+            self.needs_fit = true;
+        }
+    }
+
+    /// Takes positions a running layout published.
+    fn take_published(&mut self) -> bool {
+        let latest = self.slot.lock().ok().and_then(|mut s| s.take());
+        match latest {
+            Some(p) if p.len() == self.positions.len() => {
+                self.positions = p;
+                self.refresh_positions();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Copies entity and collection positions into the display model and re-indexes them.
+    fn refresh_positions(&mut self) {
+        let n = self.positions.len();
+        if self.model.pos.len() < n {
+            return;
+        }
+        self.model.pos[..n].copy_from_slice(&self.positions);
+        for (k, c) in self.chart.state.collections.iter().enumerate() {
+            if let Some(p) = self.model.pos.get_mut(n + k) {
+                *p = c.position;
+            }
+        }
+        self.rebuild_grid();
+    }
+
+    fn rebuild_grid(&mut self) {
+        self.grid.clear();
+        for (i, p) in self.model.pos.iter().enumerate() {
+            if !self.model.shown[i] {
+                continue;
+            }
+            let key = (
+                (p[0] / GRID_CELL).floor() as i32,
+                (p[1] / GRID_CELL).floor() as i32,
+            );
+            self.grid.entry(key).or_default().push(i as u32);
+        }
+    }
+
+    /// The shown display node nearest to a world point within `radius` world units.
+    fn pick(&self, world: [f32; 2], radius: f32) -> Option<usize> {
+        let r = (radius / GRID_CELL).ceil() as i32;
+        let (cx, cy) = (
+            (world[0] / GRID_CELL).floor() as i32,
+            (world[1] / GRID_CELL).floor() as i32,
+        );
+        let mut best: Option<(f32, usize)> = None;
+        for gx in cx - r..=cx + r {
+            for gy in cy - r..=cy + r {
+                for &i in self.grid.get(&(gx, gy)).into_iter().flatten() {
+                    let p = self.model.pos[i as usize];
+                    let d = ((p[0] - world[0]).powi(2) + (p[1] - world[1]).powi(2)).sqrt();
+                    if d <= radius && best.is_none_or(|(bd, _)| d < bd) {
+                        best = Some((d, i as usize));
+                    }
+                }
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+
+    /// The shown display nodes inside a world rectangle, through the grid.
+    fn nodes_in(&self, world: Rect) -> Vec<usize> {
+        let (x0, y0) = (
+            (world.min.x / GRID_CELL).floor() as i32,
+            (world.min.y / GRID_CELL).floor() as i32,
+        );
+        let (x1, y1) = (
+            (world.max.x / GRID_CELL).floor() as i32,
+            (world.max.y / GRID_CELL).floor() as i32,
+        );
+        let mut out = Vec::new();
+        // A huge box (zoomed far out) scans the occupied cells instead of the empty ones.
+        let cells = (i64::from(x1 - x0) + 1) * (i64::from(y1 - y0) + 1);
+        if cells > self.grid.len() as i64 {
+            for ((gx, gy), nodes) in &self.grid {
+                if (x0..=x1).contains(gx) && (y0..=y1).contains(gy) {
+                    out.extend(nodes.iter().map(|&i| i as usize));
+                }
+            }
+        } else {
+            for gx in x0..=x1 {
+                for gy in y0..=y1 {
+                    out.extend(
+                        self.grid
+                            .get(&(gx, gy))
+                            .into_iter()
+                            .flatten()
+                            .map(|&i| i as usize),
+                    );
+                }
+            }
+        }
+        out.retain(|&i| {
+            let p = self.model.pos[i];
+            world.contains(Pos2::new(p[0], p[1]))
+        });
+        out.sort_unstable();
+        out
+    }
+
+    fn fit(&mut self, rect: Rect) {
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for (i, p) in self.model.pos.iter().enumerate() {
+            if !self.model.shown.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            x0 = x0.min(p[0]);
+            y0 = y0.min(p[1]);
+            x1 = x1.max(p[0]);
+            y1 = y1.max(p[1]);
+        }
+        if x0 > x1 {
+            return;
+        }
+        self.center = Vec2::new((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+        let w = (x1 - x0).max(1.0) + 4.0 * draw::NODE_RADIUS;
+        let h = (y1 - y0).max(1.0) + 4.0 * draw::NODE_RADIUS;
+        self.zoom = ((rect.width() / w).min(rect.height() / h) * 0.9).clamp(1e-4, 100.0);
+    }
+
+    /// Rebuilds the display model if anything it depends on changed.
+    fn ensure_model(&mut self, case: &CaseSnapshot, view: &ViewState) {
+        let key = ModelKey {
+            generation: case.generation,
+            chart_revision: self.chart.revision,
+            style: self.style,
+            filters: view.filters.clone(),
+            time_filter: view.time_filter,
+            analysis: view
+                .analysis_column
+                .as_ref()
+                .map(|a| Arc::as_ptr(a) as usize),
+        };
+        if self.model_key.as_ref() != Some(&key) {
+            self.build_model(case, view);
+            self.model_key = Some(key);
+        }
+        // Selection changes every click; it is cheap to refresh every frame.
+        self.model.selected.iter_mut().for_each(|s| *s = false);
+        for item in &view.selection {
+            if let ItemRef::Entity(e) = item
+                && let Some(&i) = self.index_of.get(e)
+            {
+                self.model.selected[i] = true;
+            }
+        }
+    }
+
+    fn build_model(&mut self, case: &CaseSnapshot, view: &ViewState) {
+        let n = case.entities.len();
+        let state = &self.chart.state;
+        let c = state.collections.len();
+        // Each entity's display node: itself, its collection, or none when hidden.
+        const NONE: u32 = u32::MAX;
+        let mut rep: Vec<u32> = (0..n as u32).collect();
+        let mut shown = vec![true; n + c];
+        for e in &state.hidden {
+            if let Some(&i) = self.index_of.get(e) {
+                rep[i] = NONE;
+                shown[i] = false;
+            }
+        }
+        for (k, col) in state.collections.iter().enumerate() {
+            for m in &col.members {
+                if let Some(&i) = self.index_of.get(m) {
+                    shown[i] = false;
+                    if rep[i] != NONE {
+                        rep[i] = (n + k) as u32;
+                    }
+                }
+            }
+        }
+
+        // Entity filters and time activity decide what is drawn faded.
+        let f = &view.filters;
+        let grade = f.grade(case);
+        let active_in_time: Option<Vec<bool>> = view.time_filter.map(|(from, to)| {
+            let mut has_events = vec![false; n];
+            let mut active = vec![false; n];
+            for ev in &case.events {
+                let inside = ev.time.start_ms >= from && ev.time.start_ms < to;
+                for p in &ev.participants {
+                    if let Some(&i) = self.index_of.get(&p.entity) {
+                        has_events[i] = true;
+                        active[i] |= inside;
+                    }
+                }
+            }
+            // Entities with no events at all (addresses, documents) are not time-bound.
+            (0..n).map(|i| active[i] || !has_events[i]).collect()
+        });
+        let mut faded: Vec<bool> = case
+            .entities
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                !f.entity_passes(grade.as_ref(), e)
+                    || active_in_time.as_ref().is_some_and(|a| !a[i])
+            })
+            .collect();
+        for col in &state.collections {
+            // A collection is faded only when all its members are.
+            let all = col
+                .members
+                .iter()
+                .filter_map(|m| self.index_of.get(m))
+                .all(|&i| faded[i]);
+            faded.push(all);
+        }
+
+        // Colours, sizes and the legend.
+        let analysis = view.analysis_column.as_deref();
+        let max_value = analysis
+            .map(|a| a.values.values().copied().fold(0.0f64, f64::max))
+            .unwrap_or(0.0);
+        let min_value = analysis
+            .map(|a| a.values.values().copied().fold(f64::MAX, f64::min))
+            .unwrap_or(0.0);
+        let mut legend: Vec<(String, Color32)> = Vec::new();
+        fn add_legend(legend: &mut Vec<(String, Color32)>, name: String, colour: Color32) {
+            if !legend.iter().any(|(n, _)| *n == name) {
+                legend.push((name, colour));
+            }
+        }
+        let mut colour = Vec::with_capacity(n + c);
+        for e in &case.entities {
+            let value = analysis.and_then(|a| a.values.get(&e.id).copied());
+            let col = match self.style.colour_by {
+                _ if e.restricted => {
+                    add_legend(&mut legend, "restricted".into(), Color32::GRAY);
+                    Color32::GRAY
+                }
+                ColourBy::Type => {
+                    let col = type_colour(&e.entity_type);
+                    add_legend(&mut legend, e.entity_type.clone(), col);
+                    col
+                }
+                ColourBy::Community => match value {
+                    Some(v) if analysis.is_some_and(|a| a.communities) => {
+                        let col = community_colour(v as u32);
+                        if legend.len() < 12 {
+                            add_legend(&mut legend, format!("community {}", v as u32), col);
+                        }
+                        col
+                    }
+                    _ => {
+                        add_legend(
+                            &mut legend,
+                            "no community result".into(),
+                            Color32::from_gray(140),
+                        );
+                        Color32::from_gray(140)
+                    }
+                },
+                ColourBy::AnalysisValue => match value {
+                    Some(v) => {
+                        let t = if max_value > min_value {
+                            ((v - min_value) / (max_value - min_value)) as f32
+                        } else {
+                            1.0
+                        };
+                        gradient(t)
+                    }
+                    None => Color32::from_gray(140),
+                },
+                ColourBy::Grade => {
+                    let letter = e
+                        .grading
+                        .as_ref()
+                        .and_then(|g| g.source.as_deref())
+                        .and_then(|s| s.chars().next());
+                    let (name, col) = reliability_colour(letter);
+                    add_legend(&mut legend, name, col);
+                    col
+                }
+                ColourBy::PersonCategory => {
+                    let (name, col) = category_colour(e.category);
+                    add_legend(&mut legend, name, col);
+                    col
+                }
+            };
+            colour.push(col);
+        }
+        if self.style.colour_by == ColourBy::AnalysisValue {
+            let name = analysis.map_or("no analysis result", |a| a.name.as_str());
+            add_legend(&mut legend, format!("{name}: low"), gradient(0.0));
+            add_legend(&mut legend, format!("{name}: high"), gradient(1.0));
+        }
+        for col in &state.collections {
+            colour.push(
+                col.entity_type
+                    .as_deref()
+                    .map_or(Color32::from_gray(150), type_colour),
+            );
+        }
+        legend.sort_by(|a, b| a.0.cmp(&b.0));
+        self.legend = legend;
+        let scale: Vec<f32> = case
+            .entities
+            .iter()
+            .map(|e| match analysis {
+                Some(a) if self.style.size_by_analysis && !a.communities && max_value > 0.0 => {
+                    1.0 + 1.5 * (a.values.get(&e.id).copied().unwrap_or(0.0) / max_value) as f32
+                }
+                _ => 1.0,
+            })
+            .chain(
+                state
+                    .collections
+                    .iter()
+                    .map(|col| 1.0 + (col.members.len() as f32).log10()),
+            )
+            .collect();
+        let mut icon: Vec<u8> = case
+            .entities
+            .iter()
+            .map(|e| icons::icon_index(case.schema.icon(&e.entity_type)))
+            .collect();
+        icon.extend(std::iter::repeat_n(icons::COLLECTION, c));
+        let mut label: Vec<String> = case.entities.iter().map(|e| e.label.clone()).collect();
+        label.extend(state.collections.iter().map(|col| col.label.clone()));
+        let pinned: Vec<bool> = case
+            .entities
+            .iter()
+            .map(|e| state.pinned.contains(&e.id))
+            .chain(std::iter::repeat_n(false, c))
+            .collect();
+
+        // Lines: links grouped per pair of display nodes; events per pair when asked for.
+        let mut groups: HashMap<(u32, u32), Vec<usize>> = HashMap::new();
+        for (k, l) in case.links.iter().enumerate() {
+            if l.restricted {
+                continue;
+            }
+            let (Some(&a), Some(&b)) = (self.index_of.get(&l.source), self.index_of.get(&l.target))
+            else {
+                continue;
+            };
+            let (ra, rb) = (rep[a], rep[b]);
+            if ra == NONE || rb == NONE || ra == rb {
+                continue;
+            }
+            groups.entry((ra.min(rb), ra.max(rb))).or_default().push(k);
+        }
+        let mut pairs: Vec<(u32, u32)> = groups.keys().copied().collect();
+        pairs.sort_unstable();
+        let mut edges = Vec::with_capacity(pairs.len());
+        for pair in pairs {
+            let members = &groups[&pair];
+            let link_faded = |k: usize| {
+                let l = &case.links[k];
+                !f.passes(grade.as_ref(), l.grading.as_ref(), l.restricted)
+            };
+            let ends_faded = faded[pair.0 as usize] || faded[pair.1 as usize];
+            if self.style.summarise_parallel || members.len() == 1 {
+                let first = &case.links[members[0]];
+                let strongest = members
+                    .iter()
+                    .map(|&k| case.links[k].strength)
+                    .min_by_key(|s| match s {
+                        LinkStrength::Confirmed => 0,
+                        LinkStrength::Tentative => 1,
+                        LinkStrength::Unconfirmed => 2,
+                    })
+                    .unwrap_or(first.strength);
+                let (a, b) = (
+                    rep[self.index_of[&first.source]],
+                    rep[self.index_of[&first.target]],
+                );
+                let same_way = members.iter().all(|&k| {
+                    let l = &case.links[k];
+                    l.directed && rep[self.index_of[&l.source]] == a
+                });
+                edges.push(DisplayEdge {
+                    a,
+                    b,
+                    count: members.len() as u32,
+                    strength: strongest,
+                    directed: same_way,
+                    kind: EdgeKind::Link,
+                    lane: 0,
+                    faded: ends_faded || members.iter().all(|&k| link_faded(k)),
+                });
+            } else {
+                let m = members.len() as i16;
+                for (j, &k) in members.iter().enumerate() {
+                    let l = &case.links[k];
+                    let a = rep[self.index_of[&l.source]];
+                    // Lanes in half steps around the middle, from the lower node's side.
+                    let lane = 2 * j as i16 - (m - 1);
+                    edges.push(DisplayEdge {
+                        a: pair.0,
+                        b: pair.1,
+                        count: 1,
+                        strength: l.strength,
+                        directed: l.directed,
+                        kind: EdgeKind::Link,
+                        lane,
+                        faded: ends_faded || link_faded(k),
+                    });
+                    if l.directed && a != pair.0 {
+                        // Keep the lane geometry of the pair, point the arrow the right way.
+                        let last = edges.last_mut().expect("just pushed");
+                        std::mem::swap(&mut last.a, &mut last.b);
+                        last.lane = -lane;
+                    }
+                }
+            }
+        }
+        if self.style.show_events {
+            let mut counts: HashMap<(u32, u32), u32> = HashMap::new();
+            for ev in &case.events {
+                if ev.restricted || !EVENT_LINK_TYPES.contains(&ev.event_type.as_str()) {
+                    continue;
+                }
+                if view
+                    .time_filter
+                    .is_some_and(|(a, b)| ev.time.start_ms < a || ev.time.start_ms >= b)
+                {
+                    continue;
+                }
+                if !f.passes(grade.as_ref(), ev.grading.as_ref(), ev.restricted) {
+                    continue;
+                }
+                let from = ev.in_role(ParticipantRole::From).next();
+                let to = ev.in_role(ParticipantRole::To).next();
+                let (Some(from), Some(to)) = (from, to) else {
+                    continue;
+                };
+                let (Some(&a), Some(&b)) = (self.index_of.get(&from), self.index_of.get(&to))
+                else {
+                    continue;
+                };
+                let (ra, rb) = (rep[a], rep[b]);
+                if ra == NONE || rb == NONE || ra == rb {
+                    continue;
+                }
+                *counts.entry((ra.min(rb), ra.max(rb))).or_default() += 1;
+            }
+            let mut pairs: Vec<_> = counts.into_iter().collect();
+            pairs.sort_unstable();
+            for ((a, b), count) in pairs {
+                edges.push(DisplayEdge {
+                    a,
+                    b,
+                    count,
+                    strength: LinkStrength::Confirmed,
+                    directed: false,
+                    kind: EdgeKind::Event,
+                    lane: 0,
+                    faded: faded[a as usize] || faded[b as usize],
+                });
+            }
+        }
+
+        let mut pos = self.positions.clone();
+        pos.extend(state.collections.iter().map(|col| col.position));
+        self.model = DisplayModel {
+            pos,
+            shown,
+            colour,
+            scale,
+            faded,
+            selected: vec![false; n + c],
+            pinned,
+            icon,
+            label,
+            edges,
+        };
+        self.rebuild_grid();
+    }
+
+    /// Entities within `depth` links of `from` (not including them).
+    fn neighbours(case: &CaseSnapshot, from: &[EntityId], depth: usize) -> BTreeSet<EntityId> {
+        let start: BTreeSet<EntityId> = from.iter().copied().collect();
+        let mut seen = start.clone();
+        let mut frontier: Vec<EntityId> = from.to_vec();
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for e in frontier {
+                let Some(node) = case.node(e) else { continue };
+                for nb in case.graph.neighbors_undirected(node) {
+                    let id = case.graph[nb];
+                    if seen.insert(id) {
+                        next.push(id);
+                    }
+                }
+            }
+            frontier = next;
+        }
+        seen.difference(&start).copied().collect()
+    }
+
+    /// Applies a chart operation from a menu or a shortcut; returns the actions it implies.
+    pub fn apply_op(&mut self, op: GraphOp, case: &CaseSnapshot, view: &ViewState) -> Vec<Action> {
+        self.sync(case);
+        let selected = view.selected_entities();
+        let mut actions = Vec::new();
+        let changed = match op {
+            GraphOp::Hide => self.chart.hide(&selected),
+            GraphOp::UnhideAll => self.chart.unhide_all(),
+            GraphOp::ShowOnlySelection => {
+                let keep: BTreeSet<EntityId> = selected.iter().copied().collect();
+                !keep.is_empty() && self.chart.show_only(&self.graph_nodes, &keep)
+            }
+            GraphOp::Pin(pinned) => self.chart.set_pinned(&selected, pinned),
+            GraphOp::Expand(depth) => {
+                let found = Self::neighbours(case, &selected, depth);
+                let revealed = self.chart.reveal(&found);
+                let items: Vec<ItemRef> = selected
+                    .iter()
+                    .chain(found.iter())
+                    .map(|&e| ItemRef::Entity(e))
+                    .collect();
+                actions.push(Action::SelectMany(items));
+                revealed > 0
+            }
+            GraphOp::Collapse => {
+                let types: BTreeSet<&str> = selected
+                    .iter()
+                    .filter_map(|e| case.entity(*e))
+                    .map(|e| e.entity_type.as_str())
+                    .collect();
+                let entity_type = (types.len() == 1)
+                    .then(|| types.iter().next().map(|t| t.to_string()))
+                    .flatten();
+                let points: Vec<[f32; 2]> = selected
+                    .iter()
+                    .filter_map(|e| self.index_of.get(e))
+                    .map(|&i| self.positions[i])
+                    .collect();
+                let centre = if points.is_empty() {
+                    [0.0, 0.0]
+                } else {
+                    let k = points.len() as f32;
+                    [
+                        points.iter().map(|p| p[0]).sum::<f32>() / k,
+                        points.iter().map(|p| p[1]).sum::<f32>() / k,
+                    ]
+                };
+                self.chart.collapse(selected.clone(), entity_type, centre)
+            }
+            GraphOp::ExpandCollection(k) => self.chart.expand_collection(k),
+        };
+        if changed {
+            actions.push(Action::ChartChanged);
+        }
+        actions
+    }
+
+    /// Undoes the latest chart change (the app calls this when it is the latest undo step).
+    pub fn undo(&mut self) -> Option<String> {
+        let what = self.chart.undo()?;
+        self.restore_moves();
+        Some(what)
+    }
+
+    pub fn redo(&mut self) -> Option<String> {
+        let what = self.chart.redo()?;
+        self.restore_moves();
+        Some(what)
+    }
+
+    fn restore_moves(&mut self) {
+        for (e, p) in &self.chart.state.moved {
+            if let Some(&i) = self.index_of.get(e) {
+                self.positions[i] = *p;
+            }
+        }
+        self.model_key = None;
+    }
+
+    /// Lays the graph out in a circle (instantly; no job needed).
+    pub fn circular(&mut self) {
+        self.positions = crate::layout::circular(self.positions.len());
+        self.chart.state.moved.clear();
+        self.model_key = None;
+        self.needs_fit = true;
+    }
+
+    pub fn request_fit(&mut self) {
+        self.needs_fit = true;
+    }
+
+    /// The SVG of the current view.
+    pub fn svg(&self, dark: bool, title: &str) -> Option<String> {
+        let camera = self.camera?;
+        Some(export::to_svg(
+            &self.model,
+            &camera,
+            &Palette::new(dark),
+            title,
+        ))
+    }
+
+    /// Asks for a screenshot; the PNG is written when it arrives (see [`Self::poll_png`]).
+    pub fn request_png(&mut self, ctx: &egui::Context, path: PathBuf) {
+        let Some(camera) = self.camera else { return };
+        let arrived: ScreenshotSlot = Arc::new(Mutex::new(None));
+        let slot = Arc::clone(&arrived);
+        let repaint = ctx.clone();
+        ctx.request_screenshot(move |image| {
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(image);
+            }
+            repaint.request_repaint();
+        });
+        self.pending_png = Some(PendingPng {
+            path,
+            rect: camera.rect,
+            arrived,
+        });
+    }
+
+    /// Encodes a requested PNG once its screenshot arrived: the path and the bytes to write.
+    fn poll_png(&mut self, ui: &egui::Ui) -> Option<Result<(PathBuf, Vec<u8>), String>> {
+        let image = self.pending_png.as_ref()?.arrived.lock().ok()?.take()?;
+        let pending = self.pending_png.take()?;
+        let ppp = ui.ctx().pixels_per_point();
+        let region = image.region(&pending.rect, Some(ppp));
+        Some(
+            export::png_bytes(&region)
+                .map_err(|e| e.to_string())
+                .map(|bytes| (pending.path, bytes)),
+        )
+    }
+
+    /// Whether a PNG export waits for its screenshot.
+    pub fn png_pending(&self) -> bool {
+        self.pending_png.is_some()
+    }
+
+    /// What the last frame showed, for the status line and tests.
+    pub fn shown_entities(&self) -> usize {
+        self.model
+            .shown
+            .iter()
+            .take(self.graph_nodes.len())
+            .filter(|s| **s)
+            .count()
+    }
+
+    /// The screen position of an entity in the last frame (tests click there).
+    pub fn screen_pos(&self, entity: EntityId) -> Option<Pos2> {
+        let i = *self.index_of.get(&entity)?;
+        Some(self.camera?.to_screen(*self.model.pos.get(i)?))
+    }
+
+    pub fn legend(&self) -> &[(String, Color32)] {
+        &self.legend
+    }
+
+    pub fn model(&self) -> &DisplayModel {
+        &self.model
+    }
+}
+
+/// Chart operations from the context menu and the toolbar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphOp {
+    Hide,
+    UnhideAll,
+    ShowOnlySelection,
+    Pin(bool),
+    /// Show and select the neighbours within N links of the selection.
+    Expand(usize),
+    /// Fold the selected entities into one collection node.
+    Collapse,
+    ExpandCollection(usize),
+}
+
+/// Shows the graph view; returns what it asks the app to do.
+pub fn show(
+    ui: &mut egui::Ui,
+    case: &CaseSnapshot,
+    view: &ViewState,
+    state: &mut GraphState,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    state.sync(case);
+    state.icons.ensure(ui.ctx());
+    state.ensure_model(case, view);
+    if state.layout_running {
+        state.take_published();
+        // Keep pulling positions while the layout runs, and only then.
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_millis(50));
+    }
+    if let Some(written) = state.poll_png(ui) {
+        actions.push(match written {
+            Ok((path, bytes)) => Action::SaveChartImage { path, bytes },
+            Err(e) => Action::Error(format!("The chart image could not be encoded: {e}")),
+        });
+    }
+    toolbar(ui, case, view, state, &mut actions);
+
+    let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+    let rect = response.rect;
+    if state.needs_fit {
+        state.fit(rect);
+        state.needs_fit = false;
+    }
+    let mut camera = Camera {
+        rect,
+        center: state.center,
+        zoom: state.zoom,
+    };
+    let pick_radius = |camera: &Camera| (draw::NODE_RADIUS * 1.5).max(8.0 / camera.zoom);
+
+    // Drags: on a node moves it (and the rest of the selection), shift-drag draws a box,
+    // anywhere else pans.
+    if response.drag_started()
+        && let Some(origin) = ui.input(|i| i.pointer.press_origin())
+    {
+        let shift = ui.input(|i| i.modifiers.shift);
+        let on_node = state.pick(camera.to_world(origin), pick_radius(&camera));
+        state.drag = Some(match (shift, on_node) {
+            (true, _) => Drag::Box(origin),
+            (false, Some(node)) => {
+                let moving: Vec<usize> = if state.model.selected.get(node).copied() == Some(true) {
+                    (0..state.model.len())
+                        .filter(|&i| state.model.selected[i] && state.model.shown[i])
+                        .collect()
+                } else {
+                    vec![node]
+                };
+                Drag::Nodes(
+                    moving
+                        .into_iter()
+                        .map(|i| (i, state.model.pos[i]))
+                        .collect(),
+                )
+            }
+            (false, None) => Drag::Pan,
+        });
+    }
+    if response.dragged() {
+        let delta = response.drag_delta() / state.zoom;
+        match &state.drag {
+            Some(Drag::Nodes(nodes)) => {
+                let n = state.positions.len();
+                for &(i, _) in nodes {
+                    let p = &mut state.model.pos[i];
+                    p[0] += delta.x;
+                    p[1] += delta.y;
+                    let p = *p;
+                    if i < n {
+                        state.positions[i] = p;
+                    } else {
+                        state.chart.place_collection(i - n, p);
+                    }
+                }
+            }
+            Some(Drag::Box(_)) => {}
+            _ => state.center -= delta,
+        }
+    }
+    if response.drag_stopped() {
+        match state.drag.take() {
+            Some(Drag::Nodes(nodes)) => {
+                let moves: Vec<_> = nodes
+                    .iter()
+                    .filter_map(|&(i, old)| {
+                        let e = state.entity_of(i)?;
+                        Some((e, old, state.positions[i]))
+                    })
+                    .collect();
+                if !moves.is_empty() {
+                    state.chart.moved(&moves);
+                    actions.push(Action::ChartChanged);
+                }
+                state.rebuild_grid();
+            }
+            Some(Drag::Box(origin)) => {
+                if let Some(end) = response
+                    .interact_pointer_pos()
+                    .or(ui.input(|i| i.pointer.latest_pos()))
+                {
+                    let screen = Rect::from_two_pos(origin, end);
+                    let world = Rect::from_two_pos(
+                        Pos2::from(camera.to_world(screen.min)),
+                        Pos2::from(camera.to_world(screen.max)),
+                    );
+                    let items: Vec<ItemRef> = state
+                        .nodes_in(world)
+                        .into_iter()
+                        .flat_map(|i| state.members_of(i))
+                        .map(ItemRef::Entity)
+                        .collect();
+                    let additive = ui.input(|i| i.modifiers.command);
+                    if additive {
+                        let mut all: Vec<ItemRef> = view.selection.iter().copied().collect();
+                        all.extend(items);
+                        actions.push(Action::SelectMany(all));
+                    } else {
+                        actions.push(Action::SelectMany(items));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if response.hovered() {
+        let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+        if scroll != 0.0
+            && let Some(pointer) = response.hover_pos()
+        {
+            // Zoom towards the cursor: the world point under it stays under it.
+            let factor = (scroll * 0.002).exp();
+            let before = state.center + (pointer - rect.center()) / state.zoom;
+            state.zoom = (state.zoom * factor).clamp(1e-4, 100.0);
+            state.center = before - (pointer - rect.center()) / state.zoom;
+        }
+    }
+    camera.center = state.center;
+    camera.zoom = state.zoom;
+
+    let hovered = response
+        .hover_pos()
+        .and_then(|p| state.pick(camera.to_world(p), pick_radius(&camera)));
+    if hovered != state.hovered {
+        state.hovered = hovered;
+        let item = hovered
+            .and_then(|i| state.entity_of(i))
+            .map(ItemRef::Entity);
+        actions.push(Action::Hover(item));
+    }
+
+    let palette = Palette::new(ui.visuals().dark_mode);
+    let icon_textures = &state.icons;
+    let stats = draw::draw(
+        &painter,
+        &state.model,
+        &camera,
+        &palette,
+        &|i| icon_textures.texture(i),
+        hovered,
+    );
+    state.last_stats = stats;
+    state.camera = Some(camera);
+    if let Some(Drag::Box(origin)) = &state.drag
+        && let Some(now) = ui.input(|i| i.pointer.latest_pos())
+    {
+        let r = Rect::from_two_pos(*origin, now);
+        painter.rect_filled(r, 0.0, palette.selected.gamma_multiply(0.08));
+        painter.rect_stroke(
+            r,
+            0.0,
+            Stroke::new(1.0, palette.selected),
+            egui::StrokeKind::Inside,
+        );
+    }
+    if state.style.show_legend {
+        draw_legend(&painter, rect, &state.legend, &palette);
+    }
+
+    // Clicks select; a click on the background clears the selection.
+    if response.clicked()
+        && let Some(pointer) = response.interact_pointer_pos()
+    {
+        let additive = ui.input(|i| i.modifiers.command);
+        match state.pick(camera.to_world(pointer), pick_radius(&camera)) {
+            Some(i) => {
+                let members = state.members_of(i);
+                if members.len() == 1 {
+                    actions.push(Action::Select {
+                        item: ItemRef::Entity(members[0]),
+                        additive,
+                    });
+                } else {
+                    actions.push(Action::SelectMany(
+                        members.into_iter().map(ItemRef::Entity).collect(),
+                    ));
+                }
+            }
+            None if !additive => actions.push(Action::SelectMany(Vec::new())),
+            None => {}
+        }
+    }
+    if response.double_clicked()
+        && let Some(pointer) = response.interact_pointer_pos()
+        && let Some(i) = state.pick(camera.to_world(pointer), pick_radius(&camera))
+        && i >= state.graph_nodes.len()
+    {
+        actions.extend(state.apply_op(
+            GraphOp::ExpandCollection(i - state.graph_nodes.len()),
+            case,
+            view,
+        ));
+    }
+    if response.secondary_clicked()
+        && let Some(pointer) = response.interact_pointer_pos()
+    {
+        state.context_node = state.pick(camera.to_world(pointer), pick_radius(&camera));
+        if let Some(i) = state.context_node
+            && !state.model.selected.get(i).copied().unwrap_or(false)
+        {
+            let items = state
+                .members_of(i)
+                .into_iter()
+                .map(ItemRef::Entity)
+                .collect();
+            actions.push(Action::SelectMany(items));
+        }
+    }
+    response.context_menu(|ui| {
+        context_menu(ui, case, view, state, &mut actions);
+    });
+    actions
+}
+
+fn toolbar(
+    ui: &mut egui::Ui,
+    case: &CaseSnapshot,
+    view: &ViewState,
+    state: &mut GraphState,
+    actions: &mut Vec<Action>,
+) {
+    ui.horizontal_wrapped(|ui| {
+        if state.layout_running {
+            if ui.button("⏹ Stop layout").clicked() {
+                actions.push(Action::StopLayout);
+            }
+        } else if ui
+            .button("▶ Force layout")
+            .on_hover_text("ForceAtlas2-style layout with Barnes–Hut, in the background; resumes from the current positions; pinned entities stay")
+            .clicked()
+        {
+            actions.push(Action::StartLayout);
+        }
+        ui.menu_button("Layout", |ui| {
+            if ui.button("Circular").clicked() {
+                state.circular();
+                ui.close();
+            }
+        });
+        if ui.button("Fit").on_hover_text("Fit the chart to the view").clicked() {
+            state.needs_fit = true;
+        }
+        egui::ComboBox::new("graph-colour-by", "Colour")
+            .selected_text(state.style.colour_by.label())
+            .show_ui(ui, |ui| {
+                for c in ColourBy::ALL {
+                    ui.selectable_value(&mut state.style.colour_by, c, c.label());
+                }
+            });
+        ui.checkbox(&mut state.style.size_by_analysis, "Size by result");
+        ui.checkbox(&mut state.style.summarise_parallel, "Summarise parallel links");
+        ui.checkbox(&mut state.style.show_events, "Calls & payments as links");
+        ui.checkbox(&mut state.style.show_legend, "Legend");
+        let hidden = state.chart.state.hidden.len();
+        if hidden > 0 && ui.button(format!("Unhide {hidden}")).clicked() {
+            actions.extend(state.apply_op(GraphOp::UnhideAll, case, view));
+        }
+        ui.weak(format!(
+            "{} of {} entities shown · {} lines drawn",
+            state.shown_entities(),
+            case.entities.len(),
+            state.last_stats.links_drawn
+        ));
+    });
+}
+
+fn context_menu(
+    ui: &mut egui::Ui,
+    case: &CaseSnapshot,
+    view: &ViewState,
+    state: &mut GraphState,
+    actions: &mut Vec<Action>,
+) {
+    let selected = view.selected_entities().len();
+    let mut op = None;
+    if let Some(i) = state.context_node
+        && i >= state.graph_nodes.len()
+        && ui.button("Expand collection").clicked()
+    {
+        op = Some(GraphOp::ExpandCollection(i - state.graph_nodes.len()));
+    }
+    ui.add_enabled_ui(selected > 0, |ui| {
+        ui.horizontal(|ui| {
+            if ui.button("Expand neighbours").clicked() {
+                op = Some(GraphOp::Expand(state.expand_depth));
+            }
+            ui.add(
+                egui::DragValue::new(&mut state.expand_depth)
+                    .range(1..=5)
+                    .suffix(" deg"),
+            );
+        });
+        if ui.button("Hide").clicked() {
+            op = Some(GraphOp::Hide);
+        }
+        if ui.button("Show only these").clicked() {
+            op = Some(GraphOp::ShowOnlySelection);
+        }
+        if ui.button("Pin").clicked() {
+            op = Some(GraphOp::Pin(true));
+        }
+        if ui.button("Unpin").clicked() {
+            op = Some(GraphOp::Pin(false));
+        }
+        if ui
+            .add_enabled(
+                selected >= 2,
+                egui::Button::new("Collapse into a collection"),
+            )
+            .clicked()
+        {
+            op = Some(GraphOp::Collapse);
+        }
+    });
+    ui.separator();
+    if ui
+        .add_enabled(
+            !state.chart.state.hidden.is_empty(),
+            egui::Button::new("Unhide all"),
+        )
+        .clicked()
+    {
+        op = Some(GraphOp::UnhideAll);
+    }
+    if ui.button("Fit to view").clicked() {
+        state.needs_fit = true;
+        ui.close();
+    }
+    ui.separator();
+    if ui.button("Export view as PNG…").clicked() {
+        actions.push(Action::ExportChart { svg: false });
+        ui.close();
+    }
+    if ui.button("Export view as SVG…").clicked() {
+        actions.push(Action::ExportChart { svg: true });
+        ui.close();
+    }
+    if let Some(op) = op {
+        actions.extend(state.apply_op(op, case, view));
+        ui.close();
+    }
+}
+
+fn draw_legend(
+    painter: &egui::Painter,
+    rect: Rect,
+    legend: &[(String, Color32)],
+    palette: &Palette,
+) {
+    if legend.is_empty() {
+        return;
+    }
+    let shown = &legend[..legend.len().min(14)];
+    let row = 16.0;
+    let height = row * shown.len() as f32 + 8.0;
+    let origin = Pos2::new(rect.left() + 8.0, rect.bottom() - height - 8.0);
+    let width = 190.0;
+    painter.rect_filled(
+        Rect::from_min_size(origin, Vec2::new(width, height)),
+        4.0,
+        palette.background.gamma_multiply(0.85),
+    );
+    for (k, (name, colour)) in shown.iter().enumerate() {
+        let y = origin.y + 4.0 + row * (k as f32 + 0.5);
+        painter.circle_filled(Pos2::new(origin.x + 10.0, y), 5.0, *colour);
+        painter.text(
+            Pos2::new(origin.x + 22.0, y),
+            egui::Align2::LEFT_CENTER,
+            name,
+            egui::FontId::proportional(11.0),
+            palette.text,
+        );
+    }
+}

@@ -1,0 +1,672 @@
+//! The import wizard: pick a file (or drop it on the window) → choose a template, a saved
+//! mapping spec, and strict or lenient → preview the first rows as they would be imported,
+//! with problems marked → import as a job with progress and cancel → the report with every
+//! rejected row, and "re-import rejected rows" after the mapping was fixed.
+//!
+//! Spreadsheets (CSV, TSV, XLSX) go through a mapping; GraphML, GEXF and FollowTheMoney carry
+//! their own structure and go straight to the import.
+
+use crate::io::csv::{CsvOptions, Preview};
+use crate::io::graphml::GraphOptions;
+use crate::io::{ImportReport, MappingSpec};
+use crate::jobs::{CancelToken, JobError, JobId, JobManager, Progress};
+use crate::store::{Actor, Case};
+use std::path::{Path, PathBuf};
+
+/// The templates that ship with the program.
+pub const TEMPLATES: [(&str, &str); 4] = [
+    ("cdr", "Call-detail records"),
+    ("bank", "Bank transactions"),
+    ("entities", "People / entities list"),
+    ("links", "Generic link list"),
+];
+
+/// The kinds of file the wizard imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Csv,
+    Tsv,
+    Xlsx,
+    Graphml,
+    Gexf,
+    Ftm,
+}
+
+impl FileKind {
+    /// From the file name, as the CLI does.
+    pub fn of(path: &Path) -> FileKind {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("tsv" | "tab") => FileKind::Tsv,
+            Some("xlsx" | "xlsm" | "xls" | "ods") => FileKind::Xlsx,
+            Some("graphml") => FileKind::Graphml,
+            Some("gexf") => FileKind::Gexf,
+            Some("ftm" | "jsonl" | "ndjson") => FileKind::Ftm,
+            _ => FileKind::Csv,
+        }
+    }
+
+    /// Whether the file needs a mapping (columns to entities, links and events).
+    pub fn needs_mapping(self) -> bool {
+        matches!(self, FileKind::Csv | FileKind::Tsv | FileKind::Xlsx)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FileKind::Csv => "CSV",
+            FileKind::Tsv => "TSV",
+            FileKind::Xlsx => "Excel workbook",
+            FileKind::Graphml => "GraphML",
+            FileKind::Gexf => "GEXF",
+            FileKind::Ftm => "FollowTheMoney (JSON lines)",
+        }
+    }
+}
+
+/// Where the mapping comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpecChoice {
+    Template(String),
+    /// A saved spec file (TOML), as typed or picked.
+    File(String),
+}
+
+/// The wizard's step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Pick,
+    Map,
+    Running,
+    Report,
+}
+
+/// The wizard's state.
+#[derive(Debug)]
+pub struct ImportWizard {
+    pub step: Step,
+    pub path_text: String,
+    pub spec: SpecChoice,
+    pub lenient: bool,
+    pub preview: Option<Result<Preview, String>>,
+    /// What the preview was made from, to redo it when the choice changes.
+    preview_of: Option<(String, SpecChoice)>,
+    pub job: Option<JobId>,
+    pub report: Option<ImportReport>,
+    pub error: Option<String>,
+    /// The report whose rejected rows the next import re-imports.
+    pub reimport: Option<ImportReport>,
+}
+
+impl ImportWizard {
+    /// Opens at the first step, or at the mapping when a file is given (dropped).
+    pub fn new(path: Option<&Path>) -> ImportWizard {
+        let mut wizard = ImportWizard {
+            step: Step::Pick,
+            path_text: String::new(),
+            spec: SpecChoice::Template("cdr".into()),
+            lenient: false,
+            preview: None,
+            preview_of: None,
+            job: None,
+            report: None,
+            error: None,
+            reimport: None,
+        };
+        if let Some(p) = path {
+            wizard.path_text = p.display().to_string();
+            wizard.next_from_pick();
+        }
+        wizard
+    }
+
+    pub fn path(&self) -> PathBuf {
+        PathBuf::from(self.path_text.trim())
+    }
+
+    /// Leaves the first step: checks the file and guesses the template from its header.
+    pub fn next_from_pick(&mut self) {
+        let path = self.path();
+        if !path.is_file() {
+            self.error = Some(format!(
+                "There is no file at this path; check it or pick the file again. {}",
+                path.display()
+            ));
+            return;
+        }
+        self.error = None;
+        if FileKind::of(&path).needs_mapping()
+            && let Some(t) = guess_template(&path)
+        {
+            self.spec = SpecChoice::Template(t.into());
+        }
+        self.preview = None;
+        self.preview_of = None;
+        self.step = Step::Map;
+    }
+
+    /// The chosen mapping.
+    pub fn load_spec(&self) -> Result<MappingSpec, String> {
+        match &self.spec {
+            SpecChoice::Template(name) => MappingSpec::template(name),
+            SpecChoice::File(file) => {
+                let text = std::fs::read_to_string(file.trim()).map_err(|e| {
+                    format!("the spec file could not be read ({e}); check the path. {file}")
+                })?;
+                MappingSpec::from_toml(&text).map_err(|e| format!("{e}. {file}"))
+            }
+        }
+    }
+
+    fn csv_options(&self, kind: FileKind) -> CsvOptions {
+        CsvOptions {
+            lenient: self.lenient,
+            tsv: kind == FileKind::Tsv,
+            delimiter: None,
+            encoding: None,
+            timezone: None,
+            limits: Default::default(),
+            only_lines: None,
+        }
+    }
+
+    /// Makes the preview of the first rows when the file or the mapping changed (CSV and TSV;
+    /// a few rows read on the UI thread, bounded by the preview size).
+    pub fn refresh_preview(&mut self, schema: &crate::model::Schema) {
+        let key = (self.path_text.clone(), self.spec.clone());
+        if self.preview_of.as_ref() == Some(&key) {
+            return;
+        }
+        self.preview_of = Some(key);
+        let path = self.path();
+        let kind = FileKind::of(&path);
+        if !matches!(kind, FileKind::Csv | FileKind::Tsv) {
+            self.preview = None;
+            return;
+        }
+        self.preview = Some(self.load_spec().and_then(|spec| {
+            crate::io::csv::preview_csv(&path, &spec, schema, &self.csv_options(kind), 20)
+                .map_err(|e| e.to_string())
+        }));
+    }
+
+    /// Starts the import job; the worker opens the case through its own connection.
+    pub fn start(
+        &mut self,
+        jobs: &mut JobManager,
+        case_path: PathBuf,
+        actor: Actor,
+        purpose: String,
+    ) {
+        let source = self.path();
+        let kind = FileKind::of(&source);
+        let spec = if kind.needs_mapping() {
+            match self.load_spec() {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    self.error = Some(e);
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let opts = self.csv_options(kind);
+        let lenient = self.lenient;
+        let previous = self.reimport.clone();
+        let name = format!(
+            "import {}",
+            source.file_name().map_or_else(
+                || source.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            )
+        );
+        let started = jobs.spawn(&name, move |cancel, progress| {
+            let mut case = Case::open(&case_path, actor, &purpose).map_err(JobError::failed)?;
+            run_import(
+                &mut case,
+                &source,
+                kind,
+                spec.as_ref(),
+                &opts,
+                lenient,
+                previous.as_ref(),
+                cancel,
+                progress,
+            )
+            .map_err(|e| match e {
+                crate::io::IoError::Cancelled => JobError::Cancelled,
+                other => JobError::failed(other),
+            })
+        });
+        match started {
+            Ok(id) => {
+                self.job = Some(id);
+                self.error = None;
+                self.step = Step::Running;
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+
+    /// Takes the job's outcome.
+    pub fn finished(&mut self, result: Result<ImportReport, JobError>) {
+        self.job = None;
+        match result {
+            Ok(report) => {
+                self.report = Some(report);
+                self.reimport = None;
+                self.error = None;
+                self.step = Step::Report;
+            }
+            Err(JobError::Cancelled) => {
+                self.error = Some("The import was cancelled; nothing was imported.".into());
+                self.step = Step::Map;
+            }
+            Err(e) => {
+                self.error = Some(format!("Nothing was imported: {e}"));
+                self.step = Step::Map;
+            }
+        }
+    }
+
+    /// After fixing the mapping: import only the rows the report rejected.
+    pub fn prepare_reimport(&mut self) {
+        self.reimport = self.report.take();
+        self.preview_of = None;
+        self.step = Step::Map;
+    }
+}
+
+/// Runs one import of any kind (in a job).
+#[allow(clippy::too_many_arguments)] // reason: everything an import needs, each distinct
+pub fn run_import(
+    case: &mut Case,
+    source: &Path,
+    kind: FileKind,
+    spec: Option<&MappingSpec>,
+    opts: &CsvOptions,
+    lenient: bool,
+    previous: Option<&ImportReport>,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<ImportReport, crate::io::IoError> {
+    let need_spec =
+        || spec.ok_or_else(|| crate::io::IoError::Spec("this file needs a mapping".into()));
+    match kind {
+        FileKind::Csv | FileKind::Tsv => match previous {
+            Some(previous) => crate::io::csv::reimport_rejected(
+                case,
+                source,
+                need_spec()?,
+                previous,
+                opts,
+                cancel,
+                progress,
+            ),
+            None => crate::io::csv::import_csv(case, source, need_spec()?, opts, cancel, progress),
+        },
+        FileKind::Xlsx => {
+            crate::io::xlsx::import_xlsx(case, source, None, need_spec()?, opts, cancel, progress)
+        }
+        FileKind::Graphml | FileKind::Gexf => {
+            let graph = GraphOptions {
+                lenient,
+                ..GraphOptions::default()
+            };
+            if kind == FileKind::Gexf {
+                crate::io::gexf::import_gexf(case, source, &graph, cancel)
+            } else {
+                crate::io::graphml::import_graphml(case, source, &graph, cancel)
+            }
+        }
+        FileKind::Ftm => {
+            crate::io::ftm::import_ftm(case, source, lenient, &opts.limits, None, cancel)
+        }
+    }
+}
+
+/// The template whose required columns the file's header has (CSV and TSV only).
+pub fn guess_template(path: &Path) -> Option<&'static str> {
+    let kind = FileKind::of(path);
+    if !matches!(kind, FileKind::Csv | FileKind::Tsv) {
+        return None;
+    }
+    // The header is on the first line; read only the start of the file.
+    use std::io::Read as _;
+    let mut head = vec![0u8; 64 * 1024];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let text = String::from_utf8_lossy(&head[..n]);
+    let first = text.lines().next()?.trim_start_matches('\u{feff}');
+    let delimiter = [',', ';', '\t', '|']
+        .into_iter()
+        .max_by_key(|d| first.matches(*d).count())?;
+    let header: Vec<String> = first
+        .split(delimiter)
+        .map(|h| h.trim().trim_matches('"').to_string())
+        .collect();
+    TEMPLATES.iter().map(|(name, _)| *name).find(|name| {
+        MappingSpec::template(name).is_ok_and(|spec| {
+            spec.columns()
+                .iter()
+                .filter(|(_, required)| *required)
+                .all(|(c, _)| header.iter().any(|h| h == c))
+        })
+    })
+}
+
+/// What the wizard asks the app to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WizardRequest {
+    None,
+    Start,
+    Cancel(JobId),
+    Close,
+    Browse,
+}
+
+/// Shows the wizard's current step.
+pub fn show(
+    ui: &mut egui::Ui,
+    wizard: &mut ImportWizard,
+    schema: &crate::model::Schema,
+    progress: Option<(Option<f32>, String)>,
+) -> WizardRequest {
+    let mut request = WizardRequest::None;
+    match wizard.step {
+        Step::Pick => {
+            ui.label("1. The file to import (CSV, TSV, XLSX, GraphML, GEXF, FollowTheMoney). It is only read, never changed.");
+            ui.horizontal(|ui| {
+                let label = ui.label("File:");
+                ui.add(
+                    egui::TextEdit::singleline(&mut wizard.path_text)
+                        .desired_width(420.0)
+                        .hint_text("/path/to/calls.csv"),
+                )
+                .labelled_by(label.id);
+                if ui.button("Browse…").clicked() {
+                    request = WizardRequest::Browse;
+                }
+            });
+            ui.horizontal(|ui| {
+                if ui
+                    .add_enabled(
+                        !wizard.path_text.trim().is_empty(),
+                        egui::Button::new("Next"),
+                    )
+                    .clicked()
+                {
+                    wizard.next_from_pick();
+                }
+                if ui.button("Cancel").clicked() {
+                    request = WizardRequest::Close;
+                }
+            });
+        }
+        Step::Map => {
+            let path = wizard.path();
+            let kind = FileKind::of(&path);
+            ui.label(format!("File: {} ({})", path.display(), kind.label()));
+            if kind.needs_mapping() {
+                ui.label("2. How its columns become entities, links and events:");
+                ui.horizontal(|ui| {
+                    let current = match &wizard.spec {
+                        SpecChoice::Template(t) => TEMPLATES
+                            .iter()
+                            .find(|(n, _)| n == t)
+                            .map_or(t.clone(), |(_, l)| format!("Template: {l}")),
+                        SpecChoice::File(_) => "Saved mapping spec (TOML)".into(),
+                    };
+                    egui::ComboBox::new("import-spec", "Mapping")
+                        .selected_text(current)
+                        .show_ui(ui, |ui| {
+                            for (name, label) in TEMPLATES {
+                                ui.selectable_value(
+                                    &mut wizard.spec,
+                                    SpecChoice::Template(name.into()),
+                                    format!("Template: {label}"),
+                                );
+                            }
+                            if ui
+                                .selectable_label(
+                                    matches!(wizard.spec, SpecChoice::File(_)),
+                                    "Saved mapping spec (TOML)",
+                                )
+                                .clicked()
+                            {
+                                wizard.spec = SpecChoice::File(String::new());
+                            }
+                        });
+                });
+                if let SpecChoice::File(file) = &mut wizard.spec {
+                    ui.horizontal(|ui| {
+                        let label = ui.label("Spec file:");
+                        ui.add(
+                            egui::TextEdit::singleline(file)
+                                .desired_width(380.0)
+                                .hint_text("/path/to/spec.toml"),
+                        )
+                        .labelled_by(label.id);
+                    });
+                }
+            }
+            ui.checkbox(
+                &mut wizard.lenient,
+                "Lenient: import the good rows and list the bad ones (otherwise one bad row rejects the whole file)",
+            );
+            if let Some(previous) = &wizard.reimport {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!(
+                        "Re-importing only the {} rows the last import rejected.",
+                        previous.rejected.len()
+                    ),
+                );
+            }
+            wizard.refresh_preview(schema);
+            preview_table(ui, wizard.preview.as_ref());
+            ui.horizontal(|ui| {
+                if ui.button("Back").clicked() {
+                    wizard.step = Step::Pick;
+                }
+                let label = if wizard.reimport.is_some() {
+                    "Re-import rejected rows"
+                } else {
+                    "Import"
+                };
+                if ui.button(label).clicked() {
+                    request = WizardRequest::Start;
+                }
+                if ui.button("Cancel").clicked() {
+                    request = WizardRequest::Close;
+                }
+            });
+        }
+        Step::Running => {
+            let (fraction, text) = progress.unwrap_or((None, "starting".into()));
+            ui.label(format!("Importing {}…", wizard.path().display()));
+            let bar = egui::ProgressBar::new(fraction.unwrap_or(0.0)).text(text);
+            ui.add(if fraction.is_none() {
+                bar.animate(true)
+            } else {
+                bar
+            });
+            if let Some(id) = wizard.job
+                && ui.button("Cancel import").clicked()
+            {
+                request = WizardRequest::Cancel(id);
+            }
+        }
+        Step::Report => {
+            let kind = FileKind::of(&wizard.path());
+            let mut reimport = false;
+            if let Some(report) = &wizard.report {
+                report_view(ui, report);
+                ui.horizontal(|ui| {
+                    // Rejected rows of CSV and TSV can be re-imported by line.
+                    if !report.rejected.is_empty()
+                        && matches!(kind, FileKind::Csv | FileKind::Tsv)
+                        && ui
+                            .button("Fix the mapping and re-import rejected rows…")
+                            .clicked()
+                    {
+                        reimport = true;
+                    }
+                    if ui.button("Close").clicked() {
+                        request = WizardRequest::Close;
+                    }
+                });
+            }
+            if reimport {
+                wizard.prepare_reimport();
+            }
+        }
+    }
+    if let Some(e) = &wizard.error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+    request
+}
+
+fn preview_table(ui: &mut egui::Ui, preview: Option<&Result<Preview, String>>) {
+    match preview {
+        None => {
+            ui.weak("No preview for this kind of file; its own structure is imported.");
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, format!("Preview failed: {e}"));
+        }
+        Some(Ok(p)) => {
+            let bad = p.rows.iter().filter(|r| !r.problems.is_empty()).count();
+            ui.label(format!(
+                "3. Preview of the first {} rows (encoding {}, delimiter {}): {} with problems",
+                p.rows.len(),
+                p.encoding,
+                p.delimiter,
+                bad
+            ));
+            egui::ScrollArea::both()
+                .max_height(260.0)
+                .id_salt("import-preview")
+                .show(ui, |ui| {
+                    egui::Grid::new("import-preview-grid")
+                        .striped(true)
+                        .show(ui, |ui| {
+                            ui.strong("line");
+                            for h in &p.header {
+                                ui.strong(h);
+                            }
+                            ui.strong("becomes / problem");
+                            ui.end_row();
+                            for row in &p.rows {
+                                let problem = !row.problems.is_empty();
+                                let colour = if problem {
+                                    ui.visuals().error_fg_color
+                                } else {
+                                    ui.visuals().text_color()
+                                };
+                                ui.colored_label(colour, row.line.to_string());
+                                for (column, cell) in row.cells.iter().enumerate() {
+                                    let header = p.header.get(column);
+                                    let marked = row.problems.iter().any(|pr| {
+                                        pr.field.is_some() && pr.field.as_ref() == header
+                                    });
+                                    if marked {
+                                        ui.colored_label(ui.visuals().error_fg_color, cell);
+                                    } else {
+                                        ui.label(cell);
+                                    }
+                                }
+                                if problem {
+                                    let text = row
+                                        .problems
+                                        .iter()
+                                        .map(ToString::to_string)
+                                        .collect::<Vec<_>>()
+                                        .join("; ");
+                                    ui.colored_label(ui.visuals().error_fg_color, text);
+                                } else {
+                                    ui.label(row.makes.join(", "));
+                                }
+                                ui.end_row();
+                            }
+                        });
+                });
+        }
+    }
+}
+
+fn report_view(ui: &mut egui::Ui, report: &ImportReport) {
+    ui.heading("Import report");
+    ui.label(format!(
+        "{}: {} rows read, {} accepted, {} rejected{}",
+        report.source,
+        report.rows_read,
+        report.rows_accepted,
+        report.rows_rejected,
+        if report.lenient {
+            " (lenient: the good rows were imported)"
+        } else if report.rows_rejected > 0 {
+            " (strict: nothing was imported)"
+        } else {
+            ""
+        }
+    ));
+    ui.label(format!(
+        "Created {} entities ({} matched existing ones and were merged), {} links, {} events.",
+        report.entities_created, report.entities_merged, report.links, report.events
+    ));
+    ui.weak(format!("SHA-256 of the bytes read: {}", report.sha256));
+    if !report.rejected.is_empty() {
+        ui.strong("Rejected rows");
+        egui::ScrollArea::vertical()
+            .max_height(200.0)
+            .id_salt("import-rejected")
+            .show(ui, |ui| {
+                for p in &report.rejected {
+                    ui.colored_label(ui.visuals().error_fg_color, p.to_string());
+                }
+            });
+    }
+    if !report.warnings.is_empty() {
+        ui.strong("Warnings");
+        for w in report.warnings.iter().take(50) {
+            ui.colored_label(ui.visuals().warn_fg_color, w.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_follow_the_extension() {
+        assert_eq!(FileKind::of(Path::new("a.CSV")), FileKind::Csv);
+        assert_eq!(FileKind::of(Path::new("a.tsv")), FileKind::Tsv);
+        assert_eq!(FileKind::of(Path::new("a.xlsx")), FileKind::Xlsx);
+        assert_eq!(FileKind::of(Path::new("a.gexf")), FileKind::Gexf);
+        assert!(!FileKind::Graphml.needs_mapping());
+    }
+
+    #[test]
+    fn the_template_is_guessed_from_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = MappingSpec::template("cdr").unwrap();
+        let header: Vec<String> = spec
+            .columns()
+            .into_iter()
+            .filter(|(_, r)| *r)
+            .map(|(c, _)| c)
+            .collect();
+        let path = dir.path().join("calls.csv");
+        std::fs::write(&path, format!("{}\n", header.join(","))).unwrap();
+        assert_eq!(guess_template(&path), Some("cdr"));
+        let other = dir.path().join("other.csv");
+        std::fs::write(&other, "nothing,useful\n").unwrap();
+        assert_eq!(guess_template(&other), None);
+    }
+}

@@ -1,0 +1,305 @@
+//! UI flows of the link-graph view and the import wizard, driven headless with egui_kittest:
+//! click a node → the inspector shows it; shift-drag box selection; show only, expand
+//! neighbours; hide then ctrl-z; export the view as SVG (a recorded disclosure); import a CSV
+//! with one bad row through the wizard → the report names the row.
+#![cfg(feature = "gui")]
+
+mod common;
+
+use common::{actor, temp_case};
+use copkit::app::{Prefs, Tab, WorkbenchApp};
+use copkit::model::*;
+use copkit::store::{Command, ImportBatch, NewBatch};
+use egui::{Modifiers, PointerButton, Pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use std::time::{Duration, Instant};
+
+/// A chain of five people: Ana – Ben – Cleo – Dan – Eva (entity ids 1..=5).
+fn harness() -> (tempfile::TempDir, Harness<'static, WorkbenchApp>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_path, mut case) = temp_case(&dir, "graph.copkit");
+    let names = ["Ana Berg", "Ben Cole", "Cleo Dunn", "Dan Eames", "Eva Fink"];
+    case.apply(Command::ImportBatch(Box::new(ImportBatch {
+        batch: NewBatch {
+            kind: "import".into(),
+            description: "people.csv".into(),
+            ..Default::default()
+        },
+        entities: names.iter().map(|n| NewEntity::new("Person", *n)).collect(),
+        ..Default::default()
+    })))
+    .unwrap();
+    for i in 1..5 {
+        case.apply(Command::CreateLink {
+            link: NewLink::new("knows", EntityId(i), EntityId(i + 1)),
+        })
+        .unwrap();
+    }
+    let app = WorkbenchApp::new(actor(), Prefs::default())
+        .with_case(case)
+        .unwrap();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut WorkbenchApp| app.show(ui), app);
+    harness.state_mut().tab = Tab::Graph;
+    harness.state_mut().graph.circular();
+    settle(&mut harness);
+    (dir, harness)
+}
+
+fn settle(harness: &mut Harness<'static, WorkbenchApp>) {
+    let start = Instant::now();
+    loop {
+        harness.step();
+        if harness.state().jobs.running().is_empty() {
+            harness.run_steps(3);
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "jobs did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn node_pos(harness: &Harness<'static, WorkbenchApp>, id: i64) -> Pos2 {
+    harness
+        .state()
+        .graph
+        .screen_pos(EntityId(id))
+        .expect("the node is on screen")
+}
+
+fn press(
+    harness: &mut Harness<'static, WorkbenchApp>,
+    pos: Pos2,
+    button: PointerButton,
+    down: bool,
+) {
+    harness.event(egui::Event::PointerButton {
+        pos,
+        button,
+        pressed: down,
+        modifiers: Modifiers::default(),
+    });
+}
+
+fn click_at(harness: &mut Harness<'static, WorkbenchApp>, pos: Pos2, button: PointerButton) {
+    harness.event(egui::Event::PointerMoved(pos));
+    harness.step();
+    press(harness, pos, button, true);
+    harness.step();
+    press(harness, pos, button, false);
+    harness.run_steps(2);
+}
+
+fn selected(harness: &Harness<'static, WorkbenchApp>) -> Vec<EntityId> {
+    harness.state().view.selected_entities()
+}
+
+#[test]
+fn clicking_a_node_selects_it_and_the_inspector_shows_it() {
+    let (_dir, mut harness) = harness();
+    let pos = node_pos(&harness, 3);
+    click_at(&mut harness, pos, PointerButton::Primary);
+    assert_eq!(selected(&harness), vec![EntityId(3)]);
+    // The inspector (right panel) shows the selected person.
+    assert!(
+        !harness
+            .query_all_by_label_contains("Cleo Dunn")
+            .collect::<Vec<_>>()
+            .is_empty(),
+        "the inspector does not show the clicked entity"
+    );
+    // Clicking the background clears the selection.
+    let rect = harness.state().graph.camera.unwrap().rect;
+    click_at(
+        &mut harness,
+        rect.left_top() + egui::vec2(5.0, 5.0),
+        PointerButton::Primary,
+    );
+    assert!(selected(&harness).is_empty());
+}
+
+#[test]
+fn shift_drag_selects_the_nodes_in_the_box() {
+    let (_dir, mut harness) = harness();
+    let points: Vec<Pos2> = (1..=5).map(|i| node_pos(&harness, i)).collect();
+    let min = points
+        .iter()
+        .fold(Pos2::new(f32::MAX, f32::MAX), |a, p| a.min(*p));
+    let max = points
+        .iter()
+        .fold(Pos2::new(f32::MIN, f32::MIN), |a, p| a.max(*p));
+    let (from, to) = (min - egui::vec2(15.0, 15.0), max + egui::vec2(15.0, 15.0));
+    harness.event(egui::Event::ModifiersChanged(Modifiers::SHIFT));
+    harness.event(egui::Event::PointerMoved(from));
+    harness.step();
+    harness.event(egui::Event::PointerButton {
+        pos: from,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::SHIFT,
+    });
+    harness.step();
+    for k in 1..=5 {
+        harness.event(egui::Event::PointerMoved(
+            from + (to - from) * (k as f32 / 5.0),
+        ));
+        harness.step();
+    }
+    harness.event(egui::Event::PointerButton {
+        pos: to,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::SHIFT,
+    });
+    harness.step();
+    harness.event(egui::Event::ModifiersChanged(Modifiers::default()));
+    harness.run_steps(2);
+    assert_eq!(
+        selected(&harness),
+        (1..=5).map(EntityId).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn show_only_then_expand_neighbours_from_the_context_menu() {
+    let (_dir, mut harness) = harness();
+    let pos = node_pos(&harness, 3);
+    click_at(&mut harness, pos, PointerButton::Secondary);
+    assert_eq!(
+        selected(&harness),
+        vec![EntityId(3)],
+        "right-click selects the node"
+    );
+    harness.get_by_label("Show only these").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().graph.shown_entities(), 1);
+    let pos = node_pos(&harness, 3);
+    click_at(&mut harness, pos, PointerButton::Secondary);
+    harness.get_by_label("Expand neighbours").click();
+    harness.run_steps(3);
+    assert_eq!(
+        harness.state().graph.shown_entities(),
+        3,
+        "Ben and Dan are back"
+    );
+    assert_eq!(
+        selected(&harness),
+        vec![EntityId(2), EntityId(3), EntityId(4)],
+        "the expanded neighbours are selected"
+    );
+}
+
+#[test]
+fn hide_then_undo_with_ctrl_z() {
+    let (_dir, mut harness) = harness();
+    let pos = node_pos(&harness, 2);
+    click_at(&mut harness, pos, PointerButton::Secondary);
+    harness.get_by_label("Hide").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().graph.shown_entities(), 4);
+    harness.key_press_modifiers(Modifiers::COMMAND, egui::Key::Z);
+    harness.run_steps(3);
+    assert_eq!(
+        harness.state().graph.shown_entities(),
+        5,
+        "undo shows it again"
+    );
+    // The case itself was never changed by hiding.
+    let open = harness.state().open.as_ref().unwrap();
+    assert_eq!(open.snapshot.entities.len(), 5);
+}
+
+#[test]
+fn exporting_the_view_as_svg_writes_the_file_and_records_a_disclosure() {
+    let (dir, mut harness) = harness();
+    let out = dir.path().join("chart.svg");
+    harness.state_mut().save_chart_svg(&out);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("<?xml"));
+    assert_eq!(text.matches("<use ").count(), 5, "five entities drawn");
+    assert!(text.contains("Cleo Dunn"));
+    let open = harness.state().open.as_ref().unwrap();
+    let last = open.case.audit_records().unwrap().pop().unwrap();
+    assert_eq!(last.action, "chart export");
+    assert_eq!(last.category, "disclosure");
+}
+
+#[test]
+fn importing_a_csv_with_one_bad_row_through_the_wizard_names_the_row() {
+    let (dir, mut harness) = harness();
+    let csv = dir.path().join("calls.csv");
+    std::fs::write(
+        &csv,
+        "caller,callee,start,duration,cell,imei\n\
+         07700900001,07700900002,2024-03-01 10:00:00,60,C1,356938035643809\n\
+         07700900001,07700900003,not a time,30,C2,356938035643809\n\
+         07700900002,07700900003,2024-03-01 11:00:00,45,C1,\n",
+    )
+    .unwrap();
+    harness.state_mut().open_import(Some(&csv));
+    harness.run_steps(3);
+    // The template was guessed from the header, the preview marks the bad row.
+    harness.get_by_label_contains("Call-detail records");
+    harness.get_by_label_contains("1 with problems");
+    harness.get_by_label_contains("Lenient").click();
+    harness.run_steps(1);
+    harness.get_by_label("Import").click();
+    harness.run_steps(1);
+    settle(&mut harness);
+    let report = harness
+        .state()
+        .import
+        .as_ref()
+        .and_then(|w| w.report.clone())
+        .expect("the report is shown");
+    assert_eq!(
+        (report.rows_read, report.rows_accepted, report.rows_rejected),
+        (3, 2, 1)
+    );
+    harness.get_by_label_contains("line 3");
+    // The two good calls are in the case.
+    settle(&mut harness);
+    let open = harness.state().open.as_ref().unwrap();
+    let calls = open
+        .snapshot
+        .events
+        .iter()
+        .filter(|e| e.event_type == "Call")
+        .count();
+    assert_eq!(calls, 2);
+}
+
+#[test]
+fn the_export_dialog_writes_the_export_and_its_manifest_as_a_job() {
+    let (dir, mut harness) = harness();
+    harness.key_press_modifiers(Modifiers::COMMAND, egui::Key::E);
+    harness.run_steps(2);
+    let out = dir.path().join("out.graphml");
+    {
+        let dialog = harness
+            .state_mut()
+            .export
+            .as_mut()
+            .expect("ctrl-e opens the dialog");
+        dialog.format = copkit::io::export::ExportFormat::GraphMl;
+        dialog.out = out.display().to_string();
+        dialog.recipient = "Crown Prosecution Service".into();
+    }
+    harness.get_by_label("Export").click();
+    harness.run_steps(1);
+    settle(&mut harness);
+    let report = harness
+        .state()
+        .export
+        .as_ref()
+        .and_then(|d| d.report.clone())
+        .expect("the export finished");
+    assert_eq!(report.manifest.entities, 5);
+    assert!(out.exists() && report.manifest_path.exists());
+    harness.get_by_label_contains("Manifest:");
+}
