@@ -8,6 +8,7 @@ mod communities;
 mod degree;
 mod graph;
 mod paths;
+mod resolve;
 mod simple;
 mod structure;
 mod temporal;
@@ -15,6 +16,7 @@ mod temporal;
 pub use centrality::{betweenness, closeness, eigenvector, pagerank};
 pub use communities::{louvain, modularity};
 pub use graph::AnalysisGraph;
+pub use resolve::{accept_proposal, fold, phonetic_key};
 pub use simple::SimpleGraph;
 pub use structure::{core_numbers, weak_components};
 
@@ -341,6 +343,7 @@ pub fn components() -> Vec<&'static dyn Component> {
         &paths::KShortestPaths,
         &paths::ConnectingNetwork,
         &paths::Expand,
+        &resolve::ResolveEntities,
         &temporal::Activity,
         &temporal::Bursts,
     ]
