@@ -8,6 +8,7 @@ mod communities;
 mod degree;
 mod graph;
 mod paths;
+mod patterns;
 mod resolve;
 mod simple;
 mod structure;
@@ -346,6 +347,8 @@ pub fn components() -> Vec<&'static dyn Component> {
         &resolve::ResolveEntities,
         &temporal::Activity,
         &temporal::Bursts,
+        &patterns::PhoneSwaps,
+        &patterns::CoLocation,
     ]
 }
 
