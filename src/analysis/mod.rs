@@ -15,7 +15,7 @@ mod structure;
 mod temporal;
 
 pub use centrality::{betweenness, closeness, eigenvector, pagerank};
-pub use communities::{louvain, modularity};
+pub use communities::{leiden, louvain, modularity};
 pub use graph::AnalysisGraph;
 pub use resolve::{accept_proposal, fold, phonetic_key};
 pub use simple::SimpleGraph;
@@ -340,6 +340,7 @@ pub fn components() -> Vec<&'static dyn Component> {
         &structure::Components,
         &structure::KCore,
         &communities::Louvain,
+        &communities::Leiden,
         &paths::ShortestPath,
         &paths::KShortestPaths,
         &paths::ConnectingNetwork,
