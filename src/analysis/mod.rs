@@ -343,6 +343,7 @@ pub fn components() -> Vec<&'static dyn Component> {
         &communities::Leiden,
         &paths::ShortestPath,
         &paths::KShortestPaths,
+        &paths::AllPaths,
         &paths::ConnectingNetwork,
         &paths::Expand,
         &resolve::ResolveEntities,
