@@ -4,6 +4,7 @@
 //! `copkit score`.
 
 mod centrality;
+pub mod chain;
 mod communities;
 mod degree;
 mod graph;
