@@ -305,3 +305,62 @@ fn chain_cli_stores_every_step_and_writes_the_last() {
         "{err}"
     );
 }
+
+#[test]
+fn chain_top_and_subgraph_inputs_and_cancel() {
+    let text = r#"
+name = "inline"
+[[step]]
+id = "rank"
+component = "pagerank"
+
+[[step]]
+id = "deg"
+component = "degree"
+input = { step = "rank", mode = "top", n = 30 }
+
+[[step]]
+id = "parts"
+component = "components"
+input = { step = "deg", mode = "subgraph" }
+
+[[step]]
+id = "late"
+component = "activity"
+last_days = 7
+params = { by = "type" }
+"#;
+    let chain = Chain::parse(text, "inline.toml").unwrap();
+    let steps = chain
+        .run(&demo().snap, &CancelToken::new(), &NoProgress)
+        .unwrap();
+    let Output::EntityValues { values } = &steps[1].output else {
+        panic!("deg");
+    };
+    assert_eq!(values.len(), 30);
+    let Output::Communities { assignment, .. } = &steps[2].output else {
+        panic!("parts");
+    };
+    assert_eq!(
+        assignment.iter().map(|a| a.0).collect::<Vec<_>>(),
+        values.iter().map(|v| v.0).collect::<Vec<_>>()
+    );
+    let Output::Histogram { bins, bin_ms } = &steps[3].output else {
+        panic!("late");
+    };
+    let latest = demo()
+        .snap
+        .events
+        .iter()
+        .map(|e| e.time.start_ms)
+        .max()
+        .unwrap();
+    assert!(
+        bins.iter().all(|b| b.1 + bin_ms > latest - 7 * 86_400_000),
+        "only the last 7 days"
+    );
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let err = chain.run(&demo().snap, &cancel, &NoProgress).unwrap_err();
+    assert_eq!(err.to_string(), "inline.toml: step 'rank' was cancelled");
+}

@@ -710,7 +710,9 @@ fn narrow(
         .events
         .iter()
         .filter(|e| match (last_days, latest) {
-            (Some(d), Some(latest)) => e.time.start_ms > latest - i64::from(d) * 86_400_000,
+            (Some(d), Some(latest)) => {
+                e.time.start_ms > latest.saturating_sub(i64::from(d) * 86_400_000)
+            }
             _ => true,
         })
         .cloned()

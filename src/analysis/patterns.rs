@@ -77,9 +77,9 @@ impl Activity {
             .iter()
             .filter(|(t, _)| {
                 if at_end {
-                    *t >= self.last_ms - lookback_ms
+                    *t >= self.last_ms.saturating_sub(lookback_ms)
                 } else {
-                    *t <= self.first_ms + lookback_ms
+                    *t <= self.first_ms.saturating_add(lookback_ms)
                 }
             })
             .map(|(_, c)| *c)
@@ -129,7 +129,9 @@ fn find_swaps(
     }
     let olds: Vec<EntityId> = activity
         .iter()
-        .filter(|(_, a)| a.last_ms <= case_end - quiet_ms && a.contacts.len() >= min_contacts)
+        .filter(|(_, a)| {
+            a.last_ms <= case_end.saturating_sub(quiet_ms) && a.contacts.len() >= min_contacts
+        })
         .map(|(&e, _)| e)
         .collect();
     let mut renamed: HashMap<EntityId, EntityId> = HashMap::new();
@@ -153,10 +155,10 @@ fn find_swaps(
                     let b = &activity[&n];
                     // New: first seen near the old one's end, well after the case began,
                     // and still in use after the old one stopped.
-                    if b.first_ms >= a.last_ms - window_ms
-                        && b.first_ms <= a.last_ms + window_ms
+                    if b.first_ms >= a.last_ms.saturating_sub(window_ms)
+                        && b.first_ms <= a.last_ms.saturating_add(window_ms)
                         && b.first_ms > a.first_ms
-                        && b.first_ms >= case_start + quiet_ms
+                        && b.first_ms >= case_start.saturating_add(quiet_ms)
                         && b.last_ms > a.last_ms
                         && b.contacts.len() >= min_contacts
                     {
@@ -168,10 +170,10 @@ fn find_swaps(
                     for &n in by_contact.get(new_c).into_iter().flatten() {
                         let b = &activity[&n];
                         if n != old
-                            && b.first_ms >= a.last_ms - window_ms
-                            && b.first_ms <= a.last_ms + window_ms
+                            && b.first_ms >= a.last_ms.saturating_sub(window_ms)
+                            && b.first_ms <= a.last_ms.saturating_add(window_ms)
                             && b.first_ms > a.first_ms
-                            && b.first_ms >= case_start + quiet_ms
+                            && b.first_ms >= case_start.saturating_add(quiet_ms)
                             && b.last_ms > a.last_ms
                             && b.contacts.len() >= min_contacts
                         {
@@ -372,7 +374,7 @@ impl Component for PhoneSwaps {
             .into_iter()
             .map(|(old, new, j, shared, of)| {
                 let (a, b) = (&activity[&old], &activity[&new]);
-                let gap_days = (b.first_ms - a.last_ms) as f64 / DAY_MS as f64;
+                let gap_days = b.first_ms.saturating_sub(a.last_ms) as f64 / DAY_MS as f64;
                 Alert {
                     kind: "phone-swap".into(),
                     entities: vec![old, new],
@@ -534,7 +536,7 @@ impl Component for CoLocation {
             let mut lo = 0;
             for hi in 0..list.len() {
                 check_every(cancel, hi, 4096)?;
-                while list[hi].0 - list[lo].0 > window_ms {
+                while list[hi].0.saturating_sub(list[lo].0) > window_ms {
                     lo += 1;
                 }
                 if hi - lo > max_crowd {
@@ -556,7 +558,10 @@ impl Component for CoLocation {
                         .or_insert_with(|| (0, t, t, BTreeSet::new()));
                     // A pair seen again within the window of its last meeting is the same
                     // meeting, not a new one.
-                    if entry.0 > 0 && t - entry.2 <= window_ms && entry.3.contains(place) {
+                    if entry.0 > 0
+                        && t.saturating_sub(entry.2) <= window_ms
+                        && entry.3.contains(place)
+                    {
                         entry.2 = t;
                         continue;
                     }

@@ -314,6 +314,7 @@ pub fn phonetic_key(token: &str) -> String {
         .replace('w', "v")
         .replace('y', "i");
     let mut key = String::new();
+    let mut count = 0;
     let mut last: Option<char> = None;
     for (i, c) in t.chars().enumerate() {
         let vowel = matches!(c, 'a' | 'e' | 'i' | 'o' | 'u');
@@ -326,7 +327,8 @@ pub fn phonetic_key(token: &str) -> String {
         }
         key.push(c);
         last = Some(c);
-        if key.len() == 4 {
+        count += 1;
+        if count == 4 {
             break;
         }
     }
@@ -549,6 +551,13 @@ fn record_of(
     }
 }
 
+/// The first letter of a phonetic key longer than one letter.
+fn initial(code: &str) -> Option<char> {
+    let mut chars = code.chars();
+    let first = chars.next()?;
+    chars.next().map(|_| first)
+}
+
 /// The blocking keys of a record.
 fn block_keys(r: &Record) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
@@ -584,8 +593,7 @@ fn block_keys(r: &Record) -> BTreeSet<String> {
                 };
                 keys.insert(format!("{}:{a}+{b}", r.entity_type));
                 // Initials: "J Smith" meets "John Smith" through "j+smt".
-                if codes[i].len() > 1 && codes[j].len() > 1 {
-                    let (ia, ib) = (&codes[i][..1], &codes[j][..1]);
+                if let (Some(ia), Some(ib)) = (initial(&codes[i]), initial(&codes[j])) {
                     keys.insert(format!("{}:{ia}+{}", r.entity_type, codes[j]));
                     keys.insert(format!("{}:{ib}+{}", r.entity_type, codes[i]));
                 }
@@ -1008,6 +1016,31 @@ mod tests {
         assert!(text.contains("Jaro-Winkler"), "{text}");
         assert!(text.contains("birth date 1980-02-03"), "{text}");
         assert!(p13.score > 0.95 && p13.score <= 1.0);
+    }
+
+    #[test]
+    fn names_in_any_script_give_keys_without_panicking() {
+        let records = vec![
+            person(1, "李 小龍", Some("+86 10 1234 5678"), None),
+            person(2, "محمد علي", None, None),
+            person(3, "Ωmega ßeta İstanbul", None, None),
+            person(4, "李 小龍", None, None),
+        ];
+        for r in &records {
+            assert!(!block_keys(r).is_empty());
+        }
+        let (props, _) = resolve(
+            &records,
+            0.5,
+            500,
+            &CancelToken::new(),
+            &crate::jobs::NoProgress,
+        )
+        .unwrap();
+        assert!(
+            props.iter().any(|p| (p.keep.0, p.duplicate.0) == (1, 4)),
+            "{props:?}"
+        );
     }
 
     #[test]

@@ -295,6 +295,19 @@ pub fn score_output(output: &Output, truth: &Truth, case: &CaseSnapshot) -> Scor
                 handovers: truth.handovers.len(),
             }
         }
+        Output::Alerts { alerts }
+            if !alerts.is_empty() && !alerts.iter().any(|a| a.kind == "burst") =>
+        {
+            let kinds: BTreeSet<&str> = alerts.iter().map(|a| a.kind.as_str()).collect();
+            Score::NotScorable {
+                output: "alerts".into(),
+                reason: format!(
+                    "the planted truth has no answer for alerts of kind {} (scored: burst and \
+                     phone-swap alerts)",
+                    kinds.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            }
+        }
         Output::Alerts { alerts } => {
             let bursts: Vec<(i64, i64)> = alerts
                 .iter()
