@@ -687,3 +687,116 @@ mod tests {
         assert!(found.iter().all(|f| (f.2 - 1.0).abs() < 1e-12), "{found:?}");
     }
 }
+
+#[cfg(test)]
+mod colocation_tests {
+    use super::*;
+    use crate::jobs::NoProgress;
+    use crate::model::*;
+    use crate::store::SnapshotHeader;
+
+    fn entity(i: i64, t: &str) -> Entity {
+        Entity {
+            id: EntityId(i),
+            entity_type: t.into(),
+            label: format!("e{i}"),
+            source_id: None,
+            category: None,
+            restricted: false,
+            provenance: Provenance::default(),
+            grading: None,
+            attributes: vec![],
+        }
+    }
+
+    fn sighting(id: i64, minute: i64, who: i64, place: i64) -> Event {
+        Event {
+            id: EventId(id),
+            event_type: "Sighting".into(),
+            time: EventTime {
+                start_ms: minute * 60_000,
+                end_ms: None,
+                original_text: None,
+                original_zone: None,
+            },
+            participants: vec![
+                Participant {
+                    role: ParticipantRole::Participant,
+                    entity: EntityId(who),
+                },
+                Participant {
+                    role: ParticipantRole::Location,
+                    entity: EntityId(place),
+                },
+            ],
+            source_id: None,
+            restricted: false,
+            provenance: Provenance::default(),
+            grading: None,
+            attributes: vec![],
+        }
+    }
+
+    #[test]
+    fn pairs_seen_together_within_the_window_are_counted_once_per_meeting() {
+        // 1 and 2 meet at place 10 twice (minutes 0/10 and 500/505); 3 passes at minute 100.
+        // 1 and 2 are also both at place 11, an hour apart (outside a 30-minute window).
+        let case = CaseSnapshot::assemble(
+            SnapshotHeader {
+                case_id: "t".into(),
+                title: "t".into(),
+                generation: 1,
+                schema: Schema::default(),
+                grading_schemes: GradingScheme::builtin(),
+                default_scheme: "admiralty".into(),
+            },
+            vec![
+                entity(1, "Person"),
+                entity(2, "Person"),
+                entity(3, "Person"),
+                entity(10, "Location"),
+                entity(11, "Location"),
+            ],
+            vec![],
+            vec![
+                sighting(1, 0, 1, 10),
+                sighting(2, 10, 2, 10),
+                sighting(3, 12, 1, 10),
+                sighting(4, 100, 3, 10),
+                sighting(5, 500, 1, 10),
+                sighting(6, 505, 2, 10),
+                sighting(7, 1000, 1, 11),
+                sighting(8, 1060, 2, 11),
+            ],
+        );
+        let run = |p: Params| match CoLocation
+            .run(&case, &p, &CancelToken::new(), &NoProgress)
+            .unwrap()
+        {
+            Output::Alerts { alerts } => alerts,
+            other => panic!("{other:?}"),
+        };
+        let alerts = run(Params::new());
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].entities, vec![EntityId(1), EntityId(2)]);
+        assert_eq!(alerts[0].score, 2.0);
+        assert_eq!(alerts[0].start_ms, 10 * 60_000);
+        assert_eq!(alerts[0].end_ms, 505 * 60_000);
+        // A two-hour window also catches the meeting at place 11.
+        let alerts = run(Params::new().with("window_minutes", 120));
+        let pair = alerts
+            .iter()
+            .find(|a| a.entities == vec![EntityId(1), EntityId(2)])
+            .unwrap();
+        assert_eq!(pair.score, 3.0, "{pair:#?}");
+        assert!(matches!(
+            CoLocation.run(
+                &case,
+                &Params::new().with("window_minutes", 0),
+                &CancelToken::new(),
+                &NoProgress
+            ),
+            Err(AnalysisError::BadParam { .. })
+        ));
+    }
+}
