@@ -447,9 +447,55 @@ fn leiden_matches_igraph_and_keeps_communities_connected() {
             best = best.max(q);
             assert_eq!(run(&f, "leiden", params.clone()), run(&f, "leiden", params));
         }
+        eprintln!("{name}: Leiden best of 10 seeds Q = {best:.6}, igraph {reference:.6}");
         assert!(
             best >= reference - 0.005,
             "{name}: best modularity {best} vs igraph {reference}"
         );
     }
+}
+
+/// networkx 3.6.1 `len(list(all_simple_paths(florentine_families_graph(), "Acciaiuoli",
+/// "Strozzi", cutoff=L)))` is 1, 3 and 6 for L = 3, 4, 5.
+#[test]
+fn all_paths_match_networkx_simple_paths() {
+    let f = load("florentine");
+    for (max_length, expected) in [(3, 1), (4, 3), (5, 6)] {
+        let Output::Paths { paths } = run(
+            &f,
+            "all-paths",
+            Params::new()
+                .with("from", "Acciaiuoli")
+                .with("to", "Strozzi")
+                .with("max_length", max_length),
+        ) else {
+            panic!("not paths");
+        };
+        assert_eq!(paths.len(), expected, "max_length {max_length}");
+        // Shortest first, each a simple path.
+        assert!(
+            paths
+                .windows(2)
+                .all(|w| w[0].links.len() <= w[1].links.len())
+        );
+        for p in &paths {
+            let mut seen = p.entities.clone();
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen.len(), p.entities.len());
+            assert_eq!(p.links.len() + 1, p.entities.len());
+        }
+    }
+    let Output::Paths { paths } = run(
+        &f,
+        "all-paths",
+        Params::new()
+            .with("from", "Acciaiuoli")
+            .with("to", "Strozzi")
+            .with("max_length", 5)
+            .with("max_paths", 2),
+    ) else {
+        panic!("not paths");
+    };
+    assert_eq!(paths.len(), 2, "bounded by max_paths");
 }
