@@ -2,7 +2,9 @@
 //! added, PageRank sums to 1, betweenness on a path graph, Louvain's reported modularity equals
 //! the modularity recomputed from its partition.
 
-use copkit::analysis::{SimpleGraph, betweenness, louvain, modularity, pagerank};
+use copkit::analysis::{
+    SimpleGraph, betweenness, fold, leiden, louvain, modularity, pagerank, phonetic_key,
+};
 use copkit::jobs::{CancelToken, NoProgress};
 use copkit::model::EntityId;
 use proptest::prelude::*;
@@ -81,6 +83,51 @@ proptest! {
             part.clone(),
             louvain(&g, false, resolution, seed, &CancelToken::new(), &NoProgress).unwrap()
         );
+    }
+
+    #[test]
+    fn leiden_communities_are_connected_and_reproducible(
+        (n, edges, _perm) in arb_graph(),
+        seed in 0u64..1000,
+        resolution in 0.5f64..2.0,
+    ) {
+        let g = graph(n, &edges, &(0..n).collect::<Vec<_>>());
+        let part = leiden(&g, false, resolution, seed, 50, &CancelToken::new(), &NoProgress)
+            .unwrap();
+        let singletons: Vec<u32> = (0..n as u32).collect();
+        let q = modularity(&g, &part, false, resolution);
+        prop_assert!(q >= modularity(&g, &singletons, false, resolution) - 1e-12);
+        for c in 0..=*part.iter().max().unwrap() {
+            let members: Vec<usize> = (0..n).filter(|&v| part[v] == c).collect();
+            prop_assert!(!members.is_empty(), "labels are contiguous");
+            let mut seen = vec![false; n];
+            let mut stack = vec![members[0]];
+            seen[members[0]] = true;
+            let mut reached = 0;
+            while let Some(v) = stack.pop() {
+                reached += 1;
+                for &u in g.neighbours(v) {
+                    if !seen[u] && part[u] == c {
+                        seen[u] = true;
+                        stack.push(u);
+                    }
+                }
+            }
+            prop_assert_eq!(reached, members.len());
+        }
+        prop_assert_eq!(
+            part,
+            leiden(&g, false, resolution, seed, 50, &CancelToken::new(), &NoProgress).unwrap()
+        );
+    }
+
+    #[test]
+    fn name_folding_and_phonetic_keys_never_panic(text in "\\PC{0,40}") {
+        let folded = fold(&text);
+        for token in folded.split_whitespace() {
+            let key = phonetic_key(token);
+            prop_assert!(key.chars().count() <= 4);
+        }
     }
 }
 

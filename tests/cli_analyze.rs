@@ -128,3 +128,119 @@ fn analyze_list_and_usage_errors() {
     let out = copkit(&["analyze", &case, "degree"]);
     assert_eq!(out.status.code(), Some(2), "no purpose");
 }
+
+#[test]
+fn analyze_list_shows_every_component_of_the_issue() {
+    let out = copkit(&["analyze", "--list"]);
+    assert!(out.status.success());
+    let list = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = list
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for name in [
+        "degree",
+        "betweenness",
+        "closeness",
+        "harmonic",
+        "eigenvector",
+        "pagerank",
+        "components",
+        "kcore",
+        "louvain",
+        "leiden",
+        "shortest-path",
+        "k-shortest-paths",
+        "all-paths",
+        "connecting-network",
+        "expand",
+        "resolve-entities",
+        "activity",
+        "phone-swaps",
+        "bursts",
+        "co-location",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {list}");
+    }
+    // Every component takes the grade parameter.
+    let mut current = "";
+    let mut has_grade = std::collections::BTreeMap::new();
+    for line in list.lines() {
+        if !line.starts_with(' ') {
+            current = line.split_whitespace().next().unwrap_or("");
+            has_grade.insert(current.to_string(), false);
+        } else if line.trim_start().starts_with("grade ") {
+            has_grade.insert(current.to_string(), true);
+        }
+    }
+    assert!(has_grade.values().all(|&g| g), "{has_grade:?}");
+}
+
+#[test]
+fn new_components_run_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = small_case(&dir);
+    let out = copkit(&[
+        "analyze",
+        &case,
+        "all-paths",
+        "-p",
+        "from=src-a",
+        "-p",
+        "to=src-d",
+        "-p",
+        "max_length=3",
+        "--purpose",
+        "OP-1",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.starts_with("path,step,entity_id,source_id,label,link_id,cost,weakest_grade\n"));
+    // a-c-d and a-b-c-d.
+    assert!(csv.lines().any(|l| l.starts_with("2,3,")), "{csv}");
+    assert!(!csv.lines().any(|l| l.starts_with("3,")), "{csv}");
+
+    let out = copkit(&["analyze", &case, "leiden", "--purpose", "OP-1"]);
+    assert!(out.status.success(), "{out:?}");
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        csv.starts_with("entity_id,source_id,label,community\n"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 5);
+
+    let out = copkit(&["analyze", &case, "resolve-entities", "--purpose", "OP-1"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "keep,duplicate,score,explanation\n"
+    );
+    for (component, bad) in [
+        ("resolve-entities", "threshold=2"),
+        ("phone-swaps", "min_jaccard=x"),
+        ("co-location", "window_minutes=0"),
+        ("leiden", "resolution=-1"),
+        ("all-paths", "max_length=99"),
+    ] {
+        let mut args = vec!["analyze", &case, component, "-p", bad, "--purpose", "OP-1"];
+        if component == "all-paths" {
+            args.extend(["-p", "from=src-a", "-p", "to=src-d"]);
+        }
+        let out = copkit(&args);
+        assert_eq!(out.status.code(), Some(2), "{component} {bad}: {out:?}");
+        let name = bad.split('=').next().unwrap();
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&format!("parameter '{name}'")),
+            "{component}: {out:?}"
+        );
+    }
+    for component in ["phone-swaps", "co-location"] {
+        let out = copkit(&["analyze", &case, component, "--purpose", "OP-1"]);
+        assert!(out.status.success(), "{component}: {out:?}");
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "kind,entities,start_ms,end_ms,score,description\n"
+        );
+    }
+}

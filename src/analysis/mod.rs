@@ -4,17 +4,21 @@
 //! `copkit score`.
 
 mod centrality;
+pub mod chain;
 mod communities;
 mod degree;
 mod graph;
 mod paths;
+mod patterns;
+mod resolve;
 mod simple;
 mod structure;
 mod temporal;
 
 pub use centrality::{betweenness, closeness, eigenvector, pagerank};
-pub use communities::{louvain, modularity};
+pub use communities::{leiden, louvain, modularity};
 pub use graph::AnalysisGraph;
+pub use resolve::{accept_proposal, fold, phonetic_key};
 pub use simple::SimpleGraph;
 pub use structure::{core_numbers, weak_components};
 
@@ -337,12 +341,17 @@ pub fn components() -> Vec<&'static dyn Component> {
         &structure::Components,
         &structure::KCore,
         &communities::Louvain,
+        &communities::Leiden,
         &paths::ShortestPath,
         &paths::KShortestPaths,
+        &paths::AllPaths,
         &paths::ConnectingNetwork,
         &paths::Expand,
+        &resolve::ResolveEntities,
         &temporal::Activity,
         &temporal::Bursts,
+        &patterns::PhoneSwaps,
+        &patterns::CoLocation,
     ]
 }
 

@@ -221,7 +221,97 @@ fn endpoints(
     Ok((node_of(case, from), node_of(case, to), weighted, g))
 }
 
+/// Every simple path from `from` to `to` with at most `max_length` links, shortest first,
+/// stopping after `max_paths`. Parallel links between the same two entities give distinct
+/// paths (each is separate evidence). Iterative deepening on the exact length, pruned by the
+/// hop distance to `to`, so a branch that cannot reach `to` in time is never walked; and a
+/// budget of expanded steps bounds the work on dense graphs (the result then says so).
+fn all_paths(
+    g: &AnalysisGraph,
+    from: usize,
+    to: usize,
+    max_length: usize,
+    max_paths: usize,
+    cancel: &CancelToken,
+) -> Result<(Vec<RawPath>, bool), AnalysisError> {
+    const STEP_BUDGET: usize = 20_000_000;
+    let n = g.node_count();
+    // Hop distance of every node to `to`.
+    let mut dist = vec![usize::MAX; n];
+    dist[to] = 0;
+    let mut queue = VecDeque::from([to]);
+    while let Some(v) = queue.pop_front() {
+        for &(w, _) in g.neighbours(v) {
+            if dist[w] == usize::MAX {
+                dist[w] = dist[v] + 1;
+                queue.push_back(w);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    let mut steps = 0usize;
+    if from == to || dist[from] == usize::MAX {
+        return Ok((found, false));
+    }
+    let mut on_path = vec![false; n];
+    for length in dist[from]..=max_length {
+        // Stack of (node, next neighbour position); the path's edges alongside.
+        let mut stack: Vec<(usize, usize)> = vec![(from, 0)];
+        let mut edges: Vec<usize> = Vec::new();
+        on_path[from] = true;
+        while let Some(top) = stack.last_mut() {
+            let (v, pos) = *top;
+            top.1 += 1;
+            steps += 1;
+            check_every(cancel, steps, 4096)?;
+            if steps > STEP_BUDGET {
+                for &(u, _) in &stack {
+                    on_path[u] = false;
+                }
+                return Ok((found, true));
+            }
+            let nbrs = g.neighbours(v);
+            if pos >= nbrs.len() {
+                on_path[v] = false;
+                stack.pop();
+                edges.pop();
+                continue;
+            }
+            let (w, e) = nbrs[pos];
+            let depth = edges.len() + 1;
+            if on_path[w] || dist[w] == usize::MAX || depth + dist[w] > length {
+                continue;
+            }
+            if w == to {
+                if depth == length {
+                    let mut path_edges = edges.clone();
+                    path_edges.push(e);
+                    let mut nodes: Vec<usize> = stack.iter().map(|s| s.0).collect();
+                    nodes.push(to);
+                    found.push(RawPath {
+                        nodes,
+                        edges: path_edges,
+                        cost: length as f64,
+                    });
+                    if found.len() >= max_paths {
+                        for &(u, _) in &stack {
+                            on_path[u] = false;
+                        }
+                        return Ok((found, true));
+                    }
+                }
+                continue;
+            }
+            on_path[w] = true;
+            stack.push((w, 0));
+            edges.push(e);
+        }
+    }
+    Ok((found, false))
+}
+
 pub struct ShortestPath;
+pub struct AllPaths;
 pub struct KShortestPaths;
 pub struct ConnectingNetwork;
 pub struct Expand;
@@ -245,6 +335,7 @@ const WEIGHTED: ParamSpec = ParamSpec {
     help: "minimise the summed link weight instead of the number of hops",
 };
 const SHORTEST_PARAMS: &[ParamSpec] = &[FROM, TO, WEIGHTED, GRADE_PARAM];
+
 const K_PARAMS: &[ParamSpec] = &[
     FROM,
     TO,
@@ -255,6 +346,23 @@ const K_PARAMS: &[ParamSpec] = &[
         help: "how many paths",
     },
     WEIGHTED,
+    GRADE_PARAM,
+];
+const ALL_PARAMS: &[ParamSpec] = &[
+    FROM,
+    TO,
+    ParamSpec {
+        name: "max_length",
+        kind: ParamKind::Int,
+        default: Some("4"),
+        help: "longest path, in links (at most 12)",
+    },
+    ParamSpec {
+        name: "max_paths",
+        kind: ParamKind::Int,
+        default: Some("100"),
+        help: "stop after this many paths (at most 100000), shortest first",
+    },
     GRADE_PARAM,
 ];
 const CONNECT_PARAMS: &[ParamSpec] = &[
@@ -305,6 +413,57 @@ impl Component for ShortestPath {
         progress.report(Some(1.0), "shortest path done");
         Ok(Output::Paths {
             paths: path.into_iter().map(|p| to_result(case, &g, p)).collect(),
+        })
+    }
+}
+
+impl Component for AllPaths {
+    fn name(&self) -> &'static str {
+        "all-paths"
+    }
+    fn summary(&self) -> &'static str {
+        "every path up to a length between two entities (bounded count), shortest first, \
+         each with its weakest grade"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        ALL_PARAMS
+    }
+    fn run(
+        &self,
+        case: &CaseSnapshot,
+        params: &Params,
+        cancel: &CancelToken,
+        progress: &dyn Progress,
+    ) -> Result<Output, AnalysisError> {
+        let max_length = params.get_usize("max_length", 4)?;
+        if !(1..=12).contains(&max_length) {
+            return Err(AnalysisError::BadParam {
+                name: "max_length".into(),
+                reason: format!("must be between 1 and 12, not {max_length}"),
+            });
+        }
+        let max_paths = params.get_usize("max_paths", 100)?;
+        if !(1..=100_000).contains(&max_paths) {
+            return Err(AnalysisError::BadParam {
+                name: "max_paths".into(),
+                reason: format!("must be between 1 and 100000, not {max_paths}"),
+            });
+        }
+        let (from, to, _, g) = endpoints(case, params)?;
+        let (paths, truncated) = all_paths(&g, from, to, max_length, max_paths, cancel)?;
+        progress.report(
+            Some(1.0),
+            &if truncated {
+                format!(
+                    "all paths: stopped at {} paths (limit reached)",
+                    paths.len()
+                )
+            } else {
+                format!("all paths: {} found", paths.len())
+            },
+        );
+        Ok(Output::Paths {
+            paths: paths.into_iter().map(|p| to_result(case, &g, p)).collect(),
         })
     }
 }

@@ -3,6 +3,7 @@
 //! 2 wrong usage.
 
 mod analyze;
+mod chain;
 mod generate;
 mod io;
 
@@ -71,6 +72,12 @@ pub enum Commands {
     },
     /// Run an analysis component on a case (`--list` shows the components).
     Analyze(analyze::AnalyzeArgs),
+    /// Run or check an analysis chain: several components in sequence, each step able to use
+    /// an earlier step's result.
+    Chain {
+        #[command(subcommand)]
+        command: chain::ChainCommands,
+    },
     /// Check or show the audit log.
     Audit {
         #[command(subcommand)]
@@ -269,6 +276,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Commands::Analyze(args) => analyze::run(args, actor),
+        Commands::Chain { command } => chain::run(command, actor),
         Commands::Import(args) => io::import(args, actor),
         Commands::Export(args) => io::export(args, actor),
         Commands::Generate(args) => generate::run_generate(args, actor),

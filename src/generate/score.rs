@@ -3,7 +3,8 @@
 //! without changes here: communities by normalised mutual information with the planted
 //! cells, centralities by the rank of the planted leaders, entity resolution by precision and
 //! recall over the planted duplicate pairs, burst alerts by their delay after the planted
-//! burst began.
+//! burst began, phone-swap alerts by precision and recall over the planted (old, new) phone
+//! pairs. (An empty list of alerts is scored as burst detection: it carries no kind.)
 
 use super::Truth;
 use crate::analysis::Output;
@@ -48,6 +49,25 @@ pub enum Score {
         delay_ms: Option<i64>,
         burst_alerts: usize,
         false_alerts: usize,
+    },
+    /// Output::Alerts of kind "phone-swap" against the planted phone swaps: precision and
+    /// recall of the (old phone, new phone) pairs, in that order.
+    PhoneSwaps {
+        precision: f64,
+        recall: f64,
+        f1: f64,
+        proposed: usize,
+        planted: usize,
+        true_positives: usize,
+        /// Share of the proposed pairs whose two phones the truth gives to one person: that
+        /// also counts the burner rotations the generator plants for the group (a person
+        /// dropping a phone for a new one every few weeks), which are real swaps of the
+        /// pattern even though the truth lists only the swaps after the incident.
+        same_person_precision: f64,
+        /// Planted hand-overs (one phone passing between people) whose phone an alert names;
+        /// a hand-over is a different pattern, shown for information.
+        handover_phones_named: usize,
+        handovers: usize,
     },
     /// An output kind the truth says nothing about.
     NotScorable { output: String, reason: String },
@@ -131,6 +151,30 @@ pub fn precision_recall_f1(
     (precision, recall, f1, tp)
 }
 
+/// Precision, recall and F1 of proposed ordered pairs against true ones.
+pub fn ordered_precision_recall(
+    proposed: &BTreeSet<(EntityId, EntityId)>,
+    truth: &BTreeSet<(EntityId, EntityId)>,
+) -> (f64, f64, f64, usize) {
+    let tp = proposed.intersection(truth).count();
+    let precision = if proposed.is_empty() {
+        0.0
+    } else {
+        tp as f64 / proposed.len() as f64
+    };
+    let recall = if truth.is_empty() {
+        0.0
+    } else {
+        tp as f64 / truth.len() as f64
+    };
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    (precision, recall, f1, tp)
+}
+
 /// The delay from `burst_start` to the first alert (start, end) overlapping the burst window
 /// `[burst_start, burst_end]`, or `None` when no alert does; and how many alerts do.
 pub fn detection_delay(
@@ -204,6 +248,66 @@ pub fn score_output(output: &Output, truth: &Truth, case: &CaseSnapshot) -> Scor
                 true_positives,
             }
         }
+        Output::Alerts { alerts }
+            if alerts.iter().any(|a| a.kind == "phone-swap")
+                && !alerts.iter().any(|a| a.kind == "burst") =>
+        {
+            let proposed: BTreeSet<(EntityId, EntityId)> = alerts
+                .iter()
+                .filter(|a| a.kind == "phone-swap" && a.entities.len() == 2)
+                .map(|a| (a.entities[0], a.entities[1]))
+                .collect();
+            let planted: BTreeSet<(EntityId, EntityId)> = truth
+                .phone_swaps
+                .iter()
+                .map(|s| (s.old_phone, s.new_phone))
+                .collect();
+            let (precision, recall, f1, true_positives) =
+                ordered_precision_recall(&proposed, &planted);
+            let named: BTreeSet<EntityId> =
+                alerts.iter().flat_map(|a| a.entities.clone()).collect();
+            let same_person = proposed
+                .iter()
+                .filter(|(old, new)| {
+                    truth
+                        .members
+                        .iter()
+                        .any(|m| m.phones.contains(old) && m.phones.contains(new))
+                })
+                .count();
+            Score::PhoneSwaps {
+                precision,
+                recall,
+                f1,
+                proposed: proposed.len(),
+                planted: planted.len(),
+                true_positives,
+                same_person_precision: if proposed.is_empty() {
+                    0.0
+                } else {
+                    same_person as f64 / proposed.len() as f64
+                },
+                handover_phones_named: truth
+                    .handovers
+                    .iter()
+                    .filter(|h| named.contains(&h.phone))
+                    .count(),
+                handovers: truth.handovers.len(),
+            }
+        }
+        Output::Alerts { alerts }
+            if !alerts.is_empty() && !alerts.iter().any(|a| a.kind == "burst") =>
+        {
+            let kinds: BTreeSet<&str> = alerts.iter().map(|a| a.kind.as_str()).collect();
+            Score::NotScorable {
+                output: "alerts".into(),
+                reason: format!(
+                    "the planted truth has no answer for alerts of kind {} (scored: burst and \
+                     phone-swap alerts)",
+                    kinds.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            }
+        }
         Output::Alerts { alerts } => {
             let bursts: Vec<(i64, i64)> = alerts
                 .iter()
@@ -226,7 +330,8 @@ pub fn score_output(output: &Output, truth: &Truth, case: &CaseSnapshot) -> Scor
             Score::NotScorable {
                 output: kind,
                 reason: "the planted truth has no answer for this kind of output (scored: \
-                         communities, entity values, merge proposals, burst alerts)"
+                         communities, entity values, merge proposals, burst and phone-swap \
+                         alerts)"
                     .into(),
             }
         }
@@ -291,6 +396,16 @@ mod tests {
         assert!((p - 0.5).abs() < 1e-12 && (r - 0.5).abs() < 1e-12 && (f1 - 0.5).abs() < 1e-12);
         let (p, r, f1, _) = precision_recall_f1(&[], &truth);
         assert_eq!((p, r, f1), (0.0, 0.0, 0.0));
+    }
+
+    #[test]
+    fn ordered_pairs_respect_direction() {
+        let e = EntityId;
+        let truth: BTreeSet<_> = [(e(1), e(2)), (e(3), e(4))].into();
+        let proposed: BTreeSet<_> = [(e(1), e(2)), (e(4), e(3))].into();
+        let (p, r, _, tp) = ordered_precision_recall(&proposed, &truth);
+        assert_eq!(tp, 1);
+        assert!((p - 0.5).abs() < 1e-12 && (r - 0.5).abs() < 1e-12);
     }
 
     #[test]

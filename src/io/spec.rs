@@ -44,6 +44,8 @@
 //! participants = [{ role = "from", entity = "caller" }, { role = "to", entity = "callee" }]
 //! ```
 
+/// Re-exported: the mapping normalises phone identifiers with it.
+pub use crate::model::phone_e164;
 use crate::model::{EventTime, Grading, PropertyKind};
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -546,25 +548,6 @@ pub fn identifier_damage(value: &str) -> Option<String> {
         ));
     }
     None
-}
-
-/// The E.164 form of a phone number, using the default calling code for national numbers.
-/// `None` when the value has no digits or is national without a default.
-pub fn phone_e164(value: &str, default_cc: Option<&str>) -> Option<String> {
-    let v = value.trim();
-    let digits: String = v.chars().filter(char::is_ascii_digit).collect();
-    if digits.is_empty() {
-        return None;
-    }
-    if v.starts_with('+') {
-        return Some(format!("+{digits}"));
-    }
-    if let Some(rest) = digits.strip_prefix("00") {
-        return Some(format!("+{rest}"));
-    }
-    let cc = default_cc?;
-    let national = digits.strip_prefix('0').unwrap_or(&digits);
-    Some(format!("+{cc}{national}"))
 }
 
 /// Reads a number cell, accepting currency symbols, spaces and the spec's decimal separator.

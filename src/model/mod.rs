@@ -20,5 +20,5 @@ pub use items::{
 };
 pub use schema::{
     BUILTIN_EVENT_TYPES, BUILTIN_LINK_TYPES, EntityTypeDef, PropertyDef, PropertyKind, Schema,
-    SchemaError, normalize_value,
+    SchemaError, normalize_value, phone_e164,
 };

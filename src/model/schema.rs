@@ -491,6 +491,25 @@ pub fn normalize_value(
     })
 }
 
+/// The E.164 form of a phone number (shared by the import mapping and entity resolution), using the default calling code for national numbers.
+/// `None` when the value has no digits or is national without a default.
+pub fn phone_e164(value: &str, default_cc: Option<&str>) -> Option<String> {
+    let v = value.trim();
+    let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        return None;
+    }
+    if v.starts_with('+') {
+        return Some(format!("+{digits}"));
+    }
+    if let Some(rest) = digits.strip_prefix("00") {
+        return Some(format!("+{rest}"));
+    }
+    let cc = default_cc?;
+    let national = digits.strip_prefix('0').unwrap_or(&digits);
+    Some(format!("+{cc}{national}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
