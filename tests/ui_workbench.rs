@@ -241,3 +241,31 @@ fn a_generated_case_shows_its_ground_truth_panel() {
     harness.run_steps(2);
     assert!(harness.state().view.time_filter.is_some());
 }
+
+#[test]
+fn an_entity_resolution_proposal_is_shown_in_the_inspector_and_accepted() {
+    let (_dir, mut harness) = harness();
+    harness.run_steps(2);
+    harness
+        .state_mut()
+        .run_analysis("resolve-entities".into(), copkit::analysis::Params::new());
+    settle(&mut harness);
+    harness.get_by_label("Ana Novak").click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("Proposed duplicate: Ana Nowak");
+    harness.get_by_label("Accept").click();
+    harness.run_steps(1);
+    settle(&mut harness);
+    let open = harness.state().open.as_ref().unwrap();
+    assert_eq!(open.snapshot.entities.len(), 2, "Ana Nowak was merged");
+    let last = open
+        .case
+        .audit_records()
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|r| r.action == "merge entities")
+        .expect("the merge is audited");
+    assert_eq!(last.category, "combination");
+    assert!(last.details.contains("resolve-entities"), "{}", last.details);
+}

@@ -143,6 +143,7 @@ pub struct WorkbenchApp {
     timeline: TimelineState,
     pub analysis: AnalysisPanelState,
     analysis_job: Option<JobId>,
+    chain_job: Option<JobId>,
     pub graph: crate::ui::graph::GraphState,
     layout_job: Option<JobId>,
     /// Which kind of change each undo step of this session was, latest last: ctrl-z undoes
@@ -180,6 +181,7 @@ impl WorkbenchApp {
             timeline: TimelineState::default(),
             analysis: AnalysisPanelState::default(),
             analysis_job: None,
+            chain_job: None,
             graph: Default::default(),
             layout_job: None,
             undo_steps: Vec::new(),
@@ -448,7 +450,15 @@ impl WorkbenchApp {
                 Action::SetTimeFilter(filter) => self.view.time_filter = filter,
                 Action::Run(command) => self.run_command(ctx, command),
                 Action::Apply(command) => self.apply_store_command(*command),
-                Action::RunAnalysis { component, params } => self.run_analysis(component, params),
+                Action::RunAnalysis {
+                    component,
+                    params,
+                    on_selection,
+                } => {
+                    let only = on_selection.then(|| self.view.selected_entities());
+                    self.run_analysis_on(component, params, only);
+                }
+                Action::RunChain { file, text } => self.run_chain(&file, &text),
                 Action::StartLayout => self.start_layout(),
                 Action::StopLayout => {
                     if let Some(id) = self.layout_job {
@@ -477,6 +487,17 @@ impl WorkbenchApp {
     /// Runs an analysis component on the current snapshot as a job, recording the run in the
     /// audit log as a consultation.
     pub fn run_analysis(&mut self, component: String, params: crate::analysis::Params) {
+        self.run_analysis_on(component, params, None);
+    }
+
+    /// Runs a component on the whole case, or only on `only` (the selection: those entities
+    /// and the links and events among them).
+    pub fn run_analysis_on(
+        &mut self,
+        component: String,
+        params: crate::analysis::Params,
+        only: Option<Vec<crate::model::EntityId>>,
+    ) {
         let Some(open) = &mut self.open else { return };
         let Some(found) = crate::analysis::find(&component) else {
             self.error(format!("No analysis component called {component}"));
@@ -484,7 +505,7 @@ impl WorkbenchApp {
         };
         if let Err(e) = open.case.record_consultation(
             "analysis run",
-            serde_json::json!({"component": component, "params": params, "generation": open.snapshot.generation}),
+            serde_json::json!({"component": component, "params": params, "generation": open.snapshot.generation, "selection": only}),
         ) {
             self.error(format!("Could not record the analysis in the audit log, so it was not run: {e}"));
             return;
@@ -493,6 +514,15 @@ impl WorkbenchApp {
         let job = self
             .jobs
             .spawn(&component.clone(), move |cancel, progress| {
+                let snapshot = match only {
+                    Some(keep) => {
+                        let keep: std::collections::BTreeSet<_> = keep.into_iter().collect();
+                        Arc::new(crate::analysis::chain::restrict(&snapshot, |e| {
+                            keep.contains(&e)
+                        }))
+                    }
+                    None => snapshot,
+                };
                 let output =
                     crate::analysis::run_component(found, &snapshot, &params, cancel, progress)?;
                 Ok(AnalysisResult {
@@ -504,6 +534,51 @@ impl WorkbenchApp {
             });
         match job {
             Ok(id) => self.analysis_job = Some(id),
+            Err(e) => self.error(format!("{e}")),
+        }
+    }
+
+    /// Runs an analysis chain as one job; each step's result becomes a result of the panel and
+    /// is stored in the case as an analysis run.
+    pub fn run_chain(&mut self, file: &str, text: &str) {
+        let Some(open) = &mut self.open else { return };
+        let chain = match crate::analysis::chain::Chain::parse(text, file) {
+            Ok(c) => c,
+            Err(e) => {
+                self.error(format!("The chain was not run: {e}"));
+                return;
+            }
+        };
+        if let Err(e) = open.case.record_consultation(
+            "chain run",
+            serde_json::json!({"chain": chain.name, "file": file, "generation": open.snapshot.generation}),
+        ) {
+            self.error(format!("Could not record the chain in the audit log, so it was not run: {e}"));
+            return;
+        }
+        let snapshot = Arc::clone(&open.snapshot);
+        let name = format!("chain {}", chain.name);
+        let job = self.jobs.spawn(&name, move |cancel, progress| {
+            let steps = chain
+                .run(&snapshot, cancel, progress)
+                .map_err(|e| match e {
+                    crate::analysis::chain::ChainError::Cancelled { .. } => {
+                        crate::jobs::JobError::Cancelled
+                    }
+                    other => crate::jobs::JobError::failed(other),
+                })?;
+            Ok(steps
+                .into_iter()
+                .map(|s| AnalysisResult {
+                    component: format!("{} · {} ({})", chain.name, s.id, s.component),
+                    params: s.params,
+                    generation: snapshot.generation,
+                    output: s.output,
+                })
+                .collect::<Vec<_>>())
+        });
+        match job {
+            Ok(id) => self.chain_job = Some(id),
             Err(e) => self.error(format!("{e}")),
         }
     }
@@ -765,12 +840,43 @@ impl WorkbenchApp {
                 if let Some(dialog) = self.export.as_mut() {
                     dialog.finished(result);
                 }
+            } else if Some(id) == self.chain_job {
+                self.chain_job = None;
+                let name = finished.name.clone();
+                match finished.into_result::<Vec<AnalysisResult>>() {
+                    Ok(results) => {
+                        if let Some(open) = &mut self.open {
+                            for r in &results {
+                                if let Err(e) =
+                                    open.case.store_analysis_run(&r.component, &r.params, &r.output)
+                                {
+                                    tracing::warn!("could not store the chain step: {e}");
+                                }
+                            }
+                        }
+                        let steps = results.len();
+                        self.analysis.results.extend(results);
+                        self.view.analysis_column =
+                            crate::ui::analysis::column(&self.analysis.results);
+                        self.info(format!("{name}: {steps} steps finished and stored"));
+                    }
+                    Err(e) => self.error(format!("{name}: {e}")),
+                }
             } else if Some(id) == self.analysis_job {
                 self.analysis_job = None;
                 let name = finished.name.clone();
                 let elapsed = finished.elapsed;
                 match finished.into_result::<AnalysisResult>() {
                     Ok(result) => {
+                        if let Some(open) = &mut self.open
+                            && let Err(e) = open.case.store_analysis_run(
+                                &result.component,
+                                &result.params,
+                                &result.output,
+                            )
+                        {
+                            tracing::warn!("could not store the analysis run: {e}");
+                        }
                         self.analysis.results.push(result);
                         self.view.analysis_column =
                             crate::ui::analysis::column(&self.analysis.results);
@@ -1014,7 +1120,7 @@ impl WorkbenchApp {
                         &snapshot,
                         &self.view,
                         &mut self.analysis,
-                        self.analysis_job.is_some(),
+                        self.analysis_job.is_some() || self.chain_job.is_some(),
                     ),
                     Tab::Truth => ui::truth::show(
                         ui,

@@ -50,7 +50,27 @@ pub struct AnalysisPanelState {
     pub component: String,
     pub params: BTreeMap<String, String>,
     pub results: Vec<AnalysisResult>,
+    /// The chain to run: a bundled one by index, or `BUNDLED_CHAINS.len()` for a file.
+    pub chain: usize,
+    pub chain_path: String,
 }
+
+/// The chains that ship with the program (assets/chains), built in so that the workbench has
+/// them wherever it is installed.
+pub const BUNDLED_CHAINS: [(&str, &str); 3] = [
+    (
+        "key-players.toml",
+        include_str!("../../assets/chains/key-players.toml"),
+    ),
+    (
+        "brokers-per-community.toml",
+        include_str!("../../assets/chains/brokers-per-community.toml"),
+    ),
+    (
+        "early-warning.toml",
+        include_str!("../../assets/chains/early-warning.toml"),
+    ),
+];
 
 pub fn show(
     ui: &mut egui::Ui,
@@ -106,13 +126,77 @@ pub fn show(
             .map(|(k, v)| (k.clone(), v.trim().to_string()))
             .collect(),
     );
-    if ui
-        .add_enabled(!running, egui::Button::new("Run on the whole case"))
-        .clicked()
-    {
-        actions.push(Action::RunAnalysis {
-            component: state.component.clone(),
-            params,
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(!running, egui::Button::new("Run on the whole case"))
+            .clicked()
+        {
+            actions.push(Action::RunAnalysis {
+                component: state.component.clone(),
+                params: params.clone(),
+                on_selection: false,
+            });
+        }
+        let selected = view.selected_entities().len();
+        if ui
+            .add_enabled(
+                !running && selected >= 2,
+                egui::Button::new(format!("Run on the {selected} selected")),
+            )
+            .on_hover_text("only the selected entities and the links and events among them")
+            .clicked()
+        {
+            actions.push(Action::RunAnalysis {
+                component: state.component.clone(),
+                params,
+                on_selection: true,
+            });
+        }
+    });
+    ui.separator();
+    ui.strong("Chain");
+    ui.horizontal(|ui| {
+        let current = BUNDLED_CHAINS
+            .get(state.chain)
+            .map_or("from a file…", |c| c.0);
+        egui::ComboBox::new("analysis-chain", "Chain file")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                for (k, (name, _)) in BUNDLED_CHAINS.iter().enumerate() {
+                    ui.selectable_value(&mut state.chain, k, *name);
+                }
+                ui.selectable_value(&mut state.chain, BUNDLED_CHAINS.len(), "from a file…");
+            });
+        if ui
+            .add_enabled(!running, egui::Button::new("Run chain"))
+            .clicked()
+        {
+            let source = match BUNDLED_CHAINS.get(state.chain) {
+                Some((name, text)) => Ok((name.to_string(), text.to_string())),
+                None => std::fs::read_to_string(state.chain_path.trim())
+                    .map(|t| (state.chain_path.trim().to_string(), t))
+                    .map_err(|e| {
+                        format!(
+                            "The chain file could not be read ({e}); check the path. {}",
+                            state.chain_path.trim()
+                        )
+                    }),
+            };
+            actions.push(match source {
+                Ok((file, text)) => Action::RunChain { file, text },
+                Err(e) => Action::Error(e),
+            });
+        }
+    });
+    if state.chain >= BUNDLED_CHAINS.len() {
+        ui.horizontal(|ui| {
+            let label = ui.label("Chain file:");
+            ui.add(
+                egui::TextEdit::singleline(&mut state.chain_path)
+                    .hint_text("/path/to/chain.toml")
+                    .desired_width(260.0),
+            )
+            .labelled_by(label.id);
         });
     }
     ui.separator();

@@ -33,6 +33,13 @@ pub enum Action {
     RunAnalysis {
         component: String,
         params: crate::analysis::Params,
+        /// Only the selected entities and what lies among them.
+        on_selection: bool,
+    },
+    /// Run an analysis chain (TOML text, named by its file) as one job.
+    RunChain {
+        file: String,
+        text: String,
     },
     /// Replace the selection with these items (box selection, expand; empty clears).
     SelectMany(Vec<ItemRef>),
