@@ -3,6 +3,7 @@
 //! 2 wrong usage.
 
 mod analyze;
+mod bench;
 mod generate;
 mod io;
 
@@ -86,6 +87,9 @@ pub enum Commands {
     Truth(generate::TruthArgs),
     /// Run an analysis component on a generated case and score it against the planted truth.
     Score(generate::ScoreArgs),
+    /// Time the force layout (Barnes–Hut iterations per second) on a generated
+    /// Barabási–Albert graph or an edge list, for BENCHMARKS.md.
+    BenchLayout(bench::BenchLayoutArgs),
     /// Internal: applies commands to a case in a loop, printing each commit (crash tests).
     #[command(hide = true)]
     DebugCrashWriter { case: PathBuf },
@@ -263,6 +267,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Commands::Generate(args) => generate::run_generate(args, actor),
         Commands::Truth(args) => generate::run_truth(args, actor),
         Commands::Score(args) => generate::run_score(args, actor),
+        Commands::BenchLayout(args) => bench::bench_layout(args),
         Commands::DebugCrashWriter { case } => crash_writer(&case, actor),
     }
 }

@@ -7,10 +7,12 @@
 //! positions, respect pinned nodes, stream positions while it runs and be cancellable, which
 //! none of the layout crates checked offers together.
 
+mod graphs;
 mod grouped;
 mod hierarchical;
 mod quadtree;
 
+pub use graphs::{barabasi_albert, read_edge_list};
 pub use grouped::grouped;
 pub use hierarchical::{LAYER_GAP, hierarchical};
 use quadtree::QuadTree;
