@@ -4,6 +4,7 @@
 
 mod analyze;
 mod chain;
+mod bench;
 mod generate;
 mod io;
 
@@ -104,6 +105,9 @@ pub enum Commands {
         #[arg(long, default_value_t = 30)]
         frames: usize,
     },
+    /// Time the force layout (Barnes–Hut iterations per second) on a generated
+    /// Barabási–Albert graph or an edge list, for BENCHMARKS.md.
+    BenchLayout(bench::BenchLayoutArgs),
     /// Internal: applies commands to a case in a loop, printing each commit (crash tests).
     #[command(hide = true)]
     DebugCrashWriter { case: PathBuf },
@@ -304,6 +308,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Commands::BenchLayout(args) => bench::bench_layout(args),
         Commands::DebugCrashWriter { case } => crash_writer(&case, actor),
     }
 }

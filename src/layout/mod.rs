@@ -1,13 +1,44 @@
 //! Graph layouts with no GUI dependency, so they can run in jobs, be benchmarked and be reused:
-//! a ForceAtlas2-style force layout with Barnes–Hut repulsion, and a circular layout.
+//! a ForceAtlas2-style force layout with Barnes–Hut repulsion, a circular layout, a layered
+//! layout for ownership and command structures ([`hierarchical`]) and a layout by group
+//! ([`grouped`]).
 //!
 //! Written here rather than taken from a crate: the layout must be resumable from the current
 //! positions, respect pinned nodes, stream positions while it runs and be cancellable, which
 //! none of the layout crates checked offers together.
 
+mod graphs;
+mod grouped;
+mod hierarchical;
 mod quadtree;
 
+pub use graphs::{barabasi_albert, read_edge_list};
+pub use grouped::grouped;
+pub use hierarchical::{LAYER_GAP, hierarchical};
 use quadtree::QuadTree;
+
+/// The distance the deterministic layouts ([`hierarchical`], [`grouped`]) keep between any two
+/// nodes, in layout units (the force layout's starting spiral spaces nodes about 10 apart).
+pub const NODE_SPACING: f32 = 20.0;
+
+/// Moves positions so that their bounding box is centred on the origin.
+fn centre(positions: &mut [[f32; 2]]) {
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in positions.iter() {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
+    }
+    if positions.is_empty() {
+        return;
+    }
+    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    for p in positions {
+        p[0] -= cx;
+        p[1] -= cy;
+    }
+}
 
 /// The graph a layout works on: `n` nodes and undirected edges between node indices.
 #[derive(Debug, Clone, Default)]
@@ -177,6 +208,48 @@ pub fn run_force(
     publish(&layout.positions);
     progress.report(Some(1.0), "layout settled");
     Ok(layout.positions)
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::LayoutGraph;
+
+    /// A seeded random multigraph (self-loops and repeated edges included, as real data has).
+    pub fn random_graph(n: usize, m: usize, seed: u64) -> LayoutGraph {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as u32
+        };
+        let edges = (0..m).map(|_| (next(), next())).collect();
+        LayoutGraph {
+            node_count: n,
+            edges,
+        }
+    }
+
+    /// Fails if two positions are closer than `min` (less a rounding allowance).
+    pub fn assert_no_overlap(p: &[[f32; 2]], min: f32) {
+        assert!(p.iter().all(|q| q[0].is_finite() && q[1].is_finite()));
+        let mut sorted: Vec<usize> = (0..p.len()).collect();
+        sorted.sort_by(|&a, &b| p[a][0].total_cmp(&p[b][0]));
+        for (k, &a) in sorted.iter().enumerate() {
+            for &b in &sorted[k + 1..] {
+                if p[b][0] - p[a][0] >= min {
+                    break;
+                }
+                let d = ((p[a][0] - p[b][0]).powi(2) + (p[a][1] - p[b][1]).powi(2)).sqrt();
+                assert!(
+                    d >= min * 0.999,
+                    "nodes {a} and {b} are {d} apart: {:?} {:?}",
+                    p[a],
+                    p[b]
+                );
+            }
+        }
+    }
 }
 
 #[cfg(test)]
