@@ -244,11 +244,14 @@ fn importing_a_csv_with_one_bad_row_through_the_wizard_names_the_row() {
     harness.state_mut().open_import(Some(&csv));
     harness.run_steps(3);
     // The template was guessed from the header, the preview marks the bad row.
-    harness.get_by_label_contains("Call-detail records");
+    assert_eq!(
+        harness.state().import.as_ref().map(|w| w.spec.clone()),
+        Some(copkit::ui::import::SpecChoice::Template("cdr".into()))
+    );
     harness.get_by_label_contains("1 with problems");
     harness.get_by_label_contains("Lenient").click();
     harness.run_steps(1);
-    harness.get_by_label("Import").click();
+    harness.get_by_label("Start import").click();
     harness.run_steps(1);
     settle(&mut harness);
     let report = harness
@@ -302,4 +305,21 @@ fn the_export_dialog_writes_the_export_and_its_manifest_as_a_job() {
     assert_eq!(report.manifest.entities, 5);
     assert!(out.exists() && report.manifest_path.exists());
     harness.get_by_label_contains("Manifest:");
+}
+
+#[test]
+fn the_layout_menu_lays_the_chart_out_hierarchically_and_by_group() {
+    let (_dir, mut harness) = harness();
+    let before = harness.state().graph.positions.clone();
+    harness.get_by_label("Layout").click();
+    harness.run_steps(3);
+    harness.get_by_label("Hierarchical").click();
+    harness.run_steps(2);
+    let after = harness.state().graph.positions.clone();
+    assert_ne!(before, after);
+    harness.get_by_label("Layout").click();
+    harness.run_steps(3);
+    harness.get_by_label("Grouped by type").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().graph.positions.len(), 5);
 }

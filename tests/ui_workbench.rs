@@ -191,7 +191,7 @@ fn the_force_layout_runs_as_a_job_and_moves_the_graph() {
     harness.run_steps(2);
     let before = harness.state().graph.positions.clone();
     assert_eq!(before.len(), 3);
-    harness.get_by_label("▶ Force layout").click();
+    harness.get_by_label("Run force layout").click();
     harness.run_steps(1);
     assert!(harness.state().graph.layout_running);
     settle(&mut harness);
@@ -245,19 +245,31 @@ fn a_generated_case_shows_its_ground_truth_panel() {
 #[test]
 fn an_entity_resolution_proposal_is_shown_in_the_inspector_and_accepted() {
     let (_dir, mut harness) = harness();
-    harness.run_steps(2);
+    // The same person entered again, surname first, with the number written nationally.
+    harness
+        .state_mut()
+        .apply_store_command(Command::CreateEntity {
+            entity: NewEntity::new("Person", "Horvat Marko").with("phone", "07700 900123"),
+        });
+    settle(&mut harness);
     harness
         .state_mut()
         .run_analysis("resolve-entities".into(), copkit::analysis::Params::new());
     settle(&mut harness);
-    harness.get_by_label("Ana Novak").click();
+    let result = harness.state().analysis.results.last().cloned();
+    let Some(copkit::analysis::Output::MergeProposals { proposals }) = result.map(|r| r.output)
+    else {
+        panic!("no proposals")
+    };
+    assert_eq!(proposals.len(), 1, "{proposals:?}");
+    harness.get_by_label("Marko Horvat").click();
     harness.run_steps(3);
-    harness.get_by_label_contains("Proposed duplicate: Ana Nowak");
+    harness.get_by_label_contains("Proposed duplicate: Horvat Marko");
     harness.get_by_label("Accept").click();
     harness.run_steps(1);
     settle(&mut harness);
     let open = harness.state().open.as_ref().unwrap();
-    assert_eq!(open.snapshot.entities.len(), 2, "Ana Nowak was merged");
+    assert_eq!(open.snapshot.entities.len(), 3, "Horvat Marko was merged");
     let last = open
         .case
         .audit_records()
@@ -267,5 +279,9 @@ fn an_entity_resolution_proposal_is_shown_in_the_inspector_and_accepted() {
         .find(|r| r.action == "merge entities")
         .expect("the merge is audited");
     assert_eq!(last.category, "combination");
-    assert!(last.details.contains("resolve-entities"), "{}", last.details);
+    assert!(
+        last.details.contains("resolve-entities"),
+        "{}",
+        last.details
+    );
 }

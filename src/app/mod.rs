@@ -848,7 +848,8 @@ impl WorkbenchApp {
                         if let Some(open) = &mut self.open {
                             for r in &results {
                                 if let Err(e) =
-                                    open.case.store_analysis_run(&r.component, &r.params, &r.output)
+                                    open.case
+                                        .store_analysis_run(&r.component, &r.params, &r.output)
                                 {
                                     tracing::warn!("could not store the chain step: {e}");
                                 }

@@ -3,8 +3,8 @@
 //! 2 wrong usage.
 
 mod analyze;
-mod chain;
 mod bench;
+mod chain;
 mod generate;
 mod io;
 

@@ -475,7 +475,7 @@ pub fn show(
                 let label = if wizard.reimport.is_some() {
                     "Re-import rejected rows"
                 } else {
-                    "Import"
+                    "Start import"
                 };
                 if ui.button(label).clicked() {
                     request = WizardRequest::Start;

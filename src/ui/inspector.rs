@@ -415,7 +415,7 @@ fn merge_section(
                 p.score
             ));
             for line in &p.explanation {
-                ui.weak(format!("• {line}"));
+                ui.weak(format!("- {line}"));
             }
             ui.horizontal(|ui| {
                 if ui

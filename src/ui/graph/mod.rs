@@ -122,6 +122,8 @@ pub struct GraphState {
     graph_nodes: Vec<EntityId>,
     index_of: HashMap<EntityId, usize>,
     pub graph: LayoutGraph,
+    /// Whether edge `e` of `graph` is a directed link (for the hierarchical layout).
+    edge_directed: Vec<bool>,
     /// Entity positions (world units), one per entity.
     pub positions: Vec<[f32; 2]>,
     center: Vec2,
@@ -165,6 +167,7 @@ impl Default for GraphState {
             graph_nodes: Vec::new(),
             index_of: HashMap::new(),
             graph: LayoutGraph::default(),
+            edge_directed: Vec::new(),
             positions: Vec::new(),
             center: Vec2::ZERO,
             zoom: 1.0,
@@ -276,6 +279,16 @@ impl GraphState {
             .edge_indices()
             .filter_map(|e| case.graph.edge_endpoints(e))
             .map(|(a, b)| (a.index() as u32, b.index() as u32))
+            .collect();
+        self.edge_directed = case
+            .graph
+            .edge_indices()
+            .map(|e| {
+                case.graph
+                    .edge_weight(e)
+                    .and_then(|&k| case.links.get(k))
+                    .is_some_and(|l| l.directed)
+            })
             .collect();
         self.graph = LayoutGraph {
             node_count: case.entities.len(),
@@ -926,6 +939,54 @@ impl GraphState {
         self.needs_fit = true;
     }
 
+    /// Layered layout for ownership and command structures (directed links point down).
+    pub fn hierarchical(&mut self) {
+        let positions = crate::layout::hierarchical(&self.graph, &self.edge_directed);
+        self.place_all(positions);
+    }
+
+    /// Groups laid out side by side: by community when the active analysis result is one,
+    /// otherwise by entity type.
+    pub fn grouped(&mut self, case: &CaseSnapshot, view: &ViewState, by_community: bool) {
+        let groups: Vec<u32> = match view.analysis_column.as_deref() {
+            Some(a) if by_community && a.communities => case
+                .entities
+                .iter()
+                .map(|e| a.values.get(&e.id).map_or(u32::MAX, |&v| v as u32))
+                .collect(),
+            _ => {
+                let mut types: Vec<&str> = case
+                    .entities
+                    .iter()
+                    .map(|e| e.entity_type.as_str())
+                    .collect();
+                types.sort_unstable();
+                types.dedup();
+                case.entities
+                    .iter()
+                    .map(|e| types.binary_search(&e.entity_type.as_str()).unwrap_or(0) as u32)
+                    .collect()
+            }
+        };
+        let positions = crate::layout::grouped(&self.graph, &groups);
+        self.place_all(positions);
+    }
+
+    /// Takes positions from an instant layout; pinned entities stay where they are.
+    fn place_all(&mut self, positions: Vec<[f32; 2]>) {
+        if positions.len() != self.positions.len() {
+            return;
+        }
+        for (i, p) in positions.into_iter().enumerate() {
+            if !self.chart.state.pinned.contains(&self.graph_nodes[i]) {
+                self.positions[i] = p;
+            }
+        }
+        self.chart.state.moved.clear();
+        self.model_key = None;
+        self.needs_fit = true;
+    }
+
     pub fn request_fit(&mut self) {
         self.needs_fit = true;
     }
@@ -1266,11 +1327,11 @@ fn toolbar(
 ) {
     ui.horizontal_wrapped(|ui| {
         if state.layout_running {
-            if ui.button("⏹ Stop layout").clicked() {
+            if ui.button("Stop layout").clicked() {
                 actions.push(Action::StopLayout);
             }
         } else if ui
-            .button("▶ Force layout")
+            .button("Run force layout")
             .on_hover_text("ForceAtlas2-style layout with Barnes–Hut, in the background; resumes from the current positions; pinned entities stay")
             .clicked()
         {
@@ -1279,6 +1340,27 @@ fn toolbar(
         ui.menu_button("Layout", |ui| {
             if ui.button("Circular").clicked() {
                 state.circular();
+                ui.close();
+            }
+            if ui
+                .button("Hierarchical")
+                .on_hover_text("layers along directed links: ownership, command structures")
+                .clicked()
+            {
+                state.hierarchical();
+                ui.close();
+            }
+            if ui.button("Grouped by type").clicked() {
+                state.grouped(case, view, false);
+                ui.close();
+            }
+            let communities = view.analysis_column.as_ref().is_some_and(|a| a.communities);
+            if ui
+                .add_enabled(communities, egui::Button::new("Grouped by community"))
+                .on_disabled_hover_text("run louvain or leiden first")
+                .clicked()
+            {
+                state.grouped(case, view, true);
                 ui.close();
             }
         });
