@@ -130,24 +130,27 @@ impl ForceLayout {
         let s = self.settings;
         self.tree.rebuild(&self.positions, &self.masses);
         let (tree, positions, masses) = (&self.tree, &self.positions, &self.masses);
-        // Repulsion (Barnes–Hut) and gravity, in parallel over the bodies in tree order:
-        // consecutive bodies are neighbours and walk mostly the same cells, which keeps the
-        // walk in cache.
-        tree.bodies()
-            .par_iter()
-            .enumerate()
-            .with_min_len(512)
-            .map(|(slot, &b)| {
-                let i = b as usize;
-                let [fx, fy] = tree.repulsion(slot, s.theta, s.scaling);
-                let [x, y] = positions[i];
-                let d = (x * x + y * y).sqrt().max(1e-3);
-                let g = s.gravity * masses[i];
-                [fx - g * x / d, fy - g * y / d]
-            })
-            .collect_into_vec(&mut self.ordered);
+        // Repulsion (Barnes–Hut), in parallel over the leaves of the tree, in tree order: one
+        // walk per leaf serves all its bodies, and consecutive leaves are neighbours that walk
+        // mostly the same cells, which keeps the walk in cache. Forces land in tree order.
+        self.ordered.resize(n, [0.0; 2]);
+        let mut rest: &mut [[f32; 2]] = &mut self.ordered;
+        let mut jobs = Vec::with_capacity(n);
+        for (leaf, count) in tree.leaves() {
+            let (head, tail) = rest.split_at_mut(count);
+            jobs.push((leaf, head));
+            rest = tail;
+        }
+        jobs.into_par_iter()
+            .with_min_len(128)
+            .for_each(|(leaf, out)| tree.repulsion_leaf(leaf, s.theta, s.scaling, out));
+        // Gravity, and the forces back in node order.
         for (&b, f) in tree.bodies().iter().zip(&self.ordered) {
-            self.forces[b as usize] = *f;
+            let i = b as usize;
+            let [x, y] = positions[i];
+            let d = (x * x + y * y).sqrt().max(1e-3);
+            let g = s.gravity * masses[i];
+            self.forces[i] = [f[0] - g * x / d, f[1] - g * y / d];
         }
         // Attraction along edges (linear, as ForceAtlas2).
         for &(a, b) in &graph.edges {
