@@ -230,3 +230,35 @@ fn the_core_does_not_depend_on_any_gui_crate() {
         );
     }
 }
+
+#[test]
+fn bench_layout_times_a_generated_graph_and_an_edge_list() {
+    let out = copkit(&["bench-layout", "--nodes", "300", "--iterations", "3"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("300 nodes, 891 edges"), "{t}");
+    assert!(
+        t.contains("threads: ") && t.contains("iterations/s: "),
+        "{t}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let edges = dir.path().join("edges.txt");
+    std::fs::write(&edges, "0 1\n1 2\n2 0\n").unwrap();
+    let out = copkit(&[
+        "bench-layout",
+        "--edges-file",
+        s(&edges),
+        "--iterations",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("3 nodes, 3 edges"));
+    // Neither a size nor a file, or no iterations: usage errors.
+    assert_eq!(copkit(&["bench-layout"]).status.code(), Some(2));
+    assert_eq!(
+        copkit(&["bench-layout", "--nodes", "10", "--iterations", "0"])
+            .status
+            .code(),
+        Some(2)
+    );
+}

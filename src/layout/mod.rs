@@ -88,8 +88,12 @@ pub struct ForceLayout {
     pub positions: Vec<[f32; 2]>,
     pub pinned: Vec<bool>,
     pub settings: ForceSettings,
-    degrees: Vec<f32>,
+    /// Degree + 1 of every node.
+    masses: Vec<f32>,
     forces: Vec<[f32; 2]>,
+    /// Reused between iterations: the tree and the forces in tree order.
+    tree: QuadTree,
+    ordered: Vec<[f32; 2]>,
 }
 
 impl ForceLayout {
@@ -109,8 +113,10 @@ impl ForceLayout {
             positions,
             pinned: vec![false; graph.node_count],
             settings: ForceSettings::default(),
-            degrees: graph.degrees(),
+            masses: graph.degrees().iter().map(|d| d + 1.0).collect(),
             forces: vec![[0.0; 2]; graph.node_count],
+            tree: QuadTree::default(),
+            ordered: Vec::new(),
         }
     }
 
@@ -122,17 +128,30 @@ impl ForceLayout {
             return 0.0;
         }
         let s = self.settings;
-        let masses: Vec<f32> = self.degrees.iter().map(|d| d + 1.0).collect();
-        let tree = QuadTree::build(&self.positions, &masses);
-        let positions = &self.positions;
-        // Repulsion (Barnes–Hut) and gravity, in parallel over nodes.
-        self.forces.par_iter_mut().enumerate().for_each(|(i, f)| {
-            let [fx, fy] = tree.repulsion(i, positions[i], masses[i], s.theta, s.scaling);
+        self.tree.rebuild(&self.positions, &self.masses);
+        let (tree, positions, masses) = (&self.tree, &self.positions, &self.masses);
+        // Repulsion (Barnes–Hut), in parallel over the leaves of the tree, in tree order: one
+        // walk per leaf serves all its bodies, and consecutive leaves are neighbours that walk
+        // mostly the same cells, which keeps the walk in cache. Forces land in tree order.
+        self.ordered.resize(n, [0.0; 2]);
+        let mut rest: &mut [[f32; 2]] = &mut self.ordered;
+        let mut jobs = Vec::with_capacity(n);
+        for (leaf, count) in tree.leaves() {
+            let (head, tail) = rest.split_at_mut(count);
+            jobs.push((leaf, head));
+            rest = tail;
+        }
+        jobs.into_par_iter()
+            .with_min_len(128)
+            .for_each(|(leaf, out)| tree.repulsion_leaf(leaf, s.theta, s.scaling, out));
+        // Gravity, and the forces back in node order.
+        for (&b, f) in tree.bodies().iter().zip(&self.ordered) {
+            let i = b as usize;
             let [x, y] = positions[i];
             let d = (x * x + y * y).sqrt().max(1e-3);
             let g = s.gravity * masses[i];
-            *f = [fx - g * x / d, fy - g * y / d];
-        });
+            self.forces[i] = [f[0] - g * x / d, f[1] - g * y / d];
+        }
         // Attraction along edges (linear, as ForceAtlas2).
         for &(a, b) in &graph.edges {
             let (a, b) = (a as usize, b as usize);
@@ -144,7 +163,7 @@ impl ForceLayout {
             self.forces[b][1] -= dy;
         }
         let mut moved = 0.0;
-        for (i, mass) in masses.iter().enumerate() {
+        for (i, mass) in self.masses.iter().enumerate() {
             if self.pinned[i] {
                 continue;
             }

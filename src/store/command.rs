@@ -1051,7 +1051,7 @@ pub(crate) fn insert_batch_row(
 pub struct BatchWriter<'c> {
     ins: Inserter<'c>,
     ctx: ExecContext<'c>,
-    conn: &'c Connection,
+    pub(super) conn: &'c Connection,
     batch: BatchId,
     find_by_identifier: Statement<'c>,
     pub(crate) entities: u64,
