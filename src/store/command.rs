@@ -1071,8 +1071,12 @@ impl<'c> BatchWriter<'c> {
             ctx,
             conn,
             batch,
+            // INDEXED BY: with ORDER BY owner_id, SQLite otherwise walks the owner index and
+            // scans every entity attribute per lookup (measured: 84 % of a 1M-row import's
+            // CPU; 5.9 ms → 0.016 ms per lookup with the identifier index).
             find_by_identifier: conn.prepare(
-                "SELECT a.owner_id FROM attributes a JOIN entities e ON e.id = a.owner_id \
+                "SELECT a.owner_id FROM attributes a INDEXED BY attributes_normalized \
+                 JOIN entities e ON e.id = a.owner_id \
                  WHERE a.owner_kind = 'entity' AND a.property = ?1 AND a.normalized = ?2 \
                  AND e.type = ?3 ORDER BY a.owner_id LIMIT 1",
             )?,
