@@ -34,6 +34,27 @@ fn timed<T>(label: &str, f: impl FnOnce() -> T) -> T {
     value
 }
 
+/// Starts `run` on another thread, cancels it after `after`, and prints how long it took to
+/// stop (the bound: 100 ms).
+fn cancel_latency(label: &str, after: std::time::Duration, run: impl FnOnce(&CancelToken) + Send) {
+    let cancel = CancelToken::new();
+    std::thread::scope(|scope| {
+        let token = cancel.clone();
+        let worker = scope.spawn(move || {
+            run(&token);
+            Instant::now()
+        });
+        std::thread::sleep(after);
+        let asked = Instant::now();
+        cancel.cancel();
+        let stopped = worker.join().expect("the run panicked");
+        println!(
+            "{label}: stopped {:.1} ms after cancel",
+            stopped.saturating_duration_since(asked).as_secs_f64() * 1000.0
+        );
+    });
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (small, large) = (load(&args[1]), load(&args[2]));
@@ -50,4 +71,18 @@ fn main() {
     timed("louvain 100k", || {
         louvain(&large, false, 1.0, 1, &cancel, &NoProgress).expect("louvain")
     });
+    let after = std::time::Duration::from_secs(2);
+    cancel_latency("cancel exact betweenness 10k", after, |c| {
+        let _ = betweenness(&small, 0, 1, true, c, &NoProgress);
+    });
+    cancel_latency("cancel louvain 100k", after, |c| {
+        let _ = louvain(&large, false, 1.0, 1, c, &NoProgress);
+    });
+    cancel_latency(
+        "cancel pagerank 100k",
+        std::time::Duration::from_millis(50),
+        |c| {
+            let _ = pagerank(&large, 0.85, false, 1e-12, 100_000, c);
+        },
+    );
 }

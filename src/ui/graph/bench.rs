@@ -119,9 +119,10 @@ pub fn run(nodes: usize, links: usize, frames: usize) -> Vec<FrameTimes> {
     for (scenario, zoom_in) in [("zoomed out", false), ("zoomed in", true)] {
         let mut times = Vec::with_capacity(frames);
         let mut triangles = 0;
-        // One warm-up frame builds the display model (done once per case change, not per
-        // frame) and fits the view; then the positions are set and the camera placed.
-        for frame in 0..=frames {
+        // Two warm-up frames: the first reads the case, then the positions are set and the
+        // camera placed, and the second builds the display model (done once per change of
+        // the case, chart, style or filters, not per frame). Then the measured frames.
+        for frame in 0..frames + 2 {
             let input = egui::RawInput {
                 screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, size)),
                 ..Default::default()
@@ -136,6 +137,9 @@ pub fn run(nodes: usize, links: usize, frames: usize) -> Vec<FrameTimes> {
             // No renderer takes the icon textures here.
             output.textures_delta.clear();
             let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+            if frame == 1 {
+                continue;
+            }
             if frame == 0 {
                 state.positions = spiral_positions(nodes);
                 state.model_key = None;

@@ -14,7 +14,7 @@ pub const DETAILED_NODES: usize = 3_000;
 /// Links drawn with their styles (dashes, arrows, counts) at most; above, plain thin quads.
 pub const DETAILED_LINKS: usize = 3_000;
 /// Links drawn at most per frame; above, an even share of them, drawn more opaque.
-pub const LINK_BUDGET: usize = 60_000;
+pub const LINK_BUDGET: usize = 40_000;
 /// Labels drawn at most per frame.
 pub const MAX_LABELS: usize = 250;
 /// A node's radius in world units at scale 1.
@@ -76,6 +76,9 @@ pub struct Camera {
     pub rect: Rect,
     pub center: Vec2,
     pub zoom: f32,
+    /// The smallest radius a node is drawn with, in pixels (larger when few nodes are on
+    /// screen, so that their icons stay readable however far the layout spread them).
+    pub min_radius: f32,
 }
 
 impl Camera {
@@ -98,7 +101,7 @@ impl Camera {
 
     /// A node's radius on screen.
     pub fn node_radius(&self, scale: f32) -> f32 {
-        (NODE_RADIUS * scale * self.zoom).clamp(1.5, 30.0)
+        (NODE_RADIUS * scale * self.zoom).clamp(self.min_radius.min(30.0), 30.0)
     }
 }
 
@@ -207,13 +210,28 @@ pub fn draw(
 
     // Which nodes are on screen decides the level of detail for both nodes and links.
     let visible: Vec<usize> = (0..model.len()).filter(|&i| in_view(i)).collect();
-    let detailed_nodes = visible.len() <= DETAILED_NODES && camera.node_radius(1.0) >= 5.0;
+    let detailed_nodes = visible.len() <= DETAILED_NODES;
+    let camera = &Camera {
+        min_radius: if detailed_nodes { 7.0 } else { 1.5 },
+        ..*camera
+    };
     stats.detailed = detailed_nodes;
 
     // Links: culled to those with an end on screen and longer than the nodes they join.
     let min_len = (camera.node_radius(1.0) * 0.8).max(1.5);
     let mut lines: Vec<(usize, Pos2, Pos2)> = Vec::new();
-    for (k, e) in model.edges.iter().enumerate() {
+    // Zoomed out over many nodes, look at an even share of the links only: about as many as
+    // the budget, given the share of the chart on screen (the thinning below would drop the
+    // rest anyway; this saves visiting them).
+    let pre_stride = if detailed_nodes {
+        1
+    } else {
+        let on_screen = visible.len() as f64 / model.len().max(1) as f64;
+        ((model.edges.len() as f64 * on_screen) / LINK_BUDGET as f64)
+            .ceil()
+            .max(1.0) as usize
+    };
+    for (k, e) in model.edges.iter().enumerate().step_by(pre_stride) {
         let (a, b) = (e.a as usize, e.b as usize);
         if !(model.shown[a] && model.shown[b]) || !(in_view(a) || in_view(b)) {
             continue;
@@ -233,7 +251,8 @@ pub fn draw(
     } else {
         // One mesh; above the budget an even share, drawn more opaque so density still shows.
         let stride = lines.len().div_ceil(LINK_BUDGET).max(1);
-        let alpha = (0.25 * stride as f32).min(0.8);
+        let alpha_stride = stride * pre_stride;
+        let alpha = (0.25 * alpha_stride as f32).min(0.8);
         let mut mesh = Mesh::default();
         mesh.reserve_triangles(2 * lines.len() / stride + 2);
         mesh.reserve_vertices(4 * lines.len() / stride + 4);
@@ -296,9 +315,27 @@ pub fn draw(
         let mut mesh = Mesh::default();
         mesh.reserve_vertices(4 * visible.len());
         mesh.reserve_triangles(2 * visible.len());
+        // Zoomed out, many nodes fall on the same pixels: draw one quad per 2×2-pixel cell
+        // for the small ones (the first node there wins; selection rings are drawn on top).
+        let (cols, rows) = (
+            (camera.rect.width() / 2.0).ceil().max(1.0) as usize + 1,
+            (camera.rect.height() / 2.0).ceil().max(1.0) as usize + 1,
+        );
+        let mut taken = vec![false; cols * rows];
         for &i in &visible {
             let centre = camera.to_screen(model.pos[i]);
             let r = camera.node_radius(model.scale[i]).max(1.2);
+            if r < 2.0 {
+                let local = centre - camera.rect.min;
+                let (cx, cy) = ((local.x / 2.0).floor(), (local.y / 2.0).floor());
+                if cx >= 0.0 && cy >= 0.0 {
+                    let cell = (cy as usize).min(rows - 1) * cols + (cx as usize).min(cols - 1);
+                    if std::mem::replace(&mut taken[cell], true) {
+                        stats.nodes_drawn += 1;
+                        continue;
+                    }
+                }
+            }
             let colour = if model.faded[i] {
                 fade(model.colour[i])
             } else {
@@ -316,7 +353,7 @@ pub fn draw(
     }
 
     // States on top: selected and pinned marks, the hovered ring, labels.
-    let mut label_budget = if detailed_nodes && camera.node_radius(1.0) >= 7.0 {
+    let mut label_budget = if detailed_nodes && visible.len() <= MAX_LABELS {
         MAX_LABELS
     } else {
         0

@@ -198,6 +198,7 @@ mod tests {
             rect: Rect::from_min_size(Pos2::ZERO, Vec2::new(400.0, 300.0)),
             center: Vec2::new(25.0, 25.0),
             zoom: 2.0,
+            min_radius: 1.5,
         };
         let svg = to_svg(&model(), &camera, &Palette::new(false), "Case <1>");
         // Well-formed XML.

@@ -192,8 +192,24 @@ impl Default for GraphState {
     }
 }
 
-/// A stable colour for a category name.
+/// A stable colour for an entity type: distinct fixed colours for the built-in types, a
+/// hashed palette colour for user-defined ones.
 pub fn type_colour(entity_type: &str) -> Color32 {
+    match entity_type {
+        "Person" => return Color32::from_rgb(214, 120, 60),
+        "Organization" => return Color32::from_rgb(150, 100, 200),
+        "Phone" => return Color32::from_rgb(60, 150, 220),
+        "Email" => return Color32::from_rgb(90, 190, 190),
+        "Address" => return Color32::from_rgb(140, 150, 110),
+        "Location" => return Color32::from_rgb(60, 170, 110),
+        "Vehicle" => return Color32::from_rgb(200, 170, 40),
+        "BankAccount" => return Color32::from_rgb(200, 80, 110),
+        "Device" => return Color32::from_rgb(110, 130, 200),
+        "Document" => return Color32::from_rgb(160, 140, 120),
+        "OnlineAccount" => return Color32::from_rgb(190, 110, 180),
+        "Weapon" => return Color32::from_rgb(220, 60, 50),
+        _ => {}
+    }
     const PALETTE: [Color32; 10] = [
         Color32::from_rgb(86, 156, 214),
         Color32::from_rgb(214, 157, 86),
@@ -1113,6 +1129,7 @@ pub fn show(
         rect,
         center: state.center,
         zoom: state.zoom,
+        min_radius: 1.5,
     };
     let pick_radius = |camera: &Camera| (draw::NODE_RADIUS * 1.5).max(8.0 / camera.zoom);
 
