@@ -242,7 +242,13 @@ fn importing_a_csv_with_one_bad_row_through_the_wizard_names_the_row() {
     )
     .unwrap();
     harness.state_mut().open_import(Some(&csv));
-    harness.run_steps(3);
+    // The preview is made off the UI thread.
+    let start = Instant::now();
+    while harness.query_by_label_contains("with problems").is_none() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no preview");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
     // The template was guessed from the header, the preview marks the bad row.
     assert_eq!(
         harness.state().import.as_ref().map(|w| w.spec.clone()),

@@ -94,6 +94,8 @@ pub struct ImportWizard {
     pub preview: Option<Result<Preview, String>>,
     /// What the preview was made from, to redo it when the choice changes.
     preview_of: Option<(String, SpecChoice)>,
+    /// A preview being made off the UI thread (it reads and hashes the whole file).
+    preview_rx: Option<std::sync::mpsc::Receiver<Result<Preview, String>>>,
     pub job: Option<JobId>,
     pub report: Option<ImportReport>,
     pub error: Option<String>,
@@ -111,6 +113,7 @@ impl ImportWizard {
             lenient: false,
             preview: None,
             preview_of: None,
+            preview_rx: None,
             job: None,
             report: None,
             error: None,
@@ -173,24 +176,56 @@ impl ImportWizard {
         }
     }
 
-    /// Makes the preview of the first rows when the file or the mapping changed (CSV and TSV;
-    /// a few rows read on the UI thread, bounded by the preview size).
+    /// Starts making the preview of the first rows when the file or the mapping changed (CSV
+    /// and TSV), on a thread of its own: the importer reads and hashes the whole file first.
     pub fn refresh_preview(&mut self, schema: &crate::model::Schema) {
         let key = (self.path_text.clone(), self.spec.clone());
         if self.preview_of.as_ref() == Some(&key) {
             return;
         }
         self.preview_of = Some(key);
+        self.preview = None;
+        self.preview_rx = None;
         let path = self.path();
         let kind = FileKind::of(&path);
         if !matches!(kind, FileKind::Csv | FileKind::Tsv) {
-            self.preview = None;
             return;
         }
-        self.preview = Some(self.load_spec().and_then(|spec| {
-            crate::io::csv::preview_csv(&path, &spec, schema, &self.csv_options(kind), 20)
-                .map_err(|e| e.to_string())
-        }));
+        let spec = match self.load_spec() {
+            Ok(spec) => spec,
+            Err(e) => {
+                self.preview = Some(Err(e));
+                return;
+            }
+        };
+        let (schema, opts) = (schema.clone(), self.csv_options(kind));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let preview = crate::io::csv::preview_csv(&path, &spec, &schema, &opts, 20)
+                .map_err(|e| e.to_string());
+            let _ = tx.send(preview);
+        });
+        self.preview_rx = Some(rx);
+    }
+
+    /// Takes a finished preview; true while one is still being made.
+    pub fn poll_preview(&mut self) -> bool {
+        let Some(rx) = &self.preview_rx else {
+            return false;
+        };
+        match rx.try_recv() {
+            Ok(preview) => {
+                self.preview = Some(preview);
+                self.preview_rx = None;
+                false
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => true,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                self.preview = Some(Err("the preview stopped unexpectedly".into()));
+                self.preview_rx = None;
+                false
+            }
+        }
     }
 
     /// Starts the import job; the worker opens the case through its own connection.
@@ -467,7 +502,16 @@ pub fn show(
                 );
             }
             wizard.refresh_preview(schema);
-            preview_table(ui, wizard.preview.as_ref());
+            if wizard.poll_preview() {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Reading the file for the preview…");
+                });
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(50));
+            } else {
+                preview_table(ui, wizard.preview.as_ref());
+            }
             ui.horizontal(|ui| {
                 if ui.button("Back").clicked() {
                     wizard.step = Step::Pick;
