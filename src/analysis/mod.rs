@@ -159,6 +159,28 @@ impl Params {
         }
     }
 
+    /// A comma-separated list (`types=Person,Organization`); at least one item.
+    pub fn get_list<'a>(
+        &'a self,
+        name: &str,
+        default: &'a str,
+    ) -> Result<Vec<&'a str>, AnalysisError> {
+        let items: Vec<&str> = self
+            .get_str(name)
+            .unwrap_or(default)
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
+        if items.is_empty() {
+            return Err(AnalysisError::BadParam {
+                name: name.into(),
+                reason: "give at least one entity type".into(),
+            });
+        }
+        Ok(items)
+    }
+
     pub fn get_f64(&self, name: &str, default: f64) -> Result<f64, AnalysisError> {
         self.parsed(name, default, "a number")
     }

@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 const DAY_MS: i64 = 86_400_000;
 
-/// The events a pattern component looks at: not restricted, of the requested type, meeting
-/// the grade threshold.
-fn usable_events<'a>(
+/// The events a pattern or temporal component looks at: not restricted, of the requested
+/// type, meeting the grade threshold.
+pub(super) fn usable_events<'a>(
     case: &'a CaseSnapshot,
     params: &Params,
     cancel: &CancelToken,
@@ -307,19 +307,7 @@ impl Component for PhoneSwaps {
                 reason: "must be at least 1".into(),
             });
         }
-        let types: Vec<&str> = params
-            .get_str("types")
-            .unwrap_or("Phone")
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
-        if types.is_empty() {
-            return Err(AnalysisError::BadParam {
-                name: "types".into(),
-                reason: "give at least one entity type".into(),
-            });
-        }
+        let types = params.get_list("types", "Phone")?;
         let events = usable_events(case, params, cancel)?;
         let mut activity: BTreeMap<EntityId, Activity> = BTreeMap::new();
         let (mut start, mut end) = (i64::MAX, i64::MIN);

@@ -832,19 +832,7 @@ impl Component for ResolveEntities {
                 reason: format!("must be between 0 and 1, not {threshold}"),
             });
         }
-        let types: Vec<&str> = params
-            .get_str("types")
-            .unwrap_or("Person,Organization")
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
-        if types.is_empty() {
-            return Err(AnalysisError::BadParam {
-                name: "types".into(),
-                reason: "give at least one entity type".into(),
-            });
-        }
+        let types = params.get_list("types", "Person,Organization")?;
         let default_cc = params
             .get_str("default_cc")
             .map(|c| c.trim_start_matches('+'));

@@ -3,7 +3,6 @@
 //! bin stands far above its own recent baseline (mean + z standard deviations of the preceding
 //! bins), reported as `Output::Alerts` of kind "burst".
 
-use super::simple::check_every;
 use super::{Alert, AnalysisError, Component, GRADE_PARAM, Output, ParamKind, ParamSpec, Params};
 use crate::jobs::{CancelToken, Progress};
 use crate::model::EntityId;
@@ -87,7 +86,7 @@ impl Component for Bursts {
         let window = params.get_usize("window", 7)?.max(1);
         let z = params.get_f64("z", 3.0)?;
         let min_count = params.get_u64("min_count", 5)?;
-        let (bin_ms, events) = usable_events(case, params, cancel)?;
+        let (bin_ms, events) = binned_events(case, params, cancel)?;
         let bin_hours = bin_ms / 3_600_000;
         // Entity -> bin index -> count.
         let mut series: BTreeMap<EntityId, BTreeMap<i64, u64>> = BTreeMap::new();
@@ -173,7 +172,7 @@ impl Component for Activity {
                 });
             }
         };
-        let (bin_ms, events) = usable_events(case, params, cancel)?;
+        let (bin_ms, events) = binned_events(case, params, cancel)?;
         let mut counts: BTreeMap<(String, i64), u64> = BTreeMap::new();
         for (bin, ev, entities) in events {
             if by_type {
@@ -199,7 +198,7 @@ type BinnedEvent<'a> = (i64, &'a crate::model::Event, Vec<EntityId>);
 
 /// The events a temporal component counts (not restricted, of the requested type, meeting the
 /// grade threshold), each with its bin and its unrestricted participants.
-fn usable_events<'a>(
+fn binned_events<'a>(
     case: &'a CaseSnapshot,
     params: &Params,
     cancel: &CancelToken,
@@ -212,25 +211,8 @@ fn usable_events<'a>(
         });
     }
     let bin_ms = bin_hours as i64 * 3_600_000;
-    let event_type = params.get_str("event_type");
-    let threshold = params.get_grade(case)?;
-    let scheme = match &threshold {
-        Some(t) => Some(case.scheme(&t.scheme).ok_or_else(|| {
-            AnalysisError::Failed(format!("grading scheme '{}' is not in the case", t.scheme))
-        })?),
-        None => None,
-    };
     let mut out = Vec::new();
-    for (i, ev) in case.events.iter().enumerate() {
-        check_every(cancel, i, 4096)?;
-        if ev.restricted || event_type.is_some_and(|t| t != ev.event_type) {
-            continue;
-        }
-        if let (Some(s), Some(t)) = (scheme, &threshold)
-            && !s.meets(ev.grading.as_ref(), t)
-        {
-            continue;
-        }
+    for ev in super::patterns::usable_events(case, params, cancel)? {
         let mut seen: Vec<EntityId> = Vec::new();
         for p in &ev.participants {
             if seen.contains(&p.entity) || case.entity(p.entity).is_none_or(|e| e.restricted) {

@@ -96,19 +96,25 @@ pub fn run(args: AnalyzeArgs, actor: Actor) -> Result<ExitCode> {
         }
         AnalyzeFormat::Csv => write_csv(&mut buffer, &snapshot, &output)?,
     }
-    match &args.out {
+    write_output(args.out.as_deref(), &buffer)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a result to a new file (never over an existing one) or to stdout.
+pub(super) fn write_output(out: Option<&std::path::Path>, buffer: &[u8]) -> Result<()> {
+    match out {
         Some(path) => {
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(path)
                 .with_context(|| format!("could not create '{}'", path.display()))?;
-            file.write_all(&buffer)?;
+            file.write_all(buffer)?;
             file.sync_all()?;
         }
-        None => std::io::stdout().lock().write_all(&buffer)?,
+        None => std::io::stdout().lock().write_all(buffer)?,
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Runs a component through the job manager, printing progress to stderr. A bad parameter

@@ -9,7 +9,6 @@ use crate::jobs::{JobError, JobManager};
 use crate::store::{Actor, Case};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -134,17 +133,6 @@ fn run_chain(args: ChainRunArgs, actor: Actor) -> Result<ExitCode> {
             }
         }
     }
-    match &args.out {
-        Some(path) => {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)
-                .with_context(|| format!("could not create '{}'", path.display()))?;
-            file.write_all(&buffer)?;
-            file.sync_all()?;
-        }
-        None => std::io::stdout().lock().write_all(&buffer)?,
-    }
+    super::analyze::write_output(args.out.as_deref(), &buffer)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1003,10 +1003,6 @@ impl GraphState {
         self.needs_fit = true;
     }
 
-    pub fn request_fit(&mut self) {
-        self.needs_fit = true;
-    }
-
     /// The SVG of the current view.
     pub fn svg(&self, dark: bool, title: &str) -> Option<String> {
         let camera = self.camera?;
@@ -1050,11 +1046,6 @@ impl GraphState {
         )
     }
 
-    /// Whether a PNG export waits for its screenshot.
-    pub fn png_pending(&self) -> bool {
-        self.pending_png.is_some()
-    }
-
     /// What the last frame showed, for the status line and tests.
     pub fn shown_entities(&self) -> usize {
         self.model
@@ -1069,14 +1060,6 @@ impl GraphState {
     pub fn screen_pos(&self, entity: EntityId) -> Option<Pos2> {
         let i = *self.index_of.get(&entity)?;
         Some(self.camera?.to_screen(*self.model.pos.get(i)?))
-    }
-
-    pub fn legend(&self) -> &[(String, Color32)] {
-        &self.legend
-    }
-
-    pub fn model(&self) -> &DisplayModel {
-        &self.model
     }
 }
 
