@@ -244,3 +244,24 @@ fn new_components_run_from_the_cli() {
         );
     }
 }
+
+/// `copkit analyze --list | head` must not panic when the reader closes the pipe early.
+#[test]
+fn closed_output_pipe_ends_quietly() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_copkit"))
+        .args(["analyze", "--list"])
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run copkit");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+    assert!(
+        output.status.success(),
+        "status {:?}, stderr: {stderr}",
+        output.status
+    );
+}

@@ -150,13 +150,13 @@ pub fn run_as_job(
 
 fn print_list() {
     for c in analysis::components() {
-        println!("{:<20} {}", c.name(), c.summary());
+        outln!("{:<20} {}", c.name(), c.summary());
         for p in c.params() {
             let default = p
                 .default
                 .map(|d| format!(" (default {d})"))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "    {:<12} {:<12} {}{default}",
                 p.name,
                 serde_json::to_value(p.kind)

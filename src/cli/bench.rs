@@ -46,13 +46,13 @@ pub fn bench_layout(args: BenchLayoutArgs) -> Result<ExitCode> {
             return Err(UsageError("give --nodes N or --edges-file PATH".into()).into());
         }
     };
-    println!(
+    outln!(
         "graph: {} nodes, {} edges ({source}; {:.2} s to make)",
         graph.node_count,
         graph.edges.len(),
         started.elapsed().as_secs_f64()
     );
-    println!("threads: {} (rayon)", rayon::current_num_threads());
+    outln!("threads: {} (rayon)", rayon::current_num_threads());
     let mut layout = ForceLayout::new(&graph, None);
     let mut times = Vec::with_capacity(args.iterations);
     for _ in 0..args.iterations {
@@ -63,7 +63,7 @@ pub fn bench_layout(args: BenchLayoutArgs) -> Result<ExitCode> {
     let total: f64 = times.iter().sum();
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
-    println!(
+    outln!(
         "iterations: {}, median {:.1} ms (min {:.1}, max {:.1}), total {:.2} s",
         times.len(),
         median * 1e3,
@@ -71,6 +71,6 @@ pub fn bench_layout(args: BenchLayoutArgs) -> Result<ExitCode> {
         times[times.len() - 1] * 1e3,
         total
     );
-    println!("iterations/s: {:.2} (median)", 1.0 / median);
+    outln!("iterations/s: {:.2} (median)", 1.0 / median);
     Ok(ExitCode::SUCCESS)
 }

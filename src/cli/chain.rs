@@ -51,7 +51,7 @@ pub fn run(command: ChainCommands, actor: Actor) -> Result<ExitCode> {
     match command {
         ChainCommands::Check { file } => {
             let chain = load(&file)?;
-            println!(
+            outln!(
                 "{}: chain \"{}\" with {} steps is valid",
                 file.display(),
                 chain.name,

@@ -98,7 +98,7 @@ pub(super) fn run_generate(args: GenerateArgs, actor: Actor) -> Result<ExitCode>
         .into_result()
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("could not generate the case {}", path.display()))?;
-    println!(
+    outln!(
         "Generated {} case (seed {}, {} people, {} days): {} entities, {} links, {} events in {:.2} s: {}",
         summary.scenario.as_str(),
         summary.seed,
@@ -111,7 +111,7 @@ pub(super) fn run_generate(args: GenerateArgs, actor: Actor) -> Result<ExitCode>
         path.display()
     );
     for f in &summary.source_files {
-        println!("  source file: {}", f.display());
+        outln!("  source file: {}", f.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -131,17 +131,17 @@ pub(super) fn run_truth(args: TruthArgs, actor: Actor) -> Result<ExitCode> {
     let truth = load_truth(&case)?;
     case.record_consultation("show ground truth", serde_json::json!({}))?;
     match args.format {
-        InfoFormat::Json => println!("{}", serde_json::to_string_pretty(&truth)?),
+        InfoFormat::Json => outln!("{}", serde_json::to_string_pretty(&truth)?),
         InfoFormat::Text => print_truth(&truth),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_truth(t: &Truth) {
-    println!("Generator:   {}", t.generator);
-    println!("Sources:");
+    outln!("Generator:   {}", t.generator);
+    outln!("Sources:");
     for s in &t.sources {
-        println!(
+        outln!(
             "  B{} {:<22} grade {} {}",
             s.batch.0,
             s.name,
@@ -149,7 +149,7 @@ fn print_truth(t: &Truth) {
             if s.reliable { "" } else { "(UNRELIABLE)" }
         );
     }
-    println!(
+    outln!(
         "Leaders:     {}",
         t.leaders
             .iter()
@@ -166,24 +166,24 @@ fn print_truth(t: &Truth) {
     }
     for (cell, people) in &cells {
         match cell {
-            Some(c) => println!("Cell {c}:"),
-            None => println!("Around the group:"),
+            Some(c) => outln!("Cell {c}:"),
+            None => outln!("Around the group:"),
         }
         for p in people {
-            println!("  {p}");
+            outln!("  {p}");
         }
     }
-    println!("Duplicate records:");
+    outln!("Duplicate records:");
     for d in &t.duplicates {
-        println!("  {} = {}", d.original, d.duplicate);
+        outln!("  {} = {}", d.original, d.duplicate);
     }
-    println!("Aliases:");
+    outln!("Aliases:");
     for a in &t.aliases {
-        println!("  {} \"{}\"", a.person, a.alias);
+        outln!("  {} \"{}\"", a.person, a.alias);
     }
-    println!("Phone hand-overs:");
+    outln!("Phone hand-overs:");
     for h in &t.handovers {
-        println!(
+        outln!(
             "  {} from {} to {} at {}",
             h.phone,
             h.from,
@@ -191,9 +191,9 @@ fn print_truth(t: &Truth) {
             ms_text(h.at_ms)
         );
     }
-    println!("Phone swaps:");
+    outln!("Phone swaps:");
     for s in &t.phone_swaps {
-        println!(
+        outln!(
             "  {} {} -> {} at {}",
             s.person,
             s.old_phone,
@@ -201,7 +201,7 @@ fn print_truth(t: &Truth) {
             ms_text(s.at_ms)
         );
     }
-    println!(
+    outln!(
         "Burst:       {} to {} ({} persons, {} phones)",
         ms_text(t.burst.start_ms),
         ms_text(t.burst.end_ms),
@@ -209,7 +209,7 @@ fn print_truth(t: &Truth) {
         t.burst.phones.len()
     );
     for i in &t.incidents {
-        println!(
+        outln!(
             "Incident:    {} {} at {}, arrested {}",
             i.event,
             i.kind,
@@ -221,16 +221,16 @@ fn print_truth(t: &Truth) {
                 .join(", ")
         );
     }
-    println!(
+    outln!(
         "False links from the unreliable source: {}",
         t.false_links.len()
     );
     for l in &t.false_links {
-        println!("  {l}");
+        outln!("  {l}");
     }
-    println!("Mule chains:");
+    outln!("Mule chains:");
     for c in &t.mule_chains {
-        println!(
+        outln!(
             "  {}",
             c.iter()
                 .map(ToString::to_string)
@@ -287,13 +287,13 @@ pub(super) fn run_score(args: ScoreArgs, actor: Actor) -> Result<ExitCode> {
         serde_json::json!({"component": component.name(), "params": params, "score": score}),
     )?;
     match args.format {
-        InfoFormat::Json => println!("{}", serde_json::to_string_pretty(&score)?),
+        InfoFormat::Json => outln!("{}", serde_json::to_string_pretty(&score)?),
         InfoFormat::Text => {
-            println!("Component {}:", component.name());
+            outln!("Component {}:", component.name());
             let value = serde_json::to_value(&score)?;
             if let Some(map) = value.as_object() {
                 for (k, v) in map {
-                    println!("  {k:<16}{v}");
+                    outln!("  {k:<16}{v}");
                 }
             }
         }

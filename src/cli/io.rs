@@ -236,14 +236,14 @@ fn finish(
 ) -> Result<ExitCode> {
     match result {
         Ok(report) => {
-            print!("{}", report.to_text());
+            out!("{}", report.to_text());
             if let Some(p) = report_path {
                 write_report(p, protected, &report)?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(IoError::Rejected { path, report }) => {
-            print!("{}", report.to_text());
+            out!("{}", report.to_text());
             if let Some(p) = report_path {
                 write_report(p, protected, &report)?;
             }
@@ -313,17 +313,21 @@ pub fn export(args: ExportArgs, actor: Actor) -> Result<ExitCode> {
     };
     let report = crate::io::export::export(&mut case, &req)?;
     let m = &report.manifest;
-    println!(
+    outln!(
         "Exported {} entities, {} links, {} events ({} restricted items skipped) for {}",
-        m.entities, m.links, m.events, m.skipped_restricted, m.recipient
+        m.entities,
+        m.links,
+        m.events,
+        m.skipped_restricted,
+        m.recipient
     );
     for (path, sha) in &m.outputs {
-        println!("  {path}  sha256 {sha}");
+        outln!("  {path}  sha256 {sha}");
     }
     for n in &m.not_exported {
-        println!("  not exported: {n}");
+        outln!("  not exported: {n}");
     }
-    println!("Manifest: {}", report.manifest_path.display());
+    outln!("Manifest: {}", report.manifest_path.display());
     Ok(ExitCode::SUCCESS)
 }
 

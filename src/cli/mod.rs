@@ -2,6 +2,18 @@
 //! same core headless. Exit codes: 0 success, 1 a failure the message explains how to fix,
 //! 2 wrong usage.
 
+/// Prints to standard output like `print!`, but a closed pipe ends the program quietly.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!($($arg)*)) };
+}
+
+/// Prints a line to standard output like `println!`, but a closed pipe ends the program
+/// quietly.
+macro_rules! outln {
+    () => { $crate::cli::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 mod analyze;
 mod bench;
 mod chain;
@@ -156,6 +168,7 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose);
     match run(cli) {
         Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("copkit: {err:#}");
             if err.downcast_ref::<UsageError>().is_some() {
@@ -165,6 +178,29 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Writes command output. Rust ignores SIGPIPE, so `println!` would panic when the reader of a
+/// pipe has gone (`copkit analyze --list | head`); like other command-line tools we stop
+/// quietly instead. Output is written only after the work is committed, so stopping here
+/// loses nothing.
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
+    if let Err(err) = std::io::stdout().lock().write_fmt(args) {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("copkit: cannot write to standard output: {err}");
+        std::process::exit(1);
+    }
+}
+
+/// Whether a failure is only the reader of our output pipe having gone away.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_logging(verbose: u8) {
@@ -208,7 +244,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     .map_or_else(|| "case".into(), |s| s.to_string_lossy().into_owned())
             });
             let case_file = Case::create(&case, &title, actor, &purpose)?;
-            println!(
+            outln!(
                 "Created case \"{title}\" ({}): {}",
                 case_file.meta("case_id")?.unwrap_or_default(),
                 case.display()
@@ -224,7 +260,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let case = Case::open(&case, actor, &purpose)?;
             let info = case.info()?;
             match format {
-                InfoFormat::Json => println!("{}", serde_json::to_string_pretty(&info)?),
+                InfoFormat::Json => outln!("{}", serde_json::to_string_pretty(&info)?),
                 InfoFormat::Text => print_info(&info),
             }
             Ok(ExitCode::SUCCESS)
@@ -240,13 +276,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                         "audit verify",
                         serde_json::json!({"records": records, "head": head, "result": "intact"}),
                     )?;
-                    println!("Audit log intact: {records} records, head {head}");
+                    outln!("Audit log intact: {records} records, head {head}");
                     Ok(ExitCode::SUCCESS)
                 }
                 ChainCheck::Broken { seq, reason } => {
-                    println!("Audit log BROKEN at record {seq}: {reason}");
+                    outln!("Audit log BROKEN at record {seq}: {reason}");
                     if let Some(rec) = case.audit_records()?.into_iter().find(|r| r.seq == seq) {
-                        println!(
+                        outln!(
                             "  record {}: {} {} [{}] by {} ({}), purpose \"{}\"",
                             rec.seq,
                             rec.time_utc,
@@ -257,7 +293,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                             rec.purpose
                         );
                     }
-                    println!(
+                    outln!(
                         "Nothing was written to the case. Keep this file as it is for examination, \
                          and work from a backup whose audit log verifies."
                     );
@@ -295,15 +331,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if nodes == 0 || frames == 0 {
                 return Err(UsageError("--nodes and --frames must be at least 1".into()).into());
             }
-            println!(
+            outln!(
                 "graph view, {nodes} entities, {links} links, {frames} frames per scenario, 1600x1000 logical px, {} threads",
                 rayon::current_num_threads()
             );
-            println!("scenario      median ms   p95 ms   nodes drawn   lines drawn   triangles");
+            outln!("scenario      median ms   p95 ms   nodes drawn   lines drawn   triangles");
             for r in crate::ui::graph::bench::run(nodes, links, frames) {
-                println!(
+                outln!(
                     "{:<12} {:>9.2} {:>8.2} {:>13} {:>13} {:>11}",
-                    r.scenario, r.median_ms, r.p95_ms, r.nodes_drawn, r.links_drawn, r.triangles
+                    r.scenario,
+                    r.median_ms,
+                    r.p95_ms,
+                    r.nodes_drawn,
+                    r.links_drawn,
+                    r.triangles
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -341,31 +382,31 @@ fn resolve_purpose(arg: PurposeArg) -> Result<String> {
 }
 
 fn print_info(info: &crate::store::CaseInfo) {
-    println!("Case:            {}", info.title);
-    println!(
+    outln!("Case:            {}", info.title);
+    outln!(
         "File:            {} ({} bytes)",
         info.path.display(),
         info.file_bytes
     );
-    println!("Case id:         {}", info.case_id);
-    println!("Created:         {}", info.created_utc);
-    println!("Case format:     version {}", info.schema_version);
+    outln!("Case id:         {}", info.case_id);
+    outln!("Created:         {}", info.created_utc);
+    outln!("Case format:     version {}", info.schema_version);
     if info.training {
-        println!("Mode:            TRAINING (generated data)");
+        outln!("Mode:            TRAINING (generated data)");
     }
     let section = |title: &str, rows: &[(String, i64)]| {
         let total: i64 = rows.iter().map(|r| r.1).sum();
-        println!("{title:<17}{total}");
+        outln!("{title:<17}{total}");
         for (t, n) in rows {
-            println!("  {t:<15}{n}");
+            outln!("  {t:<15}{n}");
         }
     };
     section("Entities:", &info.entities_by_type);
     section("Links:", &info.links_by_type);
     section("Events:", &info.events_by_type);
-    println!("Import batches:  {}", info.batches.len());
+    outln!("Import batches:  {}", info.batches.len());
     for b in &info.batches {
-        println!(
+        outln!(
             "  B{} {} \"{}\" {} by {}{}",
             b.id,
             b.kind,
@@ -378,7 +419,7 @@ fn print_info(info: &crate::store::CaseInfo) {
                 .unwrap_or_default()
         );
     }
-    println!(
+    outln!(
         "Grading schemes: {} (default {})",
         info.grading_schemes
             .iter()
@@ -387,13 +428,15 @@ fn print_info(info: &crate::store::CaseInfo) {
             .join(", "),
         info.default_scheme
     );
-    println!(
+    outln!(
         "Audit log:       {} records, head {}",
-        info.audit_records, info.audit_head
+        info.audit_records,
+        info.audit_head
     );
-    println!(
+    outln!(
         "Generation:      {} ({} undo steps)",
-        info.generation, info.undo_steps
+        info.generation,
+        info.undo_steps
     );
 }
 
