@@ -116,6 +116,9 @@ pub enum Commands {
         links: usize,
         #[arg(long, default_value_t = 30)]
         frames: usize,
+        /// Calls between linked entities, for the display-model rebuild times.
+        #[arg(long, default_value_t = 300_000)]
+        events: usize,
     },
     /// Time the force layout (Barnes–Hut iterations per second) on a generated
     /// Barabási–Albert graph or an edge list, for BENCHMARKS.md.
@@ -327,6 +330,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             nodes,
             links,
             frames,
+            events,
         } => {
             if nodes == 0 || frames == 0 {
                 return Err(UsageError("--nodes and --frames must be at least 1".into()).into());
@@ -346,6 +350,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     r.links_drawn,
                     r.triangles
                 );
+            }
+            outln!("display model rebuild ({events} calls), median of 5:");
+            for (scenario, ms) in crate::ui::graph::bench::model_rebuilds(nodes, links, events, 5) {
+                outln!("  {scenario:<30} {ms:>9.1} ms");
             }
             Ok(ExitCode::SUCCESS)
         }

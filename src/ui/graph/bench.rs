@@ -6,15 +6,19 @@
 //! upload and drawing are not included.
 
 use super::{GraphState, show};
-use crate::model::{Entity, EntityId, Link, LinkId, LinkStrength, Provenance};
+use crate::model::{
+    Entity, EntityId, Event, EventId, EventTime, Link, LinkId, LinkStrength, Participant,
+    ParticipantRole, Provenance,
+};
 use crate::store::{CaseSnapshot, SnapshotHeader};
 use crate::ui::ViewState;
 use rand::{RngExt, SeedableRng};
 use std::time::Instant;
 
 /// A synthetic case: entities of a few types, links between nearby entities mostly (so the
-/// picture looks like a laid-out chart) and some long ones.
-pub fn synthetic_case(nodes: usize, links: usize, seed: u64) -> CaseSnapshot {
+/// picture looks like a laid-out chart) and some long ones, and `events` calls between the
+/// ends of random links, spread over a year.
+pub fn synthetic_case(nodes: usize, links: usize, events: usize, seed: u64) -> CaseSnapshot {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     const TYPES: [&str; 5] = ["Person", "Phone", "BankAccount", "Vehicle", "Address"];
     let entities: Vec<Entity> = (0..nodes)
@@ -61,6 +65,41 @@ pub fn synthetic_case(nodes: usize, links: usize, seed: u64) -> CaseSnapshot {
             }
         })
         .collect();
+    const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
+    let events: Vec<Event> = if links.is_empty() {
+        Vec::new()
+    } else {
+        (0..events)
+            .map(|k| {
+                let l = &links[rng.random_range(0..links.len())];
+                Event {
+                    id: EventId(k as i64 + 1),
+                    event_type: "Call".into(),
+                    time: EventTime {
+                        start_ms: 1_700_000_000_000 + rng.random_range(0..YEAR_MS),
+                        end_ms: None,
+                        original_text: None,
+                        original_zone: None,
+                    },
+                    participants: vec![
+                        Participant {
+                            role: ParticipantRole::From,
+                            entity: l.source,
+                        },
+                        Participant {
+                            role: ParticipantRole::To,
+                            entity: l.target,
+                        },
+                    ],
+                    source_id: None,
+                    restricted: false,
+                    provenance: Provenance::default(),
+                    grading: None,
+                    attributes: Vec::new(),
+                }
+            })
+            .collect()
+    };
     CaseSnapshot::assemble(
         SnapshotHeader {
             case_id: "bench".into(),
@@ -72,7 +111,7 @@ pub fn synthetic_case(nodes: usize, links: usize, seed: u64) -> CaseSnapshot {
         },
         entities,
         links,
-        Vec::new(),
+        events,
     )
 }
 
@@ -110,7 +149,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 /// Runs `frames` frames zoomed out and zoomed in on a 1600×1000 window.
 pub fn run(nodes: usize, links: usize, frames: usize) -> Vec<FrameTimes> {
-    let case = synthetic_case(nodes, links, 7);
+    let case = synthetic_case(nodes, links, 0, 7);
     let view = ViewState::default();
     let ctx = egui::Context::default();
     let mut state = GraphState::default();
@@ -142,7 +181,7 @@ pub fn run(nodes: usize, links: usize, frames: usize) -> Vec<FrameTimes> {
             }
             if frame == 0 {
                 state.positions = spiral_positions(nodes);
-                state.model_key = None;
+                state.positions_moved();
                 state.needs_fit = true;
                 if zoom_in {
                     state.fit(egui::Rect::from_min_size(egui::Pos2::ZERO, size));
@@ -171,6 +210,57 @@ pub fn run(nodes: usize, links: usize, frames: usize) -> Vec<FrameTimes> {
             links_drawn: state.last_stats.links_drawn,
             triangles,
         });
+    }
+    out
+}
+
+/// Median time of rebuilding the display model (the view's per-node and per-line arrays)
+/// when something it depends on changes, per kind of change. This runs when the user edits
+/// a filter, moves or plays the time filter, or changes the style; not every frame.
+pub fn model_rebuilds(
+    nodes: usize,
+    links: usize,
+    events: usize,
+    reps: usize,
+) -> Vec<(String, f64)> {
+    let case = synthetic_case(nodes, links, events, 7);
+    let mut state = GraphState::default();
+    state.sync(&case);
+    let start_ms = case
+        .events
+        .iter()
+        .map(|e| e.time.start_ms)
+        .min()
+        .unwrap_or(0);
+    let month = 30 * 24 * 3600 * 1000;
+    let mut filtered = ViewState::default();
+    filtered.filters.search = "entity 1".into();
+    let timed = ViewState {
+        time_filter: Some((start_ms + 3 * month, start_ms + 4 * month)),
+        ..ViewState::default()
+    };
+    let scenarios: [(&str, &ViewState, bool); 5] = [
+        ("case or chart changed", &ViewState::default(), false),
+        ("no filter", &ViewState::default(), false),
+        ("search filter", &filtered, false),
+        ("time filter", &timed, false),
+        ("time filter, events as lines", &timed, true),
+    ];
+    let mut out = Vec::new();
+    for (name, view, show_events) in scenarios {
+        state.style.show_events = show_events;
+        let mut times: Vec<f64> = (0..reps.max(1))
+            .map(|_| {
+                if name == "case or chart changed" {
+                    state.structure_key = None;
+                }
+                let start = Instant::now();
+                state.build_model(&case, view);
+                start.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        out.push((name.to_string(), percentile(&times, 0.5)));
     }
     out
 }

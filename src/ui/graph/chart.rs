@@ -186,11 +186,12 @@ impl Chart {
         true
     }
 
-    /// Moves a collection node (no undo step: collections are moved while dragging).
+    /// Moves a collection node (no undo step: collections are moved while dragging). The
+    /// revision stays: the view moves the node itself, and a drag must not rebuild the
+    /// display model every frame.
     pub fn place_collection(&mut self, index: usize, position: [f32; 2]) {
         if let Some(c) = self.state.collections.get_mut(index) {
             c.position = position;
-            self.revision += 1;
         }
     }
 

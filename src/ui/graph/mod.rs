@@ -31,6 +31,99 @@ const GRID_CELL: f32 = 24.0;
 /// Event types drawn as lines between their participants when the user asks for it.
 const EVENT_LINK_TYPES: [&str; 3] = ["Call", "Message", "Transaction"];
 
+/// "No display node": a hidden entity, or a link or event end that is not an entity.
+const NO_NODE: u32 = u32::MAX;
+
+/// The links' lines, built once per case, chart and choice of summarising parallel links:
+/// `edges[i]` draws the links `links[edge_links[i].0..edge_links[i].1]` (indices into the
+/// case's links, grouped per pair of display nodes, pairs in order). A rebuild for new
+/// filters only sets each line's fading.
+#[derive(Debug, Default)]
+struct LinkGroups {
+    links: Vec<u32>,
+    edges: Vec<DisplayEdge>,
+    edge_links: Vec<(u32, u32)>,
+}
+
+/// The case as node indices, built once per case generation so that rebuilding the display
+/// model needs no hash lookups per link or event, and the time filter reads only the events
+/// inside it.
+#[derive(Debug, Default)]
+struct CaseIndex {
+    /// Node indices of each link's ends (`NO_NODE` when an end is not in the case).
+    link_ends: Vec<[u32; 2]>,
+    /// Events in start-time order: (start ms, event index).
+    events_by_time: Vec<(i64, u32)>,
+    /// The participants of event `k` as nodes: `event_nodes[event_offsets[k]..event_offsets[k + 1]]`.
+    event_offsets: Vec<u32>,
+    event_nodes: Vec<u32>,
+    /// Whether an entity takes part in any event.
+    has_events: Vec<bool>,
+    /// The (from, to) nodes of calls, messages and payments that can be drawn as lines;
+    /// `[NO_NODE; 2]` for other events.
+    event_line: Vec<[u32; 2]>,
+}
+
+impl CaseIndex {
+    fn build(case: &CaseSnapshot, index_of: &HashMap<EntityId, usize>) -> CaseIndex {
+        let node = |e: EntityId| index_of.get(&e).map_or(NO_NODE, |&i| i as u32);
+        let link_ends = case
+            .links
+            .iter()
+            .map(|l| [node(l.source), node(l.target)])
+            .collect();
+        let mut events_by_time: Vec<(i64, u32)> = case
+            .events
+            .iter()
+            .enumerate()
+            .map(|(k, e)| (e.time.start_ms, k as u32))
+            .collect();
+        events_by_time.sort_unstable();
+        let mut event_offsets = Vec::with_capacity(case.events.len() + 1);
+        let mut event_nodes = Vec::new();
+        let mut has_events = vec![false; case.entities.len()];
+        let mut event_line = Vec::with_capacity(case.events.len());
+        for ev in &case.events {
+            event_offsets.push(event_nodes.len() as u32);
+            for p in &ev.participants {
+                let i = node(p.entity);
+                if i != NO_NODE {
+                    has_events[i as usize] = true;
+                    event_nodes.push(i);
+                }
+            }
+            let line = if ev.restricted || !EVENT_LINK_TYPES.contains(&ev.event_type.as_str()) {
+                None
+            } else {
+                let from = ev.in_role(ParticipantRole::From).next().map(node);
+                let to = ev.in_role(ParticipantRole::To).next().map(node);
+                from.zip(to).filter(|&(a, b)| a != NO_NODE && b != NO_NODE)
+            };
+            event_line.push(line.map_or([NO_NODE; 2], |(a, b)| [a, b]));
+        }
+        event_offsets.push(event_nodes.len() as u32);
+        CaseIndex {
+            link_ends,
+            events_by_time,
+            event_offsets,
+            event_nodes,
+            has_events,
+            event_line,
+        }
+    }
+
+    /// The events starting in `[from, to)`, in time order.
+    fn events_in(&self, from: i64, to: i64) -> &[(i64, u32)] {
+        let lo = self.events_by_time.partition_point(|&(t, _)| t < from);
+        let hi = self.events_by_time.partition_point(|&(t, _)| t < to);
+        &self.events_by_time[lo..hi.max(lo)]
+    }
+
+    fn event_nodes(&self, k: usize) -> &[u32] {
+        &self.event_nodes[self.event_offsets[k] as usize..self.event_offsets[k + 1] as usize]
+    }
+}
+
 /// Where a running layout leaves its latest positions for the view.
 pub type PositionSlot = Arc<Mutex<Option<Vec<[f32; 2]>>>>;
 
@@ -137,6 +230,16 @@ pub struct GraphState {
     model: DisplayModel,
     /// What the display model was built from; rebuilt when it changes.
     model_key: Option<ModelKey>,
+    /// The case as node indices, for the current generation.
+    index: CaseIndex,
+    /// The display node of each entity (`NO_NODE` when hidden).
+    rep: Vec<u32>,
+    link_groups: LinkGroups,
+    /// (case generation, chart revision, summarised parallel links) that `rep`,
+    /// `link_groups` and the model's labels, icons, pins and shown flags were built for.
+    structure_key: Option<(u64, u64, bool)>,
+    /// The picking grid no longer matches the positions.
+    grid_stale: bool,
     legend: Vec<(String, Color32)>,
     icons: icons::IconTextures,
     drag: Option<Drag>,
@@ -179,6 +282,11 @@ impl Default for GraphState {
             style: GraphStyle::default(),
             model: DisplayModel::default(),
             model_key: None,
+            index: CaseIndex::default(),
+            rep: Vec::new(),
+            link_groups: LinkGroups::default(),
+            structure_key: None,
+            grid_stale: true,
             legend: Vec::new(),
             icons: icons::IconTextures::default(),
             drag: None,
@@ -324,10 +432,12 @@ impl GraphState {
             .enumerate()
             .map(|(i, e)| (*e, i))
             .collect();
+        self.index = CaseIndex::build(case, &self.index_of);
         let index_of = &self.index_of;
         self.chart.retain(|e| index_of.contains_key(&e));
         self.generation = Some(case.generation);
         self.model_key = None;
+        self.structure_key = None;
         if old.is_empty() {
             self.needs_fit = true;
         }
@@ -366,9 +476,16 @@ impl GraphState {
             self.positions = positions;
             // Positions set by hand are now the layout's.
             self.chart.state.moved.clear();
-            self.model_key = None;
+            self.positions_moved();
             self.needs_fit = true;
         }
+    }
+
+    /// Entity positions changed outside a layout stream: rebuild the model and its picking
+    /// grid on the next frame.
+    fn positions_moved(&mut self) {
+        self.model_key = None;
+        self.grid_stale = true;
     }
 
     /// Takes positions a running layout published.
@@ -400,6 +517,7 @@ impl GraphState {
     }
 
     fn rebuild_grid(&mut self) {
+        self.grid_stale = false;
         self.grid.clear();
         for (i, p) in self.model.pos.iter().enumerate() {
             if !self.model.shown[i] {
@@ -523,55 +641,51 @@ impl GraphState {
         }
     }
 
+    /// Rebuilds the display model. The parts that depend only on the case and the chart
+    /// (which node stands for each entity, labels, icons, the grouping of links per pair) are
+    /// kept while those are unchanged, so that a change of filter, time filter or style only
+    /// recomputes colours, fading and lines: linear passes over arrays, no hashing, and over
+    /// the events inside the time filter only.
     fn build_model(&mut self, case: &CaseSnapshot, view: &ViewState) {
         let n = case.entities.len();
+        let structure_key = (
+            case.generation,
+            self.chart.revision,
+            self.style.summarise_parallel,
+        );
+        let same_structure = self.structure_key == Some(structure_key)
+            && self.model.label.len() == n + self.chart.state.collections.len();
+        if !same_structure {
+            self.build_structure(case);
+            self.structure_key = Some(structure_key);
+        }
         let state = &self.chart.state;
         let c = state.collections.len();
-        // Each entity's display node: itself, its collection, or none when hidden.
-        const NONE: u32 = u32::MAX;
-        let mut rep: Vec<u32> = (0..n as u32).collect();
-        let mut shown = vec![true; n + c];
-        for e in &state.hidden {
-            if let Some(&i) = self.index_of.get(e) {
-                rep[i] = NONE;
-                shown[i] = false;
-            }
-        }
-        for (k, col) in state.collections.iter().enumerate() {
-            for m in &col.members {
-                if let Some(&i) = self.index_of.get(m) {
-                    shown[i] = false;
-                    if rep[i] != NONE {
-                        rep[i] = (n + k) as u32;
-                    }
-                }
-            }
-        }
+        let rep = &self.rep;
+        let index = &self.index;
 
         // Entity filters and time activity decide what is drawn faded.
         let f = &view.filters;
         let grade = f.grade(case);
-        let active_in_time: Option<Vec<bool>> = view.time_filter.map(|(from, to)| {
-            let mut has_events = vec![false; n];
+        let filtering = *f != super::Filters::default();
+        let (from, to) = view.time_filter.unwrap_or((i64::MIN, i64::MAX));
+        let in_time = index.events_in(from, to);
+        let active_in_time: Option<Vec<bool>> = view.time_filter.map(|_| {
             let mut active = vec![false; n];
-            for ev in &case.events {
-                let inside = ev.time.start_ms >= from && ev.time.start_ms < to;
-                for p in &ev.participants {
-                    if let Some(&i) = self.index_of.get(&p.entity) {
-                        has_events[i] = true;
-                        active[i] |= inside;
-                    }
+            for &(_, k) in in_time {
+                for &node in index.event_nodes(k as usize) {
+                    active[node as usize] = true;
                 }
             }
             // Entities with no events at all (addresses, documents) are not time-bound.
-            (0..n).map(|i| active[i] || !has_events[i]).collect()
+            (0..n).map(|i| active[i] || !index.has_events[i]).collect()
         });
         let mut faded: Vec<bool> = case
             .entities
             .iter()
             .enumerate()
             .map(|(i, e)| {
-                !f.entity_passes(grade.as_ref(), e)
+                (filtering && !f.entity_passes(grade.as_ref(), e))
                     || active_in_time.as_ref().is_some_and(|a| !a[i])
             })
             .collect();
@@ -594,9 +708,9 @@ impl GraphState {
             .map(|a| a.values.values().copied().fold(f64::MAX, f64::min))
             .unwrap_or(0.0);
         let mut legend: Vec<(String, Color32)> = Vec::new();
-        fn add_legend(legend: &mut Vec<(String, Color32)>, name: String, colour: Color32) {
-            if !legend.iter().any(|(n, _)| *n == name) {
-                legend.push((name, colour));
+        fn add_legend(legend: &mut Vec<(String, Color32)>, name: &str, colour: Color32) {
+            if !legend.iter().any(|(n, _)| n == name) {
+                legend.push((name.to_string(), colour));
             }
         }
         let mut colour = Vec::with_capacity(n + c);
@@ -604,28 +718,24 @@ impl GraphState {
             let value = analysis.and_then(|a| a.values.get(&e.id).copied());
             let col = match self.style.colour_by {
                 _ if e.restricted => {
-                    add_legend(&mut legend, "restricted".into(), Color32::GRAY);
+                    add_legend(&mut legend, "restricted", Color32::GRAY);
                     Color32::GRAY
                 }
                 ColourBy::Type => {
                     let col = type_colour(&e.entity_type);
-                    add_legend(&mut legend, e.entity_type.clone(), col);
+                    add_legend(&mut legend, &e.entity_type, col);
                     col
                 }
                 ColourBy::Community => match value {
                     Some(v) if analysis.is_some_and(|a| a.communities) => {
                         let col = community_colour(v as u32);
                         if legend.len() < 12 {
-                            add_legend(&mut legend, format!("community {}", v as u32), col);
+                            add_legend(&mut legend, &format!("community {}", v as u32), col);
                         }
                         col
                     }
                     _ => {
-                        add_legend(
-                            &mut legend,
-                            "no community result".into(),
-                            Color32::from_gray(140),
-                        );
+                        add_legend(&mut legend, "no community result", Color32::from_gray(140));
                         Color32::from_gray(140)
                     }
                 },
@@ -647,12 +757,12 @@ impl GraphState {
                         .and_then(|g| g.source.as_deref())
                         .and_then(|s| s.chars().next());
                     let (name, col) = reliability_colour(letter);
-                    add_legend(&mut legend, name, col);
+                    add_legend(&mut legend, &name, col);
                     col
                 }
                 ColourBy::PersonCategory => {
                     let (name, col) = category_colour(e.category);
-                    add_legend(&mut legend, name, col);
+                    add_legend(&mut legend, &name, col);
                     col
                 }
             };
@@ -660,8 +770,8 @@ impl GraphState {
         }
         if self.style.colour_by == ColourBy::AnalysisValue {
             let name = analysis.map_or("no analysis result", |a| a.name.as_str());
-            add_legend(&mut legend, format!("{name}: low"), gradient(0.0));
-            add_legend(&mut legend, format!("{name}: high"), gradient(1.0));
+            add_legend(&mut legend, &format!("{name}: low"), gradient(0.0));
+            add_legend(&mut legend, &format!("{name}: high"), gradient(1.0));
         }
         for col in &state.collections {
             colour.push(
@@ -688,6 +798,107 @@ impl GraphState {
                     .map(|col| 1.0 + (col.members.len() as f32).log10()),
             )
             .collect();
+
+        // Lines: the links' lines as built with the structure, faded per filter; events per
+        // pair when asked for.
+        let groups = &self.link_groups;
+        let link_faded = |k: u32| {
+            let l = &case.links[k as usize];
+            !f.passes(grade.as_ref(), l.grading.as_ref(), l.restricted)
+        };
+        let mut edges: Vec<DisplayEdge> = groups
+            .edges
+            .iter()
+            .zip(&groups.edge_links)
+            .map(|(edge, &(lo, hi))| DisplayEdge {
+                faded: faded[edge.a as usize]
+                    || faded[edge.b as usize]
+                    || (filtering
+                        && groups.links[lo as usize..hi as usize]
+                            .iter()
+                            .all(|&k| link_faded(k))),
+                ..*edge
+            })
+            .collect();
+        if self.style.show_events {
+            let mut pairs: Vec<(u32, u32)> = Vec::new();
+            for &(_, k) in in_time {
+                let [from, to] = index.event_line[k as usize];
+                if from == NO_NODE {
+                    continue;
+                }
+                let ev = &case.events[k as usize];
+                if filtering && !f.passes(grade.as_ref(), ev.grading.as_ref(), ev.restricted) {
+                    continue;
+                }
+                let (ra, rb) = (rep[from as usize], rep[to as usize]);
+                if ra == NO_NODE || rb == NO_NODE || ra == rb {
+                    continue;
+                }
+                pairs.push((ra.min(rb), ra.max(rb)));
+            }
+            pairs.sort_unstable();
+            for run in pairs.chunk_by(|x, y| x == y) {
+                let (a, b) = run[0];
+                edges.push(DisplayEdge {
+                    a,
+                    b,
+                    count: run.len() as u32,
+                    strength: LinkStrength::Confirmed,
+                    directed: false,
+                    kind: EdgeKind::Event,
+                    lane: 0,
+                    faded: faded[a as usize] || faded[b as usize],
+                });
+            }
+        }
+
+        let mut pos = self.positions.clone();
+        pos.extend(state.collections.iter().map(|col| col.position));
+        let old = std::mem::take(&mut self.model);
+        self.model = DisplayModel {
+            pos,
+            shown: old.shown,
+            colour,
+            scale,
+            faded,
+            selected: vec![false; n + c],
+            pinned: old.pinned,
+            icon: old.icon,
+            label: old.label,
+            edges,
+        };
+        if !same_structure || self.grid_stale {
+            self.rebuild_grid();
+        }
+    }
+
+    /// The parts of the display model that depend only on the case and the chart: which
+    /// display node stands for each entity (itself, its collection, or none when hidden),
+    /// what is shown, labels, icons, pins, and the links grouped per pair of display nodes.
+    fn build_structure(&mut self, case: &CaseSnapshot) {
+        let summarise = self.style.summarise_parallel;
+        let n = case.entities.len();
+        let state = &self.chart.state;
+        let c = state.collections.len();
+        let mut rep: Vec<u32> = (0..n as u32).collect();
+        let mut shown = vec![true; n + c];
+        for e in &state.hidden {
+            if let Some(&i) = self.index_of.get(e) {
+                rep[i] = NO_NODE;
+                shown[i] = false;
+            }
+        }
+        for (k, col) in state.collections.iter().enumerate() {
+            for m in &col.members {
+                if let Some(&i) = self.index_of.get(m) {
+                    shown[i] = false;
+                    if rep[i] != NO_NODE {
+                        rep[i] = (n + k) as u32;
+                    }
+                }
+            }
+        }
         let mut icon: Vec<u8> = case
             .entities
             .iter()
@@ -703,148 +914,94 @@ impl GraphState {
             .chain(std::iter::repeat_n(false, c))
             .collect();
 
-        // Lines: links grouped per pair of display nodes; events per pair when asked for.
-        let mut groups: HashMap<(u32, u32), Vec<usize>> = HashMap::new();
+        // Sorting (pair, link) keys groups parallel links and orders the pairs in one pass.
+        let mut keyed: Vec<(u32, u32, u32)> = Vec::with_capacity(case.links.len());
         for (k, l) in case.links.iter().enumerate() {
-            if l.restricted {
+            let [a, b] = self.index.link_ends[k];
+            if l.restricted || a == NO_NODE || b == NO_NODE {
                 continue;
             }
-            let (Some(&a), Some(&b)) = (self.index_of.get(&l.source), self.index_of.get(&l.target))
-            else {
-                continue;
-            };
-            let (ra, rb) = (rep[a], rep[b]);
-            if ra == NONE || rb == NONE || ra == rb {
+            let (ra, rb) = (rep[a as usize], rep[b as usize]);
+            if ra == NO_NODE || rb == NO_NODE || ra == rb {
                 continue;
             }
-            groups.entry((ra.min(rb), ra.max(rb))).or_default().push(k);
+            keyed.push((ra.min(rb), ra.max(rb), k as u32));
         }
-        let mut pairs: Vec<(u32, u32)> = groups.keys().copied().collect();
-        pairs.sort_unstable();
-        let mut edges = Vec::with_capacity(pairs.len());
-        for pair in pairs {
-            let members = &groups[&pair];
-            let link_faded = |k: usize| {
-                let l = &case.links[k];
-                !f.passes(grade.as_ref(), l.grading.as_ref(), l.restricted)
-            };
-            let ends_faded = faded[pair.0 as usize] || faded[pair.1 as usize];
-            if self.style.summarise_parallel || members.len() == 1 {
-                let first = &case.links[members[0]];
+        keyed.sort_unstable();
+        let mut groups = LinkGroups {
+            links: keyed.iter().map(|&(_, _, k)| k).collect(),
+            ..LinkGroups::default()
+        };
+        let mut run_start = 0;
+        for run in keyed.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+            let (pa, pb, _) = run[0];
+            let len = run.len();
+            let members = &groups.links[run_start..run_start + len];
+            let from_of = |k: u32| rep[self.index.link_ends[k as usize][0] as usize];
+            if summarise || len == 1 {
+                let first = &case.links[members[0] as usize];
                 let strongest = members
                     .iter()
-                    .map(|&k| case.links[k].strength)
+                    .map(|&k| case.links[k as usize].strength)
                     .min_by_key(|s| match s {
                         LinkStrength::Confirmed => 0,
                         LinkStrength::Tentative => 1,
                         LinkStrength::Unconfirmed => 2,
                     })
                     .unwrap_or(first.strength);
-                let (a, b) = (
-                    rep[self.index_of[&first.source]],
-                    rep[self.index_of[&first.target]],
-                );
-                let same_way = members.iter().all(|&k| {
-                    let l = &case.links[k];
-                    l.directed && rep[self.index_of[&l.source]] == a
-                });
-                edges.push(DisplayEdge {
+                let a = from_of(members[0]);
+                let b = if a == pa { pb } else { pa };
+                let same_way = members
+                    .iter()
+                    .all(|&k| case.links[k as usize].directed && from_of(k) == a);
+                groups.edges.push(DisplayEdge {
                     a,
                     b,
-                    count: members.len() as u32,
+                    count: len as u32,
                     strength: strongest,
                     directed: same_way,
                     kind: EdgeKind::Link,
                     lane: 0,
-                    faded: ends_faded || members.iter().all(|&k| link_faded(k)),
+                    faded: false,
                 });
+                groups
+                    .edge_links
+                    .push((run_start as u32, (run_start + len) as u32));
             } else {
-                let m = members.len() as i16;
+                let m = len as i16;
                 for (j, &k) in members.iter().enumerate() {
-                    let l = &case.links[k];
-                    let a = rep[self.index_of[&l.source]];
+                    let l = &case.links[k as usize];
                     // Lanes in half steps around the middle, from the lower node's side.
                     let lane = 2 * j as i16 - (m - 1);
-                    edges.push(DisplayEdge {
-                        a: pair.0,
-                        b: pair.1,
+                    let mut edge = DisplayEdge {
+                        a: pa,
+                        b: pb,
                         count: 1,
                         strength: l.strength,
                         directed: l.directed,
                         kind: EdgeKind::Link,
                         lane,
-                        faded: ends_faded || link_faded(k),
-                    });
-                    if l.directed && a != pair.0 {
+                        faded: false,
+                    };
+                    if l.directed && from_of(k) != pa {
                         // Keep the lane geometry of the pair, point the arrow the right way.
-                        let last = edges.last_mut().expect("just pushed");
-                        std::mem::swap(&mut last.a, &mut last.b);
-                        last.lane = -lane;
+                        std::mem::swap(&mut edge.a, &mut edge.b);
+                        edge.lane = -lane;
                     }
+                    groups.edges.push(edge);
+                    let at = (run_start + j) as u32;
+                    groups.edge_links.push((at, at + 1));
                 }
             }
-        }
-        if self.style.show_events {
-            let mut counts: HashMap<(u32, u32), u32> = HashMap::new();
-            for ev in &case.events {
-                if ev.restricted || !EVENT_LINK_TYPES.contains(&ev.event_type.as_str()) {
-                    continue;
-                }
-                if view
-                    .time_filter
-                    .is_some_and(|(a, b)| ev.time.start_ms < a || ev.time.start_ms >= b)
-                {
-                    continue;
-                }
-                if !f.passes(grade.as_ref(), ev.grading.as_ref(), ev.restricted) {
-                    continue;
-                }
-                let from = ev.in_role(ParticipantRole::From).next();
-                let to = ev.in_role(ParticipantRole::To).next();
-                let (Some(from), Some(to)) = (from, to) else {
-                    continue;
-                };
-                let (Some(&a), Some(&b)) = (self.index_of.get(&from), self.index_of.get(&to))
-                else {
-                    continue;
-                };
-                let (ra, rb) = (rep[a], rep[b]);
-                if ra == NONE || rb == NONE || ra == rb {
-                    continue;
-                }
-                *counts.entry((ra.min(rb), ra.max(rb))).or_default() += 1;
-            }
-            let mut pairs: Vec<_> = counts.into_iter().collect();
-            pairs.sort_unstable();
-            for ((a, b), count) in pairs {
-                edges.push(DisplayEdge {
-                    a,
-                    b,
-                    count,
-                    strength: LinkStrength::Confirmed,
-                    directed: false,
-                    kind: EdgeKind::Event,
-                    lane: 0,
-                    faded: faded[a as usize] || faded[b as usize],
-                });
-            }
+            run_start += len;
         }
 
-        let mut pos = self.positions.clone();
-        pos.extend(state.collections.iter().map(|col| col.position));
-        self.model = DisplayModel {
-            pos,
-            shown,
-            colour,
-            scale,
-            faded,
-            selected: vec![false; n + c],
-            pinned,
-            icon,
-            label,
-            edges,
-        };
-        self.rebuild_grid();
+        self.rep = rep;
+        self.link_groups = groups;
+        self.model.shown = shown;
+        self.model.icon = icon;
+        self.model.label = label;
+        self.model.pinned = pinned;
     }
 
     /// Entities within `depth` links of `from` (not including them).
@@ -944,14 +1101,14 @@ impl GraphState {
                 self.positions[i] = *p;
             }
         }
-        self.model_key = None;
+        self.positions_moved();
     }
 
     /// Lays the graph out in a circle (instantly; no job needed).
     pub fn circular(&mut self) {
         self.positions = crate::layout::circular(self.positions.len());
         self.chart.state.moved.clear();
-        self.model_key = None;
+        self.positions_moved();
         self.needs_fit = true;
     }
 
@@ -999,7 +1156,7 @@ impl GraphState {
             }
         }
         self.chart.state.moved.clear();
-        self.model_key = None;
+        self.positions_moved();
         self.needs_fit = true;
     }
 
@@ -1497,5 +1654,104 @@ fn draw_legend(
             egui::FontId::proportional(11.0),
             palette.text,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::EntityId;
+
+    /// A state with the case read and positions set, as after the first frame.
+    fn ready(case: &CaseSnapshot) -> GraphState {
+        let mut state = GraphState::default();
+        state.sync(case);
+        state.positions = bench::spiral_positions(case.entities.len());
+        state
+    }
+
+    fn assert_same_model(a: &DisplayModel, b: &DisplayModel, what: &str) {
+        assert_eq!(a.pos, b.pos, "{what}: positions");
+        assert_eq!(a.shown, b.shown, "{what}: shown");
+        assert_eq!(a.colour, b.colour, "{what}: colours");
+        assert_eq!(a.scale, b.scale, "{what}: sizes");
+        assert_eq!(a.faded, b.faded, "{what}: fading");
+        assert_eq!(a.pinned, b.pinned, "{what}: pins");
+        assert_eq!(a.icon, b.icon, "{what}: icons");
+        assert_eq!(a.label, b.label, "{what}: labels");
+        assert_eq!(a.edges, b.edges, "{what}: lines");
+    }
+
+    /// Rebuilding for new filters reuses the structure built for earlier ones; the result
+    /// must be what a view that never saw the earlier filters builds.
+    #[test]
+    fn incremental_rebuild_matches_a_fresh_build() {
+        let case = bench::synthetic_case(400, 1_500, 3_000, 11);
+        let first = case.events.iter().map(|e| e.time.start_ms).min().unwrap();
+        let day = 24 * 3600 * 1000;
+        let mut views = vec![ViewState::default()];
+        let timed = ViewState {
+            time_filter: Some((first + 20 * day, first + 50 * day)),
+            ..ViewState::default()
+        };
+        views.push(timed.clone());
+        let mut searched = timed.clone();
+        searched.filters.search = "entity 1".into();
+        views.push(searched);
+        let mut typed = ViewState::default();
+        typed.filters.entity_type = Some("Phone".into());
+        views.push(typed);
+
+        let mut incremental = ready(&case);
+        for (step, view) in views.iter().enumerate() {
+            for (summarise, events) in [(true, false), (false, true), (true, true)] {
+                incremental.style.summarise_parallel = summarise;
+                incremental.style.show_events = events;
+                if step == 2 {
+                    // A chart change between rebuilds: hide a few, collapse a few.
+                    let ids: Vec<EntityId> = case.entities[..5].iter().map(|e| e.id).collect();
+                    incremental.chart.hide(&ids);
+                    let members: Vec<EntityId> =
+                        case.entities[10..20].iter().map(|e| e.id).collect();
+                    incremental.chart.collapse(members, None, [0.0, 0.0]);
+                }
+                incremental.build_model(&case, view);
+
+                let mut fresh = ready(&case);
+                fresh.style = incremental.style;
+                fresh.chart = incremental.chart.clone();
+                fresh.build_model(&case, view);
+                assert_same_model(
+                    &incremental.model,
+                    &fresh.model,
+                    &format!("view {step}, summarise {summarise}, events {events}"),
+                );
+            }
+        }
+    }
+
+    /// The time filter fades exactly the entities whose events all fall outside it, and
+    /// entities with no events stay unfaded.
+    #[test]
+    fn time_filter_fades_entities_without_events_in_range() {
+        let case = bench::synthetic_case(300, 600, 500, 5);
+        let first = case.events.iter().map(|e| e.time.start_ms).min().unwrap();
+        let range = (first + 10 * 86_400_000, first + 40 * 86_400_000);
+        let view = ViewState {
+            time_filter: Some(range),
+            ..ViewState::default()
+        };
+        let mut state = ready(&case);
+        state.build_model(&case, &view);
+        for (i, e) in case.entities.iter().enumerate() {
+            let mut events = case
+                .events
+                .iter()
+                .filter(|ev| ev.participants.iter().any(|p| p.entity == e.id))
+                .peekable();
+            let has_events = events.peek().is_some();
+            let active = events.any(|ev| ev.time.start_ms >= range.0 && ev.time.start_ms < range.1);
+            assert_eq!(state.model.faded[i], has_events && !active, "entity {i}");
+        }
     }
 }
