@@ -329,3 +329,30 @@ fn the_layout_menu_lays_the_chart_out_hierarchically_and_by_group() {
     harness.run_steps(2);
     assert_eq!(harness.state().graph.positions.len(), 5);
 }
+
+#[test]
+fn collapse_neighbours_of_one_type_from_the_context_menu_then_undo() {
+    let (_dir, mut harness) = harness();
+    let pos = node_pos(&harness, 3);
+    click_at(&mut harness, pos, PointerButton::Secondary);
+    // Cleo's neighbours are Ben and Dan, both people.
+    harness.get_by_label("Collapse 2 Person neighbours").click();
+    harness.run_steps(3);
+    let graph = &harness.state().graph;
+    assert_eq!(
+        graph.shown_entities(),
+        3,
+        "Ana, Cleo and Eva stay on their own"
+    );
+    assert_eq!(graph.chart.state.collections.len(), 1);
+    let collection = &graph.chart.state.collections[0];
+    assert_eq!(collection.members, vec![EntityId(2), EntityId(4)]);
+    assert_eq!(collection.label, "2 × Person");
+    harness.key_press_modifiers(Modifiers::COMMAND, egui::Key::Z);
+    harness.run_steps(3);
+    assert_eq!(
+        harness.state().graph.shown_entities(),
+        5,
+        "undo opens it again"
+    );
+}

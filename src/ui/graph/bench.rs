@@ -147,58 +147,82 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[k]
 }
 
+/// The graph view alone in a headless egui context on a 1600×1000 window, with the chart
+/// laid out and the camera placed: what `bench-ui` and the criterion bench time.
+#[derive(Debug)]
+pub struct FrameDriver {
+    case: CaseSnapshot,
+    view: ViewState,
+    ctx: egui::Context,
+    pub state: GraphState,
+}
+
+const WINDOW: egui::Vec2 = egui::vec2(1600.0, 1000.0);
+
+impl FrameDriver {
+    /// A chart of `nodes` entities and `links` links, zoomed out (everything on screen) or
+    /// zoomed in (about 400 entities on screen). Runs the two set-up frames: the first reads
+    /// the case, then the positions are set and the camera placed, and the second builds the
+    /// display model (done once per change of the case, chart, style or filters, not per
+    /// frame).
+    pub fn new(nodes: usize, links: usize, zoom_in: bool) -> FrameDriver {
+        let mut driver = FrameDriver {
+            case: synthetic_case(nodes, links, 0, 7),
+            view: ViewState::default(),
+            ctx: egui::Context::default(),
+            state: GraphState::default(),
+        };
+        driver.frame();
+        let state = &mut driver.state;
+        state.positions = spiral_positions(nodes);
+        state.positions_moved();
+        state.needs_fit = true;
+        if zoom_in {
+            state.fit(egui::Rect::from_min_size(egui::Pos2::ZERO, WINDOW));
+            state.needs_fit = false;
+            state.zoom *= (nodes as f32 / 400.0).sqrt().max(1.0);
+        }
+        driver.frame();
+        driver
+    }
+
+    /// One frame: egui's frame with the view plus tessellation into triangles. Returns the
+    /// number of triangles.
+    pub fn frame(&mut self) -> usize {
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, WINDOW)),
+            ..Default::default()
+        };
+        let (case, view, state) = (&self.case, &self.view, &mut self.state);
+        let mut output = self.ctx.run_ui(input, |ui| {
+            egui::CentralPanel::default().show(ui, |ui| {
+                let _ = show(ui, case, view, state);
+            });
+        });
+        let primitives = self.ctx.tessellate(output.shapes, output.pixels_per_point);
+        // No renderer takes the icon textures here.
+        output.textures_delta.clear();
+        primitives
+            .iter()
+            .map(|p| match &p.primitive {
+                egui::epaint::Primitive::Mesh(m) => m.indices.len() / 3,
+                egui::epaint::Primitive::Callback(_) => 0,
+            })
+            .sum()
+    }
+}
+
 /// Runs `frames` frames zoomed out and zoomed in on a 1600×1000 window.
 pub fn run(nodes: usize, links: usize, frames: usize) -> Vec<FrameTimes> {
-    let case = synthetic_case(nodes, links, 0, 7);
-    let view = ViewState::default();
-    let ctx = egui::Context::default();
-    let mut state = GraphState::default();
-    let size = egui::vec2(1600.0, 1000.0);
     let mut out = Vec::new();
     for (scenario, zoom_in) in [("zoomed out", false), ("zoomed in", true)] {
+        let mut driver = FrameDriver::new(nodes, links, zoom_in);
         let mut times = Vec::with_capacity(frames);
         let mut triangles = 0;
-        // Two warm-up frames: the first reads the case, then the positions are set and the
-        // camera placed, and the second builds the display model (done once per change of
-        // the case, chart, style or filters, not per frame). Then the measured frames.
-        for frame in 0..frames + 2 {
-            let input = egui::RawInput {
-                screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, size)),
-                ..Default::default()
-            };
+        for _ in 0..frames {
             let start = Instant::now();
-            let mut output = ctx.run_ui(input, |ui| {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    let _ = show(ui, &case, &view, &mut state);
-                });
-            });
-            let primitives = ctx.tessellate(output.shapes, output.pixels_per_point);
-            // No renderer takes the icon textures here.
-            output.textures_delta.clear();
-            let elapsed = start.elapsed().as_secs_f64() * 1000.0;
-            if frame == 1 {
-                continue;
-            }
-            if frame == 0 {
-                state.positions = spiral_positions(nodes);
-                state.positions_moved();
-                state.needs_fit = true;
-                if zoom_in {
-                    state.fit(egui::Rect::from_min_size(egui::Pos2::ZERO, size));
-                    state.needs_fit = false;
-                    // About 400 entities on screen.
-                    state.zoom *= (nodes as f32 / 400.0).sqrt().max(1.0);
-                }
-                continue;
-            }
-            times.push(elapsed);
-            triangles = primitives
-                .iter()
-                .map(|p| match &p.primitive {
-                    egui::epaint::Primitive::Mesh(m) => m.indices.len() / 3,
-                    egui::epaint::Primitive::Callback(_) => 0,
-                })
-                .sum();
+            triangles = driver.frame();
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
         }
         times.sort_by(f64::total_cmp);
         out.push(FrameTimes {
@@ -206,8 +230,8 @@ pub fn run(nodes: usize, links: usize, frames: usize) -> Vec<FrameTimes> {
             median_ms: percentile(&times, 0.5),
             p95_ms: percentile(&times, 0.95),
             frames,
-            nodes_drawn: state.last_stats.nodes_drawn,
-            links_drawn: state.last_stats.links_drawn,
+            nodes_drawn: driver.state.last_stats.nodes_drawn,
+            links_drawn: driver.state.last_stats.links_drawn,
             triangles,
         });
     }
@@ -263,6 +287,20 @@ pub fn model_rebuilds(
         out.push((name.to_string(), percentile(&times, 0.5)));
     }
     out
+}
+
+/// A closure that rebuilds the display model for a search filter on a synthetic chart, for
+/// the criterion bench.
+pub fn model_rebuild_driver(nodes: usize, links: usize, events: usize) -> impl FnMut() -> usize {
+    let case = synthetic_case(nodes, links, events, 7);
+    let mut state = GraphState::default();
+    state.sync(&case);
+    let mut view = ViewState::default();
+    view.filters.search = "entity 1".into();
+    move || {
+        state.build_model(&case, &view);
+        state.model.edges.len()
+    }
 }
 
 #[cfg(test)]

@@ -1049,30 +1049,13 @@ impl GraphState {
                 actions.push(Action::SelectMany(items));
                 revealed > 0
             }
-            GraphOp::Collapse => {
-                let types: BTreeSet<&str> = selected
-                    .iter()
-                    .filter_map(|e| case.entity(*e))
-                    .map(|e| e.entity_type.as_str())
-                    .collect();
-                let entity_type = (types.len() == 1)
-                    .then(|| types.iter().next().map(|t| t.to_string()))
-                    .flatten();
-                let points: Vec<[f32; 2]> = selected
-                    .iter()
-                    .filter_map(|e| self.index_of.get(e))
-                    .map(|&i| self.positions[i])
-                    .collect();
-                let centre = if points.is_empty() {
-                    [0.0, 0.0]
-                } else {
-                    let k = points.len() as f32;
-                    [
-                        points.iter().map(|p| p[0]).sum::<f32>() / k,
-                        points.iter().map(|p| p[1]).sum::<f32>() / k,
-                    ]
-                };
-                self.chart.collapse(selected.clone(), entity_type, centre)
+            GraphOp::Collapse => self.collapse(case, selected.clone()),
+            GraphOp::CollapseNeighbours(entity_type) => {
+                let members = self
+                    .neighbours_by_type(case, &selected)
+                    .remove(&entity_type)
+                    .unwrap_or_default();
+                self.collapse(case, members)
             }
             GraphOp::ExpandCollection(k) => self.chart.expand_collection(k),
         };
@@ -1080,6 +1063,57 @@ impl GraphState {
             actions.push(Action::ChartChanged);
         }
         actions
+    }
+
+    /// Folds entities into one collection node at their centre, named by their type when
+    /// they share one.
+    fn collapse(&mut self, case: &CaseSnapshot, members: Vec<EntityId>) -> bool {
+        let types: BTreeSet<&str> = members
+            .iter()
+            .filter_map(|e| case.entity(*e))
+            .map(|e| e.entity_type.as_str())
+            .collect();
+        let entity_type = (types.len() == 1)
+            .then(|| types.iter().next().map(|t| t.to_string()))
+            .flatten();
+        let points: Vec<[f32; 2]> = members
+            .iter()
+            .filter_map(|e| self.index_of.get(e))
+            .map(|&i| self.positions[i])
+            .collect();
+        let centre = if points.is_empty() {
+            [0.0, 0.0]
+        } else {
+            let k = points.len() as f32;
+            [
+                points.iter().map(|p| p[0]).sum::<f32>() / k,
+                points.iter().map(|p| p[1]).sum::<f32>() / k,
+            ]
+        };
+        self.chart.collapse(members, entity_type, centre)
+    }
+
+    /// The direct neighbours of `from` that are shown on their own (not hidden, not in a
+    /// collection, not in `from`), by entity type.
+    fn neighbours_by_type(
+        &self,
+        case: &CaseSnapshot,
+        from: &[EntityId],
+    ) -> std::collections::BTreeMap<String, Vec<EntityId>> {
+        let mut by_type: std::collections::BTreeMap<String, Vec<EntityId>> = Default::default();
+        for e in Self::neighbours(case, from, 1) {
+            let shown = self
+                .index_of
+                .get(&e)
+                .is_some_and(|&i| self.model.shown.get(i).copied().unwrap_or(false));
+            if let (true, Some(entity)) = (shown, case.entity(e)) {
+                by_type
+                    .entry(entity.entity_type.clone())
+                    .or_default()
+                    .push(e);
+            }
+        }
+        by_type
     }
 
     /// Undoes the latest chart change (the app calls this when it is the latest undo step).
@@ -1221,7 +1255,7 @@ impl GraphState {
 }
 
 /// Chart operations from the context menu and the toolbar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GraphOp {
     Hide,
     UnhideAll,
@@ -1231,6 +1265,9 @@ pub enum GraphOp {
     Expand(usize),
     /// Fold the selected entities into one collection node.
     Collapse,
+    /// Fold the shown neighbours of this type of the selected entities into one collection
+    /// node (the twenty phones around one person, as one node).
+    CollapseNeighbours(String),
     ExpandCollection(usize),
 }
 
@@ -1594,6 +1631,22 @@ fn context_menu(
             .clicked()
         {
             op = Some(GraphOp::Collapse);
+        }
+        // i2's "collapse similar": the many phones or accounts around one person, as one node.
+        let selected_ids = view.selected_entities();
+        if !selected_ids.is_empty() && selected_ids.len() <= 1_000 {
+            for (entity_type, members) in state.neighbours_by_type(case, &selected_ids) {
+                if members.len() >= 2
+                    && ui
+                        .button(format!(
+                            "Collapse {} {entity_type} neighbours",
+                            members.len()
+                        ))
+                        .clicked()
+                {
+                    op = Some(GraphOp::CollapseNeighbours(entity_type));
+                }
+            }
         }
     });
     ui.separator();
