@@ -412,17 +412,29 @@ fn pairs_push(
 /// Writes mapped rows into a batch, resolving each entity to one already written in this
 /// batch, one already in the case (matched on a normalised identifier or source id: merged
 /// and reported), or a new one.
+///
+/// Its maps are looked up with borrowed text (no key is built per row): an import calls them
+/// several times per row, and building owned tuple keys was a fifth of a 1M-row import.
 #[derive(Debug, Default)]
 pub struct Resolver {
-    by_key: HashMap<(String, String, String), EntityId>,
-    by_source_id: HashMap<(String, String), EntityId>,
+    /// (entity type, property) → normalised key → entity. Few (type, property) pairs, so a
+    /// list searched by value.
+    by_key: Vec<((String, String), HashMap<String, EntityId>)>,
+    /// Entity type → source id → entity (entities keyed by source id only).
+    by_source_id: HashMap<String, HashMap<String, EntityId>>,
     /// Source ids of entities already in the case before this import.
     existing_source_ids: HashMap<(String, String), EntityId>,
     created: HashSet<EntityId>,
     reported_merge: HashSet<EntityId>,
-    seen_attributes: HashSet<(EntityId, String, String)>,
-    /// Links made once per pair in this batch.
-    pairs: HashSet<(String, EntityId, EntityId)>,
+    /// Property names and link types, numbered (a handful per spec).
+    names: Vec<String>,
+    /// Entity attribute values, numbered (so that `seen_attributes` holds numbers only and a
+    /// lookup touches one table, not a set per entity).
+    values: HashMap<String, u32>,
+    /// (entity, property number, value number) of the attribute values entities have.
+    seen_attributes: HashSet<(EntityId, u32, u32)>,
+    /// Links made once per pair in this batch: (link type number, source, target).
+    pairs: HashSet<(u32, EntityId, EntityId)>,
     /// How many merge notes to keep in the report (counts are always exact).
     pub merge_note_cap: usize,
 }
@@ -436,6 +448,49 @@ impl Resolver {
         }
     }
 
+    /// The number of a property name or link type (added the first time it is seen).
+    fn name(&mut self, name: &str) -> u32 {
+        match self.names.iter().position(|n| n == name) {
+            Some(i) => i as u32,
+            None => {
+                self.names.push(name.to_string());
+                (self.names.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Records that `id` has attribute `property` = `value`; false if it already had it.
+    fn first_sighting(&mut self, id: EntityId, property: &str, value: &str) -> bool {
+        let p = self.name(property);
+        let v = match self.values.get(value) {
+            Some(&v) => v,
+            None => {
+                let v = self.values.len() as u32;
+                self.values.insert(value.to_string(), v);
+                v
+            }
+        };
+        self.seen_attributes.insert((id, p, v))
+    }
+
+    fn key_map(&mut self, entity_type: &str, property: &str) -> &mut HashMap<String, EntityId> {
+        let i = match self
+            .by_key
+            .iter()
+            .position(|((t, p), _)| t == entity_type && p == property)
+        {
+            Some(i) => i,
+            None => {
+                self.by_key.push((
+                    (entity_type.to_string(), property.to_string()),
+                    HashMap::new(),
+                ));
+                self.by_key.len() - 1
+            }
+        };
+        &mut self.by_key[i].1
+    }
+
     fn resolve(
         &mut self,
         w: &mut BatchWriter<'_>,
@@ -444,26 +499,37 @@ impl Resolver {
         report: &mut ImportReport,
     ) -> Result<EntityId, StoreError> {
         let found = match &e.match_key {
-            Some((prop, key)) => {
-                let k = (e.entity_type.clone(), prop.clone(), key.clone());
-                match self.by_key.get(&k) {
-                    Some(&id) => Some(id),
-                    None => {
-                        let id = w.find_entity_by_identifier(&e.entity_type, prop, key)?;
-                        if let Some(id) = id {
-                            self.by_key.insert(k, id);
-                        }
-                        id
+            Some((prop, key)) => match self.key_map(&e.entity_type, prop).get(key.as_str()) {
+                Some(&id) => Some(id),
+                None => {
+                    let id = w.find_entity_by_identifier(&e.entity_type, prop, key)?;
+                    if let Some(id) = id {
+                        self.key_map(&e.entity_type, prop).insert(key.clone(), id);
                     }
+                    id
                 }
-            }
-            None => {
-                let k = (e.entity_type.clone(), e.id_raw.clone());
-                self.by_source_id
-                    .get(&k)
-                    .or_else(|| self.existing_source_ids.get(&k))
-                    .copied()
-            }
+            },
+            None => match self
+                .by_source_id
+                .get(e.entity_type.as_str())
+                .and_then(|m| m.get(e.id_raw.as_str()))
+            {
+                Some(&id) => Some(id),
+                None => {
+                    let id = self
+                        .existing_source_ids
+                        .get(&(e.entity_type.clone(), e.id_raw.clone()))
+                        .copied();
+                    if let Some(id) = id {
+                        // Remembered so later rows find it without building a key.
+                        self.by_source_id
+                            .entry(e.entity_type.clone())
+                            .or_default()
+                            .insert(e.id_raw.clone(), id);
+                    }
+                    id
+                }
+            },
         };
         if let Some(id) = found {
             let existing = !self.created.contains(&id);
@@ -485,10 +551,7 @@ impl Resolver {
             }
             let skip = if existing { e.id_attributes } else { 0 };
             for a in e.attributes.iter().skip(skip) {
-                if self
-                    .seen_attributes
-                    .insert((id, a.property.clone(), a.value.clone()))
-                {
+                if self.first_sighting(id, &a.property, &a.value) {
                     w.attribute(ItemRef::Entity(id), a.clone())?;
                     report.attributes += 1;
                 }
@@ -514,17 +577,17 @@ impl Resolver {
         report.attributes += e.attributes.len() as u64;
         self.created.insert(id);
         for a in &e.attributes {
-            self.seen_attributes
-                .insert((id, a.property.clone(), a.value.clone()));
+            self.first_sighting(id, &a.property, &a.value);
         }
         match &e.match_key {
             Some((prop, key)) => {
-                self.by_key
-                    .insert((e.entity_type.clone(), prop.clone(), key.clone()), id);
+                self.key_map(&e.entity_type, prop).insert(key.clone(), id);
             }
             None => {
                 self.by_source_id
-                    .insert((e.entity_type.clone(), e.id_raw.clone()), id);
+                    .entry(e.entity_type.clone())
+                    .or_default()
+                    .insert(e.id_raw.clone(), id);
             }
         }
         Ok(id)
@@ -551,8 +614,11 @@ impl Resolver {
         };
         for (a, b, mut l, once) in row.links {
             let (s, t) = (get(a)?, get(b)?);
-            if once && !self.pairs.insert((l.link_type.clone(), s, t)) {
-                continue;
+            if once {
+                let link_type = self.name(&l.link_type);
+                if !self.pairs.insert((link_type, s, t)) {
+                    continue;
+                }
             }
             l.source = EntityRef::Existing(s);
             l.target = EntityRef::Existing(t);

@@ -3,6 +3,7 @@
 //! command can be undone and redone exactly.
 
 use super::audit::AuditCategory;
+use super::bulk::Bulk;
 use super::error::StoreError;
 use crate::model::{
     AttributeId, BatchId, EntityId, EntityRef, EntityTypeDef, Grading, GradingScheme, ItemRef,
@@ -12,6 +13,7 @@ use crate::model::{
 use rusqlite::{Connection, OptionalExtension, Statement, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::HashSet;
 
 /// Facts about an import batch (or a generator run) recorded with it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -245,7 +247,7 @@ fn invalid(msg: impl Into<String>) -> StoreError {
     StoreError::Invalid(msg.into())
 }
 
-fn grade_cols(g: Option<&Grading>) -> [Option<&str>; 4] {
+pub(super) fn grade_cols(g: Option<&Grading>) -> [Option<&str>; 4] {
     match g {
         None => [None; 4],
         Some(g) => [
@@ -266,7 +268,9 @@ fn require_label(label: &str, what: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Prepared statements for bulk inserts (an import batch reuses them for every row).
+/// Prepared statements for inserts (an import batch reuses them for every row). A streamed
+/// batch's inserter also has a [`Bulk`] side that buffers events, participants, links and
+/// their attributes and writes them many rows per statement.
 struct Inserter<'c> {
     entity: Statement<'c>,
     attribute: Statement<'c>,
@@ -274,6 +278,64 @@ struct Inserter<'c> {
     event: Statement<'c>,
     participant: Statement<'c>,
     entity_exists: Statement<'c>,
+    /// Entities known to exist: created through this inserter or checked once. An inserter
+    /// lives inside one transaction that only inserts, so a checked entity cannot vanish, and
+    /// a bulk import need not query the same endpoint for every row.
+    known_entities: HashSet<i64>,
+    bulk: Option<Bulk<'c>>,
+}
+
+/// Checks an attribute and returns its normalised value.
+fn check_attribute(
+    ctx: &ExecContext<'_>,
+    owner: ItemRef,
+    owner_type: &str,
+    attr: &NewAttribute,
+) -> Result<Option<String>, StoreError> {
+    if attr.property.trim().is_empty() {
+        return Err(invalid(format!(
+            "{owner}: an attribute has no property name"
+        )));
+    }
+    let kind = ctx.schema.property_kind(owner_type, &attr.property);
+    let normalized = normalize_value(kind, &attr.property, &attr.value)
+        .map_err(|e| invalid(format!("{owner}: {e}")))?;
+    ctx.check_grading(attr.grading.as_ref())?;
+    Ok(normalized)
+}
+
+fn check_link(ctx: &ExecContext<'_>, l: &NewLink) -> Result<(), StoreError> {
+    if l.link_type.trim().is_empty() {
+        return Err(invalid(
+            "a link has no type; give it one such as knows or owns",
+        ));
+    }
+    if let Some(w) = l.weight
+        && !w.is_finite()
+    {
+        return Err(invalid(format!(
+            "a {} link has weight {w}; weights must be finite numbers",
+            l.link_type
+        )));
+    }
+    ctx.check_grading(l.grading.as_ref())
+}
+
+fn check_event(ctx: &ExecContext<'_>, e: &NewEvent) -> Result<(), StoreError> {
+    if e.event_type.trim().is_empty() {
+        return Err(invalid(
+            "an event has no type; give it one such as Call or Meeting",
+        ));
+    }
+    if let Some(end) = e.time.end_ms
+        && end < e.time.start_ms
+    {
+        return Err(invalid(format!(
+            "a {} event ends before it starts; check the start and end times",
+            e.event_type
+        )));
+    }
+    ctx.check_grading(e.grading.as_ref())
 }
 
 impl<'c> Inserter<'c> {
@@ -304,7 +366,16 @@ impl<'c> Inserter<'c> {
             participant: conn
                 .prepare("INSERT INTO participants (event, role, entity) VALUES (?1, ?2, ?3)")?,
             entity_exists: conn.prepare("SELECT 1 FROM entities WHERE id = ?1")?,
+            known_entities: HashSet::new(),
+            bulk: None,
         })
+    }
+
+    /// An inserter for a streamed batch (see [`Bulk`]).
+    fn bulk(conn: &'c Connection) -> Result<Self, StoreError> {
+        let mut ins = Self::new(conn)?;
+        ins.bulk = Some(Bulk::new(conn)?);
+        Ok(ins)
     }
 
     fn attribute(
@@ -312,17 +383,25 @@ impl<'c> Inserter<'c> {
         ctx: &ExecContext<'_>,
         owner: ItemRef,
         owner_type: &str,
-        attr: &NewAttribute,
+        attr: NewAttribute,
     ) -> Result<AttributeId, StoreError> {
-        if attr.property.trim().is_empty() {
-            return Err(invalid(format!(
-                "{owner}: an attribute has no property name"
-            )));
+        let normalized = check_attribute(ctx, owner, owner_type, &attr)?;
+        if let Some(bulk) = &mut self.bulk {
+            return Ok(AttributeId(match owner {
+                ItemRef::Entity(id) => bulk.entity_attribute(id.0, &attr, normalized)?,
+                _ => bulk.attribute(owner, attr, normalized)?,
+            }));
         }
-        let kind = ctx.schema.property_kind(owner_type, &attr.property);
-        let normalized = normalize_value(kind, &attr.property, &attr.value)
-            .map_err(|e| invalid(format!("{owner}: {e}")))?;
-        ctx.check_grading(attr.grading.as_ref())?;
+        self.insert_attribute(owner, &attr, normalized)
+    }
+
+    /// Writes an attribute row through the single-row statement.
+    fn insert_attribute(
+        &mut self,
+        owner: ItemRef,
+        attr: &NewAttribute,
+        normalized: Option<String>,
+    ) -> Result<AttributeId, StoreError> {
         let g = grade_cols(attr.grading.as_ref());
         let p = &attr.provenance;
         let id = self.attribute.insert(params![
@@ -362,8 +441,21 @@ impl<'c> Inserter<'c> {
             g[2],
             g[3]
         ])?);
+        self.known_entities.insert(id.0);
+        if let Some(bulk) = &mut self.bulk {
+            bulk.wrote_entity()?;
+        }
         for attr in &e.attributes {
-            self.attribute(ctx, ItemRef::Entity(id), &e.entity_type, attr)?;
+            let owner = ItemRef::Entity(id);
+            let normalized = check_attribute(ctx, owner, &e.entity_type, attr)?;
+            match &mut self.bulk {
+                Some(bulk) => {
+                    bulk.entity_attribute(id.0, attr, normalized)?;
+                }
+                None => {
+                    self.insert_attribute(owner, attr, normalized)?;
+                }
+            }
         }
         Ok(id)
     }
@@ -377,7 +469,10 @@ impl<'c> Inserter<'c> {
                 ))
             }),
             EntityRef::Existing(id) => {
-                if self.entity_exists.exists([id.0])? {
+                if self.known_entities.contains(&id.0) {
+                    Ok(id)
+                } else if self.entity_exists.exists([id.0])? {
+                    self.known_entities.insert(id.0);
                     Ok(id)
                 } else {
                     Err(StoreError::Missing {
@@ -392,46 +487,39 @@ impl<'c> Inserter<'c> {
     fn link(
         &mut self,
         ctx: &ExecContext<'_>,
-        l: &NewLink,
+        mut l: NewLink,
         created: &[EntityId],
     ) -> Result<LinkId, StoreError> {
-        if l.link_type.trim().is_empty() {
-            return Err(invalid(
-                "a link has no type; give it one such as knows or owns",
-            ));
-        }
-        if let Some(w) = l.weight
-            && !w.is_finite()
-        {
-            return Err(invalid(format!(
-                "a {} link has weight {w}; weights must be finite numbers",
-                l.link_type
-            )));
-        }
+        check_link(ctx, &l)?;
         let source = self.resolve(l.source, created)?;
         let target = self.resolve(l.target, created)?;
-        ctx.check_grading(l.grading.as_ref())?;
-        let g = grade_cols(l.grading.as_ref());
-        let p = &l.provenance;
-        let id = LinkId(self.link.insert(params![
-            l.link_type,
-            source.0,
-            target.0,
-            l.directed,
-            l.strength.as_str(),
-            l.weight,
-            l.label,
-            l.source_id,
-            l.restricted,
-            p.batch.map(|b| b.0),
-            p.source_file,
-            p.record,
-            g[0],
-            g[1],
-            g[2],
-            g[3]
-        ])?);
-        for attr in &l.attributes {
+        let attributes = std::mem::take(&mut l.attributes);
+        let id = match &mut self.bulk {
+            Some(bulk) => LinkId(bulk.link(l, source.0, target.0)?),
+            None => {
+                let g = grade_cols(l.grading.as_ref());
+                let p = &l.provenance;
+                LinkId(self.link.insert(params![
+                    l.link_type,
+                    source.0,
+                    target.0,
+                    l.directed,
+                    l.strength.as_str(),
+                    l.weight,
+                    l.label,
+                    l.source_id,
+                    l.restricted,
+                    p.batch.map(|b| b.0),
+                    p.source_file,
+                    p.record,
+                    g[0],
+                    g[1],
+                    g[2],
+                    g[3]
+                ])?)
+            }
+        };
+        for attr in attributes {
             self.attribute(ctx, ItemRef::Link(id), "", attr)?;
         }
         Ok(id)
@@ -440,47 +528,46 @@ impl<'c> Inserter<'c> {
     fn event(
         &mut self,
         ctx: &ExecContext<'_>,
-        e: &NewEvent,
+        mut e: NewEvent,
         created: &[EntityId],
     ) -> Result<crate::model::EventId, StoreError> {
-        if e.event_type.trim().is_empty() {
-            return Err(invalid(
-                "an event has no type; give it one such as Call or Meeting",
-            ));
-        }
-        if let Some(end) = e.time.end_ms
-            && end < e.time.start_ms
-        {
-            return Err(invalid(format!(
-                "a {} event ends before it starts; check the start and end times",
-                e.event_type
-            )));
-        }
-        ctx.check_grading(e.grading.as_ref())?;
-        let g = grade_cols(e.grading.as_ref());
-        let p = &e.provenance;
-        let id = crate::model::EventId(self.event.insert(params![
-            e.event_type,
-            e.time.start_ms,
-            e.time.end_ms,
-            e.time.original_text,
-            e.time.original_zone,
-            e.source_id,
-            e.restricted,
-            p.batch.map(|b| b.0),
-            p.source_file,
-            p.record,
-            g[0],
-            g[1],
-            g[2],
-            g[3]
-        ])?);
-        for participant in &e.participants {
+        check_event(ctx, &e)?;
+        let participants = std::mem::take(&mut e.participants);
+        let attributes = std::mem::take(&mut e.attributes);
+        let id = match &mut self.bulk {
+            Some(bulk) => crate::model::EventId(bulk.event(e)?),
+            None => {
+                let g = grade_cols(e.grading.as_ref());
+                let p = &e.provenance;
+                crate::model::EventId(self.event.insert(params![
+                    e.event_type,
+                    e.time.start_ms,
+                    e.time.end_ms,
+                    e.time.original_text,
+                    e.time.original_zone,
+                    e.source_id,
+                    e.restricted,
+                    p.batch.map(|b| b.0),
+                    p.source_file,
+                    p.record,
+                    g[0],
+                    g[1],
+                    g[2],
+                    g[3]
+                ])?)
+            }
+        };
+        for participant in &participants {
             let entity = self.resolve(participant.entity, created)?;
-            self.participant
-                .execute(params![id.0, participant.role.as_str(), entity.0])?;
+            match &mut self.bulk {
+                Some(bulk) => bulk.participant(id.0, participant.role.as_str(), entity.0)?,
+                None => {
+                    self.participant
+                        .execute(params![id.0, participant.role.as_str(), entity.0])?;
+                }
+            }
         }
-        for attr in &e.attributes {
+        for attr in attributes {
             self.attribute(ctx, ItemRef::Event(id), "", attr)?;
         }
         Ok(id)
@@ -621,7 +708,7 @@ pub(crate) fn execute(
                 ItemRef::Entity(id) => entity_type_of(conn, *id)?,
                 _ => String::new(),
             };
-            Inserter::new(conn)?.attribute(ctx, *owner, &owner_type, attribute)?;
+            Inserter::new(conn)?.attribute(ctx, *owner, &owner_type, attribute.clone())?;
         }
         Command::EditAttribute { id, value, reason } => {
             require_reason(reason)?;
@@ -663,7 +750,7 @@ pub(crate) fn execute(
             }
         }
         Command::CreateLink { link } => {
-            let id = Inserter::new(conn)?.link(ctx, link, &[])?;
+            let id = Inserter::new(conn)?.link(ctx, link.clone(), &[])?;
             out.created.push(ItemRef::Link(id));
         }
         Command::EditLink {
@@ -702,7 +789,7 @@ pub(crate) fn execute(
             }
         }
         Command::CreateEvent { event } => {
-            let id = Inserter::new(conn)?.event(ctx, event, &[])?;
+            let id = Inserter::new(conn)?.event(ctx, event.clone(), &[])?;
             out.created.push(ItemRef::Event(id));
         }
         Command::Delete { items, reason } => {
@@ -1047,7 +1134,8 @@ pub(crate) fn insert_batch_row(
 }
 
 /// Writes the rows of one streamed import batch (see `Case::import_streamed`). Every item
-/// gets the batch in its provenance; rows are written as they come, so memory stays bounded.
+/// gets the batch in its provenance; rows are written as they come (a few dozen at a time, see
+/// `bulk.rs`), so memory stays bounded.
 pub struct BatchWriter<'c> {
     ins: Inserter<'c>,
     ctx: ExecContext<'c>,
@@ -1067,7 +1155,7 @@ impl<'c> BatchWriter<'c> {
         batch: BatchId,
     ) -> Result<Self, StoreError> {
         Ok(BatchWriter {
-            ins: Inserter::new(conn)?,
+            ins: Inserter::bulk(conn)?,
             ctx,
             conn,
             batch,
@@ -1092,6 +1180,28 @@ impl<'c> BatchWriter<'c> {
         self.batch
     }
 
+    /// Sets how many rows the batch writes before it drops the evidence tables' secondary
+    /// indexes and rebuilds them at the end (default 50 000, and never before the batch is
+    /// as large as what the case held). For tests of that mode on small data.
+    #[doc(hidden)]
+    pub fn defer_indexes_after(&mut self, rows: u64) {
+        if let Some(bulk) = &mut self.ins.bulk {
+            bulk.defer_indexes_after(rows);
+        }
+    }
+
+    fn bulk(&mut self) -> Option<&mut Bulk<'c>> {
+        self.ins.bulk.as_mut()
+    }
+
+    /// Writes what is still buffered and rebuilds any dropped index: the end of the batch.
+    pub(crate) fn finish(mut self) -> Result<(), StoreError> {
+        match self.bulk() {
+            Some(bulk) => bulk.finish(),
+            None => Ok(()),
+        }
+    }
+
     fn stamp(&self, p: &mut Provenance) {
         p.batch = Some(self.batch);
     }
@@ -1114,9 +1224,10 @@ impl<'c> BatchWriter<'c> {
         for a in &mut l.attributes {
             a.provenance.batch = Some(self.batch);
         }
-        let id = self.ins.link(&self.ctx, &l, &[])?;
+        let attributes = l.attributes.len() as u64;
+        let id = self.ins.link(&self.ctx, l, &[])?;
         self.links += 1;
-        self.attributes += l.attributes.len() as u64;
+        self.attributes += attributes;
         Ok(id)
     }
 
@@ -1126,9 +1237,10 @@ impl<'c> BatchWriter<'c> {
         for a in &mut e.attributes {
             a.provenance.batch = Some(self.batch);
         }
-        let id = self.ins.event(&self.ctx, &e, &[])?;
+        let attributes = e.attributes.len() as u64;
+        let id = self.ins.event(&self.ctx, e, &[])?;
         self.events += 1;
-        self.attributes += e.attributes.len() as u64;
+        self.attributes += attributes;
         Ok(id)
     }
 
@@ -1140,24 +1252,37 @@ impl<'c> BatchWriter<'c> {
         mut a: NewAttribute,
     ) -> Result<AttributeId, StoreError> {
         self.stamp(&mut a.provenance);
+        if !matches!(owner, ItemRef::Entity(_))
+            && let Some(bulk) = self.bulk()
+        {
+            // The owner may still be in the buffer.
+            bulk.flush()?;
+        }
         require_item(self.conn, owner)?;
         let owner_type = match owner {
             ItemRef::Entity(id) => entity_type_of(self.conn, id)?,
             _ => String::new(),
         };
-        let id = self.ins.attribute(&self.ctx, owner, &owner_type, &a)?;
+        let id = self.ins.attribute(&self.ctx, owner, &owner_type, a)?;
         self.attributes += 1;
         Ok(id)
     }
 
     /// The first entity of a type holding a property value with this normalised key (for
     /// matching incoming rows to entities already in the case, including this batch's).
+    /// Entity attributes are never buffered, so nothing needs writing first.
     pub fn find_entity_by_identifier(
         &mut self,
         entity_type: &str,
         property: &str,
         normalized: &str,
     ) -> Result<Option<EntityId>, StoreError> {
+        if let Some(found) = self
+            .bulk()
+            .and_then(|b| b.find_identifier(entity_type, property, normalized))
+        {
+            return Ok(found?.map(EntityId));
+        }
         Ok(self
             .find_by_identifier
             .query_row(params![property, normalized, entity_type], |r| r.get(0))
@@ -1173,6 +1298,12 @@ impl<'c> BatchWriter<'c> {
     /// The case's grading schemes.
     pub fn grading_schemes(&self) -> &[GradingScheme] {
         self.ctx.schemes
+    }
+
+    /// Whether the secondary indexes are dropped right now (for tests).
+    #[cfg(test)]
+    pub(crate) fn indexes_deferred(&self) -> bool {
+        self.ins.bulk.as_ref().is_some_and(Bulk::is_deferred)
     }
 }
 
@@ -1238,8 +1369,9 @@ fn import_batch(
         for a in &mut l.attributes {
             a.provenance = stamp(&a.provenance);
         }
-        ins.link(ctx, &l, &created)
-            .map_err(|err| invalid(format!("link #{i} ({}): {err}", l.link_type)))?;
+        let link_type = l.link_type.clone();
+        ins.link(ctx, l, &created)
+            .map_err(|err| invalid(format!("link #{i} ({link_type}): {err}")))?;
     }
     for (i, e) in batch.events.iter().enumerate() {
         let mut e = e.clone();
@@ -1247,8 +1379,9 @@ fn import_batch(
         for a in &mut e.attributes {
             a.provenance = stamp(&a.provenance);
         }
-        ins.event(ctx, &e, &created)
-            .map_err(|err| invalid(format!("event #{i} ({}): {err}", e.event_type)))?;
+        let event_type = e.event_type.clone();
+        ins.event(ctx, e, &created)
+            .map_err(|err| invalid(format!("event #{i} ({event_type}): {err}")))?;
     }
     Ok(id)
 }

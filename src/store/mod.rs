@@ -3,6 +3,7 @@
 //! its audit record; undo and redo from stored changesets; immutable snapshots for readers.
 
 mod audit;
+mod bulk;
 mod command;
 mod error;
 mod file_check;
@@ -767,6 +768,7 @@ impl Case {
                 "events": writer.events,
                 "attributes": writer.attributes,
             });
+            writer.finish()?;
             (value, counts)
         };
         let finish = || -> Result<(i64, u64), StoreError> {
@@ -1265,5 +1267,163 @@ mod tests {
         assert!(failed.is_err());
         assert_eq!(cache(&case), before);
         assert_eq!(case.snapshot().unwrap().entities.len(), 1);
+    }
+
+    /// Every row of the evidence tables and the index definitions, for comparing cases.
+    fn dump_tables(case: &Case) -> Vec<String> {
+        let mut out = Vec::new();
+        for table in [
+            "entities",
+            "attributes",
+            "links",
+            "events",
+            "participants",
+            "sqlite_sequence",
+        ] {
+            let mut stmt = case
+                .conn
+                .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
+                .unwrap();
+            let n = stmt.column_count();
+            let mut rows = stmt.query([]).unwrap();
+            while let Some(r) = rows.next().unwrap() {
+                let cells: Vec<String> = (0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect();
+                out.push(format!("{table}: {}", cells.join(" | ")));
+            }
+        }
+        let mut stmt = case
+            .conn
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
+            .unwrap();
+        let indexes = stmt
+            .query_map([], |r| {
+                Ok(format!(
+                    "index {}: {:?}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?
+                ))
+            })
+            .unwrap();
+        out.extend(indexes.map(Result::unwrap));
+        out
+    }
+
+    /// Writes a batch of calls between phones matched on their numbers; `defer_after` sets
+    /// when the writer drops the indexes. Returns whether it had dropped them by the end.
+    fn write_calls(case: &mut Case, calls: i64, defer_after: u64) -> Result<bool, StoreError> {
+        use crate::model::{
+            EntityId, EventTime, NewAttribute, NewEntity, NewEvent, NewLink, NewParticipant,
+            ParticipantRole,
+        };
+        let batch = NewBatch {
+            kind: "import".into(),
+            description: "calls".into(),
+            ..Default::default()
+        };
+        let (_, deferred) = case.import_streamed(batch, |w| -> Result<bool, StoreError> {
+            w.defer_indexes_after(defer_after);
+            let phone = |w: &mut BatchWriter<'_>, n: i64| -> Result<EntityId, StoreError> {
+                let number = format!("+4477009{n:05}");
+                if let Some(id) = w.find_entity_by_identifier("Phone", "number", &number)? {
+                    return Ok(id);
+                }
+                w.entity(NewEntity::new("Phone", number.clone()).with("number", &number))
+            };
+            for i in 0..calls {
+                let a = phone(w, i % 37)?;
+                let b = phone(w, (i * 7 + 3) % 41)?;
+                let mut ev = NewEvent::new(
+                    "Call",
+                    EventTime {
+                        start_ms: i * 1000,
+                        end_ms: Some(i * 1000 + 500),
+                        original_text: None,
+                        original_zone: None,
+                    },
+                );
+                ev.participants = vec![
+                    NewParticipant::new(ParticipantRole::From, a),
+                    NewParticipant::new(ParticipantRole::To, b),
+                ];
+                ev.attributes.push(NewAttribute::new("durationSecs", "0.5"));
+                w.event(ev)?;
+                if i % 10 == 0 {
+                    let mut l = NewLink::new("knows", a, b);
+                    l.attributes
+                        .push(NewAttribute::new("note", format!("call {i}")));
+                    w.link(l)?;
+                }
+            }
+            Ok(w.indexes_deferred())
+        })?;
+        Ok(deferred)
+    }
+
+    fn test_case(dir: &Path, name: &str) -> Case {
+        let actor = Actor {
+            os_user: "tester".into(),
+            analyst: "Test Analyst".into(),
+        };
+        Case::create(&dir.join(name), "c", actor, "test").unwrap()
+    }
+
+    #[test]
+    fn a_large_batch_rebuilds_its_indexes_and_writes_what_a_small_one_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut plain = test_case(dir.path(), "plain.copkit");
+        let mut bulk = test_case(dir.path(), "bulk.copkit");
+        // A first batch, then a second one big enough (next to the case) to drop the
+        // indexes part-way: identifiers from both batches must still be matched.
+        for case in [&mut plain, &mut bulk] {
+            assert!(!write_calls(case, 40, u64::MAX).unwrap());
+        }
+        assert!(!write_calls(&mut plain, 700, u64::MAX).unwrap());
+        assert!(write_calls(&mut bulk, 700, 100).unwrap());
+        let (p, b) = (dump_tables(&plain), dump_tables(&bulk));
+        assert_eq!(p.len(), b.len());
+        for (p, b) in p.iter().zip(&b) {
+            assert_eq!(p, b);
+        }
+        // 78 phones at most (37 and 41 numbers, some shared), none duplicated.
+        let phones: i64 = bulk
+            .conn
+            .query_row("SELECT count(*) FROM entities", [], |r| r.get(0))
+            .unwrap();
+        assert!(phones <= 78, "{phones} phones");
+        assert_eq!(bulk.integrity_check().unwrap(), "ok");
+        // Undo and redo of the big batch.
+        let after = dump_tables(&bulk);
+        bulk.undo().unwrap().unwrap();
+        bulk.redo().unwrap().unwrap();
+        assert_eq!(dump_tables(&bulk), after);
+    }
+
+    #[test]
+    fn a_failed_large_batch_leaves_the_case_and_its_indexes_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut case = test_case(dir.path(), "c.copkit");
+        write_calls(&mut case, 30, u64::MAX).unwrap();
+        let before = dump_tables(&case);
+        let batch = NewBatch {
+            kind: "import".into(),
+            description: "fails".into(),
+            ..Default::default()
+        };
+        let failed = case.import_streamed(batch, |w| -> Result<(), StoreError> {
+            // More rows than the case holds, so that the indexes go.
+            w.defer_indexes_after(10);
+            for i in 0..400 {
+                w.entity(crate::model::NewEntity::new("Person", format!("p{i}")))?;
+            }
+            assert!(w.indexes_deferred());
+            Err(StoreError::Invalid("stop".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(dump_tables(&case), before);
+        // The next batch works as usual, also in the deferred mode.
+        assert!(write_calls(&mut case, 300, 100).unwrap());
+        assert_eq!(case.integrity_check().unwrap(), "ok");
     }
 }

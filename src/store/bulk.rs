@@ -1,0 +1,589 @@
+//! Bulk writing for streamed import batches (`BatchWriter`): rows of events, their
+//! participants, links and event and link attributes are buffered and written many per INSERT
+//! statement, with their ids assigned here; and a batch that is large next to the case drops
+//! the secondary indexes of the evidence tables and builds them again before it commits, in
+//! the same transaction (so a failed or interrupted batch leaves the old file, indexes
+//! included, exactly as it was).
+//!
+//! Why (BENCHMARKS.md, issues 3 and 4): each single-row INSERT into an AUTOINCREMENT table
+//! also reads and rewrites `sqlite_sequence` and pays the statement's set-up and tear-down; a
+//! multi-row INSERT pays them once per chunk. And keeping an index on a random key
+//! (participants by entity, links by endpoint, attribute values) up to date row by row costs
+//! several times what sorting all keys once in `CREATE INDEX` costs.
+//!
+//! The writer knows a buffered row's id before the row is written: SQLite's AUTOINCREMENT
+//! gives each new row one past the largest id the table ever had (`sqlite_sequence`), so ids
+//! are counted up from there in the order rows are handed over, and rows are written in that
+//! order (nothing else writes to these tables while a batch's transaction is open). Each
+//! write checks that SQLite gave the last row the id counted for it. The INSERTs leave the id
+//! to SQLite and use `OR FAIL`: a multi-row INSERT that could abort half-way (an explicit id
+//! might be a duplicate; a NOT NULL violation aborts by default) makes SQLite keep a
+//! statement journal, writing every page it touches to a temporary file first. A failed
+//! INSERT fails the whole batch, whose transaction is then rolled back.
+
+use super::command::grade_cols;
+use super::error::StoreError;
+use crate::model::{ItemRef, NewAttribute, NewEvent, NewLink};
+use rusqlite::{Connection, Statement, ToSql};
+
+/// Rows per multi-row INSERT (at most 17 columns × 64 = 1 088 parameters, far below SQLite's
+/// limit of 32 766).
+const CHUNK: usize = 64;
+
+/// A batch drops and rebuilds the secondary indexes once it has written at least this many
+/// rows ...
+pub(super) const DEFER_MIN_ROWS: u64 = 50_000;
+
+/// The tables whose secondary indexes a large batch rebuilds instead of maintaining.
+const EVIDENCE_TABLES: [&str; 5] = ["entities", "attributes", "links", "events", "participants"];
+
+/// A temporary copy of the entities' identifier values (what `attributes_normalized` serves
+/// the writer for) while that index is dropped. Lives in the connection's temp database,
+/// inside the batch's transaction.
+const IDENTIFIERS_TABLE: &str = "temp.copkit_batch_identifiers";
+
+/// One table's buffered rows.
+trait Row {
+    /// `table (columns)` of the INSERT.
+    const INTO: &'static str;
+    const COLUMNS: usize;
+    /// The id counted for the row (SQLite assigns it; see the module comment).
+    fn id(&self) -> i64;
+    /// Binds this row's values to parameters `at`, `at + 1`, … of `stmt`.
+    fn bind(&self, stmt: &mut Statement<'_>, at: usize) -> rusqlite::Result<()>;
+}
+
+fn bind_all(stmt: &mut Statement<'_>, at: usize, values: &[&dyn ToSql]) -> rusqlite::Result<()> {
+    for (k, v) in values.iter().enumerate() {
+        stmt.raw_bind_parameter(at + k, v)?;
+    }
+    Ok(())
+}
+
+/// `INSERT INTO table (columns) VALUES (?, …), …` for `rows` rows.
+fn insert_sql<R: Row>(rows: usize) -> String {
+    let one = format!("({})", vec!["?"; R::COLUMNS].join(", "));
+    format!(
+        "INSERT OR FAIL INTO {} VALUES {}",
+        R::INTO,
+        vec![one; rows].join(", ")
+    )
+}
+
+pub(super) struct EventRow {
+    id: i64,
+    /// Its participants and attributes are written as rows of their own.
+    event: NewEvent,
+}
+
+impl Row for EventRow {
+    const INTO: &'static str = "events (type, start_ms, end_ms, time_text, time_zone, \
+        source_id, restricted, prov_batch, prov_file, prov_record, grade_scheme, grade_source, \
+        grade_info, grade_handling)";
+    const COLUMNS: usize = 14;
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn bind(&self, stmt: &mut Statement<'_>, at: usize) -> rusqlite::Result<()> {
+        let e = &self.event;
+        let p = &e.provenance;
+        let batch = p.batch.map(|b| b.0);
+        let g = grade_cols(e.grading.as_ref());
+        bind_all(
+            stmt,
+            at,
+            &[
+                &e.event_type,
+                &e.time.start_ms,
+                &e.time.end_ms,
+                &e.time.original_text,
+                &e.time.original_zone,
+                &e.source_id,
+                &e.restricted,
+                &batch,
+                &p.source_file,
+                &p.record,
+                &g[0],
+                &g[1],
+                &g[2],
+                &g[3],
+            ],
+        )
+    }
+}
+
+pub(super) struct LinkRow {
+    id: i64,
+    source: i64,
+    target: i64,
+    /// Its attributes are written as rows of their own.
+    link: NewLink,
+}
+
+impl Row for LinkRow {
+    const INTO: &'static str = "links (type, source, target, directed, strength, weight, \
+        label, source_id, restricted, prov_batch, prov_file, prov_record, grade_scheme, \
+        grade_source, grade_info, grade_handling)";
+    const COLUMNS: usize = 16;
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn bind(&self, stmt: &mut Statement<'_>, at: usize) -> rusqlite::Result<()> {
+        let l = &self.link;
+        let p = &l.provenance;
+        let batch = p.batch.map(|b| b.0);
+        let g = grade_cols(l.grading.as_ref());
+        bind_all(
+            stmt,
+            at,
+            &[
+                &l.link_type,
+                &self.source,
+                &self.target,
+                &l.directed,
+                &l.strength.as_str(),
+                &l.weight,
+                &l.label,
+                &l.source_id,
+                &l.restricted,
+                &batch,
+                &p.source_file,
+                &p.record,
+                &g[0],
+                &g[1],
+                &g[2],
+                &g[3],
+            ],
+        )
+    }
+}
+
+struct ParticipantRow {
+    id: i64,
+    event: i64,
+    role: &'static str,
+    entity: i64,
+}
+
+impl Row for ParticipantRow {
+    const INTO: &'static str = "participants (event, role, entity)";
+    const COLUMNS: usize = 3;
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn bind(&self, stmt: &mut Statement<'_>, at: usize) -> rusqlite::Result<()> {
+        bind_all(stmt, at, &[&self.event, &self.role, &self.entity])
+    }
+}
+
+struct AttributeRow {
+    id: i64,
+    owner_kind: &'static str,
+    owner_id: i64,
+    attribute: NewAttribute,
+    normalized: Option<String>,
+}
+
+impl Row for AttributeRow {
+    const INTO: &'static str = "attributes (owner_kind, owner_id, property, value, \
+        normalized, prov_batch, prov_file, prov_record, grade_scheme, grade_source, grade_info, \
+        grade_handling)";
+    const COLUMNS: usize = 12;
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn bind(&self, stmt: &mut Statement<'_>, at: usize) -> rusqlite::Result<()> {
+        bind_attribute(
+            stmt,
+            at,
+            (self.owner_kind, self.owner_id),
+            &self.attribute,
+            self.normalized.as_deref(),
+        )
+    }
+}
+
+/// Binds one attribute row: (owner kind, owner id), the attribute, its normalised value.
+fn bind_attribute(
+    stmt: &mut Statement<'_>,
+    at: usize,
+    (owner_kind, owner_id): (&str, i64),
+    a: &NewAttribute,
+    normalized: Option<&str>,
+) -> rusqlite::Result<()> {
+    let p = &a.provenance;
+    let batch = p.batch.map(|b| b.0);
+    let g = grade_cols(a.grading.as_ref());
+    bind_all(
+        stmt,
+        at,
+        &[
+            &owner_kind,
+            &owner_id,
+            &a.property,
+            &a.value,
+            &normalized,
+            &batch,
+            &p.source_file,
+            &p.record,
+            &g[0],
+            &g[1],
+            &g[2],
+            &g[3],
+        ],
+    )
+}
+
+/// Buffered rows of one table and the statements that write them.
+struct Table<'c, R: Row> {
+    conn: &'c Connection,
+    rows: Vec<R>,
+    /// Writes exactly `CHUNK` rows.
+    chunk: Statement<'c>,
+    /// Writes one row (for the remainder when the buffer is flushed early).
+    single: Statement<'c>,
+    /// The id the next row will get.
+    next_id: i64,
+}
+
+impl<'c, R: Row> Table<'c, R> {
+    fn new(conn: &'c Connection, table: &str) -> Result<Self, StoreError> {
+        // As AUTOINCREMENT chooses: past the largest id ever used, even if since deleted.
+        let next_id = conn.query_row(
+            &format!(
+                "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?1), 0), \
+                 coalesce((SELECT max(id) FROM {table}), 0)) + 1"
+            ),
+            [table],
+            |r| r.get(0),
+        )?;
+        Ok(Table {
+            conn,
+            rows: Vec::with_capacity(CHUNK),
+            chunk: conn.prepare(&insert_sql::<R>(CHUNK))?,
+            single: conn.prepare(&insert_sql::<R>(1))?,
+            next_id,
+        })
+    }
+
+    fn take_id(&mut self) -> i64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn push(&mut self, row: R) -> Result<(), StoreError> {
+        self.rows.push(row);
+        if self.rows.len() == CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        let Some(last) = self.rows.last().map(R::id) else {
+            return Ok(());
+        };
+        if self.rows.len() == CHUNK {
+            for (i, row) in self.rows.iter().enumerate() {
+                row.bind(&mut self.chunk, 1 + i * R::COLUMNS)?;
+            }
+            self.chunk.raw_execute()?;
+        } else {
+            for row in &self.rows {
+                row.bind(&mut self.single, 1)?;
+                self.single.raw_execute()?;
+            }
+        }
+        self.rows.clear();
+        // Ids handed out must be the ones SQLite gave (rows of a statement get consecutive
+        // ids, so checking the last one of each write checks them all).
+        let got = self.conn.last_insert_rowid();
+        if got != last {
+            return Err(StoreError::Invalid(format!(
+                "internal error: {} row got id {got}, expected {last}; the batch is not written",
+                R::INTO.split(' ').next().unwrap_or("a")
+            )));
+        }
+        Ok(())
+    }
+
+    /// Rows the table had before the batch (about: ids deleted since are counted).
+    fn rows_before(&self) -> u64 {
+        (self.next_id - 1).max(0) as u64
+    }
+}
+
+/// The bulk side of a batch's inserter.
+pub(super) struct Bulk<'c> {
+    conn: &'c Connection,
+    events: Table<'c, EventRow>,
+    links: Table<'c, LinkRow>,
+    participants: Table<'c, ParticipantRow>,
+    attributes: Table<'c, AttributeRow>,
+    /// Entity attributes are written at once, not buffered: the identifier lookup reads them.
+    entity_attribute: Statement<'c>,
+    /// Rows this batch has written (or buffered) in the evidence tables.
+    written: u64,
+    /// Rows in the evidence tables before the batch.
+    existing: u64,
+    /// When `written` reaches this, the secondary indexes are dropped (`u64::MAX`: never).
+    defer_at: u64,
+    deferred: Option<Deferred<'c>>,
+}
+
+/// The indexes a batch dropped, and the stand-in for the identifier lookup.
+struct Deferred<'c> {
+    /// (name, CREATE INDEX statement) as `sqlite_master` had them.
+    indexes: Vec<(String, String)>,
+    add_identifier: Statement<'c>,
+    find_identifier: Statement<'c>,
+}
+
+impl<'c> Bulk<'c> {
+    pub(super) fn new(conn: &'c Connection) -> Result<Self, StoreError> {
+        let events = Table::new(conn, "events")?;
+        let links = Table::new(conn, "links")?;
+        let participants = Table::new(conn, "participants")?;
+        let attributes = Table::new(conn, "attributes")?;
+        let entities: i64 = conn.query_row(
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'entities'), 0)",
+            [],
+            |r| r.get(0),
+        )?;
+        let existing = events.rows_before()
+            + links.rows_before()
+            + participants.rows_before()
+            + attributes.rows_before()
+            + entities.max(0) as u64;
+        let mut bulk = Bulk {
+            conn,
+            events,
+            links,
+            participants,
+            attributes,
+            entity_attribute: conn.prepare(&insert_sql::<AttributeRow>(1))?,
+            written: 0,
+            existing,
+            defer_at: u64::MAX,
+            deferred: None,
+        };
+        bulk.defer_indexes_after(DEFER_MIN_ROWS);
+        Ok(bulk)
+    }
+
+    /// Drops the secondary indexes once the batch has written `min_rows` rows and at least
+    /// as many as the evidence tables held before it: rebuilding then costs about what the
+    /// batch would otherwise spend keeping them up to date, and a small batch into a big case
+    /// never rebuilds the big case's indexes.
+    pub(super) fn defer_indexes_after(&mut self, min_rows: u64) {
+        self.defer_at = min_rows.max(self.existing);
+    }
+
+    fn wrote(&mut self, rows: u64) -> Result<(), StoreError> {
+        self.written += rows;
+        if self.written >= self.defer_at && self.deferred.is_none() {
+            self.defer()?;
+        }
+        Ok(())
+    }
+
+    /// Counts an entity row written by the caller.
+    pub(super) fn wrote_entity(&mut self) -> Result<(), StoreError> {
+        self.wrote(1)
+    }
+
+    pub(super) fn event(&mut self, event: NewEvent) -> Result<i64, StoreError> {
+        let id = self.events.take_id();
+        self.events.push(EventRow { id, event })?;
+        self.wrote(1)?;
+        Ok(id)
+    }
+
+    pub(super) fn participant(
+        &mut self,
+        event: i64,
+        role: &'static str,
+        entity: i64,
+    ) -> Result<(), StoreError> {
+        let id = self.participants.take_id();
+        self.participants.push(ParticipantRow {
+            id,
+            event,
+            role,
+            entity,
+        })?;
+        self.wrote(1)
+    }
+
+    pub(super) fn link(
+        &mut self,
+        link: NewLink,
+        source: i64,
+        target: i64,
+    ) -> Result<i64, StoreError> {
+        let id = self.links.take_id();
+        self.links.push(LinkRow {
+            id,
+            source,
+            target,
+            link,
+        })?;
+        self.wrote(1)?;
+        Ok(id)
+    }
+
+    /// Buffers an attribute of an event or a link.
+    pub(super) fn attribute(
+        &mut self,
+        owner: ItemRef,
+        attribute: NewAttribute,
+        normalized: Option<String>,
+    ) -> Result<i64, StoreError> {
+        let id = self.attributes.take_id();
+        self.attributes.push(AttributeRow {
+            id,
+            owner_kind: owner.kind_str(),
+            owner_id: owner.raw(),
+            attribute,
+            normalized,
+        })?;
+        self.wrote(1)?;
+        Ok(id)
+    }
+
+    /// Writes an attribute of an entity at once, after the buffered attributes (whose ids come
+    /// first).
+    pub(super) fn entity_attribute(
+        &mut self,
+        owner: i64,
+        attribute: &NewAttribute,
+        normalized: Option<String>,
+    ) -> Result<i64, StoreError> {
+        self.attributes.flush()?;
+        let id = self.attributes.take_id();
+        bind_attribute(
+            &mut self.entity_attribute,
+            1,
+            ("entity", owner),
+            attribute,
+            normalized.as_deref(),
+        )?;
+        self.entity_attribute.raw_execute()?;
+        let got = self.conn.last_insert_rowid();
+        if got != id {
+            return Err(StoreError::Invalid(format!(
+                "internal error: an attribute row got id {got}, expected {id}; the batch is not written"
+            )));
+        }
+        if let (Some(d), Some(n)) = (&mut self.deferred, &normalized) {
+            d.add_identifier
+                .execute(rusqlite::params![attribute.property, n, owner])?;
+        }
+        self.wrote(1)?;
+        Ok(id)
+    }
+
+    /// Writes every buffered row (before anything reads the tables).
+    pub(super) fn flush(&mut self) -> Result<(), StoreError> {
+        self.events.flush()?;
+        self.participants.flush()?;
+        self.links.flush()?;
+        self.attributes.flush()
+    }
+
+    /// While the identifier index is dropped: the first entity of a type holding a property
+    /// value with this normalised key, from the stand-in table.
+    pub(super) fn find_identifier(
+        &mut self,
+        entity_type: &str,
+        property: &str,
+        normalized: &str,
+    ) -> Option<Result<Option<i64>, StoreError>> {
+        use rusqlite::OptionalExtension;
+        let d = self.deferred.as_mut()?;
+        Some(
+            d.find_identifier
+                .query_row(rusqlite::params![property, normalized, entity_type], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(StoreError::from),
+        )
+    }
+
+    /// Drops the secondary indexes of the evidence tables (see `defer_indexes_after`).
+    fn defer(&mut self) -> Result<(), StoreError> {
+        let conn = self.conn;
+        let tables = EVIDENCE_TABLES
+            .iter()
+            .map(|t| format!("'{t}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let indexes: Vec<(String, String)> = {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT name, sql FROM main.sqlite_master WHERE type = 'index' \
+                 AND sql IS NOT NULL AND tbl_name IN ({tables}) ORDER BY name"
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        // The writer matches identifiers while the batch runs; copy what the index serves
+        // (the case's entity identifier values) before it goes. Same rows and order as the
+        // query on `attributes_normalized`.
+        conn.execute_batch(&format!(
+            "DROP TABLE IF EXISTS {IDENTIFIERS_TABLE};
+             CREATE TABLE {IDENTIFIERS_TABLE} (property TEXT NOT NULL, normalized TEXT NOT NULL,
+                 owner_id INTEGER NOT NULL);
+             INSERT INTO {IDENTIFIERS_TABLE} SELECT property, normalized, owner_id
+                 FROM main.attributes WHERE owner_kind = 'entity' AND normalized IS NOT NULL;
+             CREATE INDEX temp.copkit_batch_identifiers_key
+                 ON copkit_batch_identifiers (property, normalized, owner_id);"
+        ))?;
+        for (name, _) in &indexes {
+            conn.execute_batch(&format!(
+                "DROP INDEX main.\"{}\"",
+                name.replace('"', "\"\"")
+            ))?;
+        }
+        tracing::debug!(
+            indexes = indexes.len(),
+            written = self.written,
+            "large batch: secondary indexes dropped until the batch ends"
+        );
+        self.deferred = Some(Deferred {
+            indexes,
+            add_identifier: conn.prepare(&format!(
+                "INSERT INTO {IDENTIFIERS_TABLE} (property, normalized, owner_id) \
+                 VALUES (?1, ?2, ?3)"
+            ))?,
+            find_identifier: conn.prepare(&format!(
+                "SELECT t.owner_id FROM {IDENTIFIERS_TABLE} t JOIN main.entities e \
+                 ON e.id = t.owner_id WHERE t.property = ?1 AND t.normalized = ?2 \
+                 AND e.type = ?3 ORDER BY t.owner_id LIMIT 1"
+            ))?,
+        });
+        Ok(())
+    }
+
+    /// Writes what is buffered and builds the dropped indexes again (the batch's last step
+    /// before its audit record and commit).
+    pub(super) fn finish(&mut self) -> Result<(), StoreError> {
+        self.flush()?;
+        if let Some(d) = self.deferred.take() {
+            let Deferred { indexes, .. } = d;
+            self.conn
+                .execute_batch(&format!("DROP TABLE {IDENTIFIERS_TABLE}"))?;
+            for (_, sql) in &indexes {
+                self.conn.execute_batch(sql)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the indexes are dropped right now (for tests).
+    #[cfg(test)]
+    pub(super) fn is_deferred(&self) -> bool {
+        self.deferred.is_some()
+    }
+}
