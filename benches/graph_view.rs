@@ -11,6 +11,10 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
 
+/// The workbench binary's allocator (see Cargo.toml), so that frames allocate as in the app.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn frames(c: &mut Criterion) {
     let mut group = c.benchmark_group("graph_frame");
     group.sample_size(20);
