@@ -24,6 +24,13 @@ fuzz_target!(|data: &[u8]| {
             ..CsvOptions::default()
         };
         let _ = preview_csv(&src, &spec, case.schema(), &opts, 20);
-        let _ = import_csv(&mut case, &src, &spec, &opts, &CancelToken::new(), &NoProgress);
+        let _ = import_csv(
+            &mut case,
+            &src,
+            &spec,
+            &opts,
+            &CancelToken::new(),
+            &NoProgress,
+        );
     }
 });

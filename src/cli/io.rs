@@ -24,6 +24,8 @@ pub enum ImportFormat {
     Gexf,
     /// FollowTheMoney JSON lines.
     Ftm,
+    /// Apache Parquet (a flat table; columns by name, as in a CSV header).
+    Parquet,
 }
 
 /// Built-in mapping templates.
@@ -130,6 +132,10 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
             Some("xlsx" | "xls" | "xlsm" | "ods") => ImportFormat::Xlsx,
             Some("gexf") => ImportFormat::Gexf,
             Some("ftm" | "jsonl" | "ndjson") => ImportFormat::Ftm,
+            Some("parquet" | "parq" | "pq") => ImportFormat::Parquet,
+            // Other names: a Parquet file is known by its first bytes; the rest is read as
+            // CSV, whose importer names any other binary format it recognises.
+            _ if starts_with_par1(&args.file) => ImportFormat::Parquet,
             _ => ImportFormat::Csv,
         },
     };
@@ -189,6 +195,23 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
         limits,
         only_lines: None,
     };
+    if format == ImportFormat::Parquet {
+        if args.rejected_from.is_some() {
+            return Err(UsageError(
+                "--rejected-from re-imports rows of CSV and TSV files only; import the Parquet file again with --lenient".into(),
+            )
+            .into());
+        }
+        let result = crate::io::parquet::import_parquet(
+            &mut case,
+            &args.file,
+            &spec,
+            &opts,
+            &CancelToken::new(),
+            &NoProgress,
+        );
+        return finish(result, args.report.as_deref(), &protected);
+    }
     if format == ImportFormat::Xlsx {
         let result = crate::io::xlsx::import_xlsx(
             &mut case,
@@ -227,6 +250,15 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
         ),
     };
     finish(result, args.report.as_deref(), &protected)
+}
+
+/// Whether the file begins with the Parquet marker (a missing or unreadable file is not).
+fn starts_with_par1(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"PAR1")
 }
 
 fn finish(

@@ -357,6 +357,7 @@ pub fn import_csv(
             byte: rec.position().map_or(0, |p| p.byte()),
             cells: rec.iter().map(str::to_string).collect(),
             numeric: Vec::new(),
+            problem: None,
         })
         .map_err(|e| csv_error(path, &e))
     });
@@ -384,8 +385,11 @@ pub(crate) struct TableRow {
     /// Position for progress, in the same unit as [`TableMeta::total`].
     pub byte: u64,
     pub cells: Vec<String>,
-    /// Which cells the source held as numbers (spreadsheets); empty for text sources.
+    /// Which cells the source held as numbers (spreadsheets, Parquet); empty for text sources.
     pub numeric: Vec<bool>,
+    /// A cell the source could not turn into text (Parquet binary that is not UTF-8, a
+    /// timestamp out of range): the row is rejected with it.
+    pub problem: Option<RowProblem>,
 }
 
 /// Facts about a tabular source for the report and the batch.
@@ -503,6 +507,7 @@ pub(crate) fn import_table(
                 byte,
                 cells,
                 numeric,
+                problem,
             } = row?;
             if let Some(only) = &opts.only_lines
                 && !only.contains(&line)
@@ -527,12 +532,16 @@ pub(crate) fn import_table(
             let number_id = id_columns
                 .iter()
                 .find(|(i, _)| numeric.get(*i).copied().unwrap_or(false));
-            let mapped = match (row_shape(line, &fields, &header), number_id) {
+            let mapped = match (row_shape(line, &fields, &header).or(problem), number_id) {
                 (Some(p), _) => Err(p),
                 (None, Some((_, col))) => Err(RowProblem {
                     line,
                     field: Some(col.clone()),
-                    reason: "the workbook stores this identifier as a number, so leading zeros or digits may be lost; format the column as text in the workbook and export again".into(),
+                    reason: if meta.format == "parquet" {
+                        "the Parquet file stores this identifier as a number, so leading zeros may be lost; write the column as a string and export again".into()
+                    } else {
+                        "the workbook stores this identifier as a number, so leading zeros or digits may be lost; format the column as text in the workbook and export again".into()
+                    },
                 }),
                 (None, None) => compiled.map_row(line, &fields),
             };

@@ -1,7 +1,8 @@
-//! Import and export: mapped spreadsheets (CSV and TSV), GraphML and GEXF; exports to CSV,
-//! i2-compatible CSV, GraphML and GEXF with a manifest. Every importer meets the contract in the bad-input guide: a typed error naming
-//! the file, line or record and field; no panics; all or nothing per batch; bounded; source
-//! files only read, with the SHA-256 of exactly the bytes parsed recorded with the batch.
+//! Import and export: mapped tables (CSV, TSV, XLSX and Parquet), GraphML, GEXF and
+//! FollowTheMoney; exports to CSV, i2-compatible CSV, GraphML and GEXF with a manifest. Every
+//! importer meets the contract in the bad-input guide: a typed error naming the file, line or
+//! record and field; no panics; all or nothing per batch; bounded; source files only read,
+//! with the SHA-256 of exactly the bytes parsed recorded with the batch.
 
 pub mod csv;
 pub mod export;
@@ -9,6 +10,7 @@ pub mod ftm;
 pub mod gexf;
 pub mod graphml;
 pub mod map;
+pub mod parquet;
 pub mod report;
 pub mod spec;
 pub mod xlsx;

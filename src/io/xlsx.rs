@@ -146,6 +146,7 @@ pub fn import_xlsx(
             byte: i as u64,
             cells,
             numeric,
+            problem: None,
         })
     });
     let meta = TableMeta {

@@ -3,7 +3,7 @@
 //! with problems marked → import as a job with progress and cancel → the report with every
 //! rejected row, and "re-import rejected rows" after the mapping was fixed.
 //!
-//! Spreadsheets (CSV, TSV, XLSX) go through a mapping; GraphML, GEXF and FollowTheMoney carry
+//! Tables (CSV, TSV, XLSX, Parquet) go through a mapping; GraphML, GEXF and FollowTheMoney carry
 //! their own structure and go straight to the import.
 
 use crate::io::csv::{CsvOptions, Preview};
@@ -30,6 +30,7 @@ pub enum FileKind {
     Graphml,
     Gexf,
     Ftm,
+    Parquet,
 }
 
 impl FileKind {
@@ -46,13 +47,17 @@ impl FileKind {
             Some("graphml") => FileKind::Graphml,
             Some("gexf") => FileKind::Gexf,
             Some("ftm" | "jsonl" | "ndjson") => FileKind::Ftm,
+            Some("parquet" | "parq" | "pq") => FileKind::Parquet,
             _ => FileKind::Csv,
         }
     }
 
     /// Whether the file needs a mapping (columns to entities, links and events).
     pub fn needs_mapping(self) -> bool {
-        matches!(self, FileKind::Csv | FileKind::Tsv | FileKind::Xlsx)
+        matches!(
+            self,
+            FileKind::Csv | FileKind::Tsv | FileKind::Xlsx | FileKind::Parquet
+        )
     }
 
     pub fn label(self) -> &'static str {
@@ -63,6 +68,7 @@ impl FileKind {
             FileKind::Graphml => "GraphML",
             FileKind::Gexf => "GEXF",
             FileKind::Ftm => "FollowTheMoney (JSON lines)",
+            FileKind::Parquet => "Parquet",
         }
     }
 }
@@ -347,6 +353,9 @@ pub fn run_import(
         FileKind::Xlsx => {
             crate::io::xlsx::import_xlsx(case, source, None, need_spec()?, opts, cancel, progress)
         }
+        FileKind::Parquet => {
+            crate::io::parquet::import_parquet(case, source, need_spec()?, opts, cancel, progress)
+        }
         FileKind::Graphml | FileKind::Gexf => {
             let graph = GraphOptions {
                 lenient,
@@ -413,7 +422,7 @@ pub fn show(
     let mut request = WizardRequest::None;
     match wizard.step {
         Step::Pick => {
-            ui.label("1. The file to import (CSV, TSV, XLSX, GraphML, GEXF, FollowTheMoney). It is only read, never changed.");
+            ui.label("1. The file to import (CSV, TSV, XLSX, Parquet, GraphML, GEXF, FollowTheMoney). It is only read, never changed.");
             ui.horizontal(|ui| {
                 let label = ui.label("File:");
                 ui.add(
@@ -693,6 +702,8 @@ mod tests {
         assert_eq!(FileKind::of(Path::new("a.tsv")), FileKind::Tsv);
         assert_eq!(FileKind::of(Path::new("a.xlsx")), FileKind::Xlsx);
         assert_eq!(FileKind::of(Path::new("a.gexf")), FileKind::Gexf);
+        assert_eq!(FileKind::of(Path::new("a.parquet")), FileKind::Parquet);
+        assert!(FileKind::Parquet.needs_mapping());
         assert!(!FileKind::Graphml.needs_mapping());
     }
 
