@@ -232,7 +232,10 @@ fn read_header(
     Ok(header.iter().map(|h| h.trim().to_string()).collect())
 }
 
-fn apply_overrides(spec: &MappingSpec, opts: &CsvOptions) -> Result<MappingSpec, IoError> {
+pub(super) fn apply_overrides(
+    spec: &MappingSpec,
+    opts: &CsvOptions,
+) -> Result<MappingSpec, IoError> {
     let mut spec = spec.clone();
     if let Some(z) = &opts.timezone {
         spec.time.zone = Some(z.clone());

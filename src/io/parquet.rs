@@ -849,11 +849,7 @@ pub fn import_parquet(
     cancel: &CancelToken,
     progress: &dyn Progress,
 ) -> Result<ImportReport, IoError> {
-    let mut spec = spec.clone();
-    if let Some(z) = &opts.timezone {
-        spec.time.zone = Some(z.clone());
-    }
-    spec.check().map_err(IoError::Spec)?;
+    let spec = super::csv::apply_overrides(spec, opts)?;
     super::map::check_gradings(&spec, case.grading_schemes())?;
     let opened = open(path, &spec, opts)?;
     import_table(
