@@ -255,3 +255,28 @@ fn an_old_case_is_backed_up_then_migrated_in_one_step() {
     assert_eq!(v, 1);
     assert!(!old_bytes.is_empty());
 }
+
+#[test]
+fn a_version_2_case_gets_the_partial_identifier_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.copkit");
+    copkit::store::create_at_version(&path, 2, &actor()).unwrap();
+    let case = Case::open(&path, actor(), "upgrade").unwrap();
+    let sql: String = case
+        .connection()
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'attributes_normalized'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(sql.contains("WHERE normalized IS NOT NULL"), "{sql}");
+    // Identifier lookups can still use it (`INDEXED BY` fails to prepare otherwise).
+    case.connection()
+        .prepare(
+            "SELECT owner_id FROM attributes INDEXED BY attributes_normalized \
+             WHERE property = ?1 AND normalized = ?2",
+        )
+        .unwrap();
+    assert_eq!(copkit::store::find_backups(&path).len(), 1);
+}

@@ -222,6 +222,10 @@ pub(crate) fn write_case(
         totals.2 += w.events;
     };
 
+    // Seven batches fill this new case, each larger than what is there before it: each index
+    // is built once at the end instead of kept up to date row by row (`defer_indexes`).
+    case.defer_indexes()?;
+
     // 1. Population register and subscriber records.
     let src = Src {
         file: PEOPLE_CSV,
@@ -331,6 +335,9 @@ pub(crate) fn write_case(
         },
     )?;
     sources.push(source_truth(&applied, "informant NIGHTJAR", "E5", false));
+
+    progress.report(Some(0.97), "indexing");
+    case.restore_indexes()?;
 
     let truth = build_truth(
         &world,

@@ -14,6 +14,7 @@ use crate::model::{
     NewLink, NewParticipant, ParticipantRole, PropertyKind, Provenance, Schema, normalize_value,
 };
 use crate::store::{BatchWriter, StoreError};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{HashMap, HashSet};
 
 /// A spec bound to the columns of one file.
@@ -419,24 +420,63 @@ fn pairs_push(
 pub struct Resolver {
     /// (entity type, property) → normalised key → entity. Few (type, property) pairs, so a
     /// list searched by value.
-    by_key: Vec<((String, String), HashMap<String, EntityId>)>,
+    by_key: Vec<((String, String), FxHashMap<String, EntityId>)>,
     /// Entity type → source id → entity (entities keyed by source id only).
-    by_source_id: HashMap<String, HashMap<String, EntityId>>,
+    by_source_id: FxHashMap<String, FxHashMap<String, EntityId>>,
     /// Source ids of entities already in the case before this import.
     existing_source_ids: HashMap<(String, String), EntityId>,
-    created: HashSet<EntityId>,
-    reported_merge: HashSet<EntityId>,
+    created: FxHashSet<EntityId>,
+    reported_merge: FxHashSet<EntityId>,
     /// Property names and link types, numbered (a handful per spec).
     names: Vec<String>,
-    /// Entity attribute values, numbered (so that `seen_attributes` holds numbers only and a
-    /// lookup touches one table, not a set per entity).
-    values: HashMap<String, u32>,
-    /// (entity, property number, value number) of the attribute values entities have.
-    seen_attributes: HashSet<(EntityId, u32, u32)>,
+    /// (entity, property number) → the values of that property the entity has. Checked for
+    /// every entity cell of every row, so keyed by numbers and holding the few values inline.
+    seen_attributes: FxHashMap<(EntityId, u32), SeenValues>,
     /// Links made once per pair in this batch: (link type number, source, target).
-    pairs: HashSet<(u32, EntityId, EntityId)>,
+    pairs: FxHashSet<(u32, EntityId, EntityId)>,
     /// How many merge notes to keep in the report (counts are always exact).
     pub merge_note_cap: usize,
+}
+
+/// The values one entity has for one property: nearly always one or two (a phone number as
+/// written and in E.164), so a short list compared in place; a set once there are many.
+#[derive(Debug)]
+enum SeenValues {
+    Few(Vec<Box<str>>),
+    Many(FxHashSet<Box<str>>),
+}
+
+impl Default for SeenValues {
+    fn default() -> Self {
+        SeenValues::Few(Vec::new())
+    }
+}
+
+impl SeenValues {
+    /// Past this many values a list scan costs more than a hash.
+    const FEW: usize = 8;
+
+    /// Adds `value`; false if it was there already.
+    fn insert(&mut self, value: &str) -> bool {
+        match self {
+            SeenValues::Few(values) => {
+                if values.iter().any(|v| **v == *value) {
+                    return false;
+                }
+                values.push(value.into());
+                if values.len() > Self::FEW {
+                    *self = SeenValues::Many(std::mem::take(values).into_iter().collect());
+                }
+                true
+            }
+            SeenValues::Many(values) => {
+                if values.contains(value) {
+                    return false;
+                }
+                values.insert(value.into())
+            }
+        }
+    }
 }
 
 impl Resolver {
@@ -462,18 +502,13 @@ impl Resolver {
     /// Records that `id` has attribute `property` = `value`; false if it already had it.
     fn first_sighting(&mut self, id: EntityId, property: &str, value: &str) -> bool {
         let p = self.name(property);
-        let v = match self.values.get(value) {
-            Some(&v) => v,
-            None => {
-                let v = self.values.len() as u32;
-                self.values.insert(value.to_string(), v);
-                v
-            }
-        };
-        self.seen_attributes.insert((id, p, v))
+        self.seen_attributes
+            .entry((id, p))
+            .or_default()
+            .insert(value)
     }
 
-    fn key_map(&mut self, entity_type: &str, property: &str) -> &mut HashMap<String, EntityId> {
+    fn key_map(&mut self, entity_type: &str, property: &str) -> &mut FxHashMap<String, EntityId> {
         let i = match self
             .by_key
             .iter()
@@ -483,7 +518,7 @@ impl Resolver {
             None => {
                 self.by_key.push((
                     (entity_type.to_string(), property.to_string()),
-                    HashMap::new(),
+                    FxHashMap::default(),
                 ));
                 self.by_key.len() - 1
             }

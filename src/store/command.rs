@@ -13,7 +13,6 @@ use crate::model::{
 use rusqlite::{Connection, OptionalExtension, Statement, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::HashSet;
 
 /// Facts about an import batch (or a generator run) recorded with it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -281,7 +280,7 @@ struct Inserter<'c> {
     /// Entities known to exist: created through this inserter or checked once. An inserter
     /// lives inside one transaction that only inserts, so a checked entity cannot vanish, and
     /// a bulk import need not query the same endpoint for every row.
-    known_entities: HashSet<i64>,
+    known_entities: rustc_hash::FxHashSet<i64>,
     bulk: Option<Bulk<'c>>,
 }
 
@@ -366,7 +365,7 @@ impl<'c> Inserter<'c> {
             participant: conn
                 .prepare("INSERT INTO participants (event, role, entity) VALUES (?1, ?2, ?3)")?,
             entity_exists: conn.prepare("SELECT 1 FROM entities WHERE id = ?1")?,
-            known_entities: HashSet::new(),
+            known_entities: rustc_hash::FxHashSet::default(),
             bulk: None,
         })
     }
@@ -1277,12 +1276,6 @@ impl<'c> BatchWriter<'c> {
         property: &str,
         normalized: &str,
     ) -> Result<Option<EntityId>, StoreError> {
-        if let Some(found) = self
-            .bulk()
-            .and_then(|b| b.find_identifier(entity_type, property, normalized))
-        {
-            return Ok(found?.map(EntityId));
-        }
         Ok(self
             .find_by_identifier
             .query_row(params![property, normalized, entity_type], |r| r.get(0))

@@ -125,6 +125,9 @@ fn now_utc() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// `case_meta` key listing the indexes [`Case::defer_indexes`] dropped (JSON [name, SQL] pairs).
+const DEFERRED_INDEXES_KEY: &str = "deferred_indexes";
+
 /// SQLite page cache while a streamed batch is written, in KiB (SQLite allocates it only as
 /// pages are used, so a small batch uses little).
 const BATCH_CACHE_KIB: i64 = 256 * 1024;
@@ -372,6 +375,11 @@ impl Case {
             snapshot: None,
         };
         case.reload_configuration()?;
+        if case.deferred_indexes()?.is_some() {
+            // A run of batches with its indexes dropped (`defer_indexes`) did not finish.
+            tracing::warn!(path = %path.display(), "the case's indexes were dropped by a write that did not finish; building them again");
+            case.restore_indexes()?;
+        }
         if record {
             case.record_consultation("open case", json!({}))?;
         }
@@ -472,6 +480,67 @@ impl Case {
     /// Whether the case was made by the generator (the workbench shows a training banner).
     pub fn is_training(&self) -> bool {
         matches!(self.meta("training"), Ok(Some(v)) if v == "true")
+    }
+
+    /// Drops the secondary indexes of the evidence tables for a run of large batches into a
+    /// new case (the generator's), so that each batch appends rows and
+    /// [`Case::restore_indexes`] builds every index once, by sorting, at the end. Without
+    /// this, a batch that follows a larger one keeps indexes of millions of rows up to date
+    /// row by row (BENCHMARKS.md: most of a large generation). The identifier index stays:
+    /// writers look entities up by it.
+    ///
+    /// The dropped indexes are listed in the case header in the same transaction, and
+    /// opening a case whose restore never ran (a crash) builds them then. Reads stay correct
+    /// meanwhile, only slower. Not audited: no evidence changes.
+    pub fn defer_indexes(&mut self) -> Result<(), StoreError> {
+        if self.deferred_indexes()?.is_some() {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let indexes = bulk::drop_evidence_indexes(&tx, bulk::KEEP_IDENTIFIER_INDEX)?;
+        meta::set(
+            &tx,
+            DEFERRED_INDEXES_KEY,
+            &serde_json::to_string(&indexes).map_err(StoreError::from)?,
+        )?;
+        tx.commit()?;
+        tracing::debug!(
+            indexes = indexes.len(),
+            "case indexes dropped until restored"
+        );
+        Ok(())
+    }
+
+    /// Builds the indexes [`Case::defer_indexes`] dropped, in one transaction; nothing to do
+    /// when none are dropped.
+    pub fn restore_indexes(&mut self) -> Result<(), StoreError> {
+        let Some(indexes) = self.deferred_indexes()? else {
+            return Ok(());
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        bulk::create_indexes(&tx, &indexes)?;
+        tx.execute(
+            "DELETE FROM case_meta WHERE key = ?1",
+            [DEFERRED_INDEXES_KEY],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The indexes dropped by [`Case::defer_indexes`] and not yet restored: (name, SQL).
+    fn deferred_indexes(&self) -> Result<Option<Vec<(String, String)>>, StoreError> {
+        match meta::get(&self.conn, DEFERRED_INDEXES_KEY)? {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| StoreError::Invalid(format!(
+                    "the case header lists dropped indexes that cannot be read ({e}); the case needs repair"
+                ))),
+        }
     }
 
     /// Marks the case as a training case made by the generator (the workbench shows a
@@ -1425,5 +1494,62 @@ mod tests {
         // The next batch works as usual, also in the deferred mode.
         assert!(write_calls(&mut case, 300, 100).unwrap());
         assert_eq!(case.integrity_check().unwrap(), "ok");
+    }
+
+    fn index_names(case: &Case) -> Vec<String> {
+        let mut stmt = case
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn batches_written_with_deferred_indexes_end_like_batches_written_without() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut plain = test_case(dir.path(), "plain.copkit");
+        let mut deferred = test_case(dir.path(), "deferred.copkit");
+        for _ in 0..2 {
+            write_calls(&mut plain, 200, u64::MAX).unwrap();
+        }
+        let all_indexes = index_names(&deferred);
+        deferred.defer_indexes().unwrap();
+        let kept = index_names(&deferred);
+        assert!(kept.len() < all_indexes.len(), "{kept:?}");
+        assert!(kept.contains(&"attributes_normalized".to_string()));
+        for _ in 0..2 {
+            // The second batch matches its phones to the first's through the identifier index.
+            write_calls(&mut deferred, 200, u64::MAX).unwrap();
+        }
+        deferred.restore_indexes().unwrap();
+        assert_eq!(index_names(&deferred), all_indexes);
+        assert_eq!(dump_tables(&deferred), dump_tables(&plain));
+        assert_eq!(deferred.integrity_check().unwrap(), "ok");
+        // Nothing left to restore.
+        assert_eq!(deferred.deferred_indexes().unwrap(), None);
+        deferred.restore_indexes().unwrap();
+    }
+
+    #[test]
+    fn opening_a_case_left_with_deferred_indexes_builds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut case = test_case(dir.path(), "c.copkit");
+        let all_indexes = index_names(&case);
+        case.defer_indexes().unwrap();
+        write_calls(&mut case, 50, u64::MAX).unwrap();
+        let path = case.path.clone();
+        // The writer stops without restoring (as after a crash).
+        drop(case);
+        let actor = Actor {
+            os_user: "tester".into(),
+            analyst: "Test Analyst".into(),
+        };
+        let reopened = Case::open(&path, actor, "test").unwrap();
+        assert_eq!(index_names(&reopened), all_indexes);
+        assert_eq!(reopened.deferred_indexes().unwrap(), None);
+        assert_eq!(reopened.integrity_check().unwrap(), "ok");
     }
 }

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 pub const APPLICATION_ID: u32 = 0x4350_4B54;
 
 /// The case format this program writes. Files with a higher version are refused.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Tables whose changes are captured for undo/redo. The audit log, the undo log and the case
 /// header are deliberately outside: undo never rewrites history.
@@ -184,8 +184,17 @@ CREATE TABLE ground_truth (
 ALTER TABLE undo_log ADD COLUMN batch INTEGER;
 "#;
 
+/// Version 3: only values with a normalised form (identifiers) are in the identifier index.
+/// Durations, amounts and notes have none, and were most of its entries: a call-record import
+/// wrote a million of them, each sorted into the index for nothing.
+const V3: &str = r#"
+DROP INDEX attributes_normalized;
+CREATE INDEX attributes_normalized ON attributes(property, normalized)
+    WHERE normalized IS NOT NULL;
+"#;
+
 /// The migration that brings a file from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Runs the migrations from `from` up to `to` inside the caller's transaction, setting
 /// `user_version` at the end.
