@@ -834,3 +834,24 @@ fn a_file_of_many_chunks_keeps_row_order_lines_and_rejections() {
     assert_eq!(recorded.len(), 8_997);
     assert!(recorded.windows(2).all(|w| w[0] < w[1]));
 }
+
+#[test]
+fn the_xlsx_preview_marks_the_rows_the_import_rejects() {
+    use copkit::io::xlsx::preview_xlsx;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph/calls.xlsx");
+    let p = preview_xlsx(
+        &path,
+        None,
+        &london_cdr(),
+        &copkit::model::Schema::default(),
+        &CsvOptions::default(),
+        20,
+    )
+    .unwrap();
+    assert_eq!(p.rows.len(), 2);
+    assert!(p.rows[0].problems.is_empty(), "{:?}", p.rows[0]);
+    assert!(p.rows[0].makes.iter().any(|m| m.starts_with("Call ")));
+    assert_eq!(p.rows[1].line, 3);
+    assert_eq!(p.rows[1].problems[0].field.as_deref(), Some("caller"));
+    assert!(p.encoding.contains("sheet"), "{}", p.encoding);
+}

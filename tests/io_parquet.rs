@@ -388,4 +388,176 @@ fn the_cli_imports_parquet_by_extension_by_magic_and_by_format() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("truncated.parquet"), "{}", text(&out));
+
+    // --rejected-from: a spec that needs an IMEI rejects the row without one; after the fix
+    // only that row is imported.
+    let strict = dir.path().join("strict.toml");
+    let template_text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/templates/cdr.toml"),
+    )
+    .unwrap();
+    let needs_imei = template_text.replace(
+        "id_property = \"imei\"\noptional = true",
+        "id_property = \"imei\"",
+    );
+    assert_ne!(needs_imei, template_text);
+    std::fs::write(&strict, needs_imei).unwrap();
+    let fresh = dir.path().join("fresh.copkit");
+    let fresh_s = fresh.to_str().unwrap();
+    assert!(
+        copkit(&["new", fresh_s, "--purpose", "OP-1"])
+            .status
+            .success()
+    );
+    let report = dir.path().join("report.json");
+    let src_s = src.to_str().unwrap();
+    let out = copkit(&[
+        "import",
+        src_s,
+        "--into",
+        fresh_s,
+        "--spec",
+        strict.to_str().unwrap(),
+        "--lenient",
+        "--report",
+        report.to_str().unwrap(),
+        "--purpose",
+        "OP-1",
+    ]);
+    assert!(
+        text(&out).contains("5 read, 4 accepted, 1 rejected"),
+        "{}",
+        text(&out)
+    );
+    let out = copkit(&[
+        "import",
+        src_s,
+        "--into",
+        fresh_s,
+        "--template",
+        "cdr",
+        "--rejected-from",
+        report.to_str().unwrap(),
+        "--purpose",
+        "OP-1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 read, 1 accepted, 0 rejected"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn the_preview_maps_the_first_rows_and_marks_their_problems() {
+    use copkit::io::parquet::preview_parquet;
+    let schema = copkit::model::Schema::default();
+    let opts = CsvOptions::default();
+    let p = preview_parquet(&fixture("cdr.parquet"), &template("cdr"), &schema, &opts, 3).unwrap();
+    assert_eq!(
+        p.header,
+        ["caller", "callee", "start", "duration", "cell", "imei"]
+    );
+    assert_eq!(p.rows.len(), 3);
+    assert!(p.rows.iter().all(|r| r.problems.is_empty()), "{:?}", p.rows);
+    assert!(
+        p.rows[0]
+            .makes
+            .iter()
+            .any(|m| m == "Call 2024-03-01T10:00:00+00:00"),
+        "{:?}",
+        p.rows[0].makes
+    );
+    assert!(p.encoding.contains("row group"), "{}", p.encoding);
+
+    // Problems are marked per row, as the import would reject them.
+    let p = preview_parquet(
+        &fixture("bad/binary-not-utf8.parquet"),
+        &template("entities"),
+        &schema,
+        &opts,
+        10,
+    )
+    .unwrap();
+    let bad: Vec<_> = p.rows.iter().filter(|r| !r.problems.is_empty()).collect();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].line, 2);
+    assert_eq!(bad[0].problems[0].field.as_deref(), Some("name"));
+    let p = preview_parquet(
+        &fixture("bad/numeric-phones.parquet"),
+        &template("cdr"),
+        &schema,
+        &opts,
+        10,
+    )
+    .unwrap();
+    assert!(p.rows.iter().all(|r| {
+        r.problems
+            .iter()
+            .any(|q| q.reason.contains("stores this identifier as a number"))
+    }));
+    // A damaged file is refused with its name, as by the import.
+    let err = preview_parquet(
+        &fixture("bad/truncated.parquet"),
+        &template("cdr"),
+        &schema,
+        &opts,
+        10,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("truncated.parquet"), "{err}");
+}
+
+/// After a lenient import rejected rows, the spec is fixed and only those rows are imported:
+/// the case then holds what one import with the fixed spec makes.
+#[test]
+fn rejected_parquet_rows_are_reimported_after_the_spec_is_fixed() {
+    use copkit::io::csv::reimport_rejected_with;
+    let mut strict_handset = template("cdr");
+    for e in &mut strict_handset.entities {
+        if e.key == "handset" {
+            e.optional = false;
+        }
+    }
+    let lenient = CsvOptions {
+        lenient: true,
+        ..CsvOptions::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let first = run(&mut case, "cdr.parquet", &strict_handset, &lenient).unwrap();
+    assert_eq!((first.rows_accepted, first.rows_rejected), (4, 1));
+    assert_eq!(first.rejected[0].field.as_deref(), Some("imei"));
+
+    let path = fixture("cdr.parquet");
+    let fixed = template("cdr");
+    let second = reimport_rejected_with(
+        &mut case,
+        &path,
+        &first,
+        &CsvOptions::default(),
+        |case, opts| import_parquet(case, &path, &fixed, opts, &CancelToken::new(), &NoProgress),
+    )
+    .unwrap();
+    assert_eq!((second.rows_read, second.rows_accepted), (1, 1));
+    assert_eq!(second.reimport_of_lines, Some(vec![first.rejected[0].line]));
+
+    let (_, mut once) = temp_case(&dir, "once.copkit");
+    run(&mut once, "cdr.parquet", &fixed, &CsvOptions::default()).unwrap();
+    assert_eq!(content(&mut case), content(&mut once));
+
+    // A file that changed since the report is refused.
+    let copy = dir.path().join("changed.parquet");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"PAR1");
+    std::fs::write(&copy, bytes).unwrap();
+    let err = reimport_rejected_with(&mut case, &copy, &first, &CsvOptions::default(), |_, _| {
+        panic!("must not import a changed file")
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("changed since the earlier import"),
+        "{err}"
+    );
 }

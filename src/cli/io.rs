@@ -195,59 +195,44 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
         limits,
         only_lines: None,
     };
-    if format == ImportFormat::Parquet {
-        if args.rejected_from.is_some() {
-            return Err(UsageError(
-                "--rejected-from re-imports rows of CSV and TSV files only; import the Parquet file again with --lenient".into(),
-            )
-            .into());
-        }
-        let result = crate::io::parquet::import_parquet(
-            &mut case,
-            &args.file,
-            &spec,
-            &opts,
-            &CancelToken::new(),
-            &NoProgress,
-        );
-        return finish(result, args.report.as_deref(), &protected);
-    }
-    if format == ImportFormat::Xlsx {
-        let result = crate::io::xlsx::import_xlsx(
-            &mut case,
-            &args.file,
-            args.sheet.as_deref(),
-            &spec,
-            &opts,
-            &CancelToken::new(),
-            &NoProgress,
-        );
-        return finish(result, args.report.as_deref(), &protected);
-    }
-    let result = match &args.rejected_from {
+    let previous = match &args.rejected_from {
         Some(previous) => {
             let text = std::fs::read_to_string(previous)
                 .with_context(|| format!("could not read the report {}", previous.display()))?;
-            let previous: crate::io::ImportReport = serde_json::from_str(&text)
+            let report: crate::io::ImportReport = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not an import report", previous.display()))?;
-            crate::io::csv::reimport_rejected(
-                &mut case,
-                &args.file,
-                &spec,
-                &previous,
-                &opts,
-                &CancelToken::new(),
-                &NoProgress,
-            )
+            Some(report)
         }
-        None => import_csv(
-            &mut case,
-            &args.file,
+        None => None,
+    };
+    // One importer per tabular format; `--rejected-from` runs the same one on the rows the
+    // earlier report rejected.
+    let (file, sheet) = (&args.file, args.sheet.as_deref());
+    let import = |case: &mut Case, opts: &CsvOptions| match format {
+        ImportFormat::Parquet => crate::io::parquet::import_parquet(
+            case,
+            file,
             &spec,
-            &opts,
+            opts,
             &CancelToken::new(),
             &NoProgress,
         ),
+        ImportFormat::Xlsx => crate::io::xlsx::import_xlsx(
+            case,
+            file,
+            sheet,
+            &spec,
+            opts,
+            &CancelToken::new(),
+            &NoProgress,
+        ),
+        _ => import_csv(case, file, &spec, opts, &CancelToken::new(), &NoProgress),
+    };
+    let result = match &previous {
+        Some(previous) => {
+            crate::io::csv::reimport_rejected_with(&mut case, file, previous, &opts, import)
+        }
+        None => import(&mut case, &opts),
     };
     finish(result, args.report.as_deref(), &protected)
 }

@@ -257,44 +257,20 @@ pub fn preview_csv(
     let mut rdr = reader(&parsed.text, parsed.delimiter);
     let mut records = rdr.records();
     let header = read_header(path, &mut records)?;
-    let compiled = Compiled::new(
-        spec,
-        &header,
-        schema,
-        &file_name(path),
-        opts.limits.max_field_bytes,
+    let mapper = TableMapper::new(&spec, &header, schema, path, opts, "csv")?;
+    let rows = mapper.preview(
+        records.map(|rec| {
+            let rec = rec.map_err(|e| csv_error(path, &e))?;
+            Ok(TableRow {
+                line: rec.position().map_or(0, |p| p.line()),
+                byte: 0,
+                cells: rec.iter().map(str::to_string).collect(),
+                numeric: Vec::new(),
+                problem: None,
+            })
+        }),
+        n,
     )?;
-    let mut rows = Vec::new();
-    for rec in records.take(n) {
-        let rec = rec.map_err(|e| csv_error(path, &e))?;
-        let line = rec.position().map_or(0, |p| p.line());
-        let cells: Vec<String> = rec.iter().map(str::to_string).collect();
-        let fields: Vec<&str> = rec.iter().collect();
-        let (makes, problems) = match row_shape(line, &fields, &header)
-            .map_or_else(|| compiled.map_row(line, &fields), Err)
-        {
-            Ok(row) => {
-                let mut makes = Vec::new();
-                for e in row.entities.iter().flatten() {
-                    makes.push(format!("{} {}", e.entity_type, e.label));
-                }
-                for (_, _, l, _) in &row.links {
-                    makes.push(format!("link {}", l.link_type));
-                }
-                for (e, _) in &row.events {
-                    makes.push(format!("{} {}", e.event_type, e.time.start().to_rfc3339()));
-                }
-                (makes, row.warnings)
-            }
-            Err(p) => (Vec::new(), vec![p]),
-        };
-        rows.push(PreviewRow {
-            line,
-            cells,
-            makes,
-            problems,
-        });
-    }
     Ok(Preview {
         encoding: parsed.encoding.to_string(),
         delimiter: display_delimiter(parsed.delimiter),
@@ -396,6 +372,7 @@ pub(crate) struct TableRow {
 }
 
 /// Facts about a tabular source for the report and the batch.
+#[derive(Clone)]
 pub(crate) struct TableMeta {
     pub format: String,
     pub sha256: String,
@@ -403,6 +380,125 @@ pub(crate) struct TableMeta {
     pub encoding: String,
     pub delimiter: Option<String>,
     pub total: u64,
+}
+
+/// A spec bound to a table's header, mapping its rows the same way for the preview and the
+/// import.
+pub(crate) struct TableMapper {
+    compiled: Compiled,
+    header: Vec<String>,
+    /// Identifier columns (position, name): they must hold text, since a spreadsheet or
+    /// Parquet number has lost leading zeros.
+    id_columns: Vec<(usize, String)>,
+    format: String,
+}
+
+impl TableMapper {
+    pub(crate) fn new(
+        spec: &MappingSpec,
+        header: &[String],
+        schema: &crate::model::Schema,
+        path: &Path,
+        opts: &CsvOptions,
+        format: &str,
+    ) -> Result<TableMapper, IoError> {
+        let id_columns = spec
+            .entities
+            .iter()
+            .filter(|m| {
+                m.id_property.as_ref().is_some_and(|p| {
+                    super::spec::is_identifier_kind(schema.property_kind(&m.entity_type, p))
+                })
+            })
+            .filter_map(|m| {
+                header
+                    .iter()
+                    .position(|h| h == &m.id)
+                    .map(|i| (i, m.id.clone()))
+            })
+            .collect();
+        let compiled = Compiled::new(
+            spec.clone(),
+            header,
+            schema,
+            &file_name(path),
+            opts.limits.max_field_bytes,
+        )?;
+        Ok(TableMapper {
+            compiled,
+            header: header.to_vec(),
+            id_columns,
+            format: format.to_string(),
+        })
+    }
+
+    /// Maps one row, or names its problem.
+    pub(crate) fn map(&self, row: TableRow) -> Result<MappedRow, RowProblem> {
+        let TableRow {
+            line,
+            cells,
+            numeric,
+            problem,
+            ..
+        } = row;
+        let fields: Vec<&str> = cells.iter().map(String::as_str).collect();
+        let number_id = self
+            .id_columns
+            .iter()
+            .find(|(i, _)| numeric.get(*i).copied().unwrap_or(false));
+        match (
+            row_shape(line, &fields, &self.header).or(problem),
+            number_id,
+        ) {
+            (Some(p), _) => Err(p),
+            (None, Some((_, col))) => Err(RowProblem {
+                line,
+                field: Some(col.clone()),
+                reason: if self.format == "parquet" {
+                    "the Parquet file stores this identifier as a number, so leading zeros may be lost; write the column as a string and export again".into()
+                } else {
+                    "the workbook stores this identifier as a number, so leading zeros or digits may be lost; format the column as text in the workbook and export again".into()
+                },
+            }),
+            (None, None) => self.compiled.map_row(line, &fields),
+        }
+    }
+
+    /// Maps the first `n` rows of `rows` for a preview, writing nothing.
+    pub(crate) fn preview(
+        &self,
+        rows: impl Iterator<Item = Result<TableRow, IoError>>,
+        n: usize,
+    ) -> Result<Vec<PreviewRow>, IoError> {
+        let mut out = Vec::new();
+        for row in rows.take(n) {
+            let row = row?;
+            let (line, cells) = (row.line, row.cells.clone());
+            let (makes, problems) = match self.map(row) {
+                Ok(row) => {
+                    let mut makes = Vec::new();
+                    for e in row.entities.iter().flatten() {
+                        makes.push(format!("{} {}", e.entity_type, e.label));
+                    }
+                    for (_, _, l, _) in &row.links {
+                        makes.push(format!("link {}", l.link_type));
+                    }
+                    for (e, _) in &row.events {
+                        makes.push(format!("{} {}", e.event_type, e.time.start().to_rfc3339()));
+                    }
+                    (makes, row.warnings)
+                }
+                Err(p) => (Vec::new(), vec![p]),
+            };
+            out.push(PreviewRow {
+                line,
+                cells,
+                makes,
+                problems,
+            });
+        }
+        Ok(out)
+    }
 }
 
 /// Rows handed to the mapping thread at a time.
@@ -425,29 +521,7 @@ pub(crate) fn import_table(
     progress: &dyn Progress,
 ) -> Result<ImportReport, IoError> {
     let spec = spec.clone();
-    // Identifier columns must hold text: a spreadsheet number has lost leading zeros.
-    let id_columns: Vec<(usize, String)> = spec
-        .entities
-        .iter()
-        .filter(|m| {
-            m.id_property.as_ref().is_some_and(|p| {
-                super::spec::is_identifier_kind(case.schema().property_kind(&m.entity_type, p))
-            })
-        })
-        .filter_map(|m| {
-            header
-                .iter()
-                .position(|h| h == &m.id)
-                .map(|i| (i, m.id.clone()))
-        })
-        .collect();
-    let compiled = Compiled::new(
-        spec.clone(),
-        &header,
-        case.schema(),
-        &file_name(path),
-        opts.limits.max_field_bytes,
-    )?;
+    let mapper = TableMapper::new(&spec, &header, case.schema(), path, opts, &meta.format)?;
     // Entities keyed by source id only (no identifier property) match those already in the
     // case through a one-off index.
     let existing: HashMap<(String, String), EntityId> =
@@ -497,7 +571,7 @@ pub(crate) fn import_table(
         review_date: None,
         grading: spec.grading.clone(),
     };
-    for col in &compiled.absent {
+    for col in &mapper.compiled.absent {
         report.warnings.push(RowProblem {
             line: 1,
             field: Some(col.clone()),
@@ -512,33 +586,7 @@ pub(crate) fn import_table(
     // writes the rows mapped before: on two cores a large import takes about the time of the
     // writing alone. Rows travel in chunks, in order, and at most `MAP_AHEAD` chunks are
     // ahead of the writer, so memory stays bounded.
-    let format = meta.format.as_str();
-    let map_one = |row: TableRow| -> Result<MappedRow, RowProblem> {
-        let TableRow {
-            line,
-            cells,
-            numeric,
-            problem,
-            ..
-        } = row;
-        let fields: Vec<&str> = cells.iter().map(String::as_str).collect();
-        let number_id = id_columns
-            .iter()
-            .find(|(i, _)| numeric.get(*i).copied().unwrap_or(false));
-        match (row_shape(line, &fields, &header).or(problem), number_id) {
-            (Some(p), _) => Err(p),
-            (None, Some((_, col))) => Err(RowProblem {
-                line,
-                field: Some(col.clone()),
-                reason: if format == "parquet" {
-                    "the Parquet file stores this identifier as a number, so leading zeros may be lost; write the column as a string and export again".into()
-                } else {
-                    "the workbook stores this identifier as a number, so leading zeros or digits may be lost; format the column as text in the workbook and export again".into()
-                },
-            }),
-            (None, None) => compiled.map_row(line, &fields),
-        }
-    };
+    let map_one = |row: TableRow| mapper.map(row);
     let result = case.import_streamed(batch, |w| -> Result<ImportReport, IoError> {
         let mut resolver = Resolver::new(existing);
         let mut rows = 0u64;
@@ -684,6 +732,21 @@ pub fn reimport_rejected(
     cancel: &CancelToken,
     progress: &dyn Progress,
 ) -> Result<ImportReport, IoError> {
+    reimport_rejected_with(case, path, previous, opts, |case, opts| {
+        import_csv(case, path, spec, opts, cancel, progress)
+    })
+}
+
+/// Re-imports the rows `previous` rejected through `import` (the importer of the file's
+/// format, given options that select those rows by line or row number), after checking the
+/// file is byte-identical to the one the report describes.
+pub fn reimport_rejected_with(
+    case: &mut Case,
+    path: &Path,
+    previous: &ImportReport,
+    opts: &CsvOptions,
+    import: impl FnOnce(&mut Case, &CsvOptions) -> Result<ImportReport, IoError>,
+) -> Result<ImportReport, IoError> {
     let src = read_source(path, &opts.limits)?;
     if src.sha256 != previous.sha256 {
         return Err(IoError::Refused {
@@ -705,7 +768,7 @@ pub fn reimport_rejected(
         only_lines: Some(lines),
         ..opts.clone()
     };
-    import_csv(case, path, spec, &opts, cancel, progress)
+    import(case, &opts)
 }
 
 /// Starts a CSV import as a background job (progress and cancel through `crate::jobs`). The

@@ -19,7 +19,7 @@
 //! under `catch_unwind`, so a panic left in its decoders becomes an error naming the place,
 //! never a crash of the workbench.
 
-use super::csv::{CsvOptions, TableMeta, TableRow, import_table};
+use super::csv::{CsvOptions, Preview, TableMapper, TableMeta, TableRow, import_table};
 use super::report::{ImportReport, RowProblem};
 use super::spec::MappingSpec;
 use super::{IoError, read_source, sniff_binary};
@@ -863,6 +863,36 @@ pub fn import_parquet(
         cancel,
         progress,
     )
+}
+
+/// Maps the first `n` rows of a Parquet file without writing anything, marking each row's
+/// problems, exactly as [`import_parquet`] would map them.
+pub fn preview_parquet(
+    path: &Path,
+    spec: &MappingSpec,
+    schema: &crate::model::Schema,
+    opts: &CsvOptions,
+    n: usize,
+) -> Result<Preview, IoError> {
+    let spec = super::csv::apply_overrides(spec, opts)?;
+    let opened = open(path, &spec, opts)?;
+    let mapper = TableMapper::new(&spec, &opened.header, schema, path, opts, "parquet")?;
+    let rows = mapper.preview(opened.rows, n)?;
+    Ok(Preview {
+        encoding: opened.meta.encoding,
+        delimiter: String::new(),
+        header: opened.header,
+        rows,
+    })
+}
+
+/// The column names of a Parquet file, read from its footer only (for guessing the import
+/// template when the file is picked); `None` when the footer cannot be read.
+pub fn column_names(path: &Path) -> Option<Vec<String>> {
+    let file = std::fs::File::open(path).ok()?;
+    let reader = guarded(|| SerializedFileReader::new(file)).ok()?;
+    let columns = plan_columns(path, reader.metadata().file_metadata().schema_descr()).ok()?;
+    Some(columns.iter().map(|c| c.name.trim().to_string()).collect())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! unpacked. Nothing is ever extracted to disk. Cells the workbook holds as numbers in an
 //! identifier column reject their row (leading zeros are lost), never silently accepted.
 
-use super::csv::{CsvOptions, TableMeta, TableRow, import_table};
+use super::csv::{CsvOptions, Preview, TableMapper, TableMeta, TableRow, import_table};
 use super::report::ImportReport;
 use super::spec::MappingSpec;
 use super::{IoError, read_source};
@@ -80,6 +80,93 @@ fn cell_text(d: &Data) -> (String, bool) {
     }
 }
 
+/// A sheet read into memory: its cells, header, and the facts for the report.
+struct Sheet {
+    range: calamine::Range<Data>,
+    header: Vec<String>,
+    meta: TableMeta,
+}
+
+impl Sheet {
+    /// Reads the first sheet (or the named one) of the workbook at `path`.
+    fn open(path: &Path, sheet: Option<&str>, opts: &CsvOptions) -> Result<Sheet, IoError> {
+        let src = read_source(path, &opts.limits)?;
+        if src.bytes.is_empty() {
+            return Err(IoError::Empty {
+                path: path.to_path_buf(),
+                what: "the file is empty (0 bytes); there is nothing to import",
+            });
+        }
+        if src.bytes.starts_with(b"PK") {
+            check_zip(path, &src.bytes)?;
+        }
+        let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(src.bytes.as_slice()))
+            .map_err(|e| IoError::WrongFormat {
+                path: path.to_path_buf(),
+                what: format!("not a workbook calamine can read ({e})"),
+                expected: "an XLSX, XLS or ODS workbook",
+            })?;
+        let names = book.sheet_names();
+        let name = match sheet {
+            Some(s) => names
+                .iter()
+                .find(|n| n.as_str() == s)
+                .cloned()
+                .ok_or_else(|| {
+                    IoError::Spec(format!("no sheet '{s}' (sheets: {})", names.join(", ")))
+                })?,
+            None => names.first().cloned().ok_or_else(|| IoError::Empty {
+                path: path.to_path_buf(),
+                what: "the workbook has no sheets",
+            })?,
+        };
+        let range = book.worksheet_range(&name).map_err(|e| IoError::Parse {
+            path: path.to_path_buf(),
+            location: format!("sheet '{name}'"),
+            reason: e.to_string(),
+        })?;
+        let header: Vec<String> = range
+            .rows()
+            .next()
+            .ok_or(IoError::Empty {
+                path: path.to_path_buf(),
+                what: "the sheet is empty",
+            })?
+            .iter()
+            .map(|c| cell_text(c).0.trim().to_string())
+            .collect();
+        let meta = TableMeta {
+            format: "xlsx".into(),
+            sha256: src.sha256.clone(),
+            bytes: src.bytes.len() as u64,
+            encoding: format!("workbook, sheet '{name}'"),
+            delimiter: None,
+            total: range.height() as u64,
+        };
+        Ok(Sheet {
+            range,
+            header,
+            meta,
+        })
+    }
+
+    /// The data rows, numbered as the spreadsheet shows them (the header is the first row).
+    fn rows(&self) -> impl Iterator<Item = Result<TableRow, IoError>> + '_ {
+        let (first_row, _) = self.range.start().unwrap_or((0, 0));
+        self.range.rows().skip(1).enumerate().map(move |(i, r)| {
+            let line = u64::from(first_row) + i as u64 + 2;
+            let (cells, numeric) = r.iter().map(cell_text).unzip();
+            Ok(TableRow {
+                line,
+                byte: i as u64,
+                cells,
+                numeric,
+                problem: None,
+            })
+        })
+    }
+}
+
 /// Imports the first sheet (or the named one) of a workbook.
 pub fn import_xlsx(
     case: &mut Case,
@@ -90,73 +177,7 @@ pub fn import_xlsx(
     cancel: &CancelToken,
     progress: &dyn Progress,
 ) -> Result<ImportReport, IoError> {
-    let src = read_source(path, &opts.limits)?;
-    if src.bytes.is_empty() {
-        return Err(IoError::Empty {
-            path: path.to_path_buf(),
-            what: "the file is empty (0 bytes); there is nothing to import",
-        });
-    }
-    if src.bytes.starts_with(b"PK") {
-        check_zip(path, &src.bytes)?;
-    }
-    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(src.bytes.as_slice()))
-        .map_err(|e| IoError::WrongFormat {
-            path: path.to_path_buf(),
-            what: format!("not a workbook calamine can read ({e})"),
-            expected: "an XLSX, XLS or ODS workbook",
-        })?;
-    let names = book.sheet_names();
-    let name = match sheet {
-        Some(s) => names
-            .iter()
-            .find(|n| n.as_str() == s)
-            .cloned()
-            .ok_or_else(|| {
-                IoError::Spec(format!("no sheet '{s}' (sheets: {})", names.join(", ")))
-            })?,
-        None => names.first().cloned().ok_or_else(|| IoError::Empty {
-            path: path.to_path_buf(),
-            what: "the workbook has no sheets",
-        })?,
-    };
-    let range = book.worksheet_range(&name).map_err(|e| IoError::Parse {
-        path: path.to_path_buf(),
-        location: format!("sheet '{name}'"),
-        reason: e.to_string(),
-    })?;
-    let (first_row, _) = range.start().unwrap_or((0, 0));
-    let mut rows = range.rows();
-    let header: Vec<String> = rows
-        .next()
-        .ok_or(IoError::Empty {
-            path: path.to_path_buf(),
-            what: "the sheet is empty",
-        })?
-        .iter()
-        .map(|c| cell_text(c).0.trim().to_string())
-        .collect();
-    let total = range.height() as u64;
-    let table = rows.enumerate().map(move |(i, r)| {
-        // Spreadsheet row numbers, as the user sees them (the header is the first).
-        let line = u64::from(first_row) + i as u64 + 2;
-        let (cells, numeric) = r.iter().map(cell_text).unzip();
-        Ok(TableRow {
-            line,
-            byte: i as u64,
-            cells,
-            numeric,
-            problem: None,
-        })
-    });
-    let meta = TableMeta {
-        format: "xlsx".into(),
-        sha256: src.sha256.clone(),
-        bytes: src.bytes.len() as u64,
-        encoding: format!("workbook, sheet '{name}'"),
-        delimiter: None,
-        total,
-    };
+    let sheet = Sheet::open(path, sheet, opts)?;
     let spec = {
         let mut s = spec.clone();
         if let Some(z) = &opts.timezone {
@@ -165,6 +186,39 @@ pub fn import_xlsx(
         s
     };
     import_table(
-        case, path, &spec, opts, meta, header, table, cancel, progress,
+        case,
+        path,
+        &spec,
+        opts,
+        sheet.meta.clone(),
+        sheet.header.clone(),
+        sheet.rows(),
+        cancel,
+        progress,
     )
+}
+
+/// Maps the first `n` rows of the first (or named) sheet without writing anything, marking
+/// each row's problems, exactly as [`import_xlsx`] would map them.
+pub fn preview_xlsx(
+    path: &Path,
+    sheet: Option<&str>,
+    spec: &MappingSpec,
+    schema: &crate::model::Schema,
+    opts: &CsvOptions,
+    n: usize,
+) -> Result<Preview, IoError> {
+    let sheet = Sheet::open(path, sheet, opts)?;
+    let mut spec = spec.clone();
+    if let Some(z) = &opts.timezone {
+        spec.time.zone = Some(z.clone());
+    }
+    let mapper = TableMapper::new(&spec, &sheet.header, schema, path, opts, "xlsx")?;
+    let rows = mapper.preview(sheet.rows(), n)?;
+    Ok(Preview {
+        encoding: sheet.meta.encoding.clone(),
+        delimiter: String::new(),
+        header: sheet.header.clone(),
+        rows,
+    })
 }

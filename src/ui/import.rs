@@ -194,7 +194,7 @@ impl ImportWizard {
         self.preview_rx = None;
         let path = self.path();
         let kind = FileKind::of(&path);
-        if !matches!(kind, FileKind::Csv | FileKind::Tsv) {
+        if !kind.needs_mapping() {
             return;
         }
         let spec = match self.load_spec() {
@@ -207,8 +207,16 @@ impl ImportWizard {
         let (schema, opts) = (schema.clone(), self.csv_options(kind));
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let preview = crate::io::csv::preview_csv(&path, &spec, &schema, &opts, 20)
-                .map_err(|e| e.to_string());
+            let preview = match kind {
+                FileKind::Parquet => {
+                    crate::io::parquet::preview_parquet(&path, &spec, &schema, &opts, 20)
+                }
+                FileKind::Xlsx => {
+                    crate::io::xlsx::preview_xlsx(&path, None, &spec, &schema, &opts, 20)
+                }
+                _ => crate::io::csv::preview_csv(&path, &spec, &schema, &opts, 20),
+            }
+            .map_err(|e| e.to_string());
             let _ = tx.send(preview);
         });
         self.preview_rx = Some(rx);
@@ -338,23 +346,24 @@ pub fn run_import(
     let need_spec =
         || spec.ok_or_else(|| crate::io::IoError::Spec("this file needs a mapping".into()));
     match kind {
-        FileKind::Csv | FileKind::Tsv => match previous {
-            Some(previous) => crate::io::csv::reimport_rejected(
-                case,
-                source,
-                need_spec()?,
-                previous,
-                opts,
-                cancel,
-                progress,
-            ),
-            None => crate::io::csv::import_csv(case, source, need_spec()?, opts, cancel, progress),
-        },
-        FileKind::Xlsx => {
-            crate::io::xlsx::import_xlsx(case, source, None, need_spec()?, opts, cancel, progress)
-        }
-        FileKind::Parquet => {
-            crate::io::parquet::import_parquet(case, source, need_spec()?, opts, cancel, progress)
+        FileKind::Csv | FileKind::Tsv | FileKind::Xlsx | FileKind::Parquet => {
+            let spec = need_spec()?;
+            // The importer of the file's format; a re-import runs it on the rejected rows only.
+            let import = |case: &mut Case, opts: &CsvOptions| match kind {
+                FileKind::Xlsx => {
+                    crate::io::xlsx::import_xlsx(case, source, None, spec, opts, cancel, progress)
+                }
+                FileKind::Parquet => {
+                    crate::io::parquet::import_parquet(case, source, spec, opts, cancel, progress)
+                }
+                _ => crate::io::csv::import_csv(case, source, spec, opts, cancel, progress),
+            };
+            match previous {
+                Some(previous) => {
+                    crate::io::csv::reimport_rejected_with(case, source, previous, opts, import)
+                }
+                None => import(case, opts),
+            }
         }
         FileKind::Graphml | FileKind::Gexf => {
             let graph = GraphOptions {
@@ -376,9 +385,24 @@ pub fn run_import(
 /// The template whose required columns the file's header has (CSV and TSV only).
 pub fn guess_template(path: &Path) -> Option<&'static str> {
     let kind = FileKind::of(path);
-    if !matches!(kind, FileKind::Csv | FileKind::Tsv) {
-        return None;
-    }
+    let header = match kind {
+        FileKind::Csv | FileKind::Tsv => csv_header(path)?,
+        // Column names are in the footer; the rows are not read.
+        FileKind::Parquet => crate::io::parquet::column_names(path)?,
+        _ => return None,
+    };
+    TEMPLATES.iter().map(|(name, _)| *name).find(|name| {
+        MappingSpec::template(name).is_ok_and(|spec| {
+            spec.columns()
+                .iter()
+                .filter(|(_, required)| *required)
+                .all(|(c, _)| header.iter().any(|h| h == c))
+        })
+    })
+}
+
+/// The header of a delimited text file, from its first line.
+fn csv_header(path: &Path) -> Option<Vec<String>> {
     // The header is on the first line; read only the start of the file.
     use std::io::Read as _;
     let mut head = vec![0u8; 64 * 1024];
@@ -388,18 +412,12 @@ pub fn guess_template(path: &Path) -> Option<&'static str> {
     let delimiter = [',', ';', '\t', '|']
         .into_iter()
         .max_by_key(|d| first.matches(*d).count())?;
-    let header: Vec<String> = first
-        .split(delimiter)
-        .map(|h| h.trim().trim_matches('"').to_string())
-        .collect();
-    TEMPLATES.iter().map(|(name, _)| *name).find(|name| {
-        MappingSpec::template(name).is_ok_and(|spec| {
-            spec.columns()
-                .iter()
-                .filter(|(_, required)| *required)
-                .all(|(c, _)| header.iter().any(|h| h == c))
-        })
-    })
+    Some(
+        first
+            .split(delimiter)
+            .map(|h| h.trim().trim_matches('"').to_string())
+            .collect(),
+    )
 }
 
 /// What the wizard asks the app to do.
@@ -559,9 +577,9 @@ pub fn show(
             if let Some(report) = &wizard.report {
                 report_view(ui, report);
                 ui.horizontal(|ui| {
-                    // Rejected rows of CSV and TSV can be re-imported by line.
+                    // Rejected rows of tables can be re-imported by line or row number.
                     if !report.rejected.is_empty()
-                        && matches!(kind, FileKind::Csv | FileKind::Tsv)
+                        && kind.needs_mapping()
                         && ui
                             .button("Fix the mapping and re-import rejected rows…")
                             .clicked()
@@ -594,12 +612,16 @@ fn preview_table(ui: &mut egui::Ui, preview: Option<&Result<Preview, String>>) {
         }
         Some(Ok(p)) => {
             let bad = p.rows.iter().filter(|r| !r.problems.is_empty()).count();
+            // Workbooks and Parquet files have no delimiter; their "encoding" names the sheet
+            // or the row groups.
+            let source = if p.delimiter.is_empty() {
+                p.encoding.clone()
+            } else {
+                format!("encoding {}, delimiter {}", p.encoding, p.delimiter)
+            };
             ui.label(format!(
-                "3. Preview of the first {} rows (encoding {}, delimiter {}): {} with problems",
+                "3. Preview of the first {} rows ({source}): {bad} with problems",
                 p.rows.len(),
-                p.encoding,
-                p.delimiter,
-                bad
             ));
             egui::ScrollArea::both()
                 .max_height(260.0)
@@ -723,5 +745,12 @@ mod tests {
         let other = dir.path().join("other.csv");
         std::fs::write(&other, "nothing,useful\n").unwrap();
         assert_eq!(guess_template(&other), None);
+        // Parquet: from the column names in the footer.
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        assert_eq!(guess_template(&fixtures.join("cdr.parquet")), Some("cdr"));
+        assert_eq!(
+            guess_template(&fixtures.join("bad/truncated.parquet")),
+            None
+        );
     }
 }
