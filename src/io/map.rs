@@ -628,13 +628,14 @@ impl Resolver {
         Ok(id)
     }
 
-    /// Writes one mapped row.
+    /// Writes one mapped row. Returns the row's entities, which are only read here, so that
+    /// the caller can free them on the thread that made them (see `import_table`).
     pub fn write_row(
         &mut self,
         w: &mut BatchWriter<'_>,
         row: MappedRow,
         report: &mut ImportReport,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<Option<MappedEntity>>, StoreError> {
         let mut ids: Vec<Option<EntityId>> = Vec::with_capacity(row.entities.len());
         for e in &row.entities {
             ids.push(match e {
@@ -670,7 +671,7 @@ impl Resolver {
             w.event(ev)?;
             report.events += 1;
         }
-        Ok(())
+        Ok(row.entities)
     }
 }
 
