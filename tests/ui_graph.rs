@@ -356,3 +356,101 @@ fn collapse_neighbours_of_one_type_from_the_context_menu_then_undo() {
         "undo opens it again"
     );
 }
+
+#[test]
+fn a_parquet_file_is_previewed_imported_and_its_rejected_rows_reimported_through_the_wizard() {
+    let (dir, mut harness) = harness();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let parquet = fixtures.join("cdr.parquet");
+    // A mapping that needs an IMEI on every row: the row without one is rejected.
+    let template = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/templates/cdr.toml"),
+    )
+    .unwrap();
+    let strict = dir.path().join("needs-imei.toml");
+    std::fs::write(
+        &strict,
+        template.replace(
+            "id_property = \"imei\"\noptional = true",
+            "id_property = \"imei\"",
+        ),
+    )
+    .unwrap();
+    harness.state_mut().open_import(Some(&parquet));
+    // The template is guessed from the column names in the file's footer.
+    assert_eq!(
+        harness.state().import.as_ref().map(|w| w.spec.clone()),
+        Some(copkit::ui::import::SpecChoice::Template("cdr".into()))
+    );
+    harness.state_mut().import.as_mut().unwrap().spec =
+        copkit::ui::import::SpecChoice::File(strict.display().to_string());
+    let start = Instant::now();
+    while harness.query_by_label_contains("1 with problems").is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no preview marking the row without an IMEI"
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.get_by_label_contains("row groups");
+    harness.get_by_label_contains("Lenient").click();
+    harness.run_steps(1);
+    harness.get_by_label("Start import").click();
+    harness.run_steps(1);
+    settle(&mut harness);
+    let report = harness
+        .state()
+        .import
+        .as_ref()
+        .and_then(|w| w.report.clone())
+        .expect("the report is shown");
+    assert_eq!(
+        (report.rows_read, report.rows_accepted, report.rows_rejected),
+        (5, 4, 1)
+    );
+    // Fix the mapping (the standard template) and re-import only the rejected row.
+    harness
+        .get_by_label("Fix the mapping and re-import rejected rows…")
+        .click();
+    harness.run_steps(1);
+    harness.state_mut().import.as_mut().unwrap().spec =
+        copkit::ui::import::SpecChoice::Template("cdr".into());
+    // The preview of the fixed mapping marks no row.
+    let start = Instant::now();
+    while harness.query_by_label_contains("0 with problems").is_none() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no new preview");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.get_by_label_contains("Re-importing only the row the last import rejected");
+    harness.get_by_label("Re-import rejected rows").click();
+    harness.run_steps(1);
+    settle(&mut harness);
+    let report = harness
+        .state()
+        .import
+        .as_ref()
+        .and_then(|w| w.report.clone())
+        .unwrap_or_else(|| {
+            panic!(
+                "the second report is shown; wizard error: {:?}",
+                harness.state().import.as_ref().map(|w| w.error.clone())
+            )
+        });
+    assert_eq!(
+        (report.rows_read, report.rows_accepted, report.rows_rejected),
+        (1, 1, 0)
+    );
+    settle(&mut harness);
+    let open = harness.state().open.as_ref().unwrap();
+    let calls = open
+        .snapshot
+        .events
+        .iter()
+        .filter(|e| {
+            e.event_type == "Call" && e.provenance.source_file.as_deref() == Some("cdr.parquet")
+        })
+        .count();
+    assert_eq!(calls, 5);
+}

@@ -489,11 +489,14 @@ impl<'c> Bulk<'c> {
         // The identifier index stays: the writer looks entities up by it, and it holds only
         // identifier values, few next to the rows of a large batch.
         let indexes = drop_evidence_indexes(conn, KEEP_IDENTIFIER_INDEX)?;
-        tracing::debug!(
-            indexes = indexes.len(),
-            written = self.written,
-            "large batch: secondary indexes dropped until the batch ends"
-        );
+        // None left to drop when the case already has them dropped (`Case::defer_indexes`).
+        if !indexes.is_empty() {
+            tracing::debug!(
+                indexes = indexes.len(),
+                written = self.written,
+                "large batch: secondary indexes dropped until the batch ends"
+            );
+        }
         self.deferred = Some(indexes);
         Ok(())
     }

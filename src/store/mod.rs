@@ -375,8 +375,10 @@ impl Case {
             snapshot: None,
         };
         case.reload_configuration()?;
-        if case.deferred_indexes()?.is_some() {
-            // A run of batches with its indexes dropped (`defer_indexes`) did not finish.
+        if record && case.deferred_indexes()?.is_some() {
+            // A run of batches with its indexes dropped (`defer_indexes`) did not finish. Not
+            // when opened unrecorded (`audit verify` reads the case before writing anything);
+            // reads work without the indexes, only slower.
             tracing::warn!(path = %path.display(), "the case's indexes were dropped by a write that did not finish; building them again");
             case.restore_indexes()?;
         }
@@ -490,8 +492,9 @@ impl Case {
     /// writers look entities up by it.
     ///
     /// The dropped indexes are listed in the case header in the same transaction, and
-    /// opening a case whose restore never ran (a crash) builds them then. Reads stay correct
-    /// meanwhile, only slower. Not audited: no evidence changes.
+    /// opening a case whose restore never ran (a crash) builds them then ([`Case::open`], not
+    /// [`Case::open_unrecorded`]). Reads stay correct meanwhile, only slower. Not audited: no
+    /// evidence changes.
     pub fn defer_indexes(&mut self) -> Result<(), StoreError> {
         if self.deferred_indexes()?.is_some() {
             return Ok(());
@@ -1547,6 +1550,10 @@ mod tests {
             os_user: "tester".into(),
             analyst: "Test Analyst".into(),
         };
+        // Opening for `audit verify` writes nothing, so leaves them dropped.
+        let unrecorded = Case::open_unrecorded(&path, actor.clone(), "test").unwrap();
+        assert!(unrecorded.deferred_indexes().unwrap().is_some());
+        drop(unrecorded);
         let reopened = Case::open(&path, actor, "test").unwrap();
         assert_eq!(index_names(&reopened), all_indexes);
         assert_eq!(reopened.deferred_indexes().unwrap(), None);

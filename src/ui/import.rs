@@ -522,10 +522,10 @@ pub fn show(
             if let Some(previous) = &wizard.reimport {
                 ui.colored_label(
                     ui.visuals().warn_fg_color,
-                    format!(
-                        "Re-importing only the {} rows the last import rejected.",
-                        previous.rejected.len()
-                    ),
+                    match previous.rejected.len() {
+                        1 => "Re-importing only the row the last import rejected.".to_string(),
+                        n => format!("Re-importing only the {n} rows the last import rejected."),
+                    },
                 );
             }
             wizard.refresh_preview(schema);
