@@ -48,6 +48,17 @@ fn harness() -> (tempfile::TempDir, Harness<'static, WorkbenchApp>) {
     (dir, harness)
 }
 
+/// Steps the UI until a label containing `text` shows (work off the UI thread), failing with
+/// `missing` after 20 s.
+fn wait_for_label(harness: &mut Harness<'static, WorkbenchApp>, text: &str, missing: &str) {
+    let start = Instant::now();
+    while harness.query_by_label_contains(text).is_none() {
+        assert!(start.elapsed() < Duration::from_secs(20), "{missing}");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn settle(harness: &mut Harness<'static, WorkbenchApp>) {
     let start = Instant::now();
     loop {
@@ -243,12 +254,7 @@ fn importing_a_csv_with_one_bad_row_through_the_wizard_names_the_row() {
     .unwrap();
     harness.state_mut().open_import(Some(&csv));
     // The preview is made off the UI thread.
-    let start = Instant::now();
-    while harness.query_by_label_contains("with problems").is_none() {
-        assert!(start.elapsed() < Duration::from_secs(20), "no preview");
-        harness.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_label(&mut harness, "with problems", "no preview");
     // The template was guessed from the header, the preview marks the bad row.
     assert_eq!(
         harness.state().import.as_ref().map(|w| w.spec.clone()),
@@ -384,15 +390,11 @@ fn a_parquet_file_is_previewed_imported_and_its_rejected_rows_reimported_through
     );
     harness.state_mut().import.as_mut().unwrap().spec =
         copkit::ui::import::SpecChoice::File(strict.display().to_string());
-    let start = Instant::now();
-    while harness.query_by_label_contains("1 with problems").is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no preview marking the row without an IMEI"
-        );
-        harness.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_label(
+        &mut harness,
+        "1 with problems",
+        "no preview marking the row without an IMEI",
+    );
     harness.get_by_label_contains("row groups");
     harness.get_by_label_contains("Lenient").click();
     harness.run_steps(1);
@@ -417,12 +419,7 @@ fn a_parquet_file_is_previewed_imported_and_its_rejected_rows_reimported_through
     harness.state_mut().import.as_mut().unwrap().spec =
         copkit::ui::import::SpecChoice::Template("cdr".into());
     // The preview of the fixed mapping marks no row.
-    let start = Instant::now();
-    while harness.query_by_label_contains("0 with problems").is_none() {
-        assert!(start.elapsed() < Duration::from_secs(20), "no new preview");
-        harness.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_label(&mut harness, "0 with problems", "no new preview");
     harness.get_by_label_contains("Re-importing only the row the last import rejected");
     harness.get_by_label("Re-import rejected rows").click();
     harness.run_steps(1);

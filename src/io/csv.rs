@@ -244,6 +244,23 @@ pub(super) fn apply_overrides(
     Ok(spec)
 }
 
+/// The data records of a CSV reader as table rows (line and byte position, text cells).
+fn table_rows<'r, R: std::io::Read + 'r>(
+    path: &'r Path,
+    records: csv::StringRecordsIter<'r, R>,
+) -> impl Iterator<Item = Result<TableRow, IoError>> + 'r {
+    records.map(move |r| {
+        r.map(|rec| TableRow {
+            line: rec.position().map_or(0, |p| p.line()),
+            byte: rec.position().map_or(0, |p| p.byte()),
+            cells: rec.iter().map(str::to_string).collect(),
+            numeric: Vec::new(),
+            problem: None,
+        })
+        .map_err(|e| csv_error(path, &e))
+    })
+}
+
 /// Maps the first `n` data rows without writing anything, marking each row's problems.
 pub fn preview_csv(
     path: &Path,
@@ -258,19 +275,7 @@ pub fn preview_csv(
     let mut records = rdr.records();
     let header = read_header(path, &mut records)?;
     let mapper = TableMapper::new(&spec, &header, schema, path, opts, "csv")?;
-    let rows = mapper.preview(
-        records.map(|rec| {
-            let rec = rec.map_err(|e| csv_error(path, &e))?;
-            Ok(TableRow {
-                line: rec.position().map_or(0, |p| p.line()),
-                byte: 0,
-                cells: rec.iter().map(str::to_string).collect(),
-                numeric: Vec::new(),
-                problem: None,
-            })
-        }),
-        n,
-    )?;
+    let rows = mapper.preview(table_rows(path, records), n)?;
     Ok(Preview {
         encoding: parsed.encoding.to_string(),
         delimiter: display_delimiter(parsed.delimiter),
@@ -330,16 +335,7 @@ pub fn import_csv(
     let mut rdr = reader(&parsed.text, parsed.delimiter);
     let mut records = rdr.records();
     let header = read_header(path, &mut records)?;
-    let rows = records.map(|r| {
-        r.map(|rec| TableRow {
-            line: rec.position().map_or(0, |p| p.line()),
-            byte: rec.position().map_or(0, |p| p.byte()),
-            cells: rec.iter().map(str::to_string).collect(),
-            numeric: Vec::new(),
-            problem: None,
-        })
-        .map_err(|e| csv_error(path, &e))
-    });
+    let rows = table_rows(path, records);
     let meta = TableMeta {
         format: if parsed.delimiter == b'\t' {
             "tsv".into()

@@ -44,7 +44,7 @@ const REBUILD_CACHE_KIB: i64 = -512;
 const EVIDENCE_TABLES: [&str; 5] = ["entities", "attributes", "links", "events", "participants"];
 
 /// One table's buffered rows.
-trait Row {
+pub(super) trait Row {
     /// `table (columns)` of the INSERT.
     const INTO: &'static str;
     const COLUMNS: usize;
@@ -62,7 +62,7 @@ fn bind_all(stmt: &mut Statement<'_>, at: usize, values: &[&dyn ToSql]) -> rusql
 }
 
 /// `INSERT INTO table (columns) VALUES (?, …), …` for `rows` rows.
-fn insert_sql<R: Row>(rows: usize) -> String {
+pub(super) fn insert_sql<R: Row>(rows: usize) -> String {
     let one = format!("({})", vec!["?"; R::COLUMNS].join(", "));
     format!(
         "INSERT OR FAIL INTO {} VALUES {}",
@@ -86,30 +86,7 @@ impl Row for EventRow {
         self.id
     }
     fn bind(&self, stmt: &mut Statement<'_>, at: usize) -> rusqlite::Result<()> {
-        let e = &self.event;
-        let p = &e.provenance;
-        let batch = p.batch.map(|b| b.0);
-        let g = grade_cols(e.grading.as_ref());
-        bind_all(
-            stmt,
-            at,
-            &[
-                &e.event_type,
-                &e.time.start_ms,
-                &e.time.end_ms,
-                &e.time.original_text,
-                &e.time.original_zone,
-                &e.source_id,
-                &e.restricted,
-                &batch,
-                &p.source_file,
-                &p.record,
-                &g[0],
-                &g[1],
-                &g[2],
-                &g[3],
-            ],
-        )
+        bind_event(stmt, at, &self.event)
     }
 }
 
@@ -130,33 +107,75 @@ impl Row for LinkRow {
         self.id
     }
     fn bind(&self, stmt: &mut Statement<'_>, at: usize) -> rusqlite::Result<()> {
-        let l = &self.link;
-        let p = &l.provenance;
-        let batch = p.batch.map(|b| b.0);
-        let g = grade_cols(l.grading.as_ref());
-        bind_all(
-            stmt,
-            at,
-            &[
-                &l.link_type,
-                &self.source,
-                &self.target,
-                &l.directed,
-                &l.strength.as_str(),
-                &l.weight,
-                &l.label,
-                &l.source_id,
-                &l.restricted,
-                &batch,
-                &p.source_file,
-                &p.record,
-                &g[0],
-                &g[1],
-                &g[2],
-                &g[3],
-            ],
-        )
+        bind_link(stmt, at, self.source, self.target, &self.link)
     }
+}
+
+/// Binds one event row (the columns of [`EventRow`]). The single-row insert of
+/// `command::Inserter` binds through this too, so each table's columns are listed once.
+pub(super) fn bind_event(
+    stmt: &mut Statement<'_>,
+    at: usize,
+    e: &NewEvent,
+) -> rusqlite::Result<()> {
+    let p = &e.provenance;
+    let batch = p.batch.map(|b| b.0);
+    let g = grade_cols(e.grading.as_ref());
+    bind_all(
+        stmt,
+        at,
+        &[
+            &e.event_type,
+            &e.time.start_ms,
+            &e.time.end_ms,
+            &e.time.original_text,
+            &e.time.original_zone,
+            &e.source_id,
+            &e.restricted,
+            &batch,
+            &p.source_file,
+            &p.record,
+            &g[0],
+            &g[1],
+            &g[2],
+            &g[3],
+        ],
+    )
+}
+
+/// Binds one link row (the columns of [`LinkRow`]), between `source` and `target`.
+pub(super) fn bind_link(
+    stmt: &mut Statement<'_>,
+    at: usize,
+    source: i64,
+    target: i64,
+    l: &NewLink,
+) -> rusqlite::Result<()> {
+    let p = &l.provenance;
+    let batch = p.batch.map(|b| b.0);
+    let g = grade_cols(l.grading.as_ref());
+    bind_all(
+        stmt,
+        at,
+        &[
+            &l.link_type,
+            &source,
+            &target,
+            &l.directed,
+            &l.strength.as_str(),
+            &l.weight,
+            &l.label,
+            &l.source_id,
+            &l.restricted,
+            &batch,
+            &p.source_file,
+            &p.record,
+            &g[0],
+            &g[1],
+            &g[2],
+            &g[3],
+        ],
+    )
 }
 
 struct ParticipantRow {
@@ -177,7 +196,7 @@ impl Row for ParticipantRow {
     }
 }
 
-struct AttributeRow {
+pub(super) struct AttributeRow {
     id: i64,
     owner_kind: &'static str,
     owner_id: i64,
@@ -204,8 +223,9 @@ impl Row for AttributeRow {
     }
 }
 
-/// Binds one attribute row: (owner kind, owner id), the attribute, its normalised value.
-fn bind_attribute(
+/// Binds one attribute row (the columns of [`AttributeRow`]): (owner kind, owner id), the
+/// attribute, its normalised value.
+pub(super) fn bind_attribute(
     stmt: &mut Statement<'_>,
     at: usize,
     (owner_kind, owner_id): (&str, i64),

@@ -3,7 +3,9 @@
 //! command can be undone and redone exactly.
 
 use super::audit::AuditCategory;
-use super::bulk::Bulk;
+use super::bulk::{
+    AttributeRow, Bulk, EventRow, LinkRow, bind_attribute, bind_event, bind_link, insert_sql,
+};
 use super::error::StoreError;
 use crate::model::{
     AttributeId, BatchId, EntityId, EntityRef, EntityTypeDef, Grading, GradingScheme, ItemRef,
@@ -271,6 +273,7 @@ fn require_label(label: &str, what: &str) -> Result<(), StoreError> {
 /// batch's inserter also has a [`Bulk`] side that buffers events, participants, links and
 /// their attributes and writes them many rows per statement.
 struct Inserter<'c> {
+    conn: &'c Connection,
     entity: Statement<'c>,
     attribute: Statement<'c>,
     link: Statement<'c>,
@@ -340,28 +343,16 @@ fn check_event(ctx: &ExecContext<'_>, e: &NewEvent) -> Result<(), StoreError> {
 impl<'c> Inserter<'c> {
     fn new(conn: &'c Connection) -> Result<Self, StoreError> {
         Ok(Inserter {
+            conn,
             entity: conn.prepare(
                 "INSERT INTO entities (type, label, source_id, category, restricted, prov_batch, \
                  prov_file, prov_record, grade_scheme, grade_source, grade_info, grade_handling) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?,
-            attribute: conn.prepare(
-                "INSERT INTO attributes (owner_kind, owner_id, property, value, normalized, \
-                 prov_batch, prov_file, prov_record, grade_scheme, grade_source, grade_info, \
-                 grade_handling) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?,
-            link: conn.prepare(
-                "INSERT INTO links (type, source, target, directed, strength, weight, label, \
-                 source_id, restricted, prov_batch, prov_file, prov_record, grade_scheme, \
-                 grade_source, grade_info, grade_handling) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            )?,
-            event: conn.prepare(
-                "INSERT INTO events (type, start_ms, end_ms, time_text, time_zone, source_id, \
-                 restricted, prov_batch, prov_file, prov_record, grade_scheme, grade_source, \
-                 grade_info, grade_handling) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            )?,
+            // The same statements and bindings as the bulk writer's, one row at a time.
+            attribute: conn.prepare(&insert_sql::<AttributeRow>(1))?,
+            link: conn.prepare(&insert_sql::<LinkRow>(1))?,
+            event: conn.prepare(&insert_sql::<EventRow>(1))?,
             participant: conn
                 .prepare("INSERT INTO participants (event, role, entity) VALUES (?1, ?2, ?3)")?,
             entity_exists: conn.prepare("SELECT 1 FROM entities WHERE id = ?1")?,
@@ -401,23 +392,15 @@ impl<'c> Inserter<'c> {
         attr: &NewAttribute,
         normalized: Option<String>,
     ) -> Result<AttributeId, StoreError> {
-        let g = grade_cols(attr.grading.as_ref());
-        let p = &attr.provenance;
-        let id = self.attribute.insert(params![
-            owner.kind_str(),
-            owner.raw(),
-            attr.property,
-            attr.value,
-            normalized,
-            p.batch.map(|b| b.0),
-            p.source_file,
-            p.record,
-            g[0],
-            g[1],
-            g[2],
-            g[3]
-        ])?;
-        Ok(AttributeId(id))
+        bind_attribute(
+            &mut self.attribute,
+            1,
+            (owner.kind_str(), owner.raw()),
+            attr,
+            normalized.as_deref(),
+        )?;
+        self.attribute.raw_execute()?;
+        Ok(AttributeId(self.conn.last_insert_rowid()))
     }
 
     fn entity(&mut self, ctx: &ExecContext<'_>, e: &NewEntity) -> Result<EntityId, StoreError> {
@@ -496,26 +479,9 @@ impl<'c> Inserter<'c> {
         let id = match &mut self.bulk {
             Some(bulk) => LinkId(bulk.link(l, source.0, target.0)?),
             None => {
-                let g = grade_cols(l.grading.as_ref());
-                let p = &l.provenance;
-                LinkId(self.link.insert(params![
-                    l.link_type,
-                    source.0,
-                    target.0,
-                    l.directed,
-                    l.strength.as_str(),
-                    l.weight,
-                    l.label,
-                    l.source_id,
-                    l.restricted,
-                    p.batch.map(|b| b.0),
-                    p.source_file,
-                    p.record,
-                    g[0],
-                    g[1],
-                    g[2],
-                    g[3]
-                ])?)
+                bind_link(&mut self.link, 1, source.0, target.0, &l)?;
+                self.link.raw_execute()?;
+                LinkId(self.conn.last_insert_rowid())
             }
         };
         for attr in attributes {
@@ -536,24 +502,9 @@ impl<'c> Inserter<'c> {
         let id = match &mut self.bulk {
             Some(bulk) => crate::model::EventId(bulk.event(e)?),
             None => {
-                let g = grade_cols(e.grading.as_ref());
-                let p = &e.provenance;
-                crate::model::EventId(self.event.insert(params![
-                    e.event_type,
-                    e.time.start_ms,
-                    e.time.end_ms,
-                    e.time.original_text,
-                    e.time.original_zone,
-                    e.source_id,
-                    e.restricted,
-                    p.batch.map(|b| b.0),
-                    p.source_file,
-                    p.record,
-                    g[0],
-                    g[1],
-                    g[2],
-                    g[3]
-                ])?)
+                bind_event(&mut self.event, 1, &e)?;
+                self.event.raw_execute()?;
+                crate::model::EventId(self.conn.last_insert_rowid())
             }
         };
         for participant in &participants {
