@@ -689,6 +689,105 @@ fn a_phone_used_in_a_handset_is_linked_once_per_batch() {
     assert_eq!((r.events, r.links, r.entities_created), (2, 1, 6));
 }
 
+/// The writer looks entities up by key numbers and skips attribute values an earlier row
+/// gave the same key: every spelling and value must still be kept once, for the right entity,
+/// including keys that come back spelled differently, self-calls and people seen again with a
+/// new value, and an entity already in the case.
+#[test]
+fn repeated_keys_keep_each_spelling_and_value_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let people = dir.path().join("people.csv");
+    std::fs::write(
+        &people,
+        "id,type,name,phone,email,birth_date,address,note\n\
+         1,Person,Ana Novak,07700900123,,,,\n\
+         1,Person,Ana Novak,07700900123,,,,\n\
+         2,Person,Bo Lind,07700900999,,,,first\n\
+         1,Person,Ana N.,+447700900123,,,,\n\
+         1,Person,Ana Novak,07700900123,,,,\n\
+         2,Person,Bo Lind,07700900999,,,,second\n\
+         2,Person,Bo Lind,07700900999,,,,first\n",
+    )
+    .unwrap();
+    let go = |case: &mut Case, path: &Path, spec: &str| {
+        import_csv(
+            case,
+            path,
+            &template(spec),
+            &CsvOptions::default(),
+            &CancelToken::new(),
+            &NoProgress,
+        )
+        .unwrap()
+    };
+    go(&mut case, &people, "entities");
+    let snap = case.snapshot().unwrap();
+    let person = |id: &str| {
+        snap.entities
+            .iter()
+            .find(|e| e.source_id.as_deref() == Some(id))
+            .unwrap()
+    };
+    let values = |e: &copkit::model::Entity, p: &str| -> Vec<String> {
+        e.values(p).map(str::to_string).collect()
+    };
+    assert_eq!(values(person("1"), "name"), ["Ana Novak", "Ana N."]);
+    assert_eq!(values(person("2"), "note"), ["first", "second"]);
+    assert_eq!(values(person("2"), "name"), ["Bo Lind"]);
+
+    // Calls: one number written three ways, a self-call, and a number already in the case
+    // from an earlier call import.
+    let first = dir.path().join("first.csv");
+    std::fs::write(
+        &first,
+        "caller,callee,start,duration,cell,imei\n\
+         07700900555,07700900556,2024-03-01 09:00:00,60,C1,\n",
+    )
+    .unwrap();
+    go(&mut case, &first, "cdr");
+    let calls = dir.path().join("calls.csv");
+    std::fs::write(
+        &calls,
+        "caller,callee,start,duration,cell,imei\n\
+         07700900123,07700900456,2024-03-01 10:00:00,60,C1,356938035643809\n\
+         +447700900123,07700900456,2024-03-01 10:01:00,60,C1,356938035643809\n\
+         07700900123,07700900123,2024-03-01 10:02:00,60,C2,\n\
+         07700 900123,07700900555,2024-03-01 10:03:00,60,C1,356938035643809\n\
+         07700900123,+447700900555,2024-03-01 10:04:00,60,C1,\n\
+         07700900555,07700900123,2024-03-01 10:05:00,60,C1,\n",
+    )
+    .unwrap();
+    let r = go(&mut case, &calls, "cdr");
+    assert_eq!(r.events, 6);
+    // New: +447700900123 (the people list's phone is an attribute, not a Phone entity),
+    // 07700900456, cell C2 and the handset. Matched: 07700900555 and cell C1.
+    assert_eq!(r.entities_created, 4);
+    assert_eq!(r.entities_merged, 2, "{:?}", r.merges);
+    let snap = case.snapshot().unwrap();
+    let phone = |e164: &str| {
+        let found: Vec<_> = snap
+            .entities
+            .iter()
+            .filter(|e| e.entity_type == "Phone" && e.values("number").any(|v| v == e164))
+            .collect();
+        assert_eq!(found.len(), 1, "one Phone holds {e164}");
+        found[0]
+    };
+    let mut ana = values(phone("+447700900123"), "number");
+    ana.sort();
+    assert_eq!(
+        ana,
+        ["+447700900123", "07700 900123", "07700900123"],
+        "each spelling once"
+    );
+    let mut other = values(phone("+447700900555"), "number");
+    other.sort();
+    assert_eq!(other, ["+447700900555", "07700900555"]);
+    // The handset used twice by one phone is linked to it once.
+    assert_eq!(r.links, 1);
+}
+
 #[test]
 fn xlsx_imports_and_numbers_in_identifier_columns_are_rejected() {
     use copkit::io::xlsx::import_xlsx;

@@ -2,7 +2,7 @@
 //! the user can confirm or override them), the header checked, every row mapped and
 //! validated, the batch written all or nothing. A lenient mode skips bad rows, listing each.
 
-use super::map::{Compiled, MappedEntity, MappedRow, Resolver, check_gradings};
+use super::map::{Compiled, KeyNumbering, MappedEntity, MappedRow, Resolver, check_gradings};
 use super::report::{ImportReport, RowProblem};
 use super::spec::MappingSpec;
 use super::{IoError, Limits, SourceBytes, decode_text, read_source, sniff_binary};
@@ -621,9 +621,19 @@ pub(crate) fn import_table(
             std::thread::Builder::new()
                 .name("copkit-map-rows".into())
                 .spawn_scoped(scope, move || {
+                    let mut numbering = KeyNumbering::default();
                     for chunk in chunk_rx {
                         spent_rx.try_iter().for_each(drop);
-                        let mapped: Vec<_> = chunk.into_iter().map(map_one).collect();
+                        let mapped: Vec<_> = chunk
+                            .into_iter()
+                            .map(|row| {
+                                let mut mapped = map_one(row);
+                                if let Ok(row) = &mut mapped {
+                                    numbering.number(row);
+                                }
+                                mapped
+                            })
+                            .collect();
                         if mapped_tx.send(mapped).is_err() {
                             break;
                         }

@@ -10,11 +10,12 @@ use super::spec::{
 };
 use super::{IoError, hidden_characters};
 use crate::model::{
-    EntityId, EntityRef, Grading, ItemRef, LinkStrength, NewAttribute, NewEntity, NewEvent,
+    EntityId, EntityRef, Grading, IdBits, ItemRef, LinkStrength, NewAttribute, NewEntity, NewEvent,
     NewLink, NewParticipant, ParticipantRole, PropertyKind, Provenance, Schema, normalize_value,
 };
 use crate::store::{BatchWriter, StoreError};
 use rustc_hash::{FxHashMap, FxHashSet};
+use smol_str::SmolStr;
 use std::collections::{HashMap, HashSet};
 
 /// A spec bound to the columns of one file.
@@ -40,6 +41,11 @@ pub struct MappedEntity {
     /// Number of leading attributes that hold the identifier itself.
     pub id_attributes: usize,
     pub attributes: Vec<NewAttribute>,
+    /// The entity's key as numbered by [`KeyNumbering`] (`None` if not numbered).
+    pub key_no: Option<u32>,
+    /// Attributes (bit `i` for `attributes[i]`, the first 64) that an earlier row of the
+    /// import already gave this key, so the writer need not check them again.
+    pub repeated_attributes: u64,
 }
 
 /// A row mapped into items whose endpoints are positions in `entities`.
@@ -247,6 +253,8 @@ impl Compiled {
                 label,
                 id_attributes,
                 attributes,
+                key_no: None,
+                repeated_attributes: 0,
             }));
         }
 
@@ -410,6 +418,82 @@ fn pairs_push(
     links.push((a, b, l, once));
 }
 
+/// Numbers the entity keys of an import's rows on the mapping thread, in row order: each
+/// distinct (entity type, match property, key) gets the next number, and each attribute
+/// value a key was already given by an earlier row is marked as repeated.
+///
+/// Why: the writer resolved every entity cell by probing hash maps keyed by identifier text,
+/// and checked every attribute value against a set, several probes per row and most of them
+/// cache misses: a quarter of the writing thread of a 1M-row import. With the numbers it
+/// looks entities up in a vector and skips repeated values, and the probing moves to the
+/// mapping thread, which has time to spare. A key resolves to one entity for the whole
+/// batch, so what was repeated for the key was already handled for its entity.
+///
+/// Only rows that mapped without a problem may be numbered, in the order they are written.
+#[derive(Debug, Default)]
+pub struct KeyNumbering {
+    /// (entity type, match property; empty for the source id), numbered by position.
+    kinds: Vec<(String, String)>,
+    keys: FxHashMap<(u32, SmolStr), u32>,
+    /// Key number → the identifier as the row that numbered it wrote it.
+    first_raw: Vec<SmolStr>,
+    names: Vec<String>,
+    /// (key number, property number, value).
+    seen: FxHashSet<(u32, u32, SmolStr)>,
+}
+
+impl KeyNumbering {
+    pub fn number(&mut self, row: &mut MappedRow) {
+        for e in row.entities.iter_mut().flatten() {
+            let (property, key) = match &e.match_key {
+                Some((p, k)) => (p.as_str(), k.as_str()),
+                None => ("", e.id_raw.as_str()),
+            };
+            let kind = match self
+                .kinds
+                .iter()
+                .position(|(t, p)| *t == e.entity_type && p == property)
+            {
+                Some(i) => i,
+                None => {
+                    self.kinds
+                        .push((e.entity_type.clone(), property.to_string()));
+                    self.kinds.len() - 1
+                }
+            } as u32;
+            let next = self.keys.len() as u32;
+            let key_no = *self.keys.entry((kind, SmolStr::new(key))).or_insert(next);
+            e.key_no = Some(key_no);
+            e.repeated_attributes = 0;
+            // The identifier's own attributes follow from the identifier as written, so
+            // when a key comes back written the same way they are repeated as a whole.
+            let mut skip = 0;
+            if key_no == next {
+                self.first_raw.push(SmolStr::new(&e.id_raw));
+            } else if self.first_raw[key_no as usize] == e.id_raw.as_str() {
+                skip = e.id_attributes.min(64);
+                e.repeated_attributes = if skip == 64 {
+                    u64::MAX
+                } else {
+                    (1 << skip) - 1
+                };
+            }
+            for (i, a) in e.attributes.iter().enumerate().take(64).skip(skip) {
+                let p = match self.names.iter().position(|n| *n == a.property) {
+                    Some(p) => p,
+                    None => {
+                        self.names.push(a.property.clone());
+                        self.names.len() - 1
+                    }
+                } as u32;
+                if !self.seen.insert((key_no, p, SmolStr::new(&a.value))) {
+                    e.repeated_attributes |= 1 << i;
+                }
+            }
+        }
+    }
+}
+
 /// Writes mapped rows into a batch, resolving each entity to one already written in this
 /// batch, one already in the case (matched on a normalised identifier or source id: merged
 /// and reported), or a new one.
@@ -419,65 +503,34 @@ fn pairs_push(
 #[derive(Debug, Default)]
 pub struct Resolver {
     /// (entity type, property) → normalised key → entity. Few (type, property) pairs, so a
-    /// list searched by value.
-    by_key: Vec<((String, String), FxHashMap<String, EntityId>)>,
+    /// list searched by value, the last one used tried first.
+    by_key: Vec<((String, String), FxHashMap<SmolStr, EntityId>)>,
+    last_key_map: usize,
+    /// Key number ([`KeyNumbering`]) → the entity it resolved to.
+    by_number: Vec<Option<EntityId>>,
     /// Entity type → source id → entity (entities keyed by source id only).
-    by_source_id: FxHashMap<String, FxHashMap<String, EntityId>>,
+    by_source_id: FxHashMap<String, FxHashMap<SmolStr, EntityId>>,
     /// Source ids of entities already in the case before this import.
     existing_source_ids: HashMap<(String, String), EntityId>,
-    created: FxHashSet<EntityId>,
-    reported_merge: FxHashSet<EntityId>,
+    /// Entities this import created, and those it reported as merged (bits: checked for
+    /// every entity cell).
+    created: IdBits,
+    reported_merge: IdBits,
     /// Property names and link types, numbered (a handful per spec).
     names: Vec<String>,
-    /// (entity, property number) → the values of that property the entity has. Checked for
-    /// every entity cell of every row, so keyed by numbers and holding the few values inline.
-    seen_attributes: FxHashMap<(EntityId, u32), SeenValues>,
+    /// (entity, property number, value) for every attribute value an entity has. Checked
+    /// for every entity cell of every row.
+    seen_attributes: FxHashSet<(EntityId, u32, SmolStr)>,
     /// Links made once per pair in this batch: (link type number, source, target).
     pairs: FxHashSet<(u32, EntityId, EntityId)>,
     /// How many merge notes to keep in the report (counts are always exact).
     pub merge_note_cap: usize,
 }
 
-/// The values one entity has for one property: nearly always one or two (a phone number as
-/// written and in E.164), so a short list compared in place; a set once there are many.
-#[derive(Debug)]
-enum SeenValues {
-    Few(Vec<Box<str>>),
-    Many(FxHashSet<Box<str>>),
-}
-
-impl Default for SeenValues {
-    fn default() -> Self {
-        SeenValues::Few(Vec::new())
-    }
-}
-
-impl SeenValues {
-    /// Past this many values a list scan costs more than a hash.
-    const FEW: usize = 8;
-
-    /// Adds `value`; false if it was there already.
-    fn insert(&mut self, value: &str) -> bool {
-        match self {
-            SeenValues::Few(values) => {
-                if values.iter().any(|v| **v == *value) {
-                    return false;
-                }
-                values.push(value.into());
-                if values.len() > Self::FEW {
-                    *self = SeenValues::Many(std::mem::take(values).into_iter().collect());
-                }
-                true
-            }
-            SeenValues::Many(values) => {
-                if values.contains(value) {
-                    return false;
-                }
-                values.insert(value.into())
-            }
-        }
-    }
-}
+// Why `SmolStr` keys: these maps are probed three to six times per row, and with `String`
+// keys each probe followed a pointer to the key's text somewhere on the heap, a cache miss
+// per probe (a quarter of the writing thread of a 1M-row import, most of it waiting for
+// memory). Identifiers are short, and `SmolStr` keeps up to 23 bytes inside the table.
 
 impl Resolver {
     pub fn new(existing_source_ids: HashMap<(String, String), EntityId>) -> Resolver {
@@ -502,31 +555,93 @@ impl Resolver {
     /// Records that `id` has attribute `property` = `value`; false if it already had it.
     fn first_sighting(&mut self, id: EntityId, property: &str, value: &str) -> bool {
         let p = self.name(property);
-        self.seen_attributes
-            .entry((id, p))
-            .or_default()
-            .insert(value)
+        self.seen_attributes.insert((id, p, SmolStr::new(value)))
     }
 
-    fn key_map(&mut self, entity_type: &str, property: &str) -> &mut FxHashMap<String, EntityId> {
-        let i = match self
-            .by_key
-            .iter()
-            .position(|((t, p), _)| t == entity_type && p == property)
-        {
-            Some(i) => i,
-            None => {
-                self.by_key.push((
-                    (entity_type.to_string(), property.to_string()),
-                    FxHashMap::default(),
-                ));
-                self.by_key.len() - 1
-            }
+    fn key_map(&mut self, entity_type: &str, property: &str) -> &mut FxHashMap<SmolStr, EntityId> {
+        let matches = |((t, p), _): &((String, String), _)| t == entity_type && p == property;
+        let i = match self.by_key.get(self.last_key_map) {
+            Some(m) if matches(m) => self.last_key_map,
+            _ => match self.by_key.iter().position(matches) {
+                Some(i) => i,
+                None => {
+                    self.by_key.push((
+                        (entity_type.to_string(), property.to_string()),
+                        FxHashMap::default(),
+                    ));
+                    self.by_key.len() - 1
+                }
+            },
         };
+        self.last_key_map = i;
         &mut self.by_key[i].1
     }
 
     fn resolve(
+        &mut self,
+        w: &mut BatchWriter<'_>,
+        e: &MappedEntity,
+        line: u64,
+        report: &mut ImportReport,
+    ) -> Result<EntityId, StoreError> {
+        let Some(key_no) = e.key_no.map(|k| k as usize) else {
+            return self.resolve_by_key(w, e, line, report);
+        };
+        if let Some(Some(id)) = self.by_number.get(key_no).copied() {
+            self.found(w, e, id, line, report)?;
+            return Ok(id);
+        }
+        let id = self.resolve_by_key(w, e, line, report)?;
+        if self.by_number.len() <= key_no {
+            self.by_number.resize(key_no + 1, None);
+        }
+        self.by_number[key_no] = Some(id);
+        Ok(id)
+    }
+
+    /// Records a sighting of entity `id` (already written or in the case) in a row: reports
+    /// a merge the first time, and adds the attribute values it did not have yet.
+    fn found(
+        &mut self,
+        w: &mut BatchWriter<'_>,
+        e: &MappedEntity,
+        id: EntityId,
+        line: u64,
+        report: &mut ImportReport,
+    ) -> Result<(), StoreError> {
+        let existing = !self.created.contains(id.0);
+        if existing && self.reported_merge.insert(id.0) {
+            report.entities_merged += 1;
+            if report.merges.len() < self.merge_note_cap {
+                let (property, key) = e
+                    .match_key
+                    .clone()
+                    .unwrap_or_else(|| ("source id".into(), e.id_raw.clone()));
+                report.merges.push(MergeNote {
+                    line,
+                    entity: id,
+                    entity_type: e.entity_type.clone(),
+                    property,
+                    key,
+                });
+            }
+        }
+        let skip = if existing { e.id_attributes } else { 0 };
+        for (i, a) in e.attributes.iter().enumerate().skip(skip) {
+            if i < 64 && e.repeated_attributes & (1 << i) != 0 {
+                continue;
+            }
+            if self.first_sighting(id, &a.property, &a.value) {
+                w.attribute(ItemRef::Entity(id), a.clone())?;
+                report.attributes += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves an entity by its key text: to one this batch wrote, one in the case, or a new
+    /// one.
+    fn resolve_by_key(
         &mut self,
         w: &mut BatchWriter<'_>,
         e: &MappedEntity,
@@ -539,7 +654,8 @@ impl Resolver {
                 None => {
                     let id = w.find_entity_by_identifier(&e.entity_type, prop, key)?;
                     if let Some(id) = id {
-                        self.key_map(&e.entity_type, prop).insert(key.clone(), id);
+                        self.key_map(&e.entity_type, prop)
+                            .insert(SmolStr::new(key), id);
                     }
                     id
                 }
@@ -560,37 +676,14 @@ impl Resolver {
                         self.by_source_id
                             .entry(e.entity_type.clone())
                             .or_default()
-                            .insert(e.id_raw.clone(), id);
+                            .insert(SmolStr::new(&e.id_raw), id);
                     }
                     id
                 }
             },
         };
         if let Some(id) = found {
-            let existing = !self.created.contains(&id);
-            if existing && self.reported_merge.insert(id) {
-                report.entities_merged += 1;
-                if report.merges.len() < self.merge_note_cap {
-                    let (property, key) = e
-                        .match_key
-                        .clone()
-                        .unwrap_or_else(|| ("source id".into(), e.id_raw.clone()));
-                    report.merges.push(MergeNote {
-                        line,
-                        entity: id,
-                        entity_type: e.entity_type.clone(),
-                        property,
-                        key,
-                    });
-                }
-            }
-            let skip = if existing { e.id_attributes } else { 0 };
-            for a in e.attributes.iter().skip(skip) {
-                if self.first_sighting(id, &a.property, &a.value) {
-                    w.attribute(ItemRef::Entity(id), a.clone())?;
-                    report.attributes += 1;
-                }
-            }
+            self.found(w, e, id, line, report)?;
             return Ok(id);
         }
         let mut ne = NewEntity::new(e.entity_type.clone(), e.label.clone());
@@ -610,19 +703,20 @@ impl Resolver {
         let id = w.entity(ne)?;
         report.entities_created += 1;
         report.attributes += e.attributes.len() as u64;
-        self.created.insert(id);
+        self.created.insert(id.0);
         for a in &e.attributes {
             self.first_sighting(id, &a.property, &a.value);
         }
         match &e.match_key {
             Some((prop, key)) => {
-                self.key_map(&e.entity_type, prop).insert(key.clone(), id);
+                self.key_map(&e.entity_type, prop)
+                    .insert(SmolStr::new(key), id);
             }
             None => {
                 self.by_source_id
                     .entry(e.entity_type.clone())
                     .or_default()
-                    .insert(e.id_raw.clone(), id);
+                    .insert(SmolStr::new(&e.id_raw), id);
             }
         }
         Ok(id)

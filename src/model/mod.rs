@@ -13,7 +13,7 @@ mod schema;
 
 pub use dates::{EventTime, PartialDate, PartialDateError};
 pub use grading::{Grade, GradeLevel, Grading, GradingError, GradingScheme};
-pub use ids::{AttributeId, BatchId, EntityId, EntityRef, EventId, ItemRef, LinkId};
+pub use ids::{AttributeId, BatchId, EntityId, EntityRef, EventId, IdBits, ItemRef, LinkId};
 pub use items::{
     Attribute, Entity, Event, Link, LinkStrength, NewAttribute, NewEntity, NewEvent, NewLink,
     NewParticipant, Participant, ParticipantRole, PersonCategory, Provenance,

@@ -24,6 +24,7 @@
 use super::command::grade_cols;
 use super::error::StoreError;
 use crate::model::{ItemRef, NewAttribute, NewEvent, NewLink};
+use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, Statement, ToSql};
 
 /// Rows per multi-row INSERT (at most 17 columns × 64 = 1 088 parameters, far below SQLite's
@@ -48,10 +49,14 @@ pub(super) trait Row {
     /// `table (columns)` of the INSERT.
     const INTO: &'static str;
     const COLUMNS: usize;
+    /// Positions of the columns that usually hold one value for a whole batch (type,
+    /// provenance, grading). When every row of a chunk agrees on some of them, the chunk's
+    /// INSERT binds those values once instead of once per row (see [`Table::flush`]).
+    const SHARED: &'static [usize];
     /// The id counted for the row (SQLite assigns it; see the module comment).
     fn id(&self) -> i64;
-    /// Binds this row's values to parameters `at`, `at + 1`, … of `stmt`.
-    fn bind(&self, stmt: &mut Statement<'_>, at: usize) -> rusqlite::Result<()>;
+    /// Calls `f` with this row's values in column order.
+    fn with_values<T>(&self, f: impl FnOnce(&[&dyn ToSql]) -> T) -> T;
 }
 
 fn bind_all(stmt: &mut Statement<'_>, at: usize, values: &[&dyn ToSql]) -> rusqlite::Result<()> {
@@ -71,6 +76,36 @@ pub(super) fn insert_sql<R: Row>(rows: usize) -> String {
     )
 }
 
+/// The INSERT of `rows` rows that share the values of the columns in `shared` (a bit per
+/// column position): those are parameters `?1`, `?2`, … in column order, and each row's own
+/// columns follow, row after row.
+fn shared_insert_sql<R: Row>(rows: usize, shared: u32) -> String {
+    let n_shared = shared.count_ones() as usize;
+    let own = R::COLUMNS - n_shared;
+    let tuples: Vec<String> = (0..rows)
+        .map(|i| {
+            let (mut s, mut k) = (0, 0);
+            let params: Vec<String> = (0..R::COLUMNS)
+                .map(|c| {
+                    if shared & (1 << c) != 0 {
+                        s += 1;
+                        format!("?{s}")
+                    } else {
+                        k += 1;
+                        format!("?{}", n_shared + i * own + k)
+                    }
+                })
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT OR FAIL INTO {} VALUES {}",
+        R::INTO,
+        tuples.join(", ")
+    )
+}
+
 pub(super) struct EventRow {
     id: i64,
     /// Its participants and attributes are written as rows of their own.
@@ -82,11 +117,13 @@ impl Row for EventRow {
         source_id, restricted, prov_batch, prov_file, prov_record, grade_scheme, grade_source, \
         grade_info, grade_handling)";
     const COLUMNS: usize = 14;
+    // type, time_zone, restricted, prov_batch, prov_file, the four grade columns.
+    const SHARED: &'static [usize] = &[0, 4, 6, 7, 8, 10, 11, 12, 13];
     fn id(&self) -> i64 {
         self.id
     }
-    fn bind(&self, stmt: &mut Statement<'_>, at: usize) -> rusqlite::Result<()> {
-        bind_event(stmt, at, &self.event)
+    fn with_values<T>(&self, f: impl FnOnce(&[&dyn ToSql]) -> T) -> T {
+        event_values(&self.event, f)
     }
 }
 
@@ -103,11 +140,13 @@ impl Row for LinkRow {
         label, source_id, restricted, prov_batch, prov_file, prov_record, grade_scheme, \
         grade_source, grade_info, grade_handling)";
     const COLUMNS: usize = 16;
+    // type, directed, strength, restricted, prov_batch, prov_file, the four grade columns.
+    const SHARED: &'static [usize] = &[0, 3, 4, 8, 9, 10, 12, 13, 14, 15];
     fn id(&self) -> i64 {
         self.id
     }
-    fn bind(&self, stmt: &mut Statement<'_>, at: usize) -> rusqlite::Result<()> {
-        bind_link(stmt, at, self.source, self.target, &self.link)
+    fn with_values<T>(&self, f: impl FnOnce(&[&dyn ToSql]) -> T) -> T {
+        link_values(self.source, self.target, &self.link, f)
     }
 }
 
@@ -118,29 +157,30 @@ pub(super) fn bind_event(
     at: usize,
     e: &NewEvent,
 ) -> rusqlite::Result<()> {
+    event_values(e, |v| bind_all(stmt, at, v))
+}
+
+/// Calls `f` with the values of one event row, in the columns of [`EventRow`].
+fn event_values<T>(e: &NewEvent, f: impl FnOnce(&[&dyn ToSql]) -> T) -> T {
     let p = &e.provenance;
     let batch = p.batch.map(|b| b.0);
     let g = grade_cols(e.grading.as_ref());
-    bind_all(
-        stmt,
-        at,
-        &[
-            &e.event_type,
-            &e.time.start_ms,
-            &e.time.end_ms,
-            &e.time.original_text,
-            &e.time.original_zone,
-            &e.source_id,
-            &e.restricted,
-            &batch,
-            &p.source_file,
-            &p.record,
-            &g[0],
-            &g[1],
-            &g[2],
-            &g[3],
-        ],
-    )
+    f(&[
+        &e.event_type,
+        &e.time.start_ms,
+        &e.time.end_ms,
+        &e.time.original_text,
+        &e.time.original_zone,
+        &e.source_id,
+        &e.restricted,
+        &batch,
+        &p.source_file,
+        &p.record,
+        &g[0],
+        &g[1],
+        &g[2],
+        &g[3],
+    ])
 }
 
 /// Binds one link row (the columns of [`LinkRow`]), between `source` and `target`.
@@ -151,31 +191,32 @@ pub(super) fn bind_link(
     target: i64,
     l: &NewLink,
 ) -> rusqlite::Result<()> {
+    link_values(source, target, l, |v| bind_all(stmt, at, v))
+}
+
+/// Calls `f` with the values of one link row, in the columns of [`LinkRow`].
+fn link_values<T>(source: i64, target: i64, l: &NewLink, f: impl FnOnce(&[&dyn ToSql]) -> T) -> T {
     let p = &l.provenance;
     let batch = p.batch.map(|b| b.0);
     let g = grade_cols(l.grading.as_ref());
-    bind_all(
-        stmt,
-        at,
-        &[
-            &l.link_type,
-            &source,
-            &target,
-            &l.directed,
-            &l.strength.as_str(),
-            &l.weight,
-            &l.label,
-            &l.source_id,
-            &l.restricted,
-            &batch,
-            &p.source_file,
-            &p.record,
-            &g[0],
-            &g[1],
-            &g[2],
-            &g[3],
-        ],
-    )
+    f(&[
+        &l.link_type,
+        &source,
+        &target,
+        &l.directed,
+        &l.strength.as_str(),
+        &l.weight,
+        &l.label,
+        &l.source_id,
+        &l.restricted,
+        &batch,
+        &p.source_file,
+        &p.record,
+        &g[0],
+        &g[1],
+        &g[2],
+        &g[3],
+    ])
 }
 
 struct ParticipantRow {
@@ -188,11 +229,12 @@ struct ParticipantRow {
 impl Row for ParticipantRow {
     const INTO: &'static str = "participants (event, role, entity)";
     const COLUMNS: usize = 3;
+    const SHARED: &'static [usize] = &[];
     fn id(&self) -> i64 {
         self.id
     }
-    fn bind(&self, stmt: &mut Statement<'_>, at: usize) -> rusqlite::Result<()> {
-        bind_all(stmt, at, &[&self.event, &self.role, &self.entity])
+    fn with_values<T>(&self, f: impl FnOnce(&[&dyn ToSql]) -> T) -> T {
+        f(&[&self.event, &self.role, &self.entity])
     }
 }
 
@@ -209,16 +251,17 @@ impl Row for AttributeRow {
         normalized, prov_batch, prov_file, prov_record, grade_scheme, grade_source, grade_info, \
         grade_handling)";
     const COLUMNS: usize = 12;
+    // owner_kind, property, normalized, prov_batch, prov_file, the four grade columns.
+    const SHARED: &'static [usize] = &[0, 2, 4, 5, 6, 8, 9, 10, 11];
     fn id(&self) -> i64 {
         self.id
     }
-    fn bind(&self, stmt: &mut Statement<'_>, at: usize) -> rusqlite::Result<()> {
-        bind_attribute(
-            stmt,
-            at,
+    fn with_values<T>(&self, f: impl FnOnce(&[&dyn ToSql]) -> T) -> T {
+        attribute_values(
             (self.owner_kind, self.owner_id),
             &self.attribute,
             self.normalized.as_deref(),
+            f,
         )
     }
 }
@@ -232,27 +275,35 @@ pub(super) fn bind_attribute(
     a: &NewAttribute,
     normalized: Option<&str>,
 ) -> rusqlite::Result<()> {
+    attribute_values((owner_kind, owner_id), a, normalized, |v| {
+        bind_all(stmt, at, v)
+    })
+}
+
+/// Calls `f` with the values of one attribute row, in the columns of [`AttributeRow`].
+fn attribute_values<T>(
+    (owner_kind, owner_id): (&str, i64),
+    a: &NewAttribute,
+    normalized: Option<&str>,
+    f: impl FnOnce(&[&dyn ToSql]) -> T,
+) -> T {
     let p = &a.provenance;
     let batch = p.batch.map(|b| b.0);
     let g = grade_cols(a.grading.as_ref());
-    bind_all(
-        stmt,
-        at,
-        &[
-            &owner_kind,
-            &owner_id,
-            &a.property,
-            &a.value,
-            &normalized,
-            &batch,
-            &p.source_file,
-            &p.record,
-            &g[0],
-            &g[1],
-            &g[2],
-            &g[3],
-        ],
-    )
+    f(&[
+        &owner_kind,
+        &owner_id,
+        &a.property,
+        &a.value,
+        &normalized,
+        &batch,
+        &p.source_file,
+        &p.record,
+        &g[0],
+        &g[1],
+        &g[2],
+        &g[3],
+    ])
 }
 
 /// Buffered rows of one table and the statements that write them.
@@ -261,11 +312,18 @@ struct Table<'c, R: Row> {
     rows: Vec<R>,
     /// Writes exactly `CHUNK` rows.
     chunk: Statement<'c>,
+    /// Writes exactly `CHUNK` rows sharing the values of some columns: (the columns as a
+    /// bit set, its statement). A batch has one or two such sets per table.
+    shared: Vec<(u32, Statement<'c>)>,
     /// Writes one row (for the remainder when the buffer is flushed early).
     single: Statement<'c>,
     /// The id the next row will get.
     next_id: i64,
 }
+
+/// Statements kept per table for chunks sharing column values; past this, a chunk whose
+/// shared columns are a new combination is bound in full.
+const MAX_SHARED_STATEMENTS: usize = 4;
 
 impl<'c, R: Row> Table<'c, R> {
     fn new(conn: &'c Connection, table: &str) -> Result<Self, StoreError> {
@@ -282,6 +340,7 @@ impl<'c, R: Row> Table<'c, R> {
             conn,
             rows: Vec::with_capacity(CHUNK),
             chunk: conn.prepare(&insert_sql::<R>(CHUNK))?,
+            shared: Vec::new(),
             single: conn.prepare(&insert_sql::<R>(1))?,
             next_id,
         })
@@ -301,18 +360,99 @@ impl<'c, R: Row> Table<'c, R> {
         Ok(())
     }
 
+    /// The columns of `R::SHARED` on whose value every buffered row agrees, as a bit set.
+    fn agreed_columns(&self) -> u32 {
+        let Some((first, rest)) = self.rows.split_first() else {
+            return 0;
+        };
+        first.with_values(|v0| {
+            let firsts: Vec<Option<ToSqlOutput<'_>>> =
+                R::SHARED.iter().map(|&c| v0[c].to_sql().ok()).collect();
+            let mut agreed: u32 = R::SHARED.iter().map(|&c| 1u32 << c).sum();
+            for row in rest {
+                row.with_values(|v| {
+                    for (&c, want) in R::SHARED.iter().zip(&firsts) {
+                        if agreed & (1 << c) != 0 && (want.is_none() || v[c].to_sql().ok() != *want)
+                        {
+                            agreed &= !(1 << c);
+                        }
+                    }
+                });
+                if agreed == 0 {
+                    break;
+                }
+            }
+            agreed
+        })
+    }
+
+    /// Binds the full chunk to the statement for the columns in `agreed` (prepared the first
+    /// time) and returns its place; `None` if that would be one statement too many.
+    fn bind_shared(&mut self, agreed: u32) -> Result<Option<usize>, StoreError> {
+        let at = match self.shared.iter().position(|(set, _)| *set == agreed) {
+            Some(at) => at,
+            None if self.shared.len() < MAX_SHARED_STATEMENTS => {
+                let stmt = self.conn.prepare(&shared_insert_sql::<R>(CHUNK, agreed))?;
+                self.shared.push((agreed, stmt));
+                self.shared.len() - 1
+            }
+            None => return Ok(None),
+        };
+        let stmt = &mut self.shared[at].1;
+        let n_shared = agreed.count_ones() as usize;
+        let own = R::COLUMNS - n_shared;
+        self.rows[0].with_values(|v| {
+            let mut param = 0;
+            for (c, value) in v.iter().enumerate() {
+                if agreed & (1 << c) != 0 {
+                    param += 1;
+                    stmt.raw_bind_parameter(param, value)?;
+                }
+            }
+            Ok::<(), rusqlite::Error>(())
+        })?;
+        for (i, row) in self.rows.iter().enumerate() {
+            row.with_values(|v| {
+                let mut param = n_shared + i * own;
+                for (c, value) in v.iter().enumerate() {
+                    if agreed & (1 << c) == 0 {
+                        param += 1;
+                        stmt.raw_bind_parameter(param, value)?;
+                    }
+                }
+                Ok::<(), rusqlite::Error>(())
+            })?;
+        }
+        Ok(Some(at))
+    }
+
     fn flush(&mut self) -> Result<(), StoreError> {
         let Some(last) = self.rows.last().map(R::id) else {
             return Ok(());
         };
         if self.rows.len() == CHUNK {
-            for (i, row) in self.rows.iter().enumerate() {
-                row.bind(&mut self.chunk, 1 + i * R::COLUMNS)?;
+            // Binding is a good part of writing a row; values a whole chunk shares (the
+            // batch, the file, the grading, the type) are bound once, not 64 times.
+            let agreed = self.agreed_columns();
+            let shared = if agreed.count_ones() >= 2 {
+                self.bind_shared(agreed)?
+            } else {
+                None
+            };
+            match shared {
+                Some(at) => {
+                    self.shared[at].1.raw_execute()?;
+                }
+                None => {
+                    for (i, row) in self.rows.iter().enumerate() {
+                        row.with_values(|v| bind_all(&mut self.chunk, 1 + i * R::COLUMNS, v))?;
+                    }
+                    self.chunk.raw_execute()?;
+                }
             }
-            self.chunk.raw_execute()?;
         } else {
             for row in &self.rows {
-                row.bind(&mut self.single, 1)?;
+                row.with_values(|v| bind_all(&mut self.single, 1, v))?;
                 self.single.raw_execute()?;
             }
         }
@@ -599,4 +739,20 @@ pub(super) fn create_indexes(
     built?;
     restored?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_columns_are_numbered_once_and_each_row_follows() {
+        // Participants have three columns; share the first and the last.
+        let sql = shared_insert_sql::<ParticipantRow>(3, 0b101);
+        assert_eq!(
+            sql,
+            "INSERT OR FAIL INTO participants (event, role, entity) VALUES \
+             (?1, ?3, ?2), (?1, ?4, ?2), (?1, ?5, ?2)"
+        );
+    }
 }

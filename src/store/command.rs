@@ -8,9 +8,9 @@ use super::bulk::{
 };
 use super::error::StoreError;
 use crate::model::{
-    AttributeId, BatchId, EntityId, EntityRef, EntityTypeDef, Grading, GradingScheme, ItemRef,
-    LinkId, LinkStrength, NewAttribute, NewEntity, NewEvent, NewLink, PersonCategory, Provenance,
-    Schema, normalize_value,
+    AttributeId, BatchId, EntityId, EntityRef, EntityTypeDef, Grading, GradingScheme, IdBits,
+    ItemRef, LinkId, LinkStrength, NewAttribute, NewEntity, NewEvent, NewLink, PersonCategory,
+    Provenance, Schema, normalize_value,
 };
 use rusqlite::{Connection, OptionalExtension, Statement, params};
 use serde::{Deserialize, Serialize};
@@ -283,7 +283,7 @@ struct Inserter<'c> {
     /// Entities known to exist: created through this inserter or checked once. An inserter
     /// lives inside one transaction that only inserts, so a checked entity cannot vanish, and
     /// a bulk import need not query the same endpoint for every row.
-    known_entities: rustc_hash::FxHashSet<i64>,
+    known_entities: IdBits,
     bulk: Option<Bulk<'c>>,
 }
 
@@ -356,7 +356,7 @@ impl<'c> Inserter<'c> {
             participant: conn
                 .prepare("INSERT INTO participants (event, role, entity) VALUES (?1, ?2, ?3)")?,
             entity_exists: conn.prepare("SELECT 1 FROM entities WHERE id = ?1")?,
-            known_entities: rustc_hash::FxHashSet::default(),
+            known_entities: IdBits::default(),
             bulk: None,
         })
     }
@@ -451,7 +451,7 @@ impl<'c> Inserter<'c> {
                 ))
             }),
             EntityRef::Existing(id) => {
-                if self.known_entities.contains(&id.0) {
+                if self.known_entities.contains(id.0) {
                     Ok(id)
                 } else if self.entity_exists.exists([id.0])? {
                     self.known_entities.insert(id.0);

@@ -1441,6 +1441,170 @@ mod tests {
         Case::create(&dir.join(name), "c", actor, "test").unwrap()
     }
 
+    /// Chunks whose rows agree on all, some or none of the columns the writer binds once per
+    /// chunk (type, zone, file, grading, property) must store each row's own values.
+    #[test]
+    fn chunks_sharing_some_column_values_store_every_row_as_given() {
+        use crate::model::{
+            EventTime, Grading, NewAttribute, NewEntity, NewEvent, NewLink, NewParticipant,
+            ParticipantRole,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut case = test_case(dir.path(), "c.copkit");
+        // Rows 0–63 agree on everything shared; later chunks differ in a pattern per column.
+        let event_type = |i: i64| {
+            if i >= 64 && i % 3 == 0 {
+                "Meeting"
+            } else {
+                "Call"
+            }
+        };
+        let zone = |i: i64| {
+            if i >= 128 && i % 5 == 0 {
+                "Europe/London"
+            } else {
+                "UTC"
+            }
+        };
+        let file = |i: i64| {
+            if i >= 192 && i % 2 == 0 {
+                "a.csv"
+            } else {
+                "b.csv"
+            }
+        };
+        let grading = |i: i64| {
+            (i >= 256 && i % 7 == 0).then(|| Grading {
+                scheme: "admiralty".into(),
+                source: Some("B".into()),
+                information: Some("2".into()),
+                handling: None,
+            })
+        };
+        let property = |i: i64| {
+            if i >= 320 && i % 2 == 1 {
+                "note"
+            } else {
+                "durationSecs"
+            }
+        };
+        let batch = NewBatch {
+            kind: "import".into(),
+            description: "varied".into(),
+            ..Default::default()
+        };
+        let n = 400;
+        case.import_streamed(batch, |w| -> Result<(), StoreError> {
+            let a = w.entity(NewEntity::new("Phone", "a"))?;
+            let b = w.entity(NewEntity::new("Phone", "b"))?;
+            for i in 0..n {
+                let mut ev = NewEvent::new(
+                    event_type(i),
+                    EventTime {
+                        start_ms: i * 1000,
+                        end_ms: None,
+                        original_text: Some(format!("t{i}")),
+                        original_zone: Some(zone(i).into()),
+                    },
+                );
+                ev.provenance.source_file = Some(file(i).into());
+                ev.provenance.record = Some(format!("line {i}"));
+                ev.grading = grading(i);
+                ev.participants = vec![
+                    NewParticipant::new(ParticipantRole::From, a),
+                    NewParticipant::new(ParticipantRole::To, b),
+                ];
+                let mut attr = NewAttribute::new(property(i), format!("{i}"));
+                attr.provenance.source_file = Some(file(i).into());
+                ev.attributes.push(attr);
+                w.event(ev)?;
+                let mut l = NewLink::new(event_type(i), a, b);
+                l.directed = i % 4 != 0 || i < 64;
+                l.provenance.source_file = Some(file(i).into());
+                l.grading = grading(i);
+                w.link(l)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let grade = |i: i64| grading(i).and_then(|g| g.source);
+        let mut stmt = case
+            .conn
+            .prepare(
+                "SELECT type, time_text, time_zone, prov_file, prov_record, grade_source \
+                 FROM events ORDER BY id",
+            )
+            .unwrap();
+        let events: Vec<(String, String, String, String, String, Option<String>)> = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let expected: Vec<_> = (0..n)
+            .map(|i| {
+                (
+                    event_type(i).to_string(),
+                    format!("t{i}"),
+                    zone(i).to_string(),
+                    file(i).to_string(),
+                    format!("line {i}"),
+                    grade(i),
+                )
+            })
+            .collect();
+        assert_eq!(events, expected);
+        let mut stmt = case
+            .conn
+            .prepare(
+                "SELECT a.property, a.value, a.prov_file FROM attributes a \
+                 JOIN events e ON a.owner_kind = 'event' AND a.owner_id = e.id ORDER BY e.id",
+            )
+            .unwrap();
+        let attributes: Vec<(String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let expected: Vec<_> = (0..n)
+            .map(|i| (property(i).to_string(), format!("{i}"), file(i).to_string()))
+            .collect();
+        assert_eq!(attributes, expected);
+        let mut stmt = case
+            .conn
+            .prepare("SELECT type, directed, prov_file, grade_source FROM links ORDER BY id")
+            .unwrap();
+        let links: Vec<(String, bool, String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let expected: Vec<_> = (0..n)
+            .map(|i| {
+                (
+                    event_type(i).to_string(),
+                    i % 4 != 0 || i < 64,
+                    file(i).to_string(),
+                    grade(i),
+                )
+            })
+            .collect();
+        assert_eq!(links, expected);
+        let participants: i64 = case
+            .conn
+            .query_row("SELECT count(*) FROM participants", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(participants, 2 * n);
+    }
+
     #[test]
     fn a_large_batch_rebuilds_its_indexes_and_writes_what_a_small_one_writes() {
         let dir = tempfile::tempdir().unwrap();
