@@ -52,6 +52,23 @@ fn run(
     result
 }
 
+/// Imports a file made by the test (not a fixture) with a built-in template.
+fn import_with(
+    case: &mut Case,
+    path: &Path,
+    template_name: &str,
+    opts: &CsvOptions,
+) -> Result<ImportReport, IoError> {
+    import_csv(
+        case,
+        path,
+        &template(template_name),
+        opts,
+        &CancelToken::new(),
+        &NoProgress,
+    )
+}
+
 fn template(name: &str) -> MappingSpec {
     MappingSpec::template(name).unwrap()
 }
@@ -109,24 +126,14 @@ fn fifos_and_devices_are_refused() {
     let fifo = dir.path().join("pipe.csv");
     let made = std::process::Command::new("mkfifo").arg(&fifo).status();
     if made.is_ok_and(|s| s.success()) {
-        let err = import_csv(
-            &mut case,
-            &fifo,
-            &template("cdr"),
-            &CsvOptions::default(),
-            &CancelToken::new(),
-            &NoProgress,
-        )
-        .unwrap_err();
+        let err = import_with(&mut case, &fifo, "cdr", &CsvOptions::default()).unwrap_err();
         assert!(err.to_string().contains("FIFO"), "{err}");
     }
-    let err = import_csv(
+    let err = import_with(
         &mut case,
         Path::new("/dev/null"),
-        &template("cdr"),
+        "cdr",
         &CsvOptions::default(),
-        &CancelToken::new(),
-        &NoProgress,
     )
     .unwrap_err();
     assert!(err.to_string().contains("device"), "{err}");
@@ -677,15 +684,7 @@ fn a_phone_used_in_a_handset_is_linked_once_per_batch() {
          07700900001,07700900003,2024-03-01 11:00:00,60,LJ-2,356938035643809\n",
     )
     .unwrap();
-    let r = import_csv(
-        &mut case,
-        &csv,
-        &template("cdr"),
-        &CsvOptions::default(),
-        &CancelToken::new(),
-        &NoProgress,
-    )
-    .unwrap();
+    let r = import_with(&mut case, &csv, "cdr", &CsvOptions::default()).unwrap();
     assert_eq!((r.events, r.links, r.entities_created), (2, 1, 6));
 }
 
@@ -711,15 +710,7 @@ fn repeated_keys_keep_each_spelling_and_value_once() {
     )
     .unwrap();
     let go = |case: &mut Case, path: &Path, spec: &str| {
-        import_csv(
-            case,
-            path,
-            &template(spec),
-            &CsvOptions::default(),
-            &CancelToken::new(),
-            &NoProgress,
-        )
-        .unwrap()
+        import_with(case, path, spec, &CsvOptions::default()).unwrap()
     };
     go(&mut case, &people, "entities");
     let snap = case.snapshot().unwrap();
@@ -880,14 +871,7 @@ fn a_file_of_many_chunks_keeps_row_order_lines_and_rejections() {
     }
     std::fs::write(&path, &text).unwrap();
     let (_, mut case) = temp_case(&dir, "c.copkit");
-    let strict = import_csv(
-        &mut case,
-        &path,
-        &template("cdr"),
-        &CsvOptions::default(),
-        &CancelToken::new(),
-        &NoProgress,
-    );
+    let strict = import_with(&mut case, &path, "cdr", &CsvOptions::default());
     let Err(IoError::Rejected { report, .. }) = strict else {
         panic!("expected the strict import to be refused: {strict:?}");
     };
@@ -899,15 +883,7 @@ fn a_file_of_many_chunks_keeps_row_order_lines_and_rejections() {
         lenient: true,
         ..CsvOptions::default()
     };
-    let r = import_csv(
-        &mut case,
-        &path,
-        &template("cdr"),
-        &lenient,
-        &CancelToken::new(),
-        &NoProgress,
-    )
-    .unwrap();
+    let r = import_with(&mut case, &path, "cdr", &lenient).unwrap();
     assert_eq!(
         (r.rows_read, r.rows_accepted, r.rows_rejected),
         (9_000, 8_997, 3)

@@ -59,6 +59,24 @@ fn wait_for_label(harness: &mut Harness<'static, WorkbenchApp>, text: &str, miss
     }
 }
 
+/// Clicks the button labelled `label` and waits for the jobs it starts.
+fn click_and_settle(harness: &mut Harness<'static, WorkbenchApp>, label: &str) {
+    harness.get_by_label(label).click();
+    harness.run_steps(1);
+    settle(harness);
+}
+
+/// The import report the wizard shows.
+fn shown_report(harness: &Harness<'static, WorkbenchApp>) -> copkit::io::ImportReport {
+    let wizard = harness.state().import.as_ref();
+    wizard.and_then(|w| w.report.clone()).unwrap_or_else(|| {
+        panic!(
+            "the import report is shown; wizard error: {:?}",
+            wizard.map(|w| w.error.clone())
+        )
+    })
+}
+
 fn settle(harness: &mut Harness<'static, WorkbenchApp>) {
     let start = Instant::now();
     loop {
@@ -263,15 +281,8 @@ fn importing_a_csv_with_one_bad_row_through_the_wizard_names_the_row() {
     harness.get_by_label_contains("1 with problems");
     harness.get_by_label_contains("Lenient").click();
     harness.run_steps(1);
-    harness.get_by_label("Start import").click();
-    harness.run_steps(1);
-    settle(&mut harness);
-    let report = harness
-        .state()
-        .import
-        .as_ref()
-        .and_then(|w| w.report.clone())
-        .expect("the report is shown");
+    click_and_settle(&mut harness, "Start import");
+    let report = shown_report(&harness);
     assert_eq!(
         (report.rows_read, report.rows_accepted, report.rows_rejected),
         (3, 2, 1)
@@ -398,15 +409,8 @@ fn a_parquet_file_is_previewed_imported_and_its_rejected_rows_reimported_through
     harness.get_by_label_contains("row groups");
     harness.get_by_label_contains("Lenient").click();
     harness.run_steps(1);
-    harness.get_by_label("Start import").click();
-    harness.run_steps(1);
-    settle(&mut harness);
-    let report = harness
-        .state()
-        .import
-        .as_ref()
-        .and_then(|w| w.report.clone())
-        .expect("the report is shown");
+    click_and_settle(&mut harness, "Start import");
+    let report = shown_report(&harness);
     assert_eq!(
         (report.rows_read, report.rows_accepted, report.rows_rejected),
         (5, 4, 1)
@@ -421,20 +425,8 @@ fn a_parquet_file_is_previewed_imported_and_its_rejected_rows_reimported_through
     // The preview of the fixed mapping marks no row.
     wait_for_label(&mut harness, "0 with problems", "no new preview");
     harness.get_by_label_contains("Re-importing only the row the last import rejected");
-    harness.get_by_label("Re-import rejected rows").click();
-    harness.run_steps(1);
-    settle(&mut harness);
-    let report = harness
-        .state()
-        .import
-        .as_ref()
-        .and_then(|w| w.report.clone())
-        .unwrap_or_else(|| {
-            panic!(
-                "the second report is shown; wizard error: {:?}",
-                harness.state().import.as_ref().map(|w| w.error.clone())
-            )
-        });
+    click_and_settle(&mut harness, "Re-import rejected rows");
+    let report = shown_report(&harness);
     assert_eq!(
         (report.rows_read, report.rows_accepted, report.rows_rejected),
         (1, 1, 0)

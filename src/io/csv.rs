@@ -584,7 +584,6 @@ pub(crate) fn import_table(
     // writes the rows mapped before: on two cores a large import takes about the time of the
     // writing alone. Rows travel in chunks, in order, and at most `MAP_AHEAD` chunks are
     // ahead of the writer, so memory stays bounded.
-    let map_one = |row: TableRow| mapper.map(row);
     let result = case.import_streamed(batch, |w| -> Result<ImportReport, IoError> {
         let mut resolver = Resolver::new(existing);
         let mut rows = 0u64;
@@ -619,7 +618,7 @@ pub(crate) fn import_table(
             // thread to be freed there: freeing memory another thread allocated is the slow
             // path of the allocator, and it was a twelfth of the writing thread's time.
             let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Vec<Vec<Option<MappedEntity>>>>();
-            let map_one = &map_one;
+            let mapper = &mapper;
             std::thread::Builder::new()
                 .name("copkit-map-rows".into())
                 .spawn_scoped(scope, move || {
@@ -629,7 +628,7 @@ pub(crate) fn import_table(
                         let mapped: Vec<_> = chunk
                             .into_iter()
                             .map(|row| {
-                                let mut mapped = map_one(row);
+                                let mut mapped = mapper.map(row);
                                 if let Ok(row) = &mut mapped {
                                     numbering.number(row);
                                 }

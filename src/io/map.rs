@@ -418,6 +418,24 @@ fn pairs_push(
     links.push((a, b, l, once));
 }
 
+/// Names (property names, link types) numbered in the order they are first seen. A spec has
+/// a handful, so a list searched by value.
+#[derive(Debug, Default)]
+struct NameNumbers(Vec<String>);
+
+impl NameNumbers {
+    fn number(&mut self, name: &str) -> u32 {
+        let i = match self.0.iter().position(|n| n == name) {
+            Some(i) => i,
+            None => {
+                self.0.push(name.to_string());
+                self.0.len() - 1
+            }
+        };
+        i as u32
+    }
+}
+
 /// Numbers the entity keys of an import's rows on the mapping thread, in row order: each
 /// distinct (entity type, match property, key) gets the next number, and each attribute
 /// value a key was already given by an earlier row is marked as repeated.
@@ -437,7 +455,7 @@ pub struct KeyNumbering {
     keys: FxHashMap<(u32, SmolStr), u32>,
     /// Key number → the identifier as the row that numbered it wrote it.
     first_raw: Vec<SmolStr>,
-    names: Vec<String>,
+    names: NameNumbers,
     /// (key number, property number, value).
     seen: FxHashSet<(u32, u32, SmolStr)>,
 }
@@ -479,13 +497,7 @@ impl KeyNumbering {
                 };
             }
             for (i, a) in e.attributes.iter().enumerate().take(64).skip(skip) {
-                let p = match self.names.iter().position(|n| *n == a.property) {
-                    Some(p) => p,
-                    None => {
-                        self.names.push(a.property.clone());
-                        self.names.len() - 1
-                    }
-                } as u32;
+                let p = self.names.number(&a.property);
                 if !self.seen.insert((key_no, p, SmolStr::new(&a.value))) {
                     e.repeated_attributes |= 1 << i;
                 }
@@ -516,8 +528,8 @@ pub struct Resolver {
     /// every entity cell).
     created: IdBits,
     reported_merge: IdBits,
-    /// Property names and link types, numbered (a handful per spec).
-    names: Vec<String>,
+    /// Property names and link types, numbered.
+    names: NameNumbers,
     /// (entity, property number, value) for every attribute value an entity has. Checked
     /// for every entity cell of every row.
     seen_attributes: FxHashSet<(EntityId, u32, SmolStr)>,
@@ -541,20 +553,9 @@ impl Resolver {
         }
     }
 
-    /// The number of a property name or link type (added the first time it is seen).
-    fn name(&mut self, name: &str) -> u32 {
-        match self.names.iter().position(|n| n == name) {
-            Some(i) => i as u32,
-            None => {
-                self.names.push(name.to_string());
-                (self.names.len() - 1) as u32
-            }
-        }
-    }
-
     /// Records that `id` has attribute `property` = `value`; false if it already had it.
     fn first_sighting(&mut self, id: EntityId, property: &str, value: &str) -> bool {
-        let p = self.name(property);
+        let p = self.names.number(property);
         self.seen_attributes.insert((id, p, SmolStr::new(value)))
     }
 
@@ -745,7 +746,7 @@ impl Resolver {
         for (a, b, mut l, once) in row.links {
             let (s, t) = (get(a)?, get(b)?);
             if once {
-                let link_type = self.name(&l.link_type);
+                let link_type = self.names.number(&l.link_type);
                 if !self.pairs.insert((link_type, s, t)) {
                     continue;
                 }

@@ -1441,6 +1441,18 @@ mod tests {
         Case::create(&dir.join(name), "c", actor, "test").unwrap()
     }
 
+    /// Every row `sql` selects, as tuples.
+    fn select<T>(case: &Case, sql: &str) -> Vec<T>
+    where
+        T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>,
+    {
+        let mut stmt = case.conn.prepare(sql).unwrap();
+        stmt.query_map([], |r| T::try_from(r))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     /// Chunks whose rows agree on all, some or none of the columns the writer binds once per
     /// chunk (type, zone, file, grading, property) must store each row's own values.
     #[test]
@@ -1451,43 +1463,21 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let mut case = test_case(dir.path(), "c.copkit");
-        // Rows 0–63 agree on everything shared; later chunks differ in a pattern per column.
-        let event_type = |i: i64| {
-            if i >= 64 && i % 3 == 0 {
-                "Meeting"
-            } else {
-                "Call"
-            }
-        };
-        let zone = |i: i64| {
-            if i >= 128 && i % 5 == 0 {
-                "Europe/London"
-            } else {
-                "UTC"
-            }
-        };
-        let file = |i: i64| {
-            if i >= 192 && i % 2 == 0 {
-                "a.csv"
-            } else {
-                "b.csv"
-            }
-        };
+        // Rows 0–63 agree on everything shared; later chunks differ in a pattern per column:
+        // whether row `i` differs, from row `from` on, every `every` rows.
+        let varies = |i: i64, from: i64, every: i64| i >= from && (i - from) % every == 0;
+        let event_type = |i| ["Call", "Meeting"][usize::from(varies(i, 66, 3))];
+        let zone = |i| ["UTC", "Europe/London"][usize::from(varies(i, 130, 5))];
+        let file = |i| ["b.csv", "a.csv"][usize::from(varies(i, 192, 2))];
         let grading = |i: i64| {
-            (i >= 256 && i % 7 == 0).then(|| Grading {
+            varies(i, 259, 7).then(|| Grading {
                 scheme: "admiralty".into(),
                 source: Some("B".into()),
                 information: Some("2".into()),
                 handling: None,
             })
         };
-        let property = |i: i64| {
-            if i >= 320 && i % 2 == 1 {
-                "note"
-            } else {
-                "durationSecs"
-            }
-        };
+        let property = |i| ["durationSecs", "note"][usize::from(varies(i, 321, 2))];
         let batch = NewBatch {
             kind: "import".into(),
             description: "varied".into(),
@@ -1528,27 +1518,11 @@ mod tests {
         })
         .unwrap();
         let grade = |i: i64| grading(i).and_then(|g| g.source);
-        let mut stmt = case
-            .conn
-            .prepare(
-                "SELECT type, time_text, time_zone, prov_file, prov_record, grade_source \
-                 FROM events ORDER BY id",
-            )
-            .unwrap();
-        let events: Vec<(String, String, String, String, String, Option<String>)> = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let events: Vec<(String, String, String, String, String, Option<String>)> = select(
+            &case,
+            "SELECT type, time_text, time_zone, prov_file, prov_record, grade_source \
+             FROM events ORDER BY id",
+        );
         let expected: Vec<_> = (0..n)
             .map(|i| {
                 (
@@ -1562,31 +1536,19 @@ mod tests {
             })
             .collect();
         assert_eq!(events, expected);
-        let mut stmt = case
-            .conn
-            .prepare(
-                "SELECT a.property, a.value, a.prov_file FROM attributes a \
-                 JOIN events e ON a.owner_kind = 'event' AND a.owner_id = e.id ORDER BY e.id",
-            )
-            .unwrap();
-        let attributes: Vec<(String, String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let attributes: Vec<(String, String, String)> = select(
+            &case,
+            "SELECT a.property, a.value, a.prov_file FROM attributes a \
+             JOIN events e ON a.owner_kind = 'event' AND a.owner_id = e.id ORDER BY e.id",
+        );
         let expected: Vec<_> = (0..n)
             .map(|i| (property(i).to_string(), format!("{i}"), file(i).to_string()))
             .collect();
         assert_eq!(attributes, expected);
-        let mut stmt = case
-            .conn
-            .prepare("SELECT type, directed, prov_file, grade_source FROM links ORDER BY id")
-            .unwrap();
-        let links: Vec<(String, bool, String, Option<String>)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let links: Vec<(String, bool, String, Option<String>)> = select(
+            &case,
+            "SELECT type, directed, prov_file, grade_source FROM links ORDER BY id",
+        );
         let expected: Vec<_> = (0..n)
             .map(|i| {
                 (
