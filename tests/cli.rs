@@ -262,3 +262,41 @@ fn bench_layout_times_a_generated_graph_and_an_edge_list() {
         Some(2)
     );
 }
+
+/// Issue 3's "a medium case passes `copkit audit verify`", run as a user runs it: the
+/// medium preset (5,000 people, about half a million events) through `copkit generate`, then
+/// `copkit audit verify` on the file it wrote.
+#[test]
+fn a_generated_medium_case_passes_audit_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("medium.copkit");
+    let out = copkit(&[
+        "generate",
+        "--scenario",
+        "drug-trafficking",
+        "--seed",
+        "2",
+        "--size",
+        "medium",
+        "--out",
+        s(&case),
+        "--purpose",
+        "training",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let summary = text(&out);
+    let events: u64 = summary
+        .split(" events")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no event count in:\n{summary}"));
+    assert!(
+        (400_000..600_000).contains(&events),
+        "a medium case has about 500,000 events, this one {events}"
+    );
+
+    let out = copkit(&["audit", "verify", s(&case), "--purpose", "DPO check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("Audit log intact"), "{}", text(&out));
+}
