@@ -48,9 +48,12 @@ fn harness() -> (tempfile::TempDir, Harness<'static, WorkbenchApp>) {
         ..Default::default()
     })))
     .unwrap();
-    let app = WorkbenchApp::new(actor(), Prefs::default())
-        .with_case(case)
-        .unwrap();
+    // These tests run the layout themselves, when they need one.
+    let prefs = Prefs {
+        auto_layout: false,
+        ..Prefs::default()
+    };
+    let app = WorkbenchApp::new(actor(), prefs).with_case(case).unwrap();
     let harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, app: &mut WorkbenchApp| app.show(ui), app);
@@ -284,4 +287,67 @@ fn an_entity_resolution_proposal_is_shown_in_the_inspector_and_accepted() {
         "{}",
         last.details
     );
+}
+
+/// Opening a second case replaces the chart, even when both cases are at the same generation
+/// (the graph view rebuilt only on a new generation, so it kept the first case's chart); the
+/// first case's layout, still running, is cancelled without an error.
+#[test]
+fn opening_another_case_replaces_the_chart_and_cancels_its_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (
+        dir.path().join("demo.copkit"),
+        dir.path().join("other.copkit"),
+    );
+    copkit::generate::generate(
+        &second,
+        &copkit::generate::GenerateOptions::new(
+            copkit::generate::Scenario::Fraud,
+            2,
+            copkit::generate::Size::Small,
+        ),
+        actor(),
+        "OP-TEST",
+        &copkit::jobs::CancelToken::new(),
+        &copkit::jobs::NoProgress,
+    )
+    .unwrap();
+    let mut app = WorkbenchApp::new(actor(), Prefs::default());
+    app.tab = copkit::app::Tab::Graph;
+    app.open_demo_at(first);
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut WorkbenchApp| app.show(ui), app);
+    // Until the first case is open and its layout has started (on by default).
+    let start = Instant::now();
+    while !harness.state().graph.layout_running {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no layout started"
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let first_case = harness.state().open.as_ref().unwrap().snapshot.clone();
+    harness.state_mut().open_demo_at(second);
+    settle(&mut harness);
+    harness.run_steps(2);
+    settle(&mut harness);
+    let state = harness.state();
+    let open = state.open.as_ref().unwrap();
+    assert_eq!(
+        open.snapshot.generation, first_case.generation,
+        "a test of equal generations"
+    );
+    assert_ne!(open.snapshot.entities.len(), first_case.entities.len());
+    assert_eq!(state.graph.graph.node_count, open.snapshot.entities.len());
+    assert_eq!(state.graph.positions.len(), open.snapshot.entities.len());
+    assert!(!state.graph.layout_running);
+    let errors: Vec<&str> = state
+        .messages
+        .iter()
+        .filter(|m| m.error)
+        .map(|m| m.text.as_str())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }

@@ -74,7 +74,20 @@ pub struct Prefs {
     pub recent: Vec<PathBuf>,
     #[serde(default)]
     pub tab: Option<Tab>,
+    /// Run the force layout when the graph view first shows a case (up to
+    /// [`AUTO_LAYOUT_MAX_ENTITIES`]), as Maltego lays out a new graph; off, a case opens on
+    /// its starting spiral until the user runs the layout.
+    #[serde(default = "yes")]
+    pub auto_layout: bool,
 }
+
+fn yes() -> bool {
+    true
+}
+
+/// Larger charts open on the starting spiral: laying them out takes minutes of both cores,
+/// which the user should choose to spend (the toolbar's "Run force layout").
+pub const AUTO_LAYOUT_MAX_ENTITIES: usize = 20_000;
 
 impl Default for Prefs {
     fn default() -> Self {
@@ -82,6 +95,7 @@ impl Default for Prefs {
             dark: true,
             recent: Vec::new(),
             tab: None,
+            auto_layout: true,
         }
     }
 }
@@ -311,6 +325,12 @@ impl WorkbenchApp {
         self.open = None;
         self.view = ViewState::default();
         self.tables = Default::default();
+        // The chart belongs to the case: a case opened next starts with its own (the graph
+        // view only rebuilds when the generation changes, and two cases can share one).
+        if let Some(id) = self.layout_job.take() {
+            self.jobs.cancel(id);
+        }
+        self.graph = Default::default();
     }
 
     fn run_command(&mut self, ctx: &egui::Context, command: UiCommand) {
@@ -581,6 +601,25 @@ impl WorkbenchApp {
             Ok(id) => self.chain_job = Some(id),
             Err(e) => self.error(format!("{e}")),
         }
+    }
+
+    /// Starts the force layout once the graph view has placed a newly shown case on its
+    /// starting spiral, when the preference is on and the chart is not too large.
+    fn auto_layout(&mut self) {
+        if !std::mem::take(&mut self.graph.wants_layout) {
+            return;
+        }
+        let entities = self.graph.graph.node_count;
+        if !self.prefs.auto_layout {
+            return;
+        }
+        if entities > AUTO_LAYOUT_MAX_ENTITIES {
+            self.info(format!(
+                "The chart has {entities} entities, more than the {AUTO_LAYOUT_MAX_ENTITIES} laid out automatically; use Run force layout to lay it out"
+            ));
+            return;
+        }
+        self.start_layout();
     }
 
     /// Starts the force layout as a job from the current positions; it streams positions into
@@ -917,7 +956,10 @@ impl WorkbenchApp {
                     Ok(_) => {}
                     Err(e) => self.error(format!("Could not reload the case: {e}")),
                 }
-            } else if let Err(e) = finished.result {
+            } else if let Err(e) = finished.result
+                // A job cancelled with its case (the layout of a closed case) needs no word.
+                && !matches!(e, crate::jobs::JobError::Cancelled)
+            {
                 self.error(format!("{e}"));
             }
         }
@@ -933,6 +975,7 @@ impl WorkbenchApp {
             );
         }
         self.poll_jobs();
+        self.auto_layout();
         let mut actions: Vec<Action> = UiCommand::from_shortcuts(&ctx)
             .into_iter()
             .map(Action::Run)
@@ -955,6 +998,16 @@ impl WorkbenchApp {
                                 actions.push(Action::Run(command));
                                 ui.close();
                             }
+                        }
+                        if menu == Menu::View {
+                            ui.separator();
+                            ui.checkbox(
+                                &mut self.prefs.auto_layout,
+                                "Lay out new charts automatically",
+                            )
+                            .on_hover_text(format!(
+                                "run the force layout when the graph first shows a case of up to {AUTO_LAYOUT_MAX_ENTITIES} entities"
+                            ));
                         }
                         if menu == Menu::File && !self.prefs.recent.is_empty() {
                             ui.separator();

@@ -224,6 +224,9 @@ pub struct GraphState {
     grid: HashMap<(i32, i32), Vec<u32>>,
     pub slot: PositionSlot,
     pub layout_running: bool,
+    /// Set when a case is first placed (every entity on the starting spiral) and has links:
+    /// the app may start the force layout (its "lay out new charts" preference).
+    pub wants_layout: bool,
     needs_fit: bool,
     pub chart: Chart,
     pub style: GraphStyle,
@@ -277,6 +280,7 @@ impl Default for GraphState {
             grid: HashMap::new(),
             slot: Arc::new(Mutex::new(None)),
             layout_running: false,
+            wants_layout: false,
             needs_fit: true,
             chart: Chart::default(),
             style: GraphStyle::default(),
@@ -440,6 +444,7 @@ impl GraphState {
         self.structure_key = None;
         if old.is_empty() {
             self.needs_fit = true;
+            self.wants_layout = self.graph.edges.iter().any(|&(a, b)| a != b);
         }
     }
 
@@ -1280,6 +1285,10 @@ pub fn show(
 ) -> Vec<Action> {
     let mut actions = Vec::new();
     state.sync(case);
+    if state.wants_layout {
+        // The app starts the layout at the next frame.
+        ui.ctx().request_repaint();
+    }
     state.icons.ensure(ui.ctx());
     state.ensure_model(case, view);
     if state.layout_running {
