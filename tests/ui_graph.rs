@@ -15,8 +15,27 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::time::{Duration, Instant};
 
-/// A chain of five people: Ana – Ben – Cleo – Dan – Eva (entity ids 1..=5).
+/// The workbench at the graph tab on a chain of five people: Ana – Ben – Cleo – Dan – Eva
+/// (entity ids 1..=5), on a circle that the tests can click on.
 fn harness() -> (tempfile::TempDir, Harness<'static, WorkbenchApp>) {
+    let (dir, case) = chain_case();
+    // These tests place the nodes themselves.
+    let prefs = Prefs {
+        auto_layout: false,
+        ..Prefs::default()
+    };
+    let app = WorkbenchApp::new(actor(), prefs).with_case(case).unwrap();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut WorkbenchApp| app.show(ui), app);
+    harness.state_mut().tab = Tab::Graph;
+    harness.state_mut().graph.circular();
+    settle(&mut harness);
+    (dir, harness)
+}
+
+/// A case holding the chain of five people.
+fn chain_case() -> (tempfile::TempDir, copkit::store::Case) {
     let dir = tempfile::tempdir().unwrap();
     let (_path, mut case) = temp_case(&dir, "graph.copkit");
     let names = ["Ana Berg", "Ben Cole", "Cleo Dunn", "Dan Eames", "Eva Fink"];
@@ -36,16 +55,7 @@ fn harness() -> (tempfile::TempDir, Harness<'static, WorkbenchApp>) {
         })
         .unwrap();
     }
-    let app = WorkbenchApp::new(actor(), Prefs::default())
-        .with_case(case)
-        .unwrap();
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut WorkbenchApp| app.show(ui), app);
-    harness.state_mut().tab = Tab::Graph;
-    harness.state_mut().graph.circular();
-    settle(&mut harness);
-    (dir, harness)
+    (dir, case)
 }
 
 /// Steps the UI until a label containing `text` shows (work off the UI thread), failing with
@@ -142,6 +152,19 @@ fn clicking_a_node_selects_it_and_the_inspector_shows_it() {
             .is_empty(),
         "the inspector does not show the clicked entity"
     );
+    // Which way each of its links runs: the chain's are undirected; a directed one from
+    // Cleo shows its arrow on Cleo, and the other way round on its target.
+    harness.get_by_label_contains("knows — Ben Cole");
+    let mut link = NewLink::new("pays", EntityId(3), EntityId(5));
+    link.directed = true;
+    harness
+        .state_mut()
+        .apply_store_command(Command::CreateLink { link });
+    settle(&mut harness);
+    harness.get_by_label_contains("pays -> Eva Fink");
+    harness.get_by_label_contains("pays -> Eva Fink").click();
+    harness.run_steps(2);
+    harness.get_by_label_contains("pays <- Cleo Dunn");
     // Clicking the background clears the selection.
     let rect = harness.state().graph.camera.unwrap().rect;
     click_at(
@@ -442,4 +465,35 @@ fn a_parquet_file_is_previewed_imported_and_its_rejected_rows_reimported_through
         })
         .count();
     assert_eq!(calls, 5);
+}
+
+/// A chart shown for the first time is laid out in the background (the View menu's "Lay out
+/// new charts automatically", on by default); with the preference off it keeps the starting
+/// spiral until the user runs the layout.
+#[test]
+fn a_new_chart_is_laid_out_automatically_unless_the_preference_is_off() {
+    for auto_layout in [true, false] {
+        let (_dir, case) = chain_case();
+        let prefs = Prefs {
+            auto_layout,
+            ..Prefs::default()
+        };
+        let app = WorkbenchApp::new(actor(), prefs).with_case(case).unwrap();
+        let mut harness = Harness::builder()
+            .with_size(egui::vec2(1280.0, 800.0))
+            .build_ui_state(|ui, app: &mut WorkbenchApp| app.show(ui), app);
+        harness.state_mut().tab = Tab::Graph;
+        harness.run_steps(3);
+        settle(&mut harness);
+        let graph = &harness.state().graph;
+        let spiral = copkit::layout::ForceLayout::new(&graph.graph, None).positions;
+        assert_eq!(graph.positions.len(), 5);
+        assert_eq!(
+            graph.positions != spiral,
+            auto_layout,
+            "{:?}",
+            graph.positions
+        );
+        assert!(!graph.wants_layout, "asked once, then done");
+    }
 }

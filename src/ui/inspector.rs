@@ -82,7 +82,8 @@ fn item_details(
                 ui.label(format!(
                     "{} {} {}",
                     end(link.source),
-                    if link.directed { "→" } else { "—" },
+                    // ASCII: the interface font has no arrow glyphs (it would draw a box).
+                    if link.directed { "->" } else { "—" },
                     end(link.target)
                 ));
                 ui.label(format!(
@@ -300,8 +301,16 @@ fn entity(
         let label = case
             .entity(other)
             .map_or_else(|| other.to_string(), |o| o.label.clone());
+        // Which way a directed link runs, as the chart's arrow shows it: "employed_by ->
+        // Whitcombe Builders" on the person, "employed_by <- Zofia Morrison" on the company
+        // (ASCII arrows: the interface font has no arrow glyphs).
+        let arrow = match (link.directed, link.source == id) {
+            (false, _) => "—",
+            (true, true) => "->",
+            (true, false) => "<-",
+        };
         let text = format!(
-            "{} {} ({}, {})",
+            "{} {arrow} {} ({}, {})",
             link.link_type,
             label,
             link.strength.as_str(),
