@@ -1344,29 +1344,36 @@ fn filters_panel(
     if std::mem::take(focus_search) {
         search.request_focus();
     }
-    ui.label("Entity type");
+    // Each control under its label, as the other filters are (a combo box's own label would
+    // stand beside it and repeat the one above).
+    let label = ui.label("Entity type");
     let current = view
         .filters
         .entity_type
         .clone()
         .unwrap_or_else(|| "all".into());
-    egui::ComboBox::new("type-filter", "Entity type")
+    egui::ComboBox::from_id_salt("type-filter")
         .selected_text(current)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut view.filters.entity_type, None, "all");
             for t in &case.schema.entity_types {
                 ui.selectable_value(&mut view.filters.entity_type, Some(t.key.clone()), &t.label);
             }
-        });
+        })
+        .response
+        .labelled_by(label.id);
+    let label = ui.label("Person category");
     let current = view.filters.category.map_or("all", |c| c.as_str());
-    egui::ComboBox::new("category-filter", "Person category")
+    egui::ComboBox::from_id_salt("category-filter")
         .selected_text(current)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut view.filters.category, None, "all");
             for c in PersonCategory::ALL {
                 ui.selectable_value(&mut view.filters.category, Some(c), c.as_str());
             }
-        });
+        })
+        .response
+        .labelled_by(label.id);
     let label = ui.label(format!("Grade at least ({})", case.default_scheme));
     ui.add(egui::TextEdit::singleline(&mut view.filters.min_grade).hint_text("e.g. B2"))
         .labelled_by(label.id);
