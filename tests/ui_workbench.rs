@@ -48,9 +48,10 @@ fn harness() -> (tempfile::TempDir, Harness<'static, WorkbenchApp>) {
         ..Default::default()
     })))
     .unwrap();
-    // These tests run the layout themselves, when they need one.
+    // These tests start on the entity table, and run the layout themselves when they need one.
     let prefs = Prefs {
         auto_layout: false,
+        tab: Some(copkit::app::Tab::Entities),
         ..Prefs::default()
     };
     let app = WorkbenchApp::new(actor(), prefs).with_case(case).unwrap();
@@ -221,6 +222,22 @@ fn the_demo_case_is_generated_and_opened_in_training_mode() {
     assert!(open.snapshot.entities.len() > 100);
     harness.get_by_label_contains("TRAINING MODE");
     assert!(demo.exists());
+    // A first start shows the link chart, laid out as it first shows.
+    assert_eq!(harness.state().tab, copkit::app::Tab::Graph);
+    harness.run_steps(2);
+    settle(&mut harness);
+    let graph = &harness.state().graph;
+    assert_eq!(graph.positions.len(), open_entities(&harness));
+    let spiral = copkit::layout::ForceLayout::new(&graph.graph, None).positions;
+    assert_ne!(graph.positions, spiral, "the demo chart was laid out");
+}
+
+fn open_entities(harness: &Harness<'static, WorkbenchApp>) -> usize {
+    harness
+        .state()
+        .open
+        .as_ref()
+        .map_or(0, |o| o.snapshot.entities.len())
 }
 
 #[test]

@@ -176,7 +176,9 @@ pub struct WorkbenchApp {
 
 impl WorkbenchApp {
     pub fn new(actor: Actor, prefs: Prefs) -> WorkbenchApp {
-        let tab = prefs.tab.unwrap_or(Tab::Entities);
+        // A first start opens on the link chart (laid out as it first shows): what users of
+        // i2 and Maltego look at first. Later starts open on the tab last used.
+        let tab = prefs.tab.unwrap_or(Tab::Graph);
         WorkbenchApp {
             prefs,
             actor,
