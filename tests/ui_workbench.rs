@@ -368,3 +368,42 @@ fn opening_another_case_replaces_the_chart_and_cancels_its_layout() {
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+/// The analysis form: a yes/no parameter is a checkbox, and entity parameters are filled from
+/// the selection (from and to in id order, a list with every selected entity).
+#[test]
+fn analysis_parameters_take_checkboxes_and_the_selection() {
+    let (_dir, mut harness) = harness();
+    harness.run_steps(2);
+    {
+        let state = harness.state_mut();
+        state.tab = copkit::app::Tab::Analysis;
+        state.analysis.component = "shortest-path".into();
+        for id in [1, 3] {
+            state
+                .view
+                .selection
+                .insert(copkit::model::ItemRef::Entity(EntityId(id)));
+        }
+    }
+    harness.run_steps(2);
+    let buttons: Vec<_> = harness.query_all_by_label("Use selection").collect();
+    assert_eq!(buttons.len(), 2, "one for from, one for to");
+    for button in buttons {
+        button.click();
+    }
+    harness.run_steps(2);
+    harness.get_by_label("weighted").click();
+    harness.run_steps(2);
+    let params = &harness.state().analysis.params;
+    assert_eq!(params["from"], "E1");
+    assert_eq!(params["to"], "E3");
+    assert_eq!(params["weighted"], "true");
+
+    harness.state_mut().analysis.component = "connecting-network".into();
+    harness.state_mut().analysis.params.clear();
+    harness.run_steps(2);
+    harness.get_by_label("Use selection").click();
+    harness.run_steps(2);
+    assert_eq!(harness.state().analysis.params["entities"], "E1, E3");
+}

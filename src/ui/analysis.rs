@@ -106,15 +106,63 @@ pub fn show(
         return actions;
     };
     ui.weak(component.summary());
+    let selected = view.selected_entities();
     egui::Grid::new("analysis-params")
         .num_columns(2)
         .show(ui, |ui| {
+            // Entity parameters take the selected entities in id order, as i2's Find Path takes
+            // the two selected: "from" gets the first and "to" the second.
+            let mut entity_params = 0;
             for spec in component.params() {
                 let label = ui.label(spec.name);
                 let value = state.params.entry(spec.name.to_string()).or_default();
-                ui.add(egui::TextEdit::singleline(value).hint_text(spec.default.unwrap_or("")))
-                    .labelled_by(label.id)
-                    .on_hover_text(spec.help);
+                if spec.kind == analysis::ParamKind::Bool {
+                    let shown = if value.trim().is_empty() {
+                        spec.default.unwrap_or("false")
+                    } else {
+                        value.trim()
+                    };
+                    let mut on = matches!(shown, "true" | "yes" | "1");
+                    if ui
+                        .checkbox(&mut on, "")
+                        .labelled_by(label.id)
+                        .on_hover_text(spec.help)
+                        .changed()
+                    {
+                        *value = on.to_string();
+                    }
+                    ui.end_row();
+                    continue;
+                }
+                ui.horizontal(|ui| {
+                    ui.add(egui::TextEdit::singleline(value).hint_text(spec.default.unwrap_or("")))
+                        .labelled_by(label.id)
+                        .on_hover_text(spec.help);
+                    let from_selection = match spec.kind {
+                        analysis::ParamKind::Entity => {
+                            let pick = selected.get(entity_params).or(selected.first());
+                            entity_params += 1;
+                            pick.map(ToString::to_string)
+                        }
+                        analysis::ParamKind::EntityList => (!selected.is_empty()).then(|| {
+                            selected
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }),
+                        _ => return,
+                    };
+                    if ui
+                        .add_enabled(from_selection.is_some(), egui::Button::new("Use selection"))
+                        .on_hover_text("fill in the selected entities")
+                        .on_disabled_hover_text("select entities in the chart or a table first")
+                        .clicked()
+                        && let Some(text) = from_selection
+                    {
+                        *value = text;
+                    }
+                });
                 ui.end_row();
             }
         });
@@ -137,11 +185,11 @@ pub fn show(
                 on_selection: false,
             });
         }
-        let selected = view.selected_entities().len();
+        let count = selected.len();
         if ui
             .add_enabled(
-                !running && selected >= 2,
-                egui::Button::new(format!("Run on the {selected} selected")),
+                !running && count >= 2,
+                egui::Button::new(format!("Run on the {count} selected")),
             )
             .on_hover_text("only the selected entities and the links and events among them")
             .clicked()
