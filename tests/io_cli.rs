@@ -157,3 +157,57 @@ fn import_prints_the_report_and_export_writes_a_manifest() {
     ]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `--rejected-from` re-imports rows of a table; a graph or FollowTheMoney file is imported
+/// whole, so the option is refused with a message saying so (it used to be ignored, and the
+/// whole file imported again), and nothing is imported.
+#[test]
+fn rejected_from_is_refused_for_a_graph_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("c.copkit");
+    assert!(
+        copkit(&["new", s(&case), "--purpose", "OP-1"])
+            .status
+            .success()
+    );
+    let graph = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph/networkx.graphml");
+    let report = dir.path().join("report.json");
+    let out = copkit(&[
+        "import",
+        s(&graph),
+        "--into",
+        s(&case),
+        "--purpose",
+        "OP-1",
+        "--report",
+        s(&report),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let batches = || {
+        copkit::store::Case::open_unrecorded(&case, common::actor(), "check")
+            .unwrap()
+            .info()
+            .unwrap()
+            .batches
+            .len()
+    };
+    assert_eq!(batches(), 1);
+    let out = copkit(&[
+        "import",
+        s(&graph),
+        "--into",
+        s(&case),
+        "--purpose",
+        "OP-1",
+        "--rejected-from",
+        s(&report),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("a GraphML file is imported whole"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("networkx.graphml"), "{}", text(&out));
+    assert_eq!(batches(), 1, "nothing was imported again");
+}

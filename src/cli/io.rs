@@ -2,10 +2,9 @@
 //! run the job, print the report and map failures to exit codes.
 
 use super::{PurposeArg, UsageError, resolve_purpose};
-use crate::io::csv::{CsvOptions, import_csv};
+use crate::io::csv::CsvOptions;
 use crate::io::export::{ExportFormat, ExportRequest};
-use crate::io::graphml::{GraphOptions, import_graphml};
-use crate::io::{IoError, Limits, MappingSpec};
+use crate::io::{ImportRequest, IoError, Limits, MappingSpec, SourceFormat, import_file};
 use crate::jobs::{CancelToken, NoProgress};
 use crate::store::{Actor, Case};
 use anyhow::{Context, Result};
@@ -118,61 +117,20 @@ fn write_report(path: &Path, protected: &[&Path], report: &crate::io::ImportRepo
 
 /// Runs `copkit import`.
 pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
-    let format = match args.format {
-        Some(f) => f,
-        None => match args
-            .file
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("tsv" | "tab") => ImportFormat::Tsv,
-            Some("graphml") => ImportFormat::Graphml,
-            Some("xlsx" | "xls" | "xlsm" | "ods") => ImportFormat::Xlsx,
-            Some("gexf") => ImportFormat::Gexf,
-            Some("ftm" | "jsonl" | "ndjson") => ImportFormat::Ftm,
-            Some("parquet" | "parq" | "pq") => ImportFormat::Parquet,
-            // Other names: a Parquet file is known by its first bytes; the rest is read as
-            // CSV, whose importer names any other binary format it recognises.
-            _ if starts_with_par1(&args.file) => ImportFormat::Parquet,
-            _ => ImportFormat::Csv,
-        },
-    };
+    let format = args
+        .format
+        .map_or_else(|| SourceFormat::detect(&args.file), SourceFormat::from);
     let mut limits = Limits::default();
     for l in &args.limits {
         limits.set(l).map_err(UsageError)?;
     }
     let protected = [args.file.as_path(), args.into.as_path()];
-    if format == ImportFormat::Ftm {
-        let purpose = resolve_purpose(args.purpose.clone_arg())?;
-        let mut case = Case::open(&args.into, actor, &purpose)?;
-        let result = crate::io::ftm::import_ftm(
-            &mut case,
-            &args.file,
-            args.lenient,
-            &limits,
-            None,
-            &CancelToken::new(),
-        );
-        return finish(result, args.report.as_deref(), &protected);
-    }
-    if matches!(format, ImportFormat::Graphml | ImportFormat::Gexf) {
-        let purpose = resolve_purpose(args.purpose.clone_arg())?;
-        let mut case = Case::open(&args.into, actor, &purpose)?;
-        let opts = GraphOptions {
-            lenient: args.lenient,
-            limits,
-            ..GraphOptions::default()
-        };
-        let result = if format == ImportFormat::Gexf {
-            crate::io::gexf::import_gexf(&mut case, &args.file, &opts, &CancelToken::new())
-        } else {
-            import_graphml(&mut case, &args.file, &opts, &CancelToken::new())
-        };
-        return finish(result, args.report.as_deref(), &protected);
-    }
-    let spec = load_spec(&args)?;
+    // Only tabular files are mapped; the others carry their own structure.
+    let spec = if format.needs_mapping() {
+        Some(load_spec(&args)?)
+    } else {
+        None
+    };
     let delimiter = match &args.delimiter {
         None => None,
         Some(d) if d == "tab" || d == "\\t" => Some(b'\t'),
@@ -184,18 +142,7 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
             .into());
         }
     };
-    let purpose = resolve_purpose(args.purpose.clone_arg())?;
-    let mut case = Case::open(&args.into, actor, &purpose)?;
-    let opts = CsvOptions {
-        lenient: args.lenient,
-        tsv: format == ImportFormat::Tsv,
-        delimiter,
-        encoding: args.encoding.clone(),
-        timezone: args.timezone.clone(),
-        limits,
-        only_lines: None,
-    };
-    let previous = match &args.rejected_from {
+    let rejected_from = match &args.rejected_from {
         Some(previous) => {
             let text = std::fs::read_to_string(previous)
                 .with_context(|| format!("could not read the report {}", previous.display()))?;
@@ -205,45 +152,46 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
         }
         None => None,
     };
-    // One importer per tabular format; `--rejected-from` runs the same one on the rows the
-    // earlier report rejected.
-    let (file, sheet) = (&args.file, args.sheet.as_deref());
-    let import = |case: &mut Case, opts: &CsvOptions| match format {
-        ImportFormat::Parquet => crate::io::parquet::import_parquet(
-            case,
-            file,
-            &spec,
-            opts,
-            &CancelToken::new(),
-            &NoProgress,
-        ),
-        ImportFormat::Xlsx => crate::io::xlsx::import_xlsx(
-            case,
-            file,
-            sheet,
-            &spec,
-            opts,
-            &CancelToken::new(),
-            &NoProgress,
-        ),
-        _ => import_csv(case, file, &spec, opts, &CancelToken::new(), &NoProgress),
+    let purpose = resolve_purpose(args.purpose.clone_arg())?;
+    let mut case = Case::open(&args.into, actor, &purpose)?;
+    let opts = CsvOptions {
+        lenient: args.lenient,
+        tsv: format == SourceFormat::Tsv,
+        delimiter,
+        encoding: args.encoding.clone(),
+        timezone: args.timezone.clone(),
+        limits,
+        only_lines: None,
     };
-    let result = match &previous {
-        Some(previous) => {
-            crate::io::csv::reimport_rejected_with(&mut case, file, previous, &opts, import)
-        }
-        None => import(&mut case, &opts),
+    let request = ImportRequest {
+        format,
+        spec: spec.as_ref(),
+        sheet: args.sheet.as_deref(),
+        opts: &opts,
+        rejected_from: rejected_from.as_ref(),
     };
+    let result = import_file(
+        &mut case,
+        &args.file,
+        &request,
+        &CancelToken::new(),
+        &NoProgress,
+    );
     finish(result, args.report.as_deref(), &protected)
 }
 
-/// Whether the file begins with the Parquet marker (a missing or unreadable file is not).
-fn starts_with_par1(path: &Path) -> bool {
-    use std::io::Read as _;
-    let mut head = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| &head == b"PAR1")
+impl From<ImportFormat> for SourceFormat {
+    fn from(format: ImportFormat) -> SourceFormat {
+        match format {
+            ImportFormat::Csv => SourceFormat::Csv,
+            ImportFormat::Tsv => SourceFormat::Tsv,
+            ImportFormat::Xlsx => SourceFormat::Xlsx,
+            ImportFormat::Graphml => SourceFormat::Graphml,
+            ImportFormat::Gexf => SourceFormat::Gexf,
+            ImportFormat::Ftm => SourceFormat::Ftm,
+            ImportFormat::Parquet => SourceFormat::Parquet,
+        }
+    }
 }
 
 fn finish(

@@ -12,6 +12,7 @@ pub mod graphml;
 pub mod map;
 pub mod parquet;
 pub mod report;
+pub mod source;
 pub mod spec;
 pub mod xlsx;
 
@@ -21,6 +22,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub use report::{ImportReport, RowProblem};
+pub use source::{ImportRequest, SourceFormat, import_file};
 pub use spec::MappingSpec;
 
 /// Everything an import or export can fail with. Each message names the file and, where

@@ -7,9 +7,8 @@
 //! their own structure and go straight to the import.
 
 use crate::io::csv::{CsvOptions, Preview};
-use crate::io::graphml::GraphOptions;
-use crate::io::{ImportReport, MappingSpec};
-use crate::jobs::{CancelToken, JobError, JobId, JobManager, Progress};
+use crate::io::{ImportReport, MappingSpec, SourceFormat};
+use crate::jobs::{JobError, JobId, JobManager};
 use crate::store::{Actor, Case};
 use std::path::{Path, PathBuf};
 
@@ -20,58 +19,6 @@ pub const TEMPLATES: [(&str, &str); 4] = [
     ("entities", "People / entities list"),
     ("links", "Generic link list"),
 ];
-
-/// The kinds of file the wizard imports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
-    Csv,
-    Tsv,
-    Xlsx,
-    Graphml,
-    Gexf,
-    Ftm,
-    Parquet,
-}
-
-impl FileKind {
-    /// From the file name, as the CLI does.
-    pub fn of(path: &Path) -> FileKind {
-        match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("tsv" | "tab") => FileKind::Tsv,
-            Some("xlsx" | "xlsm" | "xls" | "ods") => FileKind::Xlsx,
-            Some("graphml") => FileKind::Graphml,
-            Some("gexf") => FileKind::Gexf,
-            Some("ftm" | "jsonl" | "ndjson") => FileKind::Ftm,
-            Some("parquet" | "parq" | "pq") => FileKind::Parquet,
-            _ => FileKind::Csv,
-        }
-    }
-
-    /// Whether the file needs a mapping (columns to entities, links and events).
-    pub fn needs_mapping(self) -> bool {
-        matches!(
-            self,
-            FileKind::Csv | FileKind::Tsv | FileKind::Xlsx | FileKind::Parquet
-        )
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            FileKind::Csv => "CSV",
-            FileKind::Tsv => "TSV",
-            FileKind::Xlsx => "Excel workbook",
-            FileKind::Graphml => "GraphML",
-            FileKind::Gexf => "GEXF",
-            FileKind::Ftm => "FollowTheMoney (JSON lines)",
-            FileKind::Parquet => "Parquet",
-        }
-    }
-}
 
 /// Where the mapping comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +94,7 @@ impl ImportWizard {
             return;
         }
         self.error = None;
-        if FileKind::of(&path).needs_mapping()
+        if SourceFormat::from_name(&path).needs_mapping()
             && let Some(t) = guess_template(&path)
         {
             self.spec = SpecChoice::Template(t.into());
@@ -170,10 +117,10 @@ impl ImportWizard {
         }
     }
 
-    fn csv_options(&self, kind: FileKind) -> CsvOptions {
+    fn csv_options(&self, kind: SourceFormat) -> CsvOptions {
         CsvOptions {
             lenient: self.lenient,
-            tsv: kind == FileKind::Tsv,
+            tsv: kind == SourceFormat::Tsv,
             delimiter: None,
             encoding: None,
             timezone: None,
@@ -193,7 +140,7 @@ impl ImportWizard {
         self.preview = None;
         self.preview_rx = None;
         let path = self.path();
-        let kind = FileKind::of(&path);
+        let kind = SourceFormat::from_name(&path);
         if !kind.needs_mapping() {
             return;
         }
@@ -208,10 +155,10 @@ impl ImportWizard {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let preview = match kind {
-                FileKind::Parquet => {
+                SourceFormat::Parquet => {
                     crate::io::parquet::preview_parquet(&path, &spec, &schema, &opts, 20)
                 }
-                FileKind::Xlsx => {
+                SourceFormat::Xlsx => {
                     crate::io::xlsx::preview_xlsx(&path, None, &spec, &schema, &opts, 20)
                 }
                 _ => crate::io::csv::preview_csv(&path, &spec, &schema, &opts, 20),
@@ -251,7 +198,7 @@ impl ImportWizard {
         purpose: String,
     ) {
         let source = self.path();
-        let kind = FileKind::of(&source);
+        let kind = SourceFormat::from_name(&source);
         let spec = if kind.needs_mapping() {
             match self.load_spec() {
                 Ok(s) => Some(s),
@@ -264,7 +211,6 @@ impl ImportWizard {
             None
         };
         let opts = self.csv_options(kind);
-        let lenient = self.lenient;
         let previous = self.reimport.clone();
         let name = format!(
             "import {}",
@@ -275,20 +221,19 @@ impl ImportWizard {
         );
         let started = jobs.spawn(&name, move |cancel, progress| {
             let mut case = Case::open(&case_path, actor, &purpose).map_err(JobError::failed)?;
-            run_import(
-                &mut case,
-                &source,
-                kind,
-                spec.as_ref(),
-                &opts,
-                lenient,
-                previous.as_ref(),
-                cancel,
-                progress,
-            )
-            .map_err(|e| match e {
-                crate::io::IoError::Cancelled => JobError::Cancelled,
-                other => JobError::failed(other),
+            // The importer the command line runs, so a file imports the same from either.
+            let request = crate::io::ImportRequest {
+                format: kind,
+                spec: spec.as_ref(),
+                sheet: None,
+                opts: &opts,
+                rejected_from: previous.as_ref(),
+            };
+            crate::io::import_file(&mut case, &source, &request, cancel, progress).map_err(|e| {
+                match e {
+                    crate::io::IoError::Cancelled => JobError::Cancelled,
+                    other => JobError::failed(other),
+                }
             })
         });
         match started {
@@ -330,65 +275,13 @@ impl ImportWizard {
     }
 }
 
-/// Runs one import of any kind (in a job).
-#[allow(clippy::too_many_arguments)] // reason: everything an import needs, each distinct
-pub fn run_import(
-    case: &mut Case,
-    source: &Path,
-    kind: FileKind,
-    spec: Option<&MappingSpec>,
-    opts: &CsvOptions,
-    lenient: bool,
-    previous: Option<&ImportReport>,
-    cancel: &CancelToken,
-    progress: &dyn Progress,
-) -> Result<ImportReport, crate::io::IoError> {
-    let need_spec =
-        || spec.ok_or_else(|| crate::io::IoError::Spec("this file needs a mapping".into()));
-    match kind {
-        FileKind::Csv | FileKind::Tsv | FileKind::Xlsx | FileKind::Parquet => {
-            let spec = need_spec()?;
-            // The importer of the file's format; a re-import runs it on the rejected rows only.
-            let import = |case: &mut Case, opts: &CsvOptions| match kind {
-                FileKind::Xlsx => {
-                    crate::io::xlsx::import_xlsx(case, source, None, spec, opts, cancel, progress)
-                }
-                FileKind::Parquet => {
-                    crate::io::parquet::import_parquet(case, source, spec, opts, cancel, progress)
-                }
-                _ => crate::io::csv::import_csv(case, source, spec, opts, cancel, progress),
-            };
-            match previous {
-                Some(previous) => {
-                    crate::io::csv::reimport_rejected_with(case, source, previous, opts, import)
-                }
-                None => import(case, opts),
-            }
-        }
-        FileKind::Graphml | FileKind::Gexf => {
-            let graph = GraphOptions {
-                lenient,
-                ..GraphOptions::default()
-            };
-            if kind == FileKind::Gexf {
-                crate::io::gexf::import_gexf(case, source, &graph, cancel)
-            } else {
-                crate::io::graphml::import_graphml(case, source, &graph, cancel)
-            }
-        }
-        FileKind::Ftm => {
-            crate::io::ftm::import_ftm(case, source, lenient, &opts.limits, None, cancel)
-        }
-    }
-}
-
 /// The template whose required columns the file's header has (CSV and TSV only).
 pub fn guess_template(path: &Path) -> Option<&'static str> {
-    let kind = FileKind::of(path);
+    let kind = SourceFormat::from_name(path);
     let header = match kind {
-        FileKind::Csv | FileKind::Tsv => csv_header(path)?,
+        SourceFormat::Csv | SourceFormat::Tsv => csv_header(path)?,
         // Column names are in the footer; the rows are not read.
-        FileKind::Parquet => crate::io::parquet::column_names(path)?,
+        SourceFormat::Parquet => crate::io::parquet::column_names(path)?,
         _ => return None,
     };
     TEMPLATES.iter().map(|(name, _)| *name).find(|name| {
@@ -470,7 +363,7 @@ pub fn show(
         }
         Step::Map => {
             let path = wizard.path();
-            let kind = FileKind::of(&path);
+            let kind = SourceFormat::from_name(&path);
             ui.label(format!("File: {} ({})", path.display(), kind.label()));
             if kind.needs_mapping() {
                 ui.label("2. How its columns become entities, links and events:");
@@ -572,7 +465,7 @@ pub fn show(
             }
         }
         Step::Report => {
-            let kind = FileKind::of(&wizard.path());
+            let kind = SourceFormat::from_name(&wizard.path());
             let mut reimport = false;
             if let Some(report) = &wizard.report {
                 report_view(ui, report);
@@ -717,17 +610,6 @@ fn report_view(ui: &mut egui::Ui, report: &ImportReport) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kinds_follow_the_extension() {
-        assert_eq!(FileKind::of(Path::new("a.CSV")), FileKind::Csv);
-        assert_eq!(FileKind::of(Path::new("a.tsv")), FileKind::Tsv);
-        assert_eq!(FileKind::of(Path::new("a.xlsx")), FileKind::Xlsx);
-        assert_eq!(FileKind::of(Path::new("a.gexf")), FileKind::Gexf);
-        assert_eq!(FileKind::of(Path::new("a.parquet")), FileKind::Parquet);
-        assert!(FileKind::Parquet.needs_mapping());
-        assert!(!FileKind::Graphml.needs_mapping());
-    }
 
     #[test]
     fn the_template_is_guessed_from_the_header() {

@@ -1,0 +1,209 @@
+//! One entry point for every importer: the format of a source file (from its name, or its
+//! first bytes) and [`import_file`], which runs the importer of that format, or re-imports the
+//! rows an earlier report rejected. The command line and the workbench's import wizard both
+//! import through it, so a file imports the same way from either.
+
+use super::csv::{CsvOptions, import_csv, reimport_rejected_with};
+use super::graphml::GraphOptions;
+use super::{ImportReport, IoError, MappingSpec};
+use crate::jobs::{CancelToken, Progress};
+use crate::store::Case;
+use std::path::Path;
+
+/// The formats an import reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    Csv,
+    Tsv,
+    /// Excel or OpenDocument workbook.
+    Xlsx,
+    Graphml,
+    Gexf,
+    /// FollowTheMoney JSON lines.
+    Ftm,
+    /// Apache Parquet (a flat table).
+    Parquet,
+}
+
+impl SourceFormat {
+    /// From the file name's extension; any other name is read as CSV (whose importer names
+    /// the binary formats it recognises). Reads nothing, so views may call it every frame.
+    pub fn from_name(path: &Path) -> SourceFormat {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("tsv" | "tab") => SourceFormat::Tsv,
+            Some("xlsx" | "xlsm" | "xls" | "ods") => SourceFormat::Xlsx,
+            Some("graphml") => SourceFormat::Graphml,
+            Some("gexf") => SourceFormat::Gexf,
+            Some("ftm" | "jsonl" | "ndjson") => SourceFormat::Ftm,
+            Some("parquet" | "parq" | "pq") => SourceFormat::Parquet,
+            _ => SourceFormat::Csv,
+        }
+    }
+
+    /// As [`SourceFormat::from_name`], but a file that name would read as CSV and that begins
+    /// with Parquet's marker is Parquet (exports often carry another tool's extension).
+    pub fn detect(path: &Path) -> SourceFormat {
+        match SourceFormat::from_name(path) {
+            SourceFormat::Csv if starts_with_par1(path) => SourceFormat::Parquet,
+            format => format,
+        }
+    }
+
+    /// Whether the file needs a mapping (columns to entities, links and events).
+    pub fn needs_mapping(self) -> bool {
+        matches!(
+            self,
+            SourceFormat::Csv | SourceFormat::Tsv | SourceFormat::Xlsx | SourceFormat::Parquet
+        )
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SourceFormat::Csv => "CSV",
+            SourceFormat::Tsv => "TSV",
+            SourceFormat::Xlsx => "Excel workbook",
+            SourceFormat::Graphml => "GraphML",
+            SourceFormat::Gexf => "GEXF",
+            SourceFormat::Ftm => "FollowTheMoney (JSON lines)",
+            SourceFormat::Parquet => "Parquet",
+        }
+    }
+}
+
+/// Whether the file begins with the Parquet marker (a missing or unreadable file is not).
+fn starts_with_par1(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"PAR1")
+}
+
+/// What one import needs besides the case and the file.
+pub struct ImportRequest<'a> {
+    pub format: SourceFormat,
+    /// The mapping, for the formats that need one ([`SourceFormat::needs_mapping`]).
+    pub spec: Option<&'a MappingSpec>,
+    /// The worksheet of a workbook (the first when `None`).
+    pub sheet: Option<&'a str>,
+    /// Leniency, limits and the overrides of tabular formats; GraphML, GEXF and
+    /// FollowTheMoney take its `lenient` and `limits`.
+    pub opts: &'a CsvOptions,
+    /// Re-import only the rows this earlier report of the same file rejected (tabular
+    /// formats only).
+    pub rejected_from: Option<&'a ImportReport>,
+}
+
+/// Runs the importer of `request.format` on `source` into `case`, as one batch.
+pub fn import_file(
+    case: &mut Case,
+    source: &Path,
+    request: &ImportRequest<'_>,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<ImportReport, IoError> {
+    let ImportRequest {
+        format,
+        spec,
+        sheet,
+        opts,
+        rejected_from,
+    } = *request;
+    if !format.needs_mapping() {
+        if rejected_from.is_some() {
+            return Err(IoError::Refused {
+                path: source.to_path_buf(),
+                reason: format!(
+                    "re-importing rejected rows works for CSV, TSV, Excel and Parquet files; a {} file is imported whole: fix it and import it again",
+                    format.label()
+                ),
+            });
+        }
+        let graph = GraphOptions {
+            lenient: opts.lenient,
+            limits: opts.limits.clone(),
+            ..GraphOptions::default()
+        };
+        return match format {
+            SourceFormat::Gexf => super::gexf::import_gexf(case, source, &graph, cancel),
+            SourceFormat::Graphml => super::graphml::import_graphml(case, source, &graph, cancel),
+            _ => super::ftm::import_ftm(case, source, opts.lenient, &opts.limits, None, cancel),
+        };
+    }
+    let spec = spec.ok_or_else(|| {
+        IoError::Spec(format!(
+            "a {} file needs a mapping: give --spec or --template",
+            format.label()
+        ))
+    })?;
+    let import = |case: &mut Case, opts: &CsvOptions| match format {
+        SourceFormat::Xlsx => {
+            super::xlsx::import_xlsx(case, source, sheet, spec, opts, cancel, progress)
+        }
+        SourceFormat::Parquet => {
+            super::parquet::import_parquet(case, source, spec, opts, cancel, progress)
+        }
+        _ => import_csv(case, source, spec, opts, cancel, progress),
+    };
+    match rejected_from {
+        Some(previous) => reimport_rejected_with(case, source, previous, opts, import),
+        None => import(case, opts),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_from_names_and_first_bytes() {
+        assert_eq!(
+            SourceFormat::from_name(Path::new("a.CSV")),
+            SourceFormat::Csv
+        );
+        assert_eq!(
+            SourceFormat::from_name(Path::new("a.tab")),
+            SourceFormat::Tsv
+        );
+        assert_eq!(
+            SourceFormat::from_name(Path::new("a.ods")),
+            SourceFormat::Xlsx
+        );
+        assert_eq!(
+            SourceFormat::from_name(Path::new("a.gexf")),
+            SourceFormat::Gexf
+        );
+        assert_eq!(
+            SourceFormat::from_name(Path::new("a.ndjson")),
+            SourceFormat::Ftm
+        );
+        assert_eq!(
+            SourceFormat::from_name(Path::new("a.pq")),
+            SourceFormat::Parquet
+        );
+        assert!(SourceFormat::Parquet.needs_mapping());
+        assert!(!SourceFormat::Graphml.needs_mapping());
+
+        let dir = tempfile::tempdir().unwrap();
+        let unnamed = dir.path().join("export.dat");
+        std::fs::write(&unnamed, b"PAR1 and the rest").unwrap();
+        assert_eq!(SourceFormat::from_name(&unnamed), SourceFormat::Csv);
+        assert_eq!(SourceFormat::detect(&unnamed), SourceFormat::Parquet);
+        let text = dir.path().join("calls.csv");
+        std::fs::write(&text, b"caller,callee\n").unwrap();
+        assert_eq!(SourceFormat::detect(&text), SourceFormat::Csv);
+        // A named format is taken at its word.
+        let graph = dir.path().join("g.graphml");
+        std::fs::write(&graph, b"PAR1").unwrap();
+        assert_eq!(SourceFormat::detect(&graph), SourceFormat::Graphml);
+        assert_eq!(
+            SourceFormat::detect(&dir.path().join("missing")),
+            SourceFormat::Csv
+        );
+    }
+}
