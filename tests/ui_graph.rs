@@ -20,8 +20,16 @@ use std::time::{Duration, Instant};
 fn harness() -> (tempfile::TempDir, Harness<'static, WorkbenchApp>) {
     let (dir, case) = chain_case();
     // These tests place the nodes themselves.
+    let mut harness = graph_tab(case, false);
+    harness.state_mut().graph.circular();
+    settle(&mut harness);
+    (dir, harness)
+}
+
+/// The workbench on `case` at the graph tab, with or without the automatic layout.
+fn graph_tab(case: copkit::store::Case, auto_layout: bool) -> Harness<'static, WorkbenchApp> {
     let prefs = Prefs {
-        auto_layout: false,
+        auto_layout,
         ..Prefs::default()
     };
     let app = WorkbenchApp::new(actor(), prefs).with_case(case).unwrap();
@@ -29,9 +37,7 @@ fn harness() -> (tempfile::TempDir, Harness<'static, WorkbenchApp>) {
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, app: &mut WorkbenchApp| app.show(ui), app);
     harness.state_mut().tab = Tab::Graph;
-    harness.state_mut().graph.circular();
-    settle(&mut harness);
-    (dir, harness)
+    harness
 }
 
 /// A case holding the chain of five people.
@@ -474,15 +480,7 @@ fn a_parquet_file_is_previewed_imported_and_its_rejected_rows_reimported_through
 fn a_new_chart_is_laid_out_automatically_unless_the_preference_is_off() {
     for auto_layout in [true, false] {
         let (_dir, case) = chain_case();
-        let prefs = Prefs {
-            auto_layout,
-            ..Prefs::default()
-        };
-        let app = WorkbenchApp::new(actor(), prefs).with_case(case).unwrap();
-        let mut harness = Harness::builder()
-            .with_size(egui::vec2(1280.0, 800.0))
-            .build_ui_state(|ui, app: &mut WorkbenchApp| app.show(ui), app);
-        harness.state_mut().tab = Tab::Graph;
+        let mut harness = graph_tab(case, auto_layout);
         harness.run_steps(3);
         settle(&mut harness);
         let graph = &harness.state().graph;
