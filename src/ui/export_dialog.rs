@@ -178,10 +178,14 @@ pub fn show(ui: &mut egui::Ui, dialog: &mut ExportDialog) -> ExportRequestUi {
             let label = ui.label("Dissemination override:");
             ui.add(
                 egui::TextEdit::singleline(&mut dialog.override_reason)
-                    .hint_text("only if items' handling codes forbid it and it is authorised")
+                    .hint_text("reason, if authorised")
                     .desired_width(300.0),
             )
-            .labelled_by(label.id);
+            .labelled_by(label.id)
+            // The full rule in the tooltip: the hint is cut off at the field's width.
+            .on_hover_text(
+                "only when the items' handling codes forbid this export and it is authorised: the reason is recorded with the disclosure",
+            );
         });
         ui.weak("Restricted items are never exported. A manifest with the SHA-256 of each file is written beside the export; the open case and source files are never overwritten.");
         ui.horizontal(|ui| {
