@@ -495,3 +495,50 @@ fn a_new_chart_is_laid_out_automatically_unless_the_preference_is_off() {
         assert!(!graph.wants_layout, "asked once, then done");
     }
 }
+
+/// The chart is saved with the case and comes back when the case is opened again: where each
+/// entity was drawn, what was hidden and pinned; a saved chart is not laid out again. A saved
+/// chart that cannot be read is reported and the chart drawn anew.
+#[test]
+fn the_chart_is_saved_with_the_case_and_comes_back() {
+    let (_dir, case) = chain_case();
+    let path = case.path().to_path_buf();
+    let mut harness = graph_tab(case, false);
+    harness.state_mut().graph.circular();
+    settle(&mut harness);
+    {
+        let state = &mut harness.state_mut().graph.chart.state;
+        state.hidden.insert(EntityId(2));
+        state.pinned.insert(EntityId(4));
+    }
+    let positions = harness.state().graph.positions.clone();
+    harness.state_mut().save_chart();
+    drop(harness);
+
+    let reopen = || copkit::store::Case::open(&path, actor(), "OP-TEST").unwrap();
+    let mut harness = graph_tab(reopen(), true);
+    harness.run_steps(3);
+    settle(&mut harness);
+    let graph = &harness.state().graph;
+    assert_eq!(graph.positions, positions);
+    assert!(graph.chart.state.hidden.contains(&EntityId(2)));
+    assert!(graph.chart.state.pinned.contains(&EntityId(4)));
+    assert!(!graph.wants_layout);
+    drop(harness);
+
+    let mut case = reopen();
+    case.save_chart("{not a chart").unwrap();
+    let mut harness = graph_tab(case, false);
+    harness.run_steps(3);
+    let state = harness.state();
+    assert!(
+        state
+            .messages
+            .iter()
+            .any(|m| m.error && m.text.contains("could not be read")),
+        "{:?}",
+        state.messages
+    );
+    assert_eq!(state.graph.positions.len(), 5, "drawn anew");
+    assert!(state.graph.chart.state.hidden.is_empty());
+}

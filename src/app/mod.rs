@@ -172,6 +172,8 @@ pub struct WorkbenchApp {
     history: Option<(crate::model::ItemRef, u64, Vec<crate::store::AuditRecord>)>,
     /// When the process started, until the first frame has been drawn (logged once).
     started: Option<std::time::Instant>,
+    /// The chart as last saved with (or read from) the open case, to save only changes.
+    chart_saved: Option<String>,
 }
 
 impl WorkbenchApp {
@@ -206,6 +208,7 @@ impl WorkbenchApp {
             export: None,
             history: None,
             started: None,
+            chart_saved: None,
         }
     }
 
@@ -221,6 +224,7 @@ impl WorkbenchApp {
             training,
             loading: None,
         });
+        self.restore_chart();
         Ok(self)
     }
 
@@ -323,7 +327,46 @@ impl WorkbenchApp {
         }
     }
 
+    /// Places the chart as it was saved with the open case, if it was.
+    fn restore_chart(&mut self) {
+        let Some(open) = &self.open else {
+            return;
+        };
+        match open.case.chart() {
+            Ok(Some(json)) => match self.graph.restore_saved(&json) {
+                Ok(()) => self.chart_saved = Some(json),
+                Err(e) => self.error(format!(
+                    "The chart saved with this case could not be read ({e}); it is drawn anew"
+                )),
+            },
+            Ok(None) => {}
+            Err(e) => self.error(format!(
+                "Could not read the chart saved with this case: {e}"
+            )),
+        }
+    }
+
+    /// Saves the chart with the open case when it changed since it was last saved or read.
+    /// Not while an import writes to the case: the save would wait for it on the UI thread.
+    pub fn save_chart(&mut self) {
+        if self.import.as_ref().is_some_and(|w| w.job.is_some()) {
+            return;
+        }
+        let (Some(open), Some(json)) = (&mut self.open, self.graph.saved_chart()) else {
+            return;
+        };
+        if self.chart_saved.as_deref() == Some(json.as_str()) {
+            return;
+        }
+        match open.case.save_chart(&json) {
+            Ok(()) => self.chart_saved = Some(json),
+            Err(e) => self.error(format!("Could not save the chart with the case: {e}")),
+        }
+    }
+
     fn close_case(&mut self) {
+        self.save_chart();
+        self.chart_saved = None;
         self.open = None;
         self.view = ViewState::default();
         self.tables = Default::default();
@@ -944,6 +987,7 @@ impl WorkbenchApp {
                             training,
                             loading: None,
                         });
+                        self.restore_chart();
                         self.info(format!("Opened {}", path.display()));
                     }
                     Err(e) => self.error(format!("Could not open the case: {e}")),
@@ -1433,8 +1477,10 @@ impl eframe::App for WorkbenchApp {
         self.show(ui);
     }
 
+    /// Also called every 30 s and on exit: the chart is saved with the case then.
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         self.prefs.tab = Some(self.tab);
         eframe::set_value(storage, eframe::APP_KEY, &self.prefs);
+        self.save_chart();
     }
 }

@@ -125,6 +125,9 @@ fn now_utc() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// `case_meta` key of the chart the workbench saved ([`Case::save_chart`]).
+const CHART_KEY: &str = "chart";
+
 /// `case_meta` key listing the indexes [`Case::defer_indexes`] dropped (JSON [name, SQL] pairs).
 const DEFERRED_INDEXES_KEY: &str = "deferred_indexes";
 
@@ -477,6 +480,24 @@ impl Case {
     /// A fact from the case header.
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(meta::get(&self.conn, key)?)
+    }
+
+    /// The chart the workbench saved with the case (opaque text; the workbench defines it).
+    pub fn chart(&self) -> Result<Option<String>, StoreError> {
+        self.meta(CHART_KEY)
+    }
+
+    /// Saves the analyst's chart with the case, in one transaction. The chart (where each
+    /// entity is drawn, what is hidden, pinned or collected) is a view of the evidence, not
+    /// evidence: saving it is neither audited nor undoable and leaves the generation alone,
+    /// as moving nodes on an i2 chart or a Gephi workspace is not an analysis step.
+    pub fn save_chart(&mut self, chart: &str) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        meta::set(&tx, CHART_KEY, chart)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Whether the case was made by the generator (the workbench shows a training banner).
@@ -1301,6 +1322,34 @@ pub fn create_at_version(path: &Path, version: u32, actor: &Actor) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_saved_chart_comes_back_and_is_not_an_alteration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.copkit");
+        let actor = Actor {
+            os_user: "tester".into(),
+            analyst: "Test Analyst".into(),
+        };
+        let mut case = Case::create(&path, "c", actor.clone(), "test").unwrap();
+        assert_eq!(case.chart().unwrap(), None);
+        let (generation, audit) = (case.generation(), case.audit_records().unwrap().len());
+        case.save_chart("{\"positions\":[]}").unwrap();
+        case.save_chart("{\"positions\":[[1,2.5,-3.0]]}").unwrap();
+        assert_eq!(case.generation(), generation);
+        assert_eq!(case.audit_records().unwrap().len(), audit);
+        drop(case);
+        let case = Case::open_unrecorded(&path, actor, "test").unwrap();
+        assert_eq!(
+            case.chart().unwrap().as_deref(),
+            Some("{\"positions\":[[1,2.5,-3.0]]}")
+        );
+        assert_eq!(case.generation(), generation);
+        assert!(matches!(
+            case.verify_audit().unwrap(),
+            ChainCheck::Intact { .. }
+        ));
+    }
 
     #[test]
     fn a_streamed_batch_gets_a_larger_page_cache_and_gives_it_back() {

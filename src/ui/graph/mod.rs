@@ -15,6 +15,7 @@ pub mod chart;
 pub mod draw;
 pub mod export;
 pub mod icons;
+pub mod saved;
 
 use super::{Action, ViewState};
 use crate::layout::LayoutGraph;
@@ -227,6 +228,8 @@ pub struct GraphState {
     /// Set when a case is first placed (every entity on the starting spiral) and has links:
     /// the app may start the force layout (its "lay out new charts" preference).
     pub wants_layout: bool,
+    /// A chart saved with the case, to place the entities by at the next rebuild.
+    restore: Option<saved::SavedChart>,
     needs_fit: bool,
     pub chart: Chart,
     pub style: GraphStyle,
@@ -281,6 +284,7 @@ impl Default for GraphState {
             slot: Arc::new(Mutex::new(None)),
             layout_running: false,
             wants_layout: false,
+            restore: None,
             needs_fit: true,
             chart: Chart::default(),
             style: GraphStyle::default(),
@@ -396,12 +400,21 @@ impl GraphState {
         if self.generation == Some(case.generation) {
             return;
         }
-        let old: HashMap<EntityId, [f32; 2]> = self
+        let mut old: HashMap<EntityId, [f32; 2]> = self
             .graph_nodes
             .iter()
             .copied()
             .zip(self.positions.iter().copied())
             .collect();
+        // A chart saved with the case places its entities when the case is first shown.
+        let restored = if old.is_empty() {
+            self.restore.take()
+        } else {
+            None
+        };
+        if let Some(saved) = &restored {
+            old = saved.positions();
+        }
         let edges = case
             .graph
             .edge_indices()
@@ -437,15 +450,37 @@ impl GraphState {
             .map(|(i, e)| (*e, i))
             .collect();
         self.index = CaseIndex::build(case, &self.index_of);
+        if let Some(saved) = &restored {
+            self.chart.state = saved.state();
+        }
         let index_of = &self.index_of;
         self.chart.retain(|e| index_of.contains_key(&e));
         self.generation = Some(case.generation);
         self.model_key = None;
         self.structure_key = None;
-        if old.is_empty() {
+        if restored.is_some() {
+            self.needs_fit = true;
+        } else if old.is_empty() {
             self.needs_fit = true;
             self.wants_layout = self.graph.edges.iter().any(|&(a, b)| a != b);
         }
+    }
+
+    /// The chart to save with the case (JSON), or `None` before the case was first shown.
+    pub fn saved_chart(&self) -> Option<String> {
+        if self.graph_nodes.is_empty() {
+            return None;
+        }
+        let saved = saved::SavedChart::of(&self.graph_nodes, &self.positions, &self.chart.state);
+        serde_json::to_string(&saved).ok()
+    }
+
+    /// Places the case's entities by a chart saved with it, when the case is next shown.
+    pub fn restore_saved(&mut self, json: &str) -> Result<(), String> {
+        let saved: saved::SavedChart = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        self.restore = Some(saved);
+        self.generation = None;
+        Ok(())
     }
 
     /// The entity of a display node (`None` for a collection).
