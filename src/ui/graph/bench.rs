@@ -289,6 +289,44 @@ pub fn model_rebuilds(
     out
 }
 
+/// What saving the chart with the case costs on the UI thread (the workbench does it on close,
+/// on exit and at most every 30 s): building its JSON and writing it into a new scratch case.
+/// Returns (JSON bytes, median build ms, median write ms) over `reps` runs.
+pub fn chart_save(
+    nodes: usize,
+    reps: usize,
+) -> Result<(usize, f64, f64), crate::store::StoreError> {
+    let case = synthetic_case(nodes, 0, 0, 7);
+    let mut state = GraphState::default();
+    state.sync(&case);
+    state.positions = spiral_positions(nodes);
+    let dir = std::env::temp_dir().join(format!("copkit-bench-chart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| crate::store::StoreError::Invalid(e.to_string()))?;
+    let path = dir.join("chart.copkit");
+    let actor = crate::store::Actor {
+        os_user: "bench".into(),
+        analyst: "bench".into(),
+    };
+    let result = (|| {
+        let mut scratch = crate::store::Case::create(&path, "chart bench", actor, "bench")?;
+        let (mut build, mut write, mut bytes) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..reps.max(1) {
+            let start = Instant::now();
+            let json = state.saved_chart().unwrap_or_default();
+            build.push(start.elapsed().as_secs_f64() * 1000.0);
+            bytes = json.len();
+            let start = Instant::now();
+            scratch.save_chart(&json)?;
+            write.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        build.sort_by(f64::total_cmp);
+        write.sort_by(f64::total_cmp);
+        Ok((bytes, percentile(&build, 0.5), percentile(&write, 0.5)))
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 /// A closure that rebuilds the display model for a search filter on a synthetic chart, for
 /// the criterion bench.
 pub fn model_rebuild_driver(nodes: usize, links: usize, events: usize) -> impl FnMut() -> usize {
@@ -318,5 +356,19 @@ mod tests {
         );
         assert!(zoomed.nodes_drawn < 2_000 && zoomed.nodes_drawn > 50);
         assert!(out.triangles > 0 && out.links_drawn > 0);
+    }
+
+    #[test]
+    fn the_chart_save_bench_writes_every_position() {
+        let (bytes, build, write) = chart_save(100, 2).unwrap();
+        assert!(build >= 0.0 && write >= 0.0);
+        // The same chart as the bench saves: every entity's position.
+        let case = synthetic_case(100, 0, 0, 7);
+        let mut state = GraphState::default();
+        state.sync(&case);
+        let json = state.saved_chart().unwrap();
+        let saved: crate::ui::graph::saved::SavedChart = serde_json::from_str(&json).unwrap();
+        assert_eq!(saved.positions.len(), 100);
+        assert!(bytes > 100 * 10, "{bytes} bytes");
     }
 }
