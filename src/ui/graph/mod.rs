@@ -442,6 +442,9 @@ impl GraphState {
             .enumerate()
             .map(|(i, e)| old.get(&e.id).copied().unwrap_or(fresh[i]))
             .collect();
+        if !old.is_empty() {
+            self.place_newcomers(case, &old);
+        }
         self.graph_nodes = case.entities.iter().map(|e| e.id).collect();
         self.index_of = self
             .graph_nodes
@@ -463,6 +466,39 @@ impl GraphState {
         } else if old.is_empty() {
             self.needs_fit = true;
             self.wants_layout = self.graph.edges.iter().any(|&(a, b)| a != b);
+        }
+    }
+
+    /// Entities new to a chart that was already placed (an import into the open case, a chart
+    /// saved before the case grew) start beside the placed entities they link to, fanned out
+    /// by the golden angle, instead of on the starting spiral at the centre, as i2 adds new
+    /// items next to their links. Those with no placed neighbour stay on the spiral.
+    fn place_newcomers(&mut self, case: &CaseSnapshot, placed: &HashMap<EntityId, [f32; 2]>) {
+        let spacing = crate::layout::NODE_SPACING;
+        let mut fanned = 0u32;
+        for (i, e) in case.entities.iter().enumerate() {
+            if placed.contains_key(&e.id) {
+                continue;
+            }
+            let Some(node) = case.node(e.id) else {
+                continue;
+            };
+            let (mut sum, mut count) = ([0.0f32; 2], 0u32);
+            for nb in case.graph.neighbors_undirected(node) {
+                if let Some(p) = placed.get(&case.graph[nb]) {
+                    sum = [sum[0] + p[0], sum[1] + p[1]];
+                    count += 1;
+                }
+            }
+            if count == 0 {
+                continue;
+            }
+            let angle = fanned as f32 * 2.399_963;
+            fanned += 1;
+            self.positions[i] = [
+                sum[0] / count as f32 + spacing * angle.cos(),
+                sum[1] / count as f32 + spacing * angle.sin(),
+            ];
         }
     }
 
@@ -1825,6 +1861,43 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// An entity added to a placed chart (an import) appears beside the entity it links to.
+    #[test]
+    fn a_new_entity_appears_beside_the_entity_it_links_to() {
+        let before = bench::synthetic_case(300, 600, 0, 5);
+        let mut state = ready(&before);
+        let anchor = state.positions[0];
+        let mut entities = before.entities.clone();
+        let mut newcomer = entities[0].clone();
+        newcomer.id = EntityId(1_000);
+        newcomer.label = "newcomer".into();
+        entities.push(newcomer);
+        let mut links = before.links.clone();
+        let mut link = links[0].clone();
+        link.id = crate::model::LinkId(10_000);
+        link.source = EntityId(1_000);
+        link.target = entities[0].id;
+        links.push(link);
+        let header = crate::store::SnapshotHeader {
+            case_id: "bench".into(),
+            title: "grown".into(),
+            generation: 2,
+            schema: Default::default(),
+            grading_schemes: crate::model::GradingScheme::builtin(),
+            default_scheme: "admiralty".into(),
+        };
+        let after = CaseSnapshot::assemble(header, entities, links, Vec::new());
+        state.sync(&after);
+        let p = state.positions[300];
+        let d = ((p[0] - anchor[0]).powi(2) + (p[1] - anchor[1]).powi(2)).sqrt();
+        assert!(
+            (d - crate::layout::NODE_SPACING).abs() < 0.01,
+            "{d} from the entity it links to"
+        );
+        // The others kept their places.
+        assert_eq!(state.positions[..300], bench::spiral_positions(300)[..]);
     }
 
     /// The time filter fades exactly the entities whose events all fall outside it, and
