@@ -91,6 +91,20 @@ impl Default for ForceSettings {
     }
 }
 
+/// The positions a layout of `node_count` nodes starts from: those given in `start`, and a
+/// sunflower spiral (deterministic and evenly spread) for the nodes it has none for.
+pub fn starting_positions(node_count: usize, start: Option<&[[f32; 2]]>) -> Vec<[f32; 2]> {
+    (0..node_count)
+        .map(|i| {
+            start.and_then(|s| s.get(i).copied()).unwrap_or_else(|| {
+                let r = 10.0 * (i as f32 + 1.0).sqrt();
+                let a = i as f32 * 2.399_963;
+                [r * a.cos(), r * a.sin()]
+            })
+        })
+        .collect()
+}
+
 /// A force layout in progress: positions persist between runs, so it resumes where it stopped.
 #[derive(Debug, Clone)]
 pub struct ForceLayout {
@@ -108,18 +122,8 @@ pub struct ForceLayout {
 impl ForceLayout {
     /// Starts from given positions (or a deterministic spiral for missing ones).
     pub fn new(graph: &LayoutGraph, start: Option<&[[f32; 2]]>) -> ForceLayout {
-        let positions = (0..graph.node_count)
-            .map(|i| {
-                start.and_then(|s| s.get(i).copied()).unwrap_or_else(|| {
-                    // A sunflower spiral: deterministic and evenly spread.
-                    let r = 10.0 * (i as f32 + 1.0).sqrt();
-                    let a = i as f32 * 2.399_963;
-                    [r * a.cos(), r * a.sin()]
-                })
-            })
-            .collect();
         ForceLayout {
-            positions,
+            positions: starting_positions(graph.node_count, start),
             pinned: vec![false; graph.node_count],
             settings: ForceSettings::default(),
             masses: graph.degrees().iter().map(|d| d + 1.0).collect(),
@@ -235,15 +239,8 @@ pub fn run_force(
     let to_place: Vec<usize> = (0..graph.node_count)
         .filter(|&i| !linked[i] && !is_pinned(i))
         .collect();
-    // Positions of the whole graph, as given (or the starting spiral where none is).
-    let mut all = ForceLayout::new(
-        &LayoutGraph {
-            node_count: graph.node_count,
-            edges: Vec::new(),
-        },
-        start,
-    )
-    .positions;
+    // Positions of the whole graph: the simulated nodes' are copied in as they move.
+    let mut all = starting_positions(graph.node_count, start);
     let mut sub_index = vec![u32::MAX; graph.node_count];
     for (k, &i) in simulated.iter().enumerate() {
         sub_index[i] = k as u32;
@@ -264,19 +261,19 @@ pub fn run_force(
     for (k, &i) in simulated.iter().enumerate() {
         layout.pinned[k] = is_pinned(i);
     }
-    let mut whole = |sub_positions: &[[f32; 2]]| -> Vec<[f32; 2]> {
-        for (k, &i) in simulated.iter().enumerate() {
-            all[i] = sub_positions[k];
+    let gather = |all: &mut [[f32; 2]], sub_positions: &[[f32; 2]]| {
+        for (&i, &p) in simulated.iter().zip(sub_positions) {
+            all[i] = p;
         }
-        place_in_rows(&mut all, &simulated, &to_place);
-        all.clone()
+        place_in_rows(all, &simulated, &to_place);
     };
     let mut last_publish = std::time::Instant::now();
     for iteration in 0..max_iterations {
         cancel.check()?;
         let moved = layout.step(&sub);
         if last_publish.elapsed() >= std::time::Duration::from_millis(50) {
-            publish(&whole(&layout.positions));
+            gather(&mut all, &layout.positions);
+            publish(&all);
             last_publish = std::time::Instant::now();
             progress.report(
                 Some(iteration as f32 / max_iterations as f32),
@@ -287,10 +284,10 @@ pub fn run_force(
             break;
         }
     }
-    let positions = whole(&layout.positions);
-    publish(&positions);
+    gather(&mut all, &layout.positions);
+    publish(&all);
     progress.report(Some(1.0), "layout settled");
-    Ok(positions)
+    Ok(all)
 }
 
 /// Sets the nodes `to_place` in rows `NODE_SPACING` apart, in index order, centred under the
@@ -443,7 +440,7 @@ mod tests {
         graph.edges.push((20, 20));
         let mut pinned = vec![false; 35];
         pinned[34] = true;
-        let mut start: Vec<[f32; 2]> = ForceLayout::new(&graph, None).positions;
+        let mut start = starting_positions(graph.node_count, None);
         start[34] = [5000.0, 5000.0];
         let published = std::cell::Cell::new(0);
         let p = run_force(

@@ -435,7 +435,7 @@ impl GraphState {
             node_count: case.entities.len(),
             edges,
         };
-        let fresh = crate::layout::ForceLayout::new(&self.graph, None).positions;
+        let fresh = crate::layout::starting_positions(self.graph.node_count, None);
         self.positions = case
             .entities
             .iter()
