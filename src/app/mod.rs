@@ -651,13 +651,10 @@ impl WorkbenchApp {
     /// Starts the force layout once the graph view has placed a newly shown case on its
     /// starting spiral, when the preference is on and the chart is not too large.
     fn auto_layout(&mut self) {
-        if !std::mem::take(&mut self.graph.wants_layout) {
+        if !std::mem::take(&mut self.graph.wants_layout) || !self.prefs.auto_layout {
             return;
         }
         let entities = self.graph.graph.node_count;
-        if !self.prefs.auto_layout {
-            return;
-        }
         if entities > AUTO_LAYOUT_MAX_ENTITIES {
             self.info(format!(
                 "The chart has {entities} entities, more than the {AUTO_LAYOUT_MAX_ENTITIES} laid out automatically; use Run force layout to lay it out"

@@ -82,8 +82,7 @@ fn item_details(
                 ui.label(format!(
                     "{} {} {}",
                     end(link.source),
-                    // ASCII: the interface font has no arrow glyphs (it would draw a box).
-                    if link.directed { "->" } else { "—" },
+                    link_arrow(link.directed, true),
                     end(link.target)
                 ));
                 ui.label(format!(
@@ -301,17 +300,12 @@ fn entity(
         let label = case
             .entity(other)
             .map_or_else(|| other.to_string(), |o| o.label.clone());
-        // Which way a directed link runs, as the chart's arrow shows it: "employed_by ->
-        // Whitcombe Builders" on the person, "employed_by <- Zofia Morrison" on the company
-        // (ASCII arrows: the interface font has no arrow glyphs).
-        let arrow = match (link.directed, link.source == id) {
-            (false, _) => "—",
-            (true, true) => "->",
-            (true, false) => "<-",
-        };
+        // "employed_by -> Whitcombe Builders" on the person, "employed_by <- Zofia Morrison"
+        // on the company.
         let text = format!(
-            "{} {arrow} {} ({}, {})",
+            "{} {} {} ({}, {})",
             link.link_type,
+            link_arrow(link.directed, link.source == id),
             label,
             link.strength.as_str(),
             grade_text(link.grading.as_ref())
@@ -461,5 +455,16 @@ fn merge_section(
                 }
             });
         });
+    }
+}
+
+/// Which way a link runs, as the chart's arrow shows it, seen from its source (`->`) or its
+/// target (`<-`); an undirected link gets a dash. ASCII arrows: the interface font has no arrow
+/// glyphs (it would draw a box).
+fn link_arrow(directed: bool, from_source: bool) -> &'static str {
+    match (directed, from_source) {
+        (false, _) => "—",
+        (true, true) => "->",
+        (true, false) => "<-",
     }
 }
