@@ -162,30 +162,19 @@ mod tests {
 
     #[test]
     fn formats_from_names_and_first_bytes() {
-        assert_eq!(
-            SourceFormat::from_name(Path::new("a.CSV")),
-            SourceFormat::Csv
-        );
-        assert_eq!(
-            SourceFormat::from_name(Path::new("a.tab")),
-            SourceFormat::Tsv
-        );
-        assert_eq!(
-            SourceFormat::from_name(Path::new("a.ods")),
-            SourceFormat::Xlsx
-        );
-        assert_eq!(
-            SourceFormat::from_name(Path::new("a.gexf")),
-            SourceFormat::Gexf
-        );
-        assert_eq!(
-            SourceFormat::from_name(Path::new("a.ndjson")),
-            SourceFormat::Ftm
-        );
-        assert_eq!(
-            SourceFormat::from_name(Path::new("a.pq")),
-            SourceFormat::Parquet
-        );
+        for (name, format) in [
+            ("a.CSV", SourceFormat::Csv),
+            ("a.tsv", SourceFormat::Tsv),
+            ("a.tab", SourceFormat::Tsv),
+            ("a.xlsx", SourceFormat::Xlsx),
+            ("a.ods", SourceFormat::Xlsx),
+            ("a.gexf", SourceFormat::Gexf),
+            ("a.ndjson", SourceFormat::Ftm),
+            ("a.parquet", SourceFormat::Parquet),
+            ("a.pq", SourceFormat::Parquet),
+        ] {
+            assert_eq!(SourceFormat::from_name(Path::new(name)), format, "{name}");
+        }
         assert!(SourceFormat::Parquet.needs_mapping());
         assert!(!SourceFormat::Graphml.needs_mapping());
 
