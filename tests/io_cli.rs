@@ -26,8 +26,8 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-#[test]
-fn import_prints_the_report_and_export_writes_a_manifest() {
+/// A new case, made with `copkit new`, in a new temporary folder.
+fn new_case() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let case = dir.path().join("c.copkit");
     assert!(
@@ -35,6 +35,12 @@ fn import_prints_the_report_and_export_writes_a_manifest() {
             .status
             .success()
     );
+    (dir, case)
+}
+
+#[test]
+fn import_prints_the_report_and_export_writes_a_manifest() {
+    let (dir, case) = new_case();
     let src = dir.path().join("calls.csv");
     std::fs::write(
         &src,
@@ -163,13 +169,7 @@ fn import_prints_the_report_and_export_writes_a_manifest() {
 /// whole file imported again), and nothing is imported.
 #[test]
 fn rejected_from_is_refused_for_a_graph_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let case = dir.path().join("c.copkit");
-    assert!(
-        copkit(&["new", s(&case), "--purpose", "OP-1"])
-            .status
-            .success()
-    );
+    let (dir, case) = new_case();
     let graph = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph/networkx.graphml");
     let report = dir.path().join("report.json");
     let out = copkit(&[
