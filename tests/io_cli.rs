@@ -172,16 +172,19 @@ fn rejected_from_is_refused_for_a_graph_file() {
     let (dir, case) = new_case();
     let graph = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph/networkx.graphml");
     let report = dir.path().join("report.json");
-    let out = copkit(&[
-        "import",
-        s(&graph),
-        "--into",
-        s(&case),
-        "--purpose",
-        "OP-1",
-        "--report",
-        s(&report),
-    ]);
+    let import = |option: &str| {
+        copkit(&[
+            "import",
+            s(&graph),
+            "--into",
+            s(&case),
+            "--purpose",
+            "OP-1",
+            option,
+            s(&report),
+        ])
+    };
+    let out = import("--report");
     assert!(out.status.success(), "{}", text(&out));
     let batches = || {
         copkit::store::Case::open_unrecorded(&case, common::actor(), "check")
@@ -192,16 +195,7 @@ fn rejected_from_is_refused_for_a_graph_file() {
             .len()
     };
     assert_eq!(batches(), 1);
-    let out = copkit(&[
-        "import",
-        s(&graph),
-        "--into",
-        s(&case),
-        "--purpose",
-        "OP-1",
-        "--rejected-from",
-        s(&report),
-    ]);
+    let out = import("--rejected-from");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         text(&out).contains("a GraphML file is imported whole"),
