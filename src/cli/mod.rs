@@ -355,9 +355,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             for (scenario, ms) in crate::ui::graph::bench::model_rebuilds(nodes, links, events, 5) {
                 outln!("  {scenario:<30} {ms:>9.1} ms");
             }
-            let (bytes, build, write) = crate::ui::graph::bench::chart_save(nodes, 5)?;
+            let (bytes, build, write, read) = crate::ui::graph::bench::chart_save(nodes, 5)?;
             outln!(
-                "chart saved with the case ({bytes} bytes), median of 5: {build:.1} ms to build, {write:.1} ms to write"
+                "chart saved with the case ({bytes} bytes), median of 5: {build:.1} ms to build, {write:.1} ms to write, {read:.1} ms to read back"
             );
             Ok(ExitCode::SUCCESS)
         }

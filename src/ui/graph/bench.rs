@@ -291,11 +291,12 @@ pub fn model_rebuilds(
 
 /// What saving the chart with the case costs on the UI thread (the workbench does it on close,
 /// on exit and at most every 30 s): building its JSON and writing it into a new scratch case.
-/// Returns (JSON bytes, median build ms, median write ms) over `reps` runs.
+/// Returns (JSON bytes, median build ms, median write ms, median ms to read it back: the
+/// case's entry and its parse, as opening the case does) over `reps` runs.
 pub fn chart_save(
     nodes: usize,
     reps: usize,
-) -> Result<(usize, f64, f64), crate::store::StoreError> {
+) -> Result<(usize, f64, f64, f64), crate::store::StoreError> {
     let case = synthetic_case(nodes, 0, 0, 7);
     let mut state = GraphState::default();
     state.sync(&case);
@@ -309,7 +310,7 @@ pub fn chart_save(
     };
     let result = (|| {
         let mut scratch = crate::store::Case::create(&path, "chart bench", actor, "bench")?;
-        let (mut build, mut write, mut bytes) = (Vec::new(), Vec::new(), 0);
+        let (mut build, mut write, mut read, mut bytes) = (Vec::new(), Vec::new(), Vec::new(), 0);
         for _ in 0..reps.max(1) {
             let start = Instant::now();
             let json = state.saved_chart().unwrap_or_default();
@@ -318,10 +319,23 @@ pub fn chart_save(
             let start = Instant::now();
             scratch.save_chart(&json)?;
             write.push(start.elapsed().as_secs_f64() * 1000.0);
+            let start = Instant::now();
+            let mut reopened = GraphState::default();
+            let stored = scratch.chart()?.unwrap_or_default();
+            reopened
+                .restore_saved(&stored)
+                .map_err(crate::store::StoreError::Invalid)?;
+            read.push(start.elapsed().as_secs_f64() * 1000.0);
         }
-        build.sort_by(f64::total_cmp);
-        write.sort_by(f64::total_cmp);
-        Ok((bytes, percentile(&build, 0.5), percentile(&write, 0.5)))
+        for times in [&mut build, &mut write, &mut read] {
+            times.sort_by(f64::total_cmp);
+        }
+        Ok((
+            bytes,
+            percentile(&build, 0.5),
+            percentile(&write, 0.5),
+            percentile(&read, 0.5),
+        ))
     })();
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -360,8 +374,8 @@ mod tests {
 
     #[test]
     fn the_chart_save_bench_writes_every_position() {
-        let (bytes, build, write) = chart_save(100, 2).unwrap();
-        assert!(build >= 0.0 && write >= 0.0);
+        let (bytes, build, write, read) = chart_save(100, 2).unwrap();
+        assert!(build >= 0.0 && write >= 0.0 && read >= 0.0);
         // The same chart as the bench saves: every entity's position.
         let case = synthetic_case(100, 0, 0, 7);
         let mut state = GraphState::default();
