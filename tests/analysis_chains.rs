@@ -275,7 +275,7 @@ fn chain_cli_stores_every_step_and_writes_the_last() {
     );
     assert_eq!(csv.lines().count(), 21);
     let case = Case::open(&path, actor(), "OP-TEST-CHAIN").unwrap();
-    let runs = case.analysis_runs().unwrap();
+    let runs = copkit::analysis::stored_runs(&case).unwrap();
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0].params.get_str("chain"), Some("key players"));
 

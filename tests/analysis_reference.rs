@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::temp_case;
+use common::{BatchItems, temp_case};
 use copkit::analysis::{self, Output, Params, SimpleGraph, modularity};
 use copkit::jobs::{CancelToken, NoProgress};
 use copkit::model::*;
-use copkit::store::{Case, CaseSnapshot, Command, ImportBatch, NewBatch};
+use copkit::store::{Case, CaseSnapshot, NewBatch};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,16 +57,19 @@ fn load(name: &str) -> Fixture {
             l
         })
         .collect();
-    case.apply(Command::ImportBatch(Box::new(ImportBatch {
-        batch: NewBatch {
-            kind: "import".into(),
-            description: format!("{name} reference graph"),
-            ..NewBatch::default()
+    common::import(
+        &mut case,
+        BatchItems {
+            batch: NewBatch {
+                kind: "import".into(),
+                description: format!("{name} reference graph"),
+                ..NewBatch::default()
+            },
+            entities,
+            links,
+            events: vec![],
         },
-        entities,
-        links,
-        events: vec![],
-    })))
+    )
     .unwrap();
     let snapshot = case.snapshot().unwrap();
     Fixture {
@@ -276,11 +279,8 @@ fn analysis_runs_are_stored_with_an_audit_record() {
     let mut f = load("karate");
     let params = Params::new().with("damping", "0.85");
     let output = run(&f, "pagerank", params.clone());
-    let id = f
-        .case
-        .store_analysis_run("pagerank", &params, &output)
-        .unwrap();
-    let runs = f.case.analysis_runs().unwrap();
+    let id = copkit::analysis::store_run(&mut f.case, "pagerank", &params, &output).unwrap();
+    let runs = copkit::analysis::stored_runs(&f.case).unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].id, id);
     assert_eq!(runs[0].component, "pagerank");
@@ -331,16 +331,19 @@ fn bursts_flag_a_sudden_jump_in_calls() {
     // One call a day for ten days, then twenty on day 10.
     let mut events: Vec<NewEvent> = (0..10).map(|d| call(d * day + 3_600_000)).collect();
     events.extend((0..20).map(|i| call(10 * day + i * 60_000)));
-    case.apply(Command::ImportBatch(Box::new(ImportBatch {
-        batch: NewBatch {
-            kind: "import".into(),
-            description: "calls".into(),
-            ..NewBatch::default()
+    common::import(
+        &mut case,
+        BatchItems {
+            batch: NewBatch {
+                kind: "import".into(),
+                description: "calls".into(),
+                ..NewBatch::default()
+            },
+            entities: vec![NewEntity::new("Person", "a"), NewEntity::new("Person", "b")],
+            links: vec![],
+            events,
         },
-        entities: vec![NewEntity::new("Person", "a"), NewEntity::new("Person", "b")],
-        links: vec![],
-        events,
-    })))
+    )
     .unwrap();
     let snapshot = case.snapshot().unwrap();
     let out = analysis::run_component(

@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::temp_case;
+use common::{BatchItems, temp_case};
 use copkit::model::{EntityRef, NewEntity, NewLink};
-use copkit::store::{Command as CaseCommand, ImportBatch, NewBatch};
+use copkit::store::NewBatch;
 use std::process::{Command, Output, Stdio};
 
 fn copkit(args: &[&str]) -> Output {
@@ -29,16 +29,19 @@ fn small_case(dir: &tempfile::TempDir) -> String {
         })
         .collect();
     let link = |a: usize, b: usize| NewLink::new("knows", EntityRef::New(a), EntityRef::New(b));
-    case.apply(CaseCommand::ImportBatch(Box::new(ImportBatch {
-        batch: NewBatch {
-            kind: "import".into(),
-            description: "small".into(),
-            ..NewBatch::default()
+    common::import(
+        &mut case,
+        BatchItems {
+            batch: NewBatch {
+                kind: "import".into(),
+                description: "small".into(),
+                ..NewBatch::default()
+            },
+            entities,
+            links: vec![link(3, 2), link(2, 1), link(1, 3), link(1, 0)],
+            events: vec![],
         },
-        entities,
-        links: vec![link(3, 2), link(2, 1), link(1, 3), link(1, 0)],
-        events: vec![],
-    })))
+    )
     .unwrap();
     path.to_str().unwrap().to_string()
 }

@@ -3,13 +3,13 @@
 
 mod common;
 
-use common::{dump, sha256_file, temp_case};
+use common::{BatchItems, dump, sha256_file, temp_case};
 use copkit::io::IoError;
 use copkit::io::export::{ExportFormat, ExportRequest, export};
 use copkit::io::graphml::{GraphOptions, import_graphml};
 use copkit::jobs::CancelToken;
 use copkit::model::*;
-use copkit::store::{Case, Command, ImportBatch, NewBatch};
+use copkit::store::{Case, NewBatch};
 use std::path::{Path, PathBuf};
 
 fn fixture(dir: &str, name: &str) -> PathBuf {
@@ -185,16 +185,19 @@ fn seed(case: &mut Case, nodissem: bool) {
         ParticipantRole::Participant,
         EntityRef::New(0),
     ));
-    case.apply(Command::ImportBatch(Box::new(ImportBatch {
-        batch: NewBatch {
-            kind: "import".into(),
-            description: "seed".into(),
-            ..NewBatch::default()
+    common::import(
+        case,
+        BatchItems {
+            batch: NewBatch {
+                kind: "import".into(),
+                description: "seed".into(),
+                ..NewBatch::default()
+            },
+            entities: vec![a, b, hidden],
+            links: vec![l, l2],
+            events: vec![ev],
         },
-        entities: vec![a, b, hidden],
-        links: vec![l, l2],
-        events: vec![ev],
-    })))
+    )
     .unwrap();
 }
 

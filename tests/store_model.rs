@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{actor, dump, temp_case};
+use common::{BatchItems, actor, dump, temp_case};
 use copkit::model::*;
-use copkit::store::{Case, Command, ImportBatch, NewBatch};
+use copkit::store::{Case, Command, NewBatch};
 
 fn graded(scheme: &str, s: &str, i: &str, h: Option<&str>) -> Option<Grading> {
     Some(Grading {
@@ -80,7 +80,7 @@ fn drone_type() -> EntityTypeDef {
 /// A batch with one entity of every built-in type and a user type, links of every built-in
 /// type, every strength and a user type, events of every built-in type and a user type with
 /// every participant role, instants and intervals, grading under three schemes and none.
-fn rich_batch() -> ImportBatch {
+fn rich_batch() -> BatchItems {
     let types = [
         (
             "Person",
@@ -145,7 +145,7 @@ fn rich_batch() -> ImportBatch {
         graded("5x5x5", "C", "3", Some("4")),
         graded("agency-3x3", "M", "y", None),
     ];
-    let mut batch = ImportBatch {
+    let mut batch = BatchItems {
         batch: NewBatch {
             kind: "import".into(),
             description: "round-trip fixture".into(),
@@ -248,9 +248,7 @@ fn every_model_type_round_trips_through_the_case_file() {
     })
     .unwrap();
     let batch = rich_batch();
-    let applied = case
-        .apply(Command::ImportBatch(Box::new(batch.clone())))
-        .unwrap();
+    let applied = common::import(&mut case, batch.clone()).unwrap();
     let batch_id = applied.batch.unwrap();
     drop(case);
 
@@ -387,23 +385,26 @@ fn invalid_items_are_refused_and_leave_the_case_unchanged() {
             items: vec![ItemRef::Entity(EntityId(5))],
             reason: "gone".into(),
         },
-        Command::ImportBatch(Box::new(ImportBatch {
-            batch: NewBatch {
-                kind: "import".into(),
-                ..Default::default()
-            },
-            entities: vec![
-                NewEntity::new("Person", "ok"),
-                NewEntity::new("Nope", "bad"),
-            ],
-            ..Default::default()
-        })),
     ];
     for command in bad_commands {
         let err = case.apply(command.clone()).unwrap_err();
         assert!(!err.to_string().is_empty());
         assert_eq!(dump(&case), before, "{command:?} changed the case");
     }
+    let bad_batch = BatchItems {
+        batch: NewBatch {
+            kind: "import".into(),
+            ..Default::default()
+        },
+        entities: vec![
+            NewEntity::new("Person", "ok"),
+            NewEntity::new("Nope", "bad"),
+        ],
+        ..Default::default()
+    };
+    let err = common::import(&mut case, bad_batch).unwrap_err();
+    assert!(!err.to_string().is_empty());
+    assert_eq!(dump(&case), before, "a refused batch changed the case");
     assert_eq!(
         case.audit_records().unwrap().len(),
         audit_before,
@@ -411,13 +412,28 @@ fn invalid_items_are_refused_and_leave_the_case_unchanged() {
     );
 }
 
-/// Applies a command, then checks that undo restores the state before and redo the state after,
+/// A change to check undo and redo on: a command, or an import batch.
+enum Change {
+    Command(Command),
+    Batch(BatchItems),
+}
+
+/// Applies a change, then checks that undo restores the state before and redo the state after,
 /// exactly, and that undo and redo are themselves audited.
-fn check_undo_redo(case: &mut Case, command: Command) {
+fn check_undo_redo(case: &mut Case, change: impl Into<Change>) {
     let before = dump(case);
-    let name = command.action();
-    case.apply(command)
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let name = match change.into() {
+        Change::Command(command) => {
+            let name = command.action();
+            case.apply(command)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            name
+        }
+        Change::Batch(items) => {
+            common::import(case, items).unwrap_or_else(|e| panic!("import batch: {e}"));
+            "import batch"
+        }
+    };
     let after = dump(case);
     assert_ne!(before, after, "{name} changed nothing");
     let audit_len = case.audit_records().unwrap().len();
@@ -443,8 +459,7 @@ fn check_undo_redo(case: &mut Case, command: Command) {
 fn undo_and_redo_of_every_command_restore_the_exact_state() {
     let dir = tempfile::tempdir().unwrap();
     let (_path, mut case) = temp_case(&dir, "undo.copkit");
-    case.apply(Command::ImportBatch(Box::new(rich_batch_without_custom())))
-        .unwrap();
+    common::import(&mut case, rich_batch_without_custom()).unwrap();
     let snap = case.snapshot().unwrap();
     let e = |i: usize| snap.entities[i].id;
     let person = e(0);
@@ -552,11 +567,11 @@ fn undo_and_redo_of_every_command_restore_the_exact_state() {
             ],
             reason: reason(),
         },
-        Command::ImportBatch(Box::new(rich_batch_without_custom())),
     ];
     for command in commands {
         check_undo_redo(&mut case, command);
     }
+    check_undo_redo(&mut case, Change::Batch(rich_batch_without_custom()));
     // Split needs a merge to split.
     case.apply(Command::Merge {
         keep: e(6),
@@ -579,8 +594,7 @@ fn undo_and_redo_of_every_command_restore_the_exact_state() {
 fn split_restores_what_a_merge_moved() {
     let dir = tempfile::tempdir().unwrap();
     let (_path, mut case) = temp_case(&dir, "split.copkit");
-    case.apply(Command::ImportBatch(Box::new(rich_batch_without_custom())))
-        .unwrap();
+    common::import(&mut case, rich_batch_without_custom()).unwrap();
     let before = case.snapshot().unwrap();
     let (keep, absorbed) = (before.entities[0].id, before.entities[2].id);
     case.apply(Command::Merge {
@@ -672,7 +686,13 @@ fn generations_increase_and_snapshots_are_shared_until_a_change() {
     assert_eq!(count, 1);
 }
 
-fn rich_batch_without_custom() -> ImportBatch {
+impl From<Command> for Change {
+    fn from(command: Command) -> Change {
+        Change::Command(command)
+    }
+}
+
+fn rich_batch_without_custom() -> BatchItems {
     let mut b = rich_batch();
     // Drop the user-defined type and the custom scheme so the batch fits a plain case.
     b.entities[12].entity_type = "Device".into();
@@ -856,4 +876,88 @@ fn an_items_audit_history_lists_what_was_done_to_it() {
         .map(|r| r.action)
         .collect();
     assert_eq!(actions, ["create entity", "merge entities"]);
+}
+
+/// A case written by the previous program (format 3, undo through SQLite session changesets;
+/// made by tests/fixtures/v3-undo/make_fixture.rs.txt) keeps its whole undo history when it is
+/// upgraded: the steps on the redo branch, a batch undone and one undone and redone.
+#[test]
+fn a_format_3_case_keeps_its_undo_and_redo_after_the_upgrade() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v3-undo");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.copkit");
+    std::fs::copy(fixture.join("case.copkit"), &path).unwrap();
+    let recorded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture.join("states.json")).unwrap())
+            .unwrap();
+    let states: Vec<Vec<String>> = serde_json::from_value(recorded["states"].clone()).unwrap();
+    let position = recorded["position"].as_u64().unwrap() as usize;
+    let mut case = Case::open(&path, actor(), "upgrade test").unwrap();
+    assert_eq!(case.info().unwrap().schema_version, 4);
+    assert_eq!(
+        dump(&case),
+        states[position],
+        "the upgrade changed the evidence"
+    );
+    for (k, state) in states.iter().enumerate().skip(position + 1) {
+        case.redo().unwrap().expect("a redo step");
+        assert_eq!(&dump(&case), state, "redo to step {k}");
+    }
+    assert!(case.redo().unwrap().is_none());
+    for k in (0..states.len() - 1).rev() {
+        case.undo().unwrap().expect("an undo step");
+        assert_eq!(dump(&case), states[k], "undo to step {k}");
+    }
+    assert!(case.undo().unwrap().is_none());
+    for (k, state) in states.iter().enumerate().skip(1) {
+        case.redo().unwrap().expect("a redo step");
+        assert_eq!(&dump(&case), state, "redo again to step {k}");
+    }
+    assert!(matches!(
+        case.verify_audit().unwrap(),
+        copkit::store::ChainCheck::Intact { .. }
+    ));
+    // The upgrade wrote a backup of the old file first.
+    assert_eq!(copkit::store::find_backups(&path).len(), 1);
+}
+
+/// Undo of a command comes from what its transaction captured; a batch captures nothing row
+/// by row (it is undone by moving its rows aside), and a failed command leaves no capture.
+#[test]
+fn commands_record_their_changes_and_batches_record_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_path, mut case) = temp_case(&dir, "capture.copkit");
+    let ops = |case: &Case| -> i64 {
+        case.connection()
+            .query_row("SELECT count(*) FROM undo_ops", [], |r| r.get(0))
+            .unwrap()
+    };
+    common::import(&mut case, rich_batch_without_custom()).unwrap();
+    assert_eq!(ops(&case), 0);
+    let applied = case
+        .apply(Command::CreateEntity {
+            entity: NewEntity::new("Person", "Marko").with("alias", "Mare"),
+        })
+        .unwrap();
+    // The entity and its attribute value.
+    assert_eq!(ops(&case), 2);
+    let record = case.audit_records().unwrap().pop().unwrap();
+    assert_eq!(record.seq, applied.audit_seq);
+    let details: serde_json::Value = serde_json::from_str(&record.details).unwrap();
+    assert_eq!(details["changes"]["rows"], 2);
+    assert_eq!(details["changes"]["sha256"].as_str().unwrap().len(), 64);
+    let failed = case.apply(Command::CreateEntity {
+        entity: NewEntity::new("Spaceship", "x"),
+    });
+    assert!(failed.is_err());
+    assert_eq!(ops(&case), 2);
+    let triggers: i64 = case
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM temp.sqlite_master WHERE type = 'trigger'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(triggers, 0, "capture triggers left behind");
 }

@@ -6,10 +6,10 @@
 
 mod common;
 
-use common::{actor, temp_case};
+use common::{BatchItems, actor, temp_case};
 use copkit::app::{Prefs, Tab, WorkbenchApp};
 use copkit::model::*;
-use copkit::store::{Command, ImportBatch, NewBatch};
+use copkit::store::{Command, NewBatch};
 use egui::{Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -45,15 +45,18 @@ fn chain_case() -> (tempfile::TempDir, copkit::store::Case) {
     let dir = tempfile::tempdir().unwrap();
     let (_path, mut case) = temp_case(&dir, "graph.copkit");
     let names = ["Ana Berg", "Ben Cole", "Cleo Dunn", "Dan Eames", "Eva Fink"];
-    case.apply(Command::ImportBatch(Box::new(ImportBatch {
-        batch: NewBatch {
-            kind: "import".into(),
-            description: "people.csv".into(),
+    common::import(
+        &mut case,
+        BatchItems {
+            batch: NewBatch {
+                kind: "import".into(),
+                description: "people.csv".into(),
+                ..Default::default()
+            },
+            entities: names.iter().map(|n| NewEntity::new("Person", *n)).collect(),
             ..Default::default()
         },
-        entities: names.iter().map(|n| NewEntity::new("Person", *n)).collect(),
-        ..Default::default()
-    })))
+    )
     .unwrap();
     for i in 1..5 {
         case.apply(Command::CreateLink {

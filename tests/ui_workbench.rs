@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::{actor, temp_case};
+use common::{BatchItems, actor, temp_case};
 use copkit::app::{Prefs, WorkbenchApp};
 use copkit::model::*;
-use copkit::store::{Command, ImportBatch, NewBatch};
+use copkit::store::{Command, NewBatch};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::time::{Duration, Instant};
@@ -34,19 +34,22 @@ fn person(name: &str, line: usize) -> NewEntity {
 fn harness() -> (tempfile::TempDir, Harness<'static, WorkbenchApp>) {
     let dir = tempfile::tempdir().unwrap();
     let (_path, mut case) = temp_case(&dir, "ui.copkit");
-    case.apply(Command::ImportBatch(Box::new(ImportBatch {
-        batch: NewBatch {
-            kind: "import".into(),
-            description: "people.csv".into(),
+    common::import(
+        &mut case,
+        BatchItems {
+            batch: NewBatch {
+                kind: "import".into(),
+                description: "people.csv".into(),
+                ..Default::default()
+            },
+            entities: vec![
+                person("Ana Novak", 2),
+                person("Marko Horvat", 3),
+                person("Ana Nowak", 4),
+            ],
             ..Default::default()
         },
-        entities: vec![
-            person("Ana Novak", 2),
-            person("Marko Horvat", 3),
-            person("Ana Nowak", 4),
-        ],
-        ..Default::default()
-    })))
+    )
     .unwrap();
     // These tests start on the entity table, and run the layout themselves when they need one.
     let prefs = Prefs {

@@ -351,6 +351,55 @@ pub trait Component: Send + Sync {
     ) -> Result<Output, AnalysisError>;
 }
 
+/// One stored analysis run, as this layer reads it back from the case.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnalysisRun {
+    pub id: i64,
+    pub component: String,
+    pub params: Params,
+    pub created_utc: String,
+    /// The case generation the run analysed.
+    pub generation: u64,
+    pub output: Output,
+}
+
+/// Stores a run's parameters and output with the case (with its audit record, in one
+/// transaction); returns the run's id.
+pub fn store_run(
+    case: &mut crate::store::Case,
+    component: &str,
+    params: &Params,
+    output: &Output,
+) -> Result<i64, crate::store::StoreError> {
+    let params = serde_json::to_value(params)
+        .map_err(|e| crate::store::StoreError::Decode(e.to_string()))?;
+    case.store_analysis_run(component, &params, output)
+}
+
+/// Every analysis run stored with the case, oldest first.
+pub fn stored_runs(
+    case: &crate::store::Case,
+) -> Result<Vec<AnalysisRun>, crate::store::StoreError> {
+    let decode = |what: &str, id: i64, e: serde_json::Error| {
+        crate::store::StoreError::Decode(format!("the {what} of analysis run {id}: {e}"))
+    };
+    case.analysis_runs()?
+        .into_iter()
+        .map(|run| {
+            Ok(AnalysisRun {
+                params: serde_json::from_value(run.params)
+                    .map_err(|e| decode("parameters", run.id, e))?,
+                output: serde_json::from_value(run.output)
+                    .map_err(|e| decode("output", run.id, e))?,
+                id: run.id,
+                component: run.component,
+                created_utc: run.created_utc,
+                generation: run.generation,
+            })
+        })
+        .collect()
+}
+
 /// Every component, in the order `--list` shows them.
 pub fn components() -> Vec<&'static dyn Component> {
     vec![

@@ -2,18 +2,16 @@
 //! polling, and the frame layout (menu bar, filters on the left, tabbed centre, inspector on
 //! the right, jobs and messages at the bottom).
 
-pub mod commands;
-
 use crate::jobs::{JobId, JobManager};
 use crate::model::PersonCategory;
 use crate::store::{Actor, Case, CaseSnapshot, Command};
 use crate::ui::analysis::{AnalysisPanelState, AnalysisResult};
+use crate::ui::commands::{Menu, UiCommand};
 use crate::ui::inspector::InspectorState;
 use crate::ui::tables::{TableKind, TableState};
 use crate::ui::timeline::TimelineState;
 use crate::ui::{self, Action, ViewState};
 use anyhow::Result;
-use commands::{Menu, UiCommand};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -928,10 +926,12 @@ impl WorkbenchApp {
                     Ok(results) => {
                         if let Some(open) = &mut self.open {
                             for r in &results {
-                                if let Err(e) =
-                                    open.case
-                                        .store_analysis_run(&r.component, &r.params, &r.output)
-                                {
+                                if let Err(e) = crate::analysis::store_run(
+                                    &mut open.case,
+                                    &r.component,
+                                    &r.params,
+                                    &r.output,
+                                ) {
                                     tracing::warn!("could not store the chain step: {e}");
                                 }
                             }
@@ -951,7 +951,8 @@ impl WorkbenchApp {
                 match finished.into_result::<AnalysisResult>() {
                     Ok(result) => {
                         if let Some(open) = &mut self.open
-                            && let Err(e) = open.case.store_analysis_run(
+                            && let Err(e) = crate::analysis::store_run(
+                                &mut open.case,
                                 &result.component,
                                 &result.params,
                                 &result.output,

@@ -2,8 +2,9 @@
 //! stderr), stores the run in the case with its audit record, and writes the result as CSV or
 //! JSON to stdout or a file. `copkit analyze --list` shows the components and their parameters.
 
-use super::{PurposeArg, UsageError, neutralise_formula, resolve_purpose};
+use super::{PurposeArg, UsageError, resolve_purpose};
 use crate::analysis::{self, AnalysisError, Output, Params};
+use crate::io::neutralise_formula;
 use crate::jobs::JobManager;
 use crate::store::{Actor, Case, CaseSnapshot};
 use anyhow::{Context, Result};
@@ -77,8 +78,7 @@ pub fn run(args: AnalyzeArgs, actor: Actor) -> Result<ExitCode> {
     let mut case = Case::open(&case_path, actor, &purpose)?;
     let snapshot = case.snapshot()?;
     let output = run_as_job(component, Arc::clone(&snapshot), params.clone())?;
-    let run_id = case
-        .store_analysis_run(component.name(), &params, &output)
+    let run_id = crate::analysis::store_run(&mut case, component.name(), &params, &output)
         .context("could not store the analysis run in the case")?;
     eprintln!("copkit: stored as analysis run {run_id}");
     let mut buffer = Vec::new();

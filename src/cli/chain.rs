@@ -100,9 +100,9 @@ fn run_chain(args: ChainRunArgs, actor: Actor) -> Result<ExitCode> {
         .map_err(anyhow::Error::new)?;
     let mut runs = Vec::new();
     for step in &steps {
-        let run_id = case
-            .store_analysis_run(step.component, &step.params, &step.output)
-            .with_context(|| format!("could not store step '{}' in the case", step.id))?;
+        let run_id =
+            crate::analysis::store_run(&mut case, step.component, &step.params, &step.output)
+                .with_context(|| format!("could not store step '{}' in the case", step.id))?;
         eprintln!(
             "copkit: step {} ({}) stored as analysis run {run_id}",
             step.id, step.component

@@ -20,6 +20,7 @@ mod chain;
 mod generate;
 mod io;
 
+use crate::io::neutralise_formula;
 use crate::model::{NewEntity, PersonCategory};
 use crate::store::{Actor, AuditRecord, Case, ChainCheck, Command};
 use anyhow::{Context, Result, bail};
@@ -511,15 +512,6 @@ fn print_audit(records: &[AuditRecord], format: AuditFormat) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Prefixes a CSV cell that a spreadsheet would otherwise run as a formula.
-pub fn neutralise_formula(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell.to_string()
-    }
 }
 
 #[cfg(feature = "gui")]

@@ -6,7 +6,6 @@
 //! of each output) and records a disclosure in the audit log.
 
 use super::{IoError, check_output_path};
-use crate::cli::neutralise_formula;
 use crate::model::{Attribute, Entity, Event, Grading, Link};
 use crate::store::{AuditCategory, Case, CaseSnapshot};
 use serde::{Deserialize, Serialize};
@@ -528,4 +527,15 @@ pub fn export(case: &mut Case, req: &ExportRequest) -> Result<ExportReport, IoEr
         manifest_path,
         manifest,
     })
+}
+
+/// Prefixes a CSV cell that a spreadsheet would otherwise run as a formula (`=`, `+`, `-`,
+/// `@`, tab or CR first), for every CSV this program writes: exports, analysis results, the
+/// audit log.
+pub fn neutralise_formula(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
 }

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+pub use export::neutralise_formula;
 pub use report::{ImportReport, RowProblem};
 pub use source::{ImportRequest, SourceFormat, import_file};
 pub use spec::MappingSpec;

@@ -36,16 +36,6 @@ pub struct NewBatch {
     pub grading: Option<Grading>,
 }
 
-/// Many entities, links and events from one source, committed all or nothing.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ImportBatch {
-    pub batch: NewBatch,
-    pub entities: Vec<NewEntity>,
-    /// Endpoints may be `EntityRef::New(i)`: the i-th entity of this batch.
-    pub links: Vec<NewLink>,
-    pub events: Vec<NewEvent>,
-}
-
 /// Every change to a case.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
@@ -129,7 +119,6 @@ pub enum Command {
         restricted: bool,
         reason: String,
     },
-    ImportBatch(Box<ImportBatch>),
     AddGradingScheme {
         scheme: GradingScheme,
     },
@@ -157,7 +146,6 @@ impl Command {
             Command::SetGrading { .. } => "set grading",
             Command::SetAttributeGrading { .. } => "set attribute grading",
             Command::SetRestricted { .. } => "set restricted",
-            Command::ImportBatch(_) => "import batch",
             Command::AddGradingScheme { .. } => "add grading scheme",
             Command::AddEntityType { .. } => "add entity type",
         }
@@ -169,8 +157,7 @@ impl Command {
             Command::CreateEntity { .. }
             | Command::AddAttribute { .. }
             | Command::CreateLink { .. }
-            | Command::CreateEvent { .. }
-            | Command::ImportBatch(_) => AuditCategory::Collection,
+            | Command::CreateEvent { .. } => AuditCategory::Collection,
             Command::Merge { .. } => AuditCategory::Combination,
             _ => AuditCategory::Alteration,
         }
@@ -184,29 +171,9 @@ impl Command {
         )
     }
 
-    /// What the audit record says about the command. Bulk data is summarised, not copied.
+    /// What the audit record says about the command: the command itself, with its name.
     pub(crate) fn audit_details(&self) -> serde_json::Value {
-        match self {
-            Command::ImportBatch(batch) => json!({
-                "command": "import_batch",
-                "batch": {
-                    "kind": batch.batch.kind,
-                    "description": batch.batch.description,
-                    "source_path": batch.batch.source_path,
-                    "source_sha256": batch.batch.source_sha256,
-                    "source_bytes": batch.batch.source_bytes,
-                    "grading": batch.batch.grading,
-                },
-                "counts": {
-                    "entities": batch.entities.len(),
-                    "links": batch.links.len(),
-                    "events": batch.events.len(),
-                },
-            }),
-            other => {
-                serde_json::to_value(other).unwrap_or_else(|e| json!({ "error": e.to_string() }))
-            }
-        }
+        serde_json::to_value(self).unwrap_or_else(|e| json!({ "error": e.to_string() }))
     }
 }
 
@@ -442,14 +409,12 @@ impl<'c> Inserter<'c> {
         Ok(id)
     }
 
-    fn resolve(&mut self, r: EntityRef, created: &[EntityId]) -> Result<EntityId, StoreError> {
+    fn resolve(&mut self, r: EntityRef) -> Result<EntityId, StoreError> {
         match r {
-            EntityRef::New(i) => created.get(i).copied().ok_or_else(|| {
-                invalid(format!(
-                    "a link or event names new entity #{i}, but the batch has only {} entities",
-                    created.len()
-                ))
-            }),
+            EntityRef::New(i) => Err(invalid(format!(
+                "a link or event names new entity #{i}; write the entity first and name it by \
+                 the id that returns"
+            ))),
             EntityRef::Existing(id) => {
                 if self.known_entities.contains(id.0) {
                     Ok(id)
@@ -466,15 +431,10 @@ impl<'c> Inserter<'c> {
         }
     }
 
-    fn link(
-        &mut self,
-        ctx: &ExecContext<'_>,
-        mut l: NewLink,
-        created: &[EntityId],
-    ) -> Result<LinkId, StoreError> {
+    fn link(&mut self, ctx: &ExecContext<'_>, mut l: NewLink) -> Result<LinkId, StoreError> {
         check_link(ctx, &l)?;
-        let source = self.resolve(l.source, created)?;
-        let target = self.resolve(l.target, created)?;
+        let source = self.resolve(l.source)?;
+        let target = self.resolve(l.target)?;
         let attributes = std::mem::take(&mut l.attributes);
         let id = match &mut self.bulk {
             Some(bulk) => LinkId(bulk.link(l, source.0, target.0)?),
@@ -494,7 +454,6 @@ impl<'c> Inserter<'c> {
         &mut self,
         ctx: &ExecContext<'_>,
         mut e: NewEvent,
-        created: &[EntityId],
     ) -> Result<crate::model::EventId, StoreError> {
         check_event(ctx, &e)?;
         let participants = std::mem::take(&mut e.participants);
@@ -508,7 +467,7 @@ impl<'c> Inserter<'c> {
             }
         };
         for participant in &participants {
-            let entity = self.resolve(participant.entity, created)?;
+            let entity = self.resolve(participant.entity)?;
             match &mut self.bulk {
                 Some(bulk) => bulk.participant(id.0, participant.role.as_str(), entity.0)?,
                 None => {
@@ -700,7 +659,7 @@ pub(crate) fn execute(
             }
         }
         Command::CreateLink { link } => {
-            let id = Inserter::new(conn)?.link(ctx, link.clone(), &[])?;
+            let id = Inserter::new(conn)?.link(ctx, link.clone())?;
             out.created.push(ItemRef::Link(id));
         }
         Command::EditLink {
@@ -739,7 +698,7 @@ pub(crate) fn execute(
             }
         }
         Command::CreateEvent { event } => {
-            let id = Inserter::new(conn)?.event(ctx, event.clone(), &[])?;
+            let id = Inserter::new(conn)?.event(ctx, event.clone())?;
             out.created.push(ItemRef::Event(id));
         }
         Command::Delete { items, reason } => {
@@ -822,11 +781,6 @@ pub(crate) fn execute(
                 );
                 conn.execute(&sql, params![restricted, item.raw()])?;
             }
-        }
-        Command::ImportBatch(batch) => {
-            let id = import_batch(conn, ctx, batch)?;
-            out.batch = Some(id);
-            out.audit_extra = Some(json!({"batch_id": id.0}));
         }
         Command::AddGradingScheme { scheme } => {
             scheme.validate()?;
@@ -1175,7 +1129,7 @@ impl<'c> BatchWriter<'c> {
             a.provenance.batch = Some(self.batch);
         }
         let attributes = l.attributes.len() as u64;
-        let id = self.ins.link(&self.ctx, l, &[])?;
+        let id = self.ins.link(&self.ctx, l)?;
         self.links += 1;
         self.attributes += attributes;
         Ok(id)
@@ -1188,7 +1142,7 @@ impl<'c> BatchWriter<'c> {
             a.provenance.batch = Some(self.batch);
         }
         let attributes = e.attributes.len() as u64;
-        let id = self.ins.event(&self.ctx, e, &[])?;
+        let id = self.ins.event(&self.ctx, e)?;
         self.events += 1;
         self.attributes += attributes;
         Ok(id)
@@ -1249,83 +1203,4 @@ impl<'c> BatchWriter<'c> {
     pub(crate) fn indexes_deferred(&self) -> bool {
         self.ins.bulk.as_ref().is_some_and(Bulk::is_deferred)
     }
-}
-
-/// Deletes every row an import batch wrote (for undoing a streamed batch).
-pub(crate) fn delete_batch_rows(conn: &Connection, batch: BatchId) -> Result<(), StoreError> {
-    let b = batch.0;
-    conn.execute(
-        "DELETE FROM participants WHERE event IN (SELECT id FROM events WHERE prov_batch = ?1)",
-        [b],
-    )?;
-    for (kind, table) in [
-        ("entity", "entities"),
-        ("link", "links"),
-        ("event", "events"),
-    ] {
-        conn.execute(
-            &format!(
-                "DELETE FROM attributes WHERE owner_kind = '{kind}' AND owner_id IN \
-                 (SELECT id FROM {table} WHERE prov_batch = ?1)"
-            ),
-            [b],
-        )?;
-    }
-    conn.execute("DELETE FROM attributes WHERE prov_batch = ?1", [b])?;
-    conn.execute("DELETE FROM links WHERE prov_batch = ?1", [b])?;
-    conn.execute("DELETE FROM events WHERE prov_batch = ?1", [b])?;
-    conn.execute("DELETE FROM entities WHERE prov_batch = ?1", [b])?;
-    conn.execute("DELETE FROM batches WHERE id = ?1", [b])?;
-    Ok(())
-}
-
-fn import_batch(
-    conn: &Connection,
-    ctx: &ExecContext<'_>,
-    batch: &ImportBatch,
-) -> Result<BatchId, StoreError> {
-    let counts = json!({
-        "entities": batch.entities.len(),
-        "links": batch.links.len(),
-        "events": batch.events.len(),
-    });
-    let id = insert_batch_row(conn, ctx, &batch.batch, &counts)?;
-    let stamp = |p: &Provenance| Provenance {
-        batch: Some(id),
-        ..p.clone()
-    };
-    let mut ins = Inserter::new(conn)?;
-    let mut created = Vec::with_capacity(batch.entities.len());
-    for (i, e) in batch.entities.iter().enumerate() {
-        let mut e = e.clone();
-        e.provenance = stamp(&e.provenance);
-        for a in &mut e.attributes {
-            a.provenance = stamp(&a.provenance);
-        }
-        created.push(
-            ins.entity(ctx, &e)
-                .map_err(|err| invalid(format!("entity #{i} ({}): {err}", e.label)))?,
-        );
-    }
-    for (i, l) in batch.links.iter().enumerate() {
-        let mut l = l.clone();
-        l.provenance = stamp(&l.provenance);
-        for a in &mut l.attributes {
-            a.provenance = stamp(&a.provenance);
-        }
-        let link_type = l.link_type.clone();
-        ins.link(ctx, l, &created)
-            .map_err(|err| invalid(format!("link #{i} ({link_type}): {err}")))?;
-    }
-    for (i, e) in batch.events.iter().enumerate() {
-        let mut e = e.clone();
-        e.provenance = stamp(&e.provenance);
-        for a in &mut e.attributes {
-            a.provenance = stamp(&a.provenance);
-        }
-        let event_type = e.event_type.clone();
-        ins.event(ctx, e, &created)
-            .map_err(|err| invalid(format!("event #{i} ({event_type}): {err}")))?;
-    }
-    Ok(id)
 }

@@ -4,24 +4,26 @@
 
 mod audit;
 mod bulk;
+mod changeset;
 mod command;
 mod error;
 mod file_check;
 mod meta;
 mod schema;
 mod snapshot;
+mod undo;
 
 pub use audit::{Actor, AuditCategory, AuditRecord, ChainCheck, GENESIS_HASH, verify_records};
-pub use command::{BatchWriter, Command, ImportBatch, NewBatch};
+pub use command::{BatchWriter, Command, NewBatch};
 pub use error::StoreError;
 pub use file_check::{HeaderFacts, check_case_file, sniff};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION, UNDOABLE_TABLES};
 pub use snapshot::{CaseSnapshot, SnapshotHeader};
+pub use undo::ChangeDigest;
 
 use crate::model::{BatchId, EntityTypeDef, GradingScheme, ItemRef, Schema};
 use chrono::{SecondsFormat, Utc};
-use command::BatchWriter as Writer;
-use rusqlite::session::{ConflictAction, ConflictType, Session, invert_strm};
+use command::{BatchWriter as Writer, ExecContext};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::json;
@@ -78,16 +80,18 @@ pub struct CaseInfo {
     pub undo_steps: i64,
 }
 
-/// One stored analysis run.
+/// One stored analysis run, its parameters and output kept as the JSON the analysis layer
+/// wrote (`analysis::stored_runs` reads them back as its own types), so that the store needs
+/// nothing of `analysis`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct AnalysisRun {
+pub struct StoredAnalysisRun {
     pub id: i64,
     pub component: String,
-    pub params: crate::analysis::Params,
+    pub params: serde_json::Value,
     pub created_utc: String,
     /// The case generation the run analysed.
     pub generation: u64,
-    pub output: crate::analysis::Output,
+    pub output: serde_json::Value,
 }
 
 /// An open case.
@@ -100,6 +104,70 @@ pub struct Case {
     schemes: Vec<GradingScheme>,
     generation: u64,
     snapshot: Option<Arc<CaseSnapshot>>,
+    /// The SQL of the undo triggers, built from the tables' columns when the case opens.
+    capture: undo::CaptureSql,
+}
+
+/// Whether a transaction's changes are captured for undo (commands) or not (batches, which
+/// undo by moving their rows, and undo/redo steps themselves).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Capture {
+    Changes,
+    Nothing,
+}
+
+/// What happens to the undo history in a transaction.
+#[derive(Debug)]
+enum UndoEntry {
+    /// A new step (ending the redo branch): a command's captured changes, or a batch.
+    NewStep {
+        label: String,
+        batch: Option<BatchId>,
+    },
+    /// An existing step was undone (`undone`) or redone.
+    Stepped { id: i64, undone: bool },
+}
+
+/// What a transaction's body did, for the envelope to record.
+#[derive(Debug)]
+struct Done<T> {
+    value: T,
+    category: AuditCategory,
+    action: String,
+    details: serde_json::Value,
+    undo: UndoEntry,
+    created: Vec<ItemRef>,
+    batch: Option<BatchId>,
+    /// The change touched entity types or grading schemes: read them again.
+    reload: bool,
+}
+
+/// One row of the undo history.
+#[derive(Debug)]
+struct StoredStep {
+    id: i64,
+    audit_seq: i64,
+    label: String,
+    batch: Option<BatchId>,
+}
+
+/// The step undo (`true`) or redo would take next on this connection.
+fn next_step(conn: &Connection, undo: bool) -> Result<Option<StoredStep>, StoreError> {
+    let sql = if undo {
+        "SELECT id, audit_seq, label, batch FROM undo_log WHERE undone = 0 ORDER BY id DESC LIMIT 1"
+    } else {
+        "SELECT id, audit_seq, label, batch FROM undo_log WHERE undone = 1 ORDER BY id ASC LIMIT 1"
+    };
+    Ok(conn
+        .query_row(sql, [], |r| {
+            Ok(StoredStep {
+                id: r.get(0)?,
+                audit_seq: r.get(1)?,
+                label: r.get(2)?,
+                batch: r.get::<_, Option<i64>>(3)?.map(BatchId),
+            })
+        })
+        .optional()?)
 }
 
 impl std::fmt::Debug for Case {
@@ -367,6 +435,7 @@ impl Case {
         if facts.schema_version < SCHEMA_VERSION {
             Self::migrate_with_backup(&mut conn, path, facts.schema_version, &actor, purpose)?;
         }
+        let capture = undo::CaptureSql::new(&conn)?;
         let mut case = Case {
             path: path.to_path_buf(),
             conn,
@@ -376,6 +445,7 @@ impl Case {
             schemes: Vec::new(),
             generation: 0,
             snapshot: None,
+            capture,
         };
         case.reload_configuration()?;
         if record && case.deferred_indexes()?.is_some() {
@@ -673,8 +743,8 @@ impl Case {
     pub fn store_analysis_run(
         &mut self,
         component: &str,
-        params: &crate::analysis::Params,
-        output: &crate::analysis::Output,
+        params: &serde_json::Value,
+        output: &impl Serialize,
     ) -> Result<i64, StoreError> {
         let params_json = serde_json::to_string(params)?;
         let output_json = serde_json::to_string(output)?;
@@ -706,7 +776,7 @@ impl Case {
     }
 
     /// Every stored analysis run, oldest first.
-    pub fn analysis_runs(&self) -> Result<Vec<AnalysisRun>, StoreError> {
+    pub fn analysis_runs(&self) -> Result<Vec<StoredAnalysisRun>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, component, params, created_utc, generation, output FROM analysis_runs \
              ORDER BY id",
@@ -716,7 +786,7 @@ impl Case {
         while let Some(r) = rows.next()? {
             let params: String = r.get(2)?;
             let output: String = r.get(5)?;
-            runs.push(AnalysisRun {
+            runs.push(StoredAnalysisRun {
                 id: r.get(0)?,
                 component: r.get(1)?,
                 params: serde_json::from_str(&params)?,
@@ -731,62 +801,120 @@ impl Case {
     /// Applies one command: its changes, its audit record and its undo step commit together
     /// or not at all.
     pub fn apply(&mut self, command: Command) -> Result<Applied, StoreError> {
+        let reload = command.changes_configuration();
+        let (applied, ()) =
+            self.transact(Capture::Changes, |tx, ctx| -> Result<_, StoreError> {
+                let outcome = command::execute(tx, &ctx, &command)?;
+                let mut details = command.audit_details();
+                if let Some(obj) = details.as_object_mut() {
+                    if let Some(extra) = outcome.audit_extra {
+                        obj.insert("result".into(), extra);
+                    }
+                    if !outcome.created.is_empty() {
+                        obj.insert("created".into(), serde_json::to_value(&outcome.created)?);
+                    }
+                }
+                Ok(Done {
+                    value: (),
+                    category: command.category(),
+                    action: command.action().to_string(),
+                    details,
+                    undo: UndoEntry::NewStep {
+                        label: command.action().to_string(),
+                        batch: None,
+                    },
+                    created: outcome.created,
+                    batch: outcome.batch,
+                    reload,
+                })
+            })?;
+        Ok(applied)
+    }
+
+    /// The transaction envelope every change goes through, commands, import batches and
+    /// undo/redo steps alike: one `BEGIN IMMEDIATE` transaction holding the change, its
+    /// hash-chained audit record, its undo step and the new generation, committed together
+    /// or not at all. With [`Capture::Changes`] the undo triggers record what `body` changes
+    /// (see `undo.rs`), and the audit record gets their digest.
+    fn transact<T, E>(
+        &mut self,
+        capture: Capture,
+        body: impl FnOnce(&Connection, ExecContext<'_>) -> Result<Done<T>, E>,
+    ) -> Result<(Applied, T), E>
+    where
+        E: From<StoreError>,
+    {
         let actor_label = format!("{} ({})", self.actor.analyst, self.actor.os_user);
         let tx = self
             .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let (outcome, changeset) = {
-            let mut session = Session::new(&tx)?;
-            for table in schema::UNDOABLE_TABLES {
-                session.attach(Some(*table))?;
-            }
-            let ctx = command::ExecContext {
-                schema: &self.schema,
-                schemes: &self.schemes,
-                actor_label: &actor_label,
-                purpose: &self.purpose,
-            };
-            let outcome = command::execute(&tx, &ctx, &command)?;
-            let mut changeset = Vec::new();
-            session.changeset_strm(&mut changeset)?;
-            (outcome, changeset)
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let capturing = capture == Capture::Changes;
+        if capturing {
+            self.capture.start(&tx)?;
+        }
+        let ctx = ExecContext {
+            schema: &self.schema,
+            schemes: &self.schemes,
+            actor_label: &actor_label,
+            purpose: &self.purpose,
         };
-        let mut details = command.audit_details();
-        if let (Some(extra), Some(obj)) = (&outcome.audit_extra, details.as_object_mut()) {
-            obj.insert("result".into(), extra.clone());
-        }
-        if !outcome.created.is_empty()
-            && let Some(obj) = details.as_object_mut()
-        {
-            obj.insert("created".into(), serde_json::to_value(&outcome.created)?);
-        }
-        let record = audit::append(
-            &tx,
-            &self.actor,
-            &self.purpose,
-            command.category(),
-            command.action(),
-            &details,
-        )?;
-        // A new change ends the redo branch.
-        tx.execute("DELETE FROM undo_log WHERE undone = 1", [])?;
-        tx.execute(
-            "INSERT INTO undo_log (audit_seq, label, changeset) VALUES (?1, ?2, ?3)",
-            params![record.seq, command.action(), changeset],
-        )?;
-        let generation = Self::bump_generation(&tx, self.generation)?;
-        tx.commit()?;
+        let mut done = body(&tx, ctx)?;
+        let mut finish = || -> Result<(i64, u64), StoreError> {
+            if capturing {
+                let digest = undo::captured_digest(&tx)?;
+                if let Some(obj) = done.details.as_object_mut() {
+                    obj.insert("changes".into(), digest.to_json());
+                }
+            }
+            let record = audit::append(
+                &tx,
+                &self.actor,
+                &self.purpose,
+                done.category,
+                &done.action,
+                &done.details,
+            )?;
+            match &done.undo {
+                UndoEntry::NewStep { label, batch } => {
+                    undo::drop_redo_branch(&tx)?;
+                    tx.execute(
+                        "INSERT INTO undo_log (audit_seq, label, batch) VALUES (?1, ?2, ?3)",
+                        params![record.seq, label, batch.map(|b| b.0)],
+                    )?;
+                    if capturing {
+                        undo::store_captured(&tx, tx.last_insert_rowid())?;
+                    }
+                }
+                UndoEntry::Stepped { id, undone } => {
+                    tx.execute(
+                        "UPDATE undo_log SET undone = ?1 WHERE id = ?2",
+                        params![undone, id],
+                    )?;
+                }
+            }
+            if capturing {
+                self.capture.stop(&tx)?;
+            }
+            let generation = Self::bump_generation(&tx, self.generation)?;
+            Ok((record.seq, generation))
+        };
+        let (audit_seq, generation) = finish()?;
+        tx.commit().map_err(StoreError::from)?;
         self.generation = generation;
         self.snapshot = None;
-        if command.changes_configuration() {
+        if done.reload {
             self.reload_configuration()?;
         }
-        Ok(Applied {
-            audit_seq: record.seq,
-            generation,
-            created: outcome.created,
-            batch: outcome.batch,
-        })
+        Ok((
+            Applied {
+                audit_seq,
+                generation,
+                created: done.created,
+                batch: done.batch,
+            },
+            done.value,
+        ))
     }
 
     fn bump_generation(tx: &Connection, current: u64) -> Result<u64, StoreError> {
@@ -803,11 +931,11 @@ impl Case {
     /// Imports one batch by streaming rows into it: `fill` gets a [`BatchWriter`] and writes
     /// entities, links and events as it reads its source, so memory stays bounded however big
     /// the source is. The whole batch, its audit record and its undo step commit together, or
-    /// nothing does (if `fill` returns an error, the case is left exactly as it was).
+    /// nothing does (if `fill` returns an error, the case is left exactly as it was). This is
+    /// the one way batches are written: imports, the generator and test fixtures.
     ///
-    /// Undo deletes the batch's rows, capturing them so that redo restores them exactly; that
-    /// capture holds the batch in memory, so undoing a very large import needs memory in
-    /// proportion to it.
+    /// Undo moves the batch's rows aside (into the shadow tables) and redo moves them back,
+    /// so nothing is recorded row by row while the batch is written.
     pub fn import_streamed<T, E, F>(&mut self, batch: NewBatch, fill: F) -> Result<(Applied, T), E>
     where
         E: From<StoreError>,
@@ -824,117 +952,70 @@ impl Case {
         self.conn
             .pragma_update(None, "cache_size", -BATCH_CACHE_KIB)
             .map_err(StoreError::from)?;
-        let result = self.import_streamed_inner(batch, fill);
+        let result = self.transact(Capture::Nothing, |tx, ctx| -> Result<Done<T>, E> {
+            let id = command::insert_batch_row(tx, &ctx, &batch, &json!({}))?;
+            let (value, counts) = {
+                let mut writer = Writer::new(tx, ctx, id)?;
+                let value = fill(&mut writer)?;
+                let counts = json!({
+                    "entities": writer.entities,
+                    "links": writer.links,
+                    "events": writer.events,
+                    "attributes": writer.attributes,
+                });
+                writer.finish()?;
+                (value, counts)
+            };
+            tx.execute(
+                "UPDATE batches SET counts = ?1 WHERE id = ?2",
+                params![counts.to_string(), id.0],
+            )
+            .map_err(StoreError::from)?;
+            Ok(Done {
+                value,
+                category: AuditCategory::Collection,
+                action: "import batch".into(),
+                details: json!({
+                    "command": "import_batch",
+                    "batch_id": id.0,
+                    "batch": {
+                        "kind": batch.kind,
+                        "description": batch.description,
+                        "source_path": batch.source_path,
+                        "source_sha256": batch.source_sha256,
+                        "source_bytes": batch.source_bytes,
+                        "grading": batch.grading,
+                    },
+                    "counts": counts,
+                }),
+                undo: UndoEntry::NewStep {
+                    label: "import batch".into(),
+                    batch: Some(id),
+                },
+                created: Vec::new(),
+                batch: Some(id),
+                reload: false,
+            })
+        });
         let restored = self.conn.pragma_update(None, "cache_size", previous);
         let value = result?;
         restored.map_err(StoreError::from)?;
         Ok(value)
     }
 
-    fn import_streamed_inner<T, E, F>(
-        &mut self,
-        batch: NewBatch,
-        fill: F,
-    ) -> Result<(Applied, T), E>
-    where
-        E: From<StoreError>,
-        F: FnOnce(&mut BatchWriter<'_>) -> Result<T, E>,
-    {
-        let actor_label = format!("{} ({})", self.actor.analyst, self.actor.os_user);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let ctx = command::ExecContext {
-            schema: &self.schema,
-            schemes: &self.schemes,
-            actor_label: &actor_label,
-            purpose: &self.purpose,
-        };
-        let id = command::insert_batch_row(&tx, &ctx, &batch, &json!({}))?;
-        let (value, counts) = {
-            let mut writer = Writer::new(&tx, ctx, id)?;
-            let value = fill(&mut writer)?;
-            let counts = json!({
-                "entities": writer.entities,
-                "links": writer.links,
-                "events": writer.events,
-                "attributes": writer.attributes,
-            });
-            writer.finish()?;
-            (value, counts)
-        };
-        let finish = || -> Result<(i64, u64), StoreError> {
-            tx.execute(
-                "UPDATE batches SET counts = ?1 WHERE id = ?2",
-                params![counts.to_string(), id.0],
-            )?;
-            let details = json!({
-                "command": "import_batch",
-                "batch_id": id.0,
-                "batch": {
-                    "kind": batch.kind,
-                    "description": batch.description,
-                    "source_path": batch.source_path,
-                    "source_sha256": batch.source_sha256,
-                    "source_bytes": batch.source_bytes,
-                    "grading": batch.grading,
-                },
-                "counts": counts,
-            });
-            let record = audit::append(
-                &tx,
-                &self.actor,
-                &self.purpose,
-                AuditCategory::Collection,
-                "import batch",
-                &details,
-            )?;
-            tx.execute("DELETE FROM undo_log WHERE undone = 1", [])?;
-            tx.execute(
-                "INSERT INTO undo_log (audit_seq, label, changeset, batch) VALUES (?1, 'import batch', x'', ?2)",
-                params![record.seq, id.0],
-            )?;
-            let generation = Self::bump_generation(&tx, self.generation)?;
-            Ok((record.seq, generation))
-        };
-        let (audit_seq, generation) = finish()?;
-        tx.commit().map_err(StoreError::from)?;
-        self.generation = generation;
-        self.snapshot = None;
-        Ok((
-            Applied {
-                audit_seq,
-                generation,
-                created: Vec::new(),
-                batch: Some(id),
-            },
-            value,
-        ))
-    }
-
     /// The label of the step that undo would reverse.
     pub fn undo_label(&self) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT label FROM undo_log WHERE undone = 0 ORDER BY id DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
+        Ok(self.next_step(true)?.map(|s| s.label))
     }
 
     /// The label of the step that redo would repeat.
     pub fn redo_label(&self) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT label FROM undo_log WHERE undone = 1 ORDER BY id ASC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
+        Ok(self.next_step(false)?.map(|s| s.label))
+    }
+
+    /// The step undo (`true`) or redo would take next.
+    fn next_step(&self, undo: bool) -> Result<Option<StoredStep>, StoreError> {
+        next_step(&self.conn, undo)
     }
 
     /// Reverses the newest change not yet undone. Returns `None` when there is nothing to undo.
@@ -948,88 +1029,40 @@ impl Case {
     }
 
     fn step(&mut self, undo: bool) -> Result<Option<Applied>, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let sql = if undo {
-            "SELECT id, audit_seq, label, changeset, batch FROM undo_log WHERE undone = 0 ORDER BY id DESC LIMIT 1"
-        } else {
-            "SELECT id, audit_seq, label, changeset, batch FROM undo_log WHERE undone = 1 ORDER BY id ASC LIMIT 1"
-        };
-        let Some((id, of_seq, label, changeset, batch)) = tx
-            .query_row(sql, [], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Vec<u8>>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
-                ))
-            })
-            .optional()?
-        else {
+        let Some(expected) = self.next_step(undo)? else {
             return Ok(None);
         };
-        if let Some(batch) = batch {
-            // A streamed batch: its stored changeset, once captured, is the deletion.
-            if undo && changeset.is_empty() {
-                let mut deletion = Vec::new();
-                {
-                    let mut session = Session::new(&tx)?;
-                    for table in schema::UNDOABLE_TABLES {
-                        session.attach(Some(*table))?;
-                    }
-                    command::delete_batch_rows(&tx, BatchId(batch))?;
-                    session.changeset_strm(&mut deletion)?;
-                }
-                tx.execute(
-                    "UPDATE undo_log SET changeset = ?1 WHERE id = ?2",
-                    params![deletion, id],
-                )?;
-            } else {
-                let to_apply = if undo {
-                    changeset
-                } else {
-                    let mut inverted = Vec::with_capacity(changeset.len());
-                    invert_strm(&mut changeset.as_slice(), &mut inverted)?;
-                    inverted
-                };
-                apply_changeset(&tx, &to_apply)?;
+        let (applied, ()) = self.transact(Capture::Nothing, |tx, _ctx| {
+            // Read again inside the transaction: another connection may have moved on.
+            let step = next_step(tx, undo)?
+                .filter(|s| s.id == expected.id)
+                .ok_or_else(|| {
+                    StoreError::UndoConflict(
+                        "another program changed the case meanwhile; try again".into(),
+                    )
+                })?;
+            match (step.batch, undo) {
+                (Some(batch), true) => undo::undo_batch(tx, step.id, batch)?,
+                (Some(_), false) => undo::redo_batch(tx, step.id)?,
+                (None, _) => undo::replay_command(tx, step.id, undo)?,
             }
-        } else if !changeset.is_empty() {
-            let to_apply = if undo {
-                let mut inverted = Vec::with_capacity(changeset.len());
-                invert_strm(&mut changeset.as_slice(), &mut inverted)?;
-                inverted
-            } else {
-                changeset
-            };
-            apply_changeset(&tx, &to_apply)?;
-        }
-        tx.execute(
-            "UPDATE undo_log SET undone = ?1 WHERE id = ?2",
-            params![undo, id],
-        )?;
-        let action = if undo { "undo" } else { "redo" };
-        let record = audit::append(
-            &tx,
-            &self.actor,
-            &self.purpose,
-            AuditCategory::Alteration,
-            action,
-            &json!({"step": label, "of_audit_record": of_seq}),
-        )?;
-        let generation = Self::bump_generation(&tx, self.generation)?;
-        tx.commit()?;
-        self.generation = generation;
-        self.snapshot = None;
-        self.reload_configuration()?;
-        Ok(Some(Applied {
-            audit_seq: record.seq,
-            generation,
-            created: Vec::new(),
-            batch: None,
-        }))
+            let action = if undo { "undo" } else { "redo" };
+            Ok::<_, StoreError>(Done {
+                value: (),
+                category: AuditCategory::Alteration,
+                action: action.into(),
+                details: json!({"command": action, "step": step.label, "of_audit_record": step.audit_seq}),
+                undo: UndoEntry::Stepped {
+                    id: step.id,
+                    undone: undo,
+                },
+                created: Vec::new(),
+                batch: None,
+                // An undone scheme or entity type leaves the case's configuration.
+                reload: true,
+            })
+        })?;
+        Ok(Some(applied))
     }
 
     /// An immutable snapshot of the whole case at the current generation (cached until the
@@ -1276,18 +1309,6 @@ impl SnapshotLoader {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         snapshot::load(&conn, self.header)
     }
-}
-
-fn apply_changeset(conn: &Connection, changeset: &[u8]) -> Result<(), StoreError> {
-    conn.apply_strm(
-        &mut &changeset[..],
-        None::<fn(&str) -> bool>,
-        |conflict: ConflictType, _item| {
-            tracing::error!(?conflict, "undo/redo conflict");
-            ConflictAction::SQLITE_CHANGESET_ABORT
-        },
-    )
-    .map_err(|e| StoreError::UndoConflict(e.to_string()))
 }
 
 /// Creates a case file at an older schema version (for migration tests only).

@@ -2,13 +2,14 @@
 //! and its schema version in `user_version`; each migration runs in one transaction after a
 //! backup of the old file has been written.
 
+use super::error::StoreError;
 use rusqlite::Connection;
 
 /// `PRAGMA application_id` of every COPKIT case file: "CPKT".
 pub const APPLICATION_ID: u32 = 0x4350_4B54;
 
 /// The case format this program writes. Files with a higher version are refused.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Tables whose changes are captured for undo/redo. The audit log, the undo log and the case
 /// header are deliberately outside: undo never rewrites history.
@@ -153,7 +154,8 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 
--- The undo/redo stack: each command's SQLite changeset. Undo applies its inverse.
+-- The undo/redo stack: one row per step (format 3 kept each command's SQLite changeset in it;
+-- format 4 keeps its statements in undo_ops).
 CREATE TABLE undo_log (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     audit_seq  INTEGER NOT NULL,
@@ -193,14 +195,33 @@ CREATE INDEX attributes_normalized ON attributes(property, normalized)
     WHERE normalized IS NOT NULL;
 "#;
 
+/// Version 4: undo and redo without SQLite's session extension (see `undo.rs`). A command's
+/// step is its reversing and repeating statements in `undo_ops`; an undone batch's rows wait
+/// in the `undone_*` shadow tables (created by [`super::undo::create_shadow_tables`]). The
+/// history of a format-3 case is converted (`changeset.rs`), then its changesets dropped.
+const V4: &str = r#"
+CREATE TABLE undo_ops (
+    step      INTEGER NOT NULL,
+    seq       INTEGER NOT NULL,
+    undo_sql  TEXT NOT NULL,
+    redo_sql  TEXT NOT NULL,
+    PRIMARY KEY (step, seq)
+) WITHOUT ROWID;
+"#;
+
 /// The migration that brings a file from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Runs the migrations from `from` up to `to` inside the caller's transaction, setting
 /// `user_version` at the end.
-pub fn migrate(conn: &Connection, from: u32, to: u32) -> rusqlite::Result<()> {
+pub fn migrate(conn: &Connection, from: u32, to: u32) -> Result<(), StoreError> {
     for version in from..to {
         conn.execute_batch(MIGRATIONS[version as usize])?;
+        if version == 3 {
+            super::undo::create_shadow_tables(conn)?;
+            super::changeset::upgrade_from_format_3(conn)?;
+            conn.execute_batch("ALTER TABLE undo_log DROP COLUMN changeset;")?;
+        }
     }
     conn.pragma_update(None, "user_version", to)?;
     Ok(())

@@ -2,6 +2,7 @@
 //! [`Action`]s; it never changes the case itself. The app applies actions once per frame.
 
 pub mod analysis;
+pub mod commands;
 pub mod export_dialog;
 pub mod graph;
 pub mod import;
@@ -25,7 +26,7 @@ pub enum Action {
     SetTimeFilter(Option<(i64, i64)>),
     /// Apply a store command (an edit, a merge, ...).
     Apply(Box<Command>),
-    Run(crate::app::commands::UiCommand),
+    Run(commands::UiCommand),
     /// Start or stop the force layout job of the graph view.
     StartLayout,
     StopLayout,

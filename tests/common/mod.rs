@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // reason: each test binary uses a different subset of these helpers
 
-use copkit::store::{Actor, Case, UNDOABLE_TABLES};
+use copkit::model::{EntityRef, NewEntity, NewEvent, NewLink};
+use copkit::store::{Actor, Applied, Case, NewBatch, StoreError, UNDOABLE_TABLES};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -40,4 +41,56 @@ pub fn dump(case: &Case) -> Vec<String> {
         }
     }
     out
+}
+
+/// Many entities, links and events from one source, as a test fixture: links and events may
+/// name the batch's own entities as `EntityRef::New(i)` (the i-th of `entities`). [`import`]
+/// writes it through the streamed writer, the path imports and the generator take.
+#[derive(Clone, Debug, Default)]
+pub struct BatchItems {
+    pub batch: NewBatch,
+    pub entities: Vec<NewEntity>,
+    pub links: Vec<NewLink>,
+    pub events: Vec<NewEvent>,
+}
+
+/// Writes a fixture batch as one import batch (entities first, then links, then events).
+pub fn import(case: &mut Case, items: BatchItems) -> Result<Applied, StoreError> {
+    let BatchItems {
+        batch,
+        entities,
+        links,
+        events,
+    } = items;
+    case.import_streamed(batch, |w| -> Result<(), StoreError> {
+        let mut ids = Vec::with_capacity(entities.len());
+        for e in entities {
+            ids.push(w.entity(e)?);
+        }
+        let fix = |r: EntityRef| -> Result<EntityRef, StoreError> {
+            match r {
+                EntityRef::New(i) => {
+                    ids.get(i).copied().map(EntityRef::Existing).ok_or_else(|| {
+                        StoreError::Invalid(format!(
+                            "the fixture names new entity #{i}, which it does not have"
+                        ))
+                    })
+                }
+                other => Ok(other),
+            }
+        };
+        for mut l in links {
+            l.source = fix(l.source)?;
+            l.target = fix(l.target)?;
+            w.link(l)?;
+        }
+        for mut e in events {
+            for p in &mut e.participants {
+                p.entity = fix(p.entity)?;
+            }
+            w.event(e)?;
+        }
+        Ok(())
+    })
+    .map(|(applied, ())| applied)
 }
