@@ -646,25 +646,31 @@ fn the_spec_and_hash_are_stored_with_the_batch() {
 
 #[test]
 fn an_import_runs_as_a_job_with_progress() {
-    use copkit::io::csv::spawn_import;
-    use copkit::jobs::JobManager;
+    use copkit::io::{ImportPlan, SourceFormat};
+    use copkit::jobs::{JobError, JobManager};
     let dir = tempfile::tempdir().unwrap();
     let (case_path, case) = temp_case(&dir, "c.copkit");
     drop(case);
+    let plan = ImportPlan {
+        source: fixture("phones-many-formats.csv"),
+        format: SourceFormat::Csv,
+        spec: Some(london_cdr()),
+        sheet: None,
+        opts: CsvOptions::default(),
+        rejected_from: None,
+    };
     let mut jobs = JobManager::new();
-    let id = spawn_import(
-        &mut jobs,
-        case_path.clone(),
-        common::actor(),
-        "OP-TEST-1".into(),
-        fixture("phones-many-formats.csv"),
-        london_cdr(),
-        CsvOptions::default(),
-    )
-    .unwrap();
+    let job_path = case_path.clone();
+    let job = jobs
+        .spawn(&plan.job_name(), move |cancel, progress| {
+            let mut case =
+                Case::open(&job_path, common::actor(), "OP-TEST-1").map_err(JobError::failed)?;
+            plan.run(&mut case, cancel, progress)
+                .map_err(JobError::failed)
+        })
+        .unwrap();
     let mut updates = 0;
-    let finished = jobs.wait(id, |_| updates += 1);
-    let report: ImportReport = finished.into_result().unwrap();
+    let report: ImportReport = job.wait(&mut jobs, |_| updates += 1).unwrap();
     assert_eq!(report.rows_accepted, 3);
     // Progress may arrive after the result; it is throttled and best effort.
     let _ = updates;

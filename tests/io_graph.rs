@@ -5,12 +5,17 @@ mod common;
 
 use common::{BatchItems, dump, sha256_file, temp_case};
 use copkit::io::IoError;
-use copkit::io::export::{ExportFormat, ExportRequest, export};
+use copkit::io::export::{ExportFormat, ExportReport, ExportRequest};
 use copkit::io::graphml::{GraphOptions, import_graphml};
 use copkit::jobs::CancelToken;
 use copkit::model::*;
 use copkit::store::{Case, NewBatch};
 use std::path::{Path, PathBuf};
+
+/// An export as the CLI runs it, without cancelling.
+fn export(case: &mut Case, req: &ExportRequest) -> Result<ExportReport, IoError> {
+    copkit::io::export::export(case, req, &CancelToken::new(), &copkit::jobs::NoProgress)
+}
 
 fn fixture(dir: &str, name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

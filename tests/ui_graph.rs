@@ -21,9 +21,19 @@ fn harness() -> (tempfile::TempDir, Harness<'static, WorkbenchApp>) {
     let (dir, case) = chain_case();
     // These tests place the nodes themselves.
     let mut harness = graph_tab(case, false);
-    harness.state_mut().graph.circular();
-    settle(&mut harness);
+    place_on_a_circle(&mut harness);
     (dir, harness)
+}
+
+/// Runs the first frames (the view reads the case), then puts the entities on a circle.
+fn place_on_a_circle(harness: &mut Harness<'static, WorkbenchApp>) {
+    settle(harness);
+    let n = harness.state().graph.entity_count();
+    harness
+        .state_mut()
+        .graph
+        .layout_finished(Some(copkit::layout::circular(n)));
+    settle(harness);
 }
 
 /// The workbench on `case` at the graph tab, with or without the automatic layout.
@@ -175,7 +185,7 @@ fn clicking_a_node_selects_it_and_the_inspector_shows_it() {
     harness.run_steps(2);
     harness.get_by_label_contains("pays <- Cleo Dunn");
     // Clicking the background clears the selection.
-    let rect = harness.state().graph.camera.unwrap().rect;
+    let rect = harness.state().graph.last_camera.unwrap().rect;
     click_at(
         &mut harness,
         rect.left_top() + egui::vec2(5.0, 5.0),
@@ -365,18 +375,23 @@ fn the_export_dialog_writes_the_export_and_its_manifest_as_a_job() {
 #[test]
 fn the_layout_menu_lays_the_chart_out_hierarchically_and_by_group() {
     let (_dir, mut harness) = harness();
-    let before = harness.state().graph.positions.clone();
+    let before = harness.state().graph.placement.positions.clone();
     harness.get_by_label("Layout").click();
     harness.run_steps(3);
     harness.get_by_label("Hierarchical").click();
-    harness.run_steps(2);
-    let after = harness.state().graph.positions.clone();
+    // Layouts run as jobs: the positions arrive when the job ends.
+    harness.run_steps(1);
+    settle(&mut harness);
+    let after = harness.state().graph.placement.positions.clone();
     assert_ne!(before, after);
     harness.get_by_label("Layout").click();
     harness.run_steps(3);
     harness.get_by_label("Grouped by type").click();
-    harness.run_steps(2);
-    assert_eq!(harness.state().graph.positions.len(), 5);
+    harness.run_steps(1);
+    settle(&mut harness);
+    let grouped = harness.state().graph.placement.positions.clone();
+    assert_eq!(grouped.len(), 5);
+    assert_ne!(grouped, after);
 }
 
 #[test]
@@ -487,15 +502,15 @@ fn a_new_chart_is_laid_out_automatically_unless_the_preference_is_off() {
         harness.run_steps(3);
         settle(&mut harness);
         let graph = &harness.state().graph;
-        let spiral = copkit::layout::ForceLayout::new(&graph.graph, None).positions;
-        assert_eq!(graph.positions.len(), 5);
+        let spiral = copkit::layout::ForceLayout::new(&graph.placement.graph, None).positions;
+        assert_eq!(graph.placement.positions.len(), 5);
         assert_eq!(
-            graph.positions != spiral,
+            graph.placement.positions != spiral,
             auto_layout,
             "{:?}",
-            graph.positions
+            graph.placement.positions
         );
-        assert!(!graph.wants_layout, "asked once, then done");
+        assert!(!graph.placement.wants_layout, "asked once, then done");
     }
 }
 
@@ -507,14 +522,13 @@ fn the_chart_is_saved_with_the_case_and_comes_back() {
     let (_dir, case) = chain_case();
     let path = case.path().to_path_buf();
     let mut harness = graph_tab(case, false);
-    harness.state_mut().graph.circular();
-    settle(&mut harness);
+    place_on_a_circle(&mut harness);
     {
         let state = &mut harness.state_mut().graph.chart.state;
         state.hidden.insert(EntityId(2));
         state.pinned.insert(EntityId(4));
     }
-    let positions = harness.state().graph.positions.clone();
+    let positions = harness.state().graph.placement.positions.clone();
     harness.state_mut().save_chart();
     drop(harness);
 
@@ -523,10 +537,10 @@ fn the_chart_is_saved_with_the_case_and_comes_back() {
     harness.run_steps(3);
     settle(&mut harness);
     let graph = &harness.state().graph;
-    assert_eq!(graph.positions, positions);
+    assert_eq!(graph.placement.positions, positions);
     assert!(graph.chart.state.hidden.contains(&EntityId(2)));
     assert!(graph.chart.state.pinned.contains(&EntityId(4)));
-    assert!(!graph.wants_layout);
+    assert!(!graph.placement.wants_layout);
     drop(harness);
 
     let mut case = reopen();
@@ -542,6 +556,6 @@ fn the_chart_is_saved_with_the_case_and_comes_back() {
         "{:?}",
         state.messages
     );
-    assert_eq!(state.graph.positions.len(), 5, "drawn anew");
+    assert_eq!(state.graph.placement.positions.len(), 5, "drawn anew");
     assert!(state.graph.chart.state.hidden.is_empty());
 }

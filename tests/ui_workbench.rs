@@ -196,14 +196,14 @@ fn the_force_layout_runs_as_a_job_and_moves_the_graph() {
     settle(&mut harness);
     harness.state_mut().tab = copkit::app::Tab::Graph;
     harness.run_steps(2);
-    let before = harness.state().graph.positions.clone();
+    let before = harness.state().graph.placement.positions.clone();
     assert_eq!(before.len(), 3);
     harness.get_by_label("Run force layout").click();
     harness.run_steps(1);
-    assert!(harness.state().graph.layout_running);
+    assert!(harness.state().graph.placement.layout_running);
     settle(&mut harness);
-    assert!(!harness.state().graph.layout_running);
-    assert_ne!(harness.state().graph.positions, before);
+    assert!(!harness.state().graph.placement.layout_running);
+    assert_ne!(harness.state().graph.placement.positions, before);
 }
 
 #[test]
@@ -230,9 +230,12 @@ fn the_demo_case_is_generated_and_opened_in_training_mode() {
     harness.run_steps(2);
     settle(&mut harness);
     let graph = &harness.state().graph;
-    assert_eq!(graph.positions.len(), open_entities(&harness));
-    let spiral = copkit::layout::ForceLayout::new(&graph.graph, None).positions;
-    assert_ne!(graph.positions, spiral, "the demo chart was laid out");
+    assert_eq!(graph.placement.positions.len(), open_entities(&harness));
+    let spiral = copkit::layout::ForceLayout::new(&graph.placement.graph, None).positions;
+    assert_ne!(
+        graph.placement.positions, spiral,
+        "the demo chart was laid out"
+    );
 }
 
 fn open_entities(harness: &Harness<'static, WorkbenchApp>) -> usize {
@@ -340,7 +343,7 @@ fn opening_another_case_replaces_the_chart_and_cancels_its_layout() {
         .build_ui_state(|ui, app: &mut WorkbenchApp| app.show(ui), app);
     // Until the first case is open and its layout has started (on by default).
     let start = Instant::now();
-    while !harness.state().graph.layout_running {
+    while !harness.state().graph.placement.layout_running {
         assert!(
             start.elapsed() < Duration::from_secs(20),
             "no layout started"
@@ -360,9 +363,15 @@ fn opening_another_case_replaces_the_chart_and_cancels_its_layout() {
         "a test of equal generations"
     );
     assert_ne!(open.snapshot.entities.len(), first_case.entities.len());
-    assert_eq!(state.graph.graph.node_count, open.snapshot.entities.len());
-    assert_eq!(state.graph.positions.len(), open.snapshot.entities.len());
-    assert!(!state.graph.layout_running);
+    assert_eq!(
+        state.graph.placement.graph.node_count,
+        open.snapshot.entities.len()
+    );
+    assert_eq!(
+        state.graph.placement.positions.len(),
+        open.snapshot.entities.len()
+    );
+    assert!(!state.graph.placement.layout_running);
     let errors: Vec<&str> = state
         .messages
         .iter()

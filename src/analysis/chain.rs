@@ -216,7 +216,7 @@ impl Chain {
                 err(
                     "component",
                     format!(
-                        "no component called '{}'; `copkit analyze --list` shows them",
+                        "no component called '{}'; the list of analysis components shows them",
                         s.component
                     ),
                 )
@@ -809,8 +809,8 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e.to_string(),
-            "c.toml: step 'a': component: no component called 'nope'; `copkit analyze --list` \
-             shows them"
+            "c.toml: step 'a': component: no component called 'nope'; the list of analysis \
+             components shows them"
         );
         let e = Chain::parse(
             "name = 'x'\n[[step]]\nid = 'a'\ncomponent = 'degree'\nparams = { mdoe = 'in' }\n",

@@ -5,7 +5,6 @@
 use super::{PurposeArg, UsageError, resolve_purpose};
 use crate::analysis::{self, AnalysisError, Output, Params};
 use crate::io::neutralise_formula;
-use crate::jobs::JobManager;
 use crate::store::{Actor, Case, CaseSnapshot};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -117,31 +116,19 @@ pub(super) fn write_output(out: Option<&std::path::Path>, buffer: &[u8]) -> Resu
     Ok(())
 }
 
-/// Runs a component through the job manager, printing progress to stderr. A bad parameter
-/// found while running is a usage error.
+/// Runs a component as a job, with a progress line on a terminal and ctrl-c cancelling it.
+/// A bad parameter found while running is a usage error.
 pub fn run_as_job(
     component: &'static dyn analysis::Component,
     snapshot: Arc<CaseSnapshot>,
     params: Params,
 ) -> Result<Output> {
-    let mut jobs = JobManager::new();
-    let id = jobs.spawn(component.name(), move |cancel, progress| {
+    let result = super::progress::run_job(component.name(), move |cancel, progress| {
         Ok(analysis::run_component(
             component, &snapshot, &params, cancel, progress,
         ))
     })?;
-    let mut last = String::new();
-    let finished = jobs.wait(id, |p| {
-        let line = match p.fraction {
-            Some(f) => format!("{} {:.0}%", p.message, f * 100.0),
-            None => p.message.clone(),
-        };
-        if line != last {
-            eprintln!("copkit: {line}");
-            last = line;
-        }
-    });
-    match finished.into_result::<Result<Output, AnalysisError>>()? {
+    match result {
         Ok(output) => Ok(output),
         Err(e @ AnalysisError::BadParam { .. }) => Err(UsageError(e.to_string()).into()),
         Err(e) => Err(anyhow::anyhow!("{} failed: {e}", component.name())),

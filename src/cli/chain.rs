@@ -5,7 +5,7 @@
 use super::analyze::{AnalyzeFormat, write_csv};
 use super::{PurposeArg, UsageError, resolve_purpose};
 use crate::analysis::chain::{Chain, ChainError, StepOutput};
-use crate::jobs::{JobError, JobManager};
+use crate::jobs::JobError;
 use crate::store::{Actor, Case};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -77,25 +77,12 @@ fn run_chain(args: ChainRunArgs, actor: Actor) -> Result<ExitCode> {
     let purpose = resolve_purpose(args.purpose)?;
     let mut case = Case::open(&args.case, actor, &purpose)?;
     let snapshot = case.snapshot()?;
-    let mut jobs = JobManager::new();
     let job_chain = chain.clone();
     let job_snapshot = Arc::clone(&snapshot);
-    let id = jobs.spawn(&format!("chain {}", chain.name), move |cancel, progress| {
-        Ok(job_chain.run(&job_snapshot, cancel, progress))
-    })?;
-    let mut last = String::new();
-    let finished = jobs.wait(id, |p| {
-        let line = match p.fraction {
-            Some(f) => format!("{} {:.0}%", p.message, f * 100.0),
-            None => p.message.clone(),
-        };
-        if line != last {
-            eprintln!("copkit: {line}");
-            last = line;
-        }
-    });
-    let steps: Vec<StepOutput> = finished
-        .into_result::<Result<Vec<StepOutput>, ChainError>>()
+    let steps: Vec<StepOutput> =
+        super::progress::run_job(&format!("chain {}", chain.name), move |cancel, progress| {
+            Ok(job_chain.run(&job_snapshot, cancel, progress))
+        })
         .map_err(|e: JobError| anyhow::anyhow!("chain {} failed: {e}", chain.name))?
         .map_err(anyhow::Error::new)?;
     let mut runs = Vec::new();

@@ -4,11 +4,11 @@
 use super::{InfoFormat, PurposeArg, UsageError, resolve_purpose};
 use crate::analysis::{self, Params};
 use crate::generate::{self, GenerateOptions, GenerateSummary, Scenario, Size, Truth};
-use crate::jobs::{JobError, JobManager, ProgressUpdate};
+use crate::jobs::JobError;
 use crate::store::{Actor, Case};
 use anyhow::{Context, Result};
 use clap::Args;
-use std::io::Write;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,12 +64,6 @@ pub struct ScoreArgs {
     pub format: InfoFormat,
 }
 
-fn show_progress(update: &ProgressUpdate) {
-    let pct = update.fraction.map_or(0.0, |f| f * 100.0);
-    eprint!("\r{pct:>5.1}%  {:<40}", update.message);
-    std::io::stderr().flush().ok();
-}
-
 pub(super) fn run_generate(args: GenerateArgs, actor: Actor) -> Result<ExitCode> {
     let purpose = resolve_purpose(args.purpose)?;
     let scenario = Scenario::parse(&args.scenario).map_err(|e| UsageError(e.to_string()))?;
@@ -83,21 +77,15 @@ pub(super) fn run_generate(args: GenerateArgs, actor: Actor) -> Result<ExitCode>
         sources_dir: args.sources_dir,
     };
     let path = args.out;
-    let mut jobs = JobManager::new();
     let job_path = path.clone();
-    let id = jobs
-        .spawn("generate", move |cancel, progress| {
-            generate::generate(&job_path, &opts, actor, &purpose, cancel, progress)
-                .map_err(JobError::from)
-        })
-        .map_err(anyhow::Error::msg)?;
-    let finished = jobs.wait(id, show_progress);
-    eprintln!();
-    let elapsed = finished.elapsed;
-    let summary: GenerateSummary = finished
-        .into_result()
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("could not generate the case {}", path.display()))?;
+    let started = std::time::Instant::now();
+    let summary: GenerateSummary = super::progress::run_job("generate", move |cancel, progress| {
+        generate::generate(&job_path, &opts, actor, &purpose, cancel, progress)
+            .map_err(JobError::from)
+    })
+    .map_err(anyhow::Error::msg)
+    .with_context(|| format!("could not generate the case {}", path.display()))?;
+    let elapsed = started.elapsed();
     outln!(
         "Generated {} case (seed {}, {} people, {} days): {} entities, {} links, {} events in {:.2} s: {}",
         summary.scenario.as_str(),
@@ -264,23 +252,17 @@ pub(super) fn run_score(args: ScoreArgs, actor: Actor) -> Result<ExitCode> {
     let mut case = Case::open(&args.case, actor, &purpose)?;
     let truth = load_truth(&case)?;
     let snapshot = case.snapshot()?;
-    let mut jobs = JobManager::new();
     let job_snapshot = snapshot.clone();
     let job_params = params.clone();
-    let id = jobs
-        .spawn(
-            &format!("score {}", component.name()),
-            move |cancel, progress| {
-                analysis::run_component(component, &job_snapshot, &job_params, cancel, progress)
-                    .map_err(JobError::from)
-            },
-        )
-        .map_err(anyhow::Error::msg)?;
-    let finished = jobs.wait(id, |_| {});
-    let output: analysis::Output = finished
-        .into_result()
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("component {} failed", component.name()))?;
+    let output: analysis::Output = super::progress::run_job(
+        &format!("score {}", component.name()),
+        move |cancel, progress| {
+            analysis::run_component(component, &job_snapshot, &job_params, cancel, progress)
+                .map_err(JobError::from)
+        },
+    )
+    .map_err(anyhow::Error::msg)
+    .with_context(|| format!("component {} failed", component.name()))?;
     let score = generate::score::score_output(&output, &truth, &snapshot);
     case.record_consultation(
         "score component",

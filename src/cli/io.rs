@@ -4,8 +4,8 @@
 use super::{PurposeArg, UsageError, resolve_purpose};
 use crate::io::csv::CsvOptions;
 use crate::io::export::{ExportFormat, ExportRequest};
-use crate::io::{ImportRequest, IoError, Limits, MappingSpec, SourceFormat, import_file};
-use crate::jobs::{CancelToken, NoProgress};
+use crate::io::{ImportPlan, IoError, Limits, MappingSpec, SourceFormat};
+use crate::jobs::JobError;
 use crate::store::{Actor, Case};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -153,7 +153,6 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
         None => None,
     };
     let purpose = resolve_purpose(args.purpose.clone_arg())?;
-    let mut case = Case::open(&args.into, actor, &purpose)?;
     let opts = CsvOptions {
         lenient: args.lenient,
         tsv: format == SourceFormat::Tsv,
@@ -163,21 +162,23 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
         limits,
         only_lines: None,
     };
-    let request = ImportRequest {
+    let plan = ImportPlan {
+        source: args.file.clone(),
         format,
-        spec: spec.as_ref(),
-        sheet: args.sheet.as_deref(),
-        opts: &opts,
-        rejected_from: rejected_from.as_ref(),
+        spec,
+        sheet: args.sheet.clone(),
+        opts,
+        rejected_from,
     };
-    let result = import_file(
-        &mut case,
-        &args.file,
-        &request,
-        &CancelToken::new(),
-        &NoProgress,
-    );
-    finish(result, args.report.as_deref(), &protected)
+    // The whole import, opening the case included, is one job: a progress line on a
+    // terminal, and ctrl-c cancels it (the batch rolls back; the case is left as it was).
+    let into = args.into.clone();
+    let outcome = super::progress::run_job(&plan.job_name(), move |cancel, progress| {
+        let mut case = Case::open(&into, actor, &purpose).map_err(JobError::failed)?;
+        Ok(plan.run(&mut case, cancel, progress))
+    })
+    .map_err(anyhow::Error::msg)?;
+    finish(outcome, args.report.as_deref(), &protected)
 }
 
 impl From<ImportFormat> for SourceFormat {
@@ -212,13 +213,11 @@ fn finish(
             if let Some(p) = report_path {
                 write_report(p, protected, &report)?;
             }
-            eprintln!(
-                "copkit: {}",
-                IoError::Rejected {
-                    path,
-                    report: report.clone()
-                }
-            );
+            let err = IoError::Rejected { path, report };
+            eprintln!("copkit: {err}");
+            if let Some(hint) = super::hints::io_hint(&err) {
+                eprintln!("hint: {hint}");
+            }
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(e.into()),
@@ -263,7 +262,6 @@ pub fn export(args: ExportArgs, actor: Actor) -> Result<ExitCode> {
     if args.recipient.trim().is_empty() {
         return Err(UsageError("--recipient must not be empty".into()).into());
     }
-    let mut case = Case::open(&args.case, actor, &purpose)?;
     let req = ExportRequest {
         format: match args.format {
             ExportFormatArg::Csv => ExportFormat::Csv,
@@ -276,7 +274,12 @@ pub fn export(args: ExportArgs, actor: Actor) -> Result<ExitCode> {
         recipient: args.recipient.clone(),
         override_reason: args.override_dissemination.clone(),
     };
-    let report = crate::io::export::export(&mut case, &req)?;
+    let case_path = args.case.clone();
+    let report = super::progress::run_job("export", move |cancel, progress| {
+        let mut case = Case::open(&case_path, actor, &purpose).map_err(JobError::failed)?;
+        Ok(crate::io::export::export(&mut case, &req, cancel, progress))
+    })
+    .map_err(anyhow::Error::msg)??;
     let m = &report.manifest;
     outln!(
         "Exported {} entities, {} links, {} events ({} restricted items skipped) for {}",

@@ -18,7 +18,9 @@ mod analyze;
 mod bench;
 mod chain;
 mod generate;
+mod hints;
 mod io;
+mod progress;
 
 use crate::io::neutralise_formula;
 use crate::model::{NewEntity, PersonCategory};
@@ -175,6 +177,9 @@ pub fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("copkit: {err:#}");
+            if let Some(hint) = hints::hint(&err) {
+                eprintln!("hint: {hint}");
+            }
             if err.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {

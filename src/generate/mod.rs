@@ -168,12 +168,12 @@ impl Resolved {
         let days = opts.days.unwrap_or(d0);
         if !(60..=2_000_000).contains(&people) {
             return Err(GenerateError::Invalid(format!(
-                "--people {people} is out of range; use 60 to 2000000"
+                "{people} people is out of range; use 60 to 2000000"
             )));
         }
         if !(21..=3650).contains(&days) {
             return Err(GenerateError::Invalid(format!(
-                "--days {days} is out of range; use 21 to 3650"
+                "{days} days is out of range; use 21 to 3650"
             )));
         }
         // Events per person-day stay those of the preset when people or days change.

@@ -166,7 +166,7 @@ fn load(path: &Path, spec: &MappingSpec, opts: &CsvOptions) -> Result<Parsed, Io
                 what: format!(
                     "mostly NUL bytes (from line {nul_line}): UTF-16 without a byte-order mark or binary data"
                 ),
-                expected: "a CSV text file (try --encoding utf-16le)",
+                expected: "a CSV text file (read it as UTF-16LE if it is one)",
             });
         }
     }
@@ -785,28 +785,4 @@ pub fn reimport_rejected_with(
         ..opts.clone()
     };
     import(case, &opts)
-}
-
-/// Starts a CSV import as a background job (progress and cancel through `crate::jobs`). The
-/// worker opens the case itself, so the caller's own handle stays usable; the job's result is
-/// the [`ImportReport`], or a failure whose message is the importer's error.
-#[allow(clippy::too_many_arguments)] // reason: everything an import needs, each distinct
-pub fn spawn_import(
-    jobs: &mut crate::jobs::JobManager,
-    case_path: std::path::PathBuf,
-    actor: crate::store::Actor,
-    purpose: String,
-    source: std::path::PathBuf,
-    spec: MappingSpec,
-    opts: CsvOptions,
-) -> Result<crate::jobs::JobId, crate::jobs::JobError> {
-    let name = format!("import {}", file_name(&source));
-    jobs.spawn(&name, move |cancel, progress| {
-        let mut case =
-            Case::open(&case_path, actor, &purpose).map_err(crate::jobs::JobError::failed)?;
-        import_csv(&mut case, &source, &spec, &opts, cancel, progress).map_err(|e| match e {
-            IoError::Cancelled => crate::jobs::JobError::Cancelled,
-            other => crate::jobs::JobError::failed(other),
-        })
-    })
 }

@@ -6,6 +6,7 @@
 //! of each output) and records a disclosure in the audit log.
 
 use super::{IoError, check_output_path};
+use crate::jobs::{CancelToken, Progress};
 use crate::model::{Attribute, Entity, Event, Grading, Link};
 use crate::store::{AuditCategory, Case, CaseSnapshot};
 use serde::{Deserialize, Serialize};
@@ -139,7 +140,7 @@ pub(crate) fn select<'a>(
         return Err(IoError::Refused {
             path: path.to_path_buf(),
             reason: format!(
-                "{} item(s) carry a handling code that forbids dissemination (first: {}); nothing was written. Override with a reason (--override-dissemination TEXT) if disclosure is authorised",
+                "{} item(s) carry a handling code that forbids dissemination (first: {}); nothing was written. Give a reason for overriding the dissemination rule if the disclosure is authorised",
                 blocked.len(),
                 blocked[..blocked.len().min(5)].join(", ")
             ),
@@ -419,8 +420,14 @@ fn sha256_of(path: &Path) -> Result<String, IoError> {
 }
 
 /// Runs an export: selects, checks dissemination, writes, hashes, writes the manifest and
-/// records the disclosure. Nothing is written if the selection is refused.
-pub fn export(case: &mut Case, req: &ExportRequest) -> Result<ExportReport, IoError> {
+/// records the disclosure. Nothing is written if the selection is refused; a cancelled export
+/// removes what it wrote.
+pub fn export(
+    case: &mut Case,
+    req: &ExportRequest,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<ExportReport, IoError> {
     if req.recipient.trim().is_empty() {
         return Err(IoError::Refused {
             path: req.out.clone(),
@@ -443,8 +450,13 @@ pub fn export(case: &mut Case, req: &ExportRequest) -> Result<ExportReport, IoEr
     let protected: Vec<&Path> = protected.iter().map(PathBuf::as_path).collect();
     check_output_path(&req.out, &protected)?;
     check_output_path(&manifest_path, &protected)?;
+    progress.report(Some(0.0), "reading the case");
     let snap = case.snapshot()?;
     let sel = select(&snap, req.override_reason.as_deref(), &req.out)?;
+    if cancel.is_cancelled() {
+        return Err(IoError::Cancelled);
+    }
+    progress.report(Some(0.2), "writing the export");
     let mut not_exported = Vec::new();
     let outputs = match req.format {
         ExportFormat::Csv => write_csv_folder(&req.out, &sel)?,
@@ -475,6 +487,16 @@ pub fn export(case: &mut Case, req: &ExportRequest) -> Result<ExportReport, IoEr
             vec![req.out.clone()]
         }
     };
+    if cancel.is_cancelled() {
+        for p in &outputs {
+            let _ = std::fs::remove_file(p);
+        }
+        if req.format == ExportFormat::Csv {
+            let _ = std::fs::remove_dir(&req.out);
+        }
+        return Err(IoError::Cancelled);
+    }
+    progress.report(Some(0.8), "hashing the files written");
     let mut hashes = Vec::new();
     for p in &outputs {
         hashes.push((p.display().to_string(), sha256_of(p)?));
@@ -523,6 +545,7 @@ pub fn export(case: &mut Case, req: &ExportRequest) -> Result<ExportReport, IoEr
             "dissemination_override": req.override_reason,
         }),
     )?;
+    progress.report(Some(1.0), "export recorded");
     Ok(ExportReport {
         manifest_path,
         manifest,

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 pub use export::neutralise_formula;
 pub use report::{ImportReport, RowProblem};
-pub use source::{ImportRequest, SourceFormat, import_file};
+pub use source::{ImportPlan, ImportRequest, SourceFormat, import_file};
 pub use spec::MappingSpec;
 
 /// Everything an import or export can fail with. Each message names the file and, where
@@ -46,19 +46,19 @@ pub enum IoError {
     },
     #[error("{}: {what}", .path.display())]
     Empty { path: PathBuf, what: &'static str },
-    #[error("{}: this is {what}, not {expected}; choose the matching --format or convert the file", .path.display())]
+    #[error("{}: this is {what}, not {expected}; choose the matching format or convert the file", .path.display())]
     WrongFormat {
         path: PathBuf,
         what: String,
         expected: &'static str,
     },
-    #[error("{}: bound {bound} hit ({detail}); raise it with --limit {bound}=N if the file is trusted", .path.display())]
+    #[error("{}: bound {bound} hit ({detail}); raise the bound if the file is trusted", .path.display())]
     Bound {
         path: PathBuf,
         bound: &'static str,
         detail: String,
     },
-    #[error("{}: byte offset {offset} (line {line}) is not valid {encoding}; the file may be Windows-1252 or Latin-1: try --encoding windows-1252{suggestion}", .path.display())]
+    #[error("{}: byte offset {offset} (line {line}) is not valid {encoding}; the file may be Windows-1252 or Latin-1: try reading it as windows-1252{suggestion}", .path.display())]
     Encoding {
         path: PathBuf,
         encoding: &'static str,
@@ -74,7 +74,7 @@ pub enum IoError {
     },
     #[error("mapping spec: {0}")]
     Spec(String),
-    #[error("{}: {} of {} rows rejected, so nothing was imported (the case is unchanged); first: {}. Fix the spec or the file, or import with --lenient to skip them", .path.display(), .report.rows_rejected, .report.rows_read, .report.rejected.first().map(ToString::to_string).unwrap_or_default())]
+    #[error("{}: {} of {} rows rejected, so nothing was imported (the case is unchanged); first: {}. Fix the spec or the file, or import leniently to skip them", .path.display(), .report.rows_rejected, .report.rows_read, .report.rejected.first().map(ToString::to_string).unwrap_or_default())]
     Rejected {
         path: PathBuf,
         report: Box<ImportReport>,

@@ -99,6 +99,48 @@ pub struct ImportRequest<'a> {
     pub rejected_from: Option<&'a ImportReport>,
 }
 
+/// Everything one import needs, owned, so that it can go to a job: what the command line and
+/// the import wizard build from their options.
+#[derive(Debug, Clone)]
+pub struct ImportPlan {
+    pub source: std::path::PathBuf,
+    pub format: SourceFormat,
+    pub spec: Option<MappingSpec>,
+    pub sheet: Option<String>,
+    pub opts: CsvOptions,
+    pub rejected_from: Option<ImportReport>,
+}
+
+impl ImportPlan {
+    /// Runs the import into `case` (see [`import_file`]).
+    pub fn run(
+        &self,
+        case: &mut Case,
+        cancel: &CancelToken,
+        progress: &dyn Progress,
+    ) -> Result<ImportReport, IoError> {
+        let request = ImportRequest {
+            format: self.format,
+            spec: self.spec.as_ref(),
+            sheet: self.sheet.as_deref(),
+            opts: &self.opts,
+            rejected_from: self.rejected_from.as_ref(),
+        };
+        import_file(case, &self.source, &request, cancel, progress)
+    }
+
+    /// The job's name: "import calls.csv".
+    pub fn job_name(&self) -> String {
+        format!(
+            "import {}",
+            self.source.file_name().map_or_else(
+                || self.source.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            )
+        )
+    }
+}
+
 /// Runs the importer of `request.format` on `source` into `case`, as one batch.
 pub fn import_file(
     case: &mut Case,
@@ -137,7 +179,7 @@ pub fn import_file(
     }
     let spec = spec.ok_or_else(|| {
         IoError::Spec(format!(
-            "a {} file needs a mapping: give --spec or --template",
+            "a {} file needs a mapping of its columns (a mapping spec or a template)",
             format.label()
         ))
     })?;

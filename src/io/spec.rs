@@ -413,7 +413,7 @@ pub fn parse_time(text: &str, spec: &TimeSpec) -> Result<EventTime, String> {
     let zone = spec.zone.as_deref().map(parse_zone).transpose()?;
     let need_zone = || {
         zone.ok_or_else(|| {
-            format!("'{t}' has no time zone; state the source zone (time.zone in the spec, or --timezone)")
+            format!("'{t}' has no time zone; state the source zone (time.zone in the spec, or the time zone of the import)")
         })
     };
     let instant = |at: DateTime<Utc>, z: Option<String>| EventTime {

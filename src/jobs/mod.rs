@@ -1,5 +1,5 @@
 //! Background jobs: named worker threads with a job id, a cancel token, throttled progress and
-//! a typed result. Import, generation, layout, analysis and export all run through here, from
+//! a typed result delivered to the job's own [`JobHandle`]. Import, generation, layout, analysis and export all run through here, from
 //! the workbench (which polls [`JobManager::poll`] each frame) and from the CLI (which waits).
 //! No GUI dependency: progress goes through a channel and an optional wake-up callback.
 
@@ -124,10 +124,7 @@ impl Progress for ThrottledProgress {
     }
 }
 
-/// What a finished job hands back, type-erased so one manager can run jobs of any result type.
-type AnyResult = Box<dyn std::any::Any + Send>;
-
-/// A job as the manager tracks it.
+/// A job as the manager tracks it, for the jobs panel and progress bars.
 #[derive(Debug, Clone)]
 pub struct JobStatus {
     pub id: JobId,
@@ -137,33 +134,89 @@ pub struct JobStatus {
     pub cancel: CancelToken,
 }
 
-/// A job's end, as [`JobManager::poll`] reports it.
+/// A running job whose result is a `T`: the type is checked when the job is spawned, so
+/// whoever holds the handle gets exactly what the job returns, with no downcasting.
 #[derive(Debug)]
-pub struct Finished {
-    pub id: JobId,
-    pub name: String,
-    pub elapsed: Duration,
-    pub result: Result<AnyResult, JobError>,
+pub struct JobHandle<T> {
+    id: JobId,
+    name: String,
+    started: Instant,
+    cancel: CancelToken,
+    result: Receiver<Result<T, JobError>>,
 }
 
-impl Finished {
-    /// Takes the typed result; `Err` if the job failed or the type does not match.
-    pub fn into_result<T: 'static>(self) -> Result<T, JobError> {
-        let value = self.result?;
-        value.downcast::<T>().map(|b| *b).map_err(|_| {
-            JobError::Failed(format!("{} returned an unexpected result type", self.name))
-        })
+impl<T> JobHandle<T> {
+    pub fn id(&self) -> JobId {
+        self.id
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How long the job has run.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Asks the job to stop; it ends with [`JobError::Cancelled`] at its next check.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// The job's result once it has ended, `None` while it runs. Never blocks. A result is
+    /// handed out once.
+    pub fn try_take(&self) -> Option<Result<T, JobError>> {
+        match self.result.try_recv() {
+            Ok(result) => Some(result),
+            Err(std::sync::mpsc::TryRecvError::Empty) => None,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => Some(Err(JobError::Panicked(
+                "the job ended without a result".into(),
+            ))),
+        }
+    }
+
+    /// Blocks until the job ends (the CLI), passing its progress to `on_progress` as it
+    /// changes.
+    pub fn wait(
+        self,
+        jobs: &mut JobManager,
+        mut on_progress: impl FnMut(&ProgressUpdate),
+    ) -> Result<T, JobError> {
+        let mut last: Option<ProgressUpdate> = None;
+        loop {
+            match self.result.recv_timeout(Duration::from_millis(50)) {
+                Ok(result) => {
+                    jobs.forget(self.id);
+                    return result;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    jobs.forget(self.id);
+                    return Err(JobError::Panicked("the job ended without a result".into()));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            jobs.poll();
+            let now = jobs.status(self.id).and_then(|s| s.progress.clone());
+            if let Some(p) = now
+                && last.as_ref() != Some(&p)
+            {
+                on_progress(&p);
+                last = Some(p);
+            }
+        }
     }
 }
 
-/// Runs jobs on named threads and collects their progress and results.
+/// Runs jobs on named threads and collects their progress. Each job's result goes to its own
+/// [`JobHandle`].
 pub struct JobManager {
     next_id: u64,
     running: Vec<JobStatus>,
     progress_tx: Sender<(JobId, ProgressUpdate)>,
     progress_rx: Receiver<(JobId, ProgressUpdate)>,
-    done_tx: Sender<(JobId, Result<AnyResult, JobError>)>,
-    done_rx: Receiver<(JobId, Result<AnyResult, JobError>)>,
+    ended_tx: Sender<JobId>,
+    ended_rx: Receiver<JobId>,
     wake: Option<Arc<dyn Fn() + Send + Sync>>,
     progress_interval: Duration,
 }
@@ -185,14 +238,14 @@ impl Default for JobManager {
 impl JobManager {
     pub fn new() -> JobManager {
         let (progress_tx, progress_rx) = channel();
-        let (done_tx, done_rx) = channel();
+        let (ended_tx, ended_rx) = channel();
         JobManager {
             next_id: 1,
             running: Vec::new(),
             progress_tx,
             progress_rx,
-            done_tx,
-            done_rx,
+            ended_tx,
+            ended_rx,
             wake: None,
             progress_interval: Duration::from_millis(100),
         }
@@ -204,7 +257,7 @@ impl JobManager {
     }
 
     /// Starts `work` on a thread named after the job.
-    pub fn spawn<T, F>(&mut self, name: &str, work: F) -> Result<JobId, JobError>
+    pub fn spawn<T, F>(&mut self, name: &str, work: F) -> Result<JobHandle<T>, JobError>
     where
         T: Send + 'static,
         F: FnOnce(&CancelToken, &dyn Progress) -> Result<T, JobError> + Send + 'static,
@@ -219,7 +272,8 @@ impl JobManager {
             last: Mutex::new(None),
             wake: self.wake.clone(),
         };
-        let done = self.done_tx.clone();
+        let (result_tx, result_rx) = channel();
+        let ended = self.ended_tx.clone();
         let wake = self.wake.clone();
         let thread_cancel = cancel.clone();
         std::thread::Builder::new()
@@ -229,24 +283,32 @@ impl JobManager {
                     work(&thread_cancel, &progress)
                 }));
                 let result = match outcome {
-                    Ok(Ok(value)) => Ok(Box::new(value) as AnyResult),
-                    Ok(Err(e)) => Err(e),
+                    Ok(result) => result,
                     Err(panic) => Err(JobError::Panicked(panic_message(&panic))),
                 };
-                let _ = done.send((id, result));
+                // The result first, so that a job seen as ended has its result waiting.
+                let _ = result_tx.send(result);
+                let _ = ended.send(id);
                 if let Some(wake) = wake {
                     wake();
                 }
             })
             .map_err(|e| JobError::Failed(format!("could not start a worker thread: {e}")))?;
+        let started = Instant::now();
         self.running.push(JobStatus {
             id,
             name: name.to_string(),
-            started: Instant::now(),
+            started,
             progress: None,
-            cancel,
+            cancel: cancel.clone(),
         });
-        Ok(id)
+        Ok(JobHandle {
+            id,
+            name: name.to_string(),
+            started,
+            cancel,
+            result: result_rx,
+        })
     }
 
     /// Jobs still running, oldest first, with their latest progress.
@@ -254,62 +316,36 @@ impl JobManager {
         &self.running
     }
 
+    /// One running job's status.
+    pub fn status(&self, id: JobId) -> Option<&JobStatus> {
+        self.running.iter().find(|j| j.id == id)
+    }
+
     /// Asks a job to stop; it ends with [`JobError::Cancelled`] at its next check.
     pub fn cancel(&self, id: JobId) {
-        if let Some(job) = self.running.iter().find(|j| j.id == id) {
+        if let Some(job) = self.status(id) {
             job.cancel.cancel();
         }
     }
 
-    /// Takes in progress updates and returns the jobs that ended since the last call. Never
-    /// blocks.
-    pub fn poll(&mut self) -> Vec<Finished> {
+    /// Forgets a job whose result its handle has taken (its "ended" notice may come a moment
+    /// later, and is then ignored).
+    pub fn forget(&mut self, id: JobId) {
+        self.poll();
+        self.running.retain(|j| j.id != id);
+    }
+
+    /// Takes in progress updates and forgets jobs that ended; returns the ids of those. Never
+    /// blocks. Results go to the jobs' handles.
+    pub fn poll(&mut self) -> Vec<JobId> {
         while let Ok((id, update)) = self.progress_rx.try_recv() {
             if let Some(job) = self.running.iter_mut().find(|j| j.id == id) {
                 job.progress = Some(update);
             }
         }
-        let mut finished = Vec::new();
-        while let Ok((id, result)) = self.done_rx.try_recv() {
-            if let Some(pos) = self.running.iter().position(|j| j.id == id) {
-                let job = self.running.remove(pos);
-                finished.push(Finished {
-                    id,
-                    name: job.name,
-                    elapsed: job.started.elapsed(),
-                    result,
-                });
-            }
-        }
-        finished
-    }
-
-    /// Blocks until the given job ends (for the CLI), passing progress to `on_progress`.
-    pub fn wait(&mut self, id: JobId, mut on_progress: impl FnMut(&ProgressUpdate)) -> Finished {
-        loop {
-            for f in self.poll() {
-                if f.id == id {
-                    return f;
-                }
-            }
-            if let Some(p) = self
-                .running
-                .iter()
-                .find(|j| j.id == id)
-                .and_then(|j| j.progress.clone())
-            {
-                on_progress(&p);
-            }
-            if !self.running.iter().any(|j| j.id == id) {
-                return Finished {
-                    id,
-                    name: String::new(),
-                    elapsed: Duration::ZERO,
-                    result: Err(JobError::Failed(format!("{id} is not running"))),
-                };
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let ended: Vec<JobId> = self.ended_rx.try_iter().collect();
+        self.running.retain(|j| !ended.contains(&j.id));
+        ended
     }
 }
 
@@ -339,8 +375,7 @@ mod tests {
                 ))
             })
             .unwrap();
-        let finished = jobs.wait(id, |_| {});
-        let (sum, name) = finished.into_result::<(i32, Option<String>)>().unwrap();
+        let (sum, name): (i32, Option<String>) = id.wait(&mut jobs, |_| {}).unwrap();
         assert_eq!(sum, 55);
         assert_eq!(name.as_deref(), Some("job-1-sum"));
         assert!(jobs.running().is_empty());
@@ -357,9 +392,8 @@ mod tests {
                 }
             })
             .unwrap();
-        jobs.cancel(id);
-        let finished = jobs.wait(id, |_| {});
-        assert_eq!(finished.result.unwrap_err(), JobError::Cancelled);
+        jobs.cancel(id.id());
+        assert_eq!(id.wait(&mut jobs, |_| {}).unwrap_err(), JobError::Cancelled);
     }
 
     #[test]
@@ -375,10 +409,11 @@ mod tests {
                 panic!("boom")
             })
             .unwrap();
-        let f = jobs.wait(failing, |_| {});
-        assert_eq!(f.result.unwrap_err().to_string(), "the file is gone");
-        let p = jobs.wait(panicking, |_| {});
-        assert!(matches!(p.result.unwrap_err(), JobError::Panicked(m) if m == "boom"));
+        let f = failing.wait(&mut jobs, |_| {});
+        assert_eq!(f.unwrap_err().to_string(), "the file is gone");
+        let p = panicking.wait(&mut jobs, |_| {});
+        assert!(matches!(p.unwrap_err(), JobError::Panicked(m) if m == "boom"));
+        assert!(jobs.running().is_empty());
     }
 
     #[test]

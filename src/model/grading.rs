@@ -51,7 +51,7 @@ pub struct Grade {
 /// Why a grade or scheme is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GradingError {
-    #[error("unknown grading scheme '{0}'; known schemes are listed by `copkit info`")]
+    #[error("unknown grading scheme '{0}'; the case's information lists the schemes it has")]
     UnknownScheme(String),
     #[error("'{code}' is not a {axis} level of scheme '{scheme}' (levels: {levels})")]
     UnknownLevel {

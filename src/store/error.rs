@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// Everything that can go wrong opening, changing or checking a case file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("no case file there; create one with `copkit new`: {}", .0.display())]
+    #[error("no case file there; check the path, or create a new case there: {}", .0.display())]
     NotFound(PathBuf),
     #[error("a file already exists there; choose another name or open it instead: {}", .0.display())]
     AlreadyExists(PathBuf),
@@ -21,7 +21,7 @@ pub enum StoreError {
         found: u32,
         supported: u32,
     },
-    #[error("the case file is damaged ({details}). It was left untouched and was not replaced; restore the newest backup that passes `copkit audit verify`{backup_hint}: {}", .path.display())]
+    #[error("the case file is damaged ({details}). It was left untouched and was not replaced; restore the newest backup whose audit log verifies{backup_hint}: {}", .path.display())]
     Corrupt {
         path: PathBuf,
         details: String,

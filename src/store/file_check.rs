@@ -127,9 +127,9 @@ pub fn sniff(bytes: &[u8]) -> String {
     } else if starts(&[0xD0, 0xCF, 0x11, 0xE0]) {
         "an old Office document (.xls or .doc)"
     } else if starts(b"<?xml") || starts(b"<graphml") || starts(b"<gexf") {
-        "an XML file (GraphML or GEXF? use `copkit import`)"
+        "an XML file (GraphML or GEXF? import it into a case instead)"
     } else if starts(&[0xEF, 0xBB, 0xBF]) || bytes.iter().all(|b| b.is_ascii() && *b != 0) {
-        "a text file (a CSV or JSON file? use `copkit import`)"
+        "a text file (a CSV or JSON file? import it into a case instead)"
     } else {
         "unrecognised binary data"
     };

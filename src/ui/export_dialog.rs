@@ -1,10 +1,9 @@
 //! The export dialog: format, output path, recipient (and a reason when items carry a handling
-//! code that forbids dissemination); the export runs as a job that writes the files and the
-//! manifest and records the disclosure, exactly as `copkit export` does.
+//! code that forbids dissemination). The app runs the export as a job that writes the files and
+//! the manifest and records the disclosure, exactly as `copkit export` does.
 
 use crate::io::export::{ExportFormat, ExportReport, ExportRequest};
-use crate::jobs::{JobError, JobId, JobManager};
-use crate::store::{Actor, Case};
+use crate::jobs::JobError;
 use std::path::PathBuf;
 
 const FORMATS: [(ExportFormat, &str, &str); 5] = [
@@ -30,7 +29,8 @@ pub struct ExportDialog {
     pub out: String,
     pub recipient: String,
     pub override_reason: String,
-    pub job: Option<JobId>,
+    /// The app runs the export.
+    pub running: bool,
     pub report: Option<ExportReport>,
     pub error: Option<String>,
 }
@@ -50,51 +50,39 @@ impl ExportDialog {
                 .to_string(),
             recipient: String::new(),
             override_reason: String::new(),
-            job: None,
+            running: false,
             report: None,
             error: None,
         }
     }
 
-    /// Starts the export job through its own connection to the case.
-    pub fn start(
-        &mut self,
-        jobs: &mut JobManager,
-        case_path: PathBuf,
-        actor: Actor,
-        purpose: String,
-    ) {
+    /// What the export will run, or why it cannot start (the message is also shown).
+    pub fn request(&mut self) -> Option<ExportRequest> {
         if self.recipient.trim().is_empty() {
             self.error = Some("Say who receives the data (the recipient) first.".into());
-            return;
+            return None;
         }
         if self.out.trim().is_empty() {
             self.error = Some("Give the output path first.".into());
-            return;
+            return None;
         }
-        let request = ExportRequest {
+        Some(ExportRequest {
             format: self.format,
             out: PathBuf::from(self.out.trim()),
             recipient: self.recipient.trim().to_string(),
             override_reason: Some(self.override_reason.trim().to_string())
                 .filter(|r| !r.is_empty()),
-        };
-        let started = jobs.spawn("export", move |_cancel, progress| {
-            progress.report(None, "writing the export");
-            let mut case = Case::open(&case_path, actor, &purpose).map_err(JobError::failed)?;
-            crate::io::export::export(&mut case, &request).map_err(JobError::failed)
-        });
-        match started {
-            Ok(id) => {
-                self.job = Some(id);
-                self.error = None;
-            }
-            Err(e) => self.error = Some(e.to_string()),
-        }
+        })
+    }
+
+    /// The app started the export job.
+    pub fn started(&mut self) {
+        self.running = true;
+        self.error = None;
     }
 
     pub fn finished(&mut self, result: Result<ExportReport, JobError>) {
-        self.job = None;
+        self.running = false;
         match result {
             Ok(report) => {
                 self.report = Some(report);
@@ -131,7 +119,7 @@ pub fn show(ui: &mut egui::Ui, dialog: &mut ExportDialog) -> ExportRequestUi {
         }
         return request;
     }
-    let running = dialog.job.is_some();
+    let running = dialog.running;
     ui.add_enabled_ui(!running, |ui| {
         egui::ComboBox::new("export-format", "Format")
             .selected_text(

@@ -7,9 +7,8 @@
 //! their own structure and go straight to the import.
 
 use crate::io::csv::{CsvOptions, Preview};
-use crate::io::{ImportReport, MappingSpec, SourceFormat};
-use crate::jobs::{JobError, JobId, JobManager};
-use crate::store::{Actor, Case};
+use crate::io::{ImportPlan, ImportReport, MappingSpec, SourceFormat};
+use crate::jobs::JobError;
 use std::path::{Path, PathBuf};
 
 /// The templates that ship with the program.
@@ -37,7 +36,8 @@ pub enum Step {
     Report,
 }
 
-/// The wizard's state.
+/// The wizard's state. The wizard never starts work itself: it tells the app what to run
+/// (a preview, the import) through [`WizardRequest`], and the app hands the outcome back.
 #[derive(Debug)]
 pub struct ImportWizard {
     pub step: Step,
@@ -47,13 +47,43 @@ pub struct ImportWizard {
     pub preview: Option<Result<Preview, String>>,
     /// What the preview was made from, to redo it when the choice changes.
     preview_of: Option<(String, SpecChoice)>,
-    /// A preview being made off the UI thread (it reads and hashes the whole file).
-    preview_rx: Option<std::sync::mpsc::Receiver<Result<Preview, String>>>,
-    pub job: Option<JobId>,
+    /// A preview is being made (off the UI thread: it reads and hashes the whole file).
+    pub preview_pending: bool,
     pub report: Option<ImportReport>,
     pub error: Option<String>,
     /// The report whose rejected rows the next import re-imports.
     pub reimport: Option<ImportReport>,
+}
+
+/// A preview the app makes in a job for the wizard.
+#[derive(Debug, Clone)]
+pub struct PreviewPlan {
+    path: PathBuf,
+    format: SourceFormat,
+    spec: MappingSpec,
+    opts: CsvOptions,
+    /// The choice it was made for: a preview of an older choice is dropped.
+    pub key: (String, SpecChoice),
+}
+
+/// Rows a preview shows.
+const PREVIEW_ROWS: usize = 20;
+
+impl PreviewPlan {
+    /// Reads the first rows as they would be imported (run it in a job).
+    pub fn run(&self, schema: &crate::model::Schema) -> Result<Preview, String> {
+        let (path, spec, opts) = (&self.path, &self.spec, &self.opts);
+        match self.format {
+            SourceFormat::Parquet => {
+                crate::io::parquet::preview_parquet(path, spec, schema, opts, PREVIEW_ROWS)
+            }
+            SourceFormat::Xlsx => {
+                crate::io::xlsx::preview_xlsx(path, None, spec, schema, opts, PREVIEW_ROWS)
+            }
+            _ => crate::io::csv::preview_csv(path, spec, schema, opts, PREVIEW_ROWS),
+        }
+        .map_err(|e| e.to_string())
+    }
 }
 
 impl ImportWizard {
@@ -66,8 +96,7 @@ impl ImportWizard {
             lenient: false,
             preview: None,
             preview_of: None,
-            preview_rx: None,
-            job: None,
+            preview_pending: false,
             report: None,
             error: None,
             reimport: None,
@@ -83,6 +112,12 @@ impl ImportWizard {
         PathBuf::from(self.path_text.trim())
     }
 
+    /// The format of the chosen file, from its name and its first bytes, as the command line
+    /// finds it.
+    pub fn format(&self) -> SourceFormat {
+        SourceFormat::detect(&self.path())
+    }
+
     /// Leaves the first step: checks the file and guesses the template from its header.
     pub fn next_from_pick(&mut self) {
         let path = self.path();
@@ -94,7 +129,7 @@ impl ImportWizard {
             return;
         }
         self.error = None;
-        if SourceFormat::from_name(&path).needs_mapping()
+        if self.format().needs_mapping()
             && let Some(t) = guess_template(&path)
         {
             self.spec = SpecChoice::Template(t.into());
@@ -129,126 +164,79 @@ impl ImportWizard {
         }
     }
 
-    /// Starts making the preview of the first rows when the file or the mapping changed (CSV
-    /// and TSV), on a thread of its own: the importer reads and hashes the whole file first.
-    pub fn refresh_preview(&mut self, schema: &crate::model::Schema) {
+    /// The preview the app should make now, when the file or the mapping changed (tables
+    /// only).
+    pub fn wanted_preview(&mut self) -> Option<PreviewPlan> {
         let key = (self.path_text.clone(), self.spec.clone());
         if self.preview_of.as_ref() == Some(&key) {
-            return;
+            return None;
         }
-        self.preview_of = Some(key);
+        self.preview_of = Some(key.clone());
         self.preview = None;
-        self.preview_rx = None;
+        self.preview_pending = false;
         let path = self.path();
-        let kind = SourceFormat::from_name(&path);
-        if !kind.needs_mapping() {
-            return;
+        let format = self.format();
+        if !format.needs_mapping() {
+            return None;
         }
         let spec = match self.load_spec() {
             Ok(spec) => spec,
             Err(e) => {
                 self.preview = Some(Err(e));
-                return;
+                return None;
             }
         };
-        let (schema, opts) = (schema.clone(), self.csv_options(kind));
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let preview = match kind {
-                SourceFormat::Parquet => {
-                    crate::io::parquet::preview_parquet(&path, &spec, &schema, &opts, 20)
-                }
-                SourceFormat::Xlsx => {
-                    crate::io::xlsx::preview_xlsx(&path, None, &spec, &schema, &opts, 20)
-                }
-                _ => crate::io::csv::preview_csv(&path, &spec, &schema, &opts, 20),
-            }
-            .map_err(|e| e.to_string());
-            let _ = tx.send(preview);
-        });
-        self.preview_rx = Some(rx);
+        self.preview_pending = true;
+        Some(PreviewPlan {
+            opts: self.csv_options(format),
+            path,
+            format,
+            spec,
+            key,
+        })
     }
 
-    /// Takes a finished preview; true while one is still being made.
-    pub fn poll_preview(&mut self) -> bool {
-        let Some(rx) = &self.preview_rx else {
-            return false;
-        };
-        match rx.try_recv() {
-            Ok(preview) => {
-                self.preview = Some(preview);
-                self.preview_rx = None;
-                false
-            }
-            Err(std::sync::mpsc::TryRecvError::Empty) => true,
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                self.preview = Some(Err("the preview stopped unexpectedly".into()));
-                self.preview_rx = None;
-                false
-            }
+    /// Takes a preview the app made; one made for an earlier choice is dropped.
+    pub fn preview_made(&mut self, key: &(String, SpecChoice), preview: Result<Preview, String>) {
+        if self.preview_of.as_ref() == Some(key) {
+            self.preview = Some(preview);
+            self.preview_pending = false;
         }
     }
 
-    /// Starts the import job; the worker opens the case through its own connection.
-    pub fn start(
-        &mut self,
-        jobs: &mut JobManager,
-        case_path: PathBuf,
-        actor: Actor,
-        purpose: String,
-    ) {
+    /// What the import will run, or why it cannot start (the message is also shown).
+    pub fn plan(&mut self) -> Option<ImportPlan> {
         let source = self.path();
-        let kind = SourceFormat::from_name(&source);
-        let spec = if kind.needs_mapping() {
+        let format = self.format();
+        let spec = if format.needs_mapping() {
             match self.load_spec() {
                 Ok(s) => Some(s),
                 Err(e) => {
                     self.error = Some(e);
-                    return;
+                    return None;
                 }
             }
         } else {
             None
         };
-        let opts = self.csv_options(kind);
-        let previous = self.reimport.clone();
-        let name = format!(
-            "import {}",
-            source.file_name().map_or_else(
-                || source.display().to_string(),
-                |n| n.to_string_lossy().into_owned()
-            )
-        );
-        let started = jobs.spawn(&name, move |cancel, progress| {
-            let mut case = Case::open(&case_path, actor, &purpose).map_err(JobError::failed)?;
-            // The importer the command line runs, so a file imports the same from either.
-            let request = crate::io::ImportRequest {
-                format: kind,
-                spec: spec.as_ref(),
-                sheet: None,
-                opts: &opts,
-                rejected_from: previous.as_ref(),
-            };
-            crate::io::import_file(&mut case, &source, &request, cancel, progress).map_err(|e| {
-                match e {
-                    crate::io::IoError::Cancelled => JobError::Cancelled,
-                    other => JobError::failed(other),
-                }
-            })
-        });
-        match started {
-            Ok(id) => {
-                self.job = Some(id);
-                self.error = None;
-                self.step = Step::Running;
-            }
-            Err(e) => self.error = Some(e.to_string()),
-        }
+        Some(ImportPlan {
+            opts: self.csv_options(format),
+            source,
+            format,
+            spec,
+            sheet: None,
+            rejected_from: self.reimport.clone(),
+        })
+    }
+
+    /// The app started the import job.
+    pub fn started(&mut self) {
+        self.error = None;
+        self.step = Step::Running;
     }
 
     /// Takes the job's outcome.
     pub fn finished(&mut self, result: Result<ImportReport, JobError>) {
-        self.job = None;
         match result {
             Ok(report) => {
                 self.report = Some(report);
@@ -277,7 +265,7 @@ impl ImportWizard {
 
 /// The template whose required columns the file's header has (CSV and TSV only).
 pub fn guess_template(path: &Path) -> Option<&'static str> {
-    let kind = SourceFormat::from_name(path);
+    let kind = SourceFormat::detect(path);
     let header = match kind {
         SourceFormat::Csv | SourceFormat::Tsv => csv_header(path)?,
         // Column names are in the footer; the rows are not read.
@@ -314,11 +302,14 @@ fn csv_header(path: &Path) -> Option<Vec<String>> {
 }
 
 /// What the wizard asks the app to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum WizardRequest {
-    None,
+    /// Make this preview in a job.
+    Preview(Box<PreviewPlan>),
+    /// Start the import.
     Start,
-    Cancel(JobId),
+    /// Cancel the running import.
+    Cancel,
     Close,
     Browse,
 }
@@ -327,10 +318,9 @@ pub enum WizardRequest {
 pub fn show(
     ui: &mut egui::Ui,
     wizard: &mut ImportWizard,
-    schema: &crate::model::Schema,
     progress: Option<(Option<f32>, String)>,
-) -> WizardRequest {
-    let mut request = WizardRequest::None;
+) -> Vec<WizardRequest> {
+    let mut requests = Vec::new();
     match wizard.step {
         Step::Pick => {
             ui.label("1. The file to import (CSV, TSV, XLSX, Parquet, GraphML, GEXF, FollowTheMoney). It is only read, never changed.");
@@ -343,7 +333,7 @@ pub fn show(
                 )
                 .labelled_by(label.id);
                 if ui.button("Browse…").clicked() {
-                    request = WizardRequest::Browse;
+                    requests.push(WizardRequest::Browse);
                 }
             });
             ui.horizontal(|ui| {
@@ -357,13 +347,13 @@ pub fn show(
                     wizard.next_from_pick();
                 }
                 if ui.button("Cancel").clicked() {
-                    request = WizardRequest::Close;
+                    requests.push(WizardRequest::Close);
                 }
             });
         }
         Step::Map => {
             let path = wizard.path();
-            let kind = SourceFormat::from_name(&path);
+            let kind = wizard.format();
             ui.label(format!("File: {} ({})", path.display(), kind.label()));
             if kind.needs_mapping() {
                 ui.label("2. How its columns become entities, links and events:");
@@ -421,14 +411,14 @@ pub fn show(
                     },
                 );
             }
-            wizard.refresh_preview(schema);
-            if wizard.poll_preview() {
+            if let Some(plan) = wizard.wanted_preview() {
+                requests.push(WizardRequest::Preview(Box::new(plan)));
+            }
+            if wizard.preview_pending {
                 ui.horizontal(|ui| {
                     ui.spinner();
                     ui.label("Reading the file for the preview…");
                 });
-                ui.ctx()
-                    .request_repaint_after(std::time::Duration::from_millis(50));
             } else {
                 preview_table(ui, wizard.preview.as_ref());
             }
@@ -442,10 +432,10 @@ pub fn show(
                     "Start import"
                 };
                 if ui.button(label).clicked() {
-                    request = WizardRequest::Start;
+                    requests.push(WizardRequest::Start);
                 }
                 if ui.button("Cancel").clicked() {
-                    request = WizardRequest::Close;
+                    requests.push(WizardRequest::Close);
                 }
             });
         }
@@ -458,14 +448,12 @@ pub fn show(
             } else {
                 bar
             });
-            if let Some(id) = wizard.job
-                && ui.button("Cancel import").clicked()
-            {
-                request = WizardRequest::Cancel(id);
+            if ui.button("Cancel import").clicked() {
+                requests.push(WizardRequest::Cancel);
             }
         }
         Step::Report => {
-            let kind = SourceFormat::from_name(&wizard.path());
+            let kind = wizard.format();
             let mut reimport = false;
             if let Some(report) = &wizard.report {
                 report_view(ui, report);
@@ -480,7 +468,7 @@ pub fn show(
                         reimport = true;
                     }
                     if ui.button("Close").clicked() {
-                        request = WizardRequest::Close;
+                        requests.push(WizardRequest::Close);
                     }
                 });
             }
@@ -492,7 +480,7 @@ pub fn show(
     if let Some(e) = &wizard.error {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
-    request
+    requests
 }
 
 fn preview_table(ui: &mut egui::Ui, preview: Option<&Result<Preview, String>>) {

@@ -2,8 +2,10 @@
 //! [`Action`]s; it never changes the case itself. The app applies actions once per frame.
 
 pub mod analysis;
+pub mod audit;
 pub mod commands;
 pub mod export_dialog;
+pub mod filters;
 pub mod graph;
 pub mod import;
 pub mod inspector;
@@ -27,8 +29,9 @@ pub enum Action {
     /// Apply a store command (an edit, a merge, ...).
     Apply(Box<Command>),
     Run(commands::UiCommand),
-    /// Start or stop the force layout job of the graph view.
-    StartLayout,
+    /// Run a layout of the graph view as a job (the force layout streams its positions).
+    RunLayout(graph::LayoutKind),
+    /// Stop the running layout.
     StopLayout,
     /// Run an analysis component on the whole case as a job.
     RunAnalysis {

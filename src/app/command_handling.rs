@@ -1,0 +1,156 @@
+//! The one place where what the views and the command list ask for is applied, once per frame:
+//! selection, time filter, store commands (the only changes to the case), undo and redo
+//! across the case and the chart, and the commands of menus, shortcuts and the palette.
+
+use super::jobs::JobKind;
+use super::{Tab, UndoStep, WorkbenchApp};
+use crate::store::Command;
+use crate::ui::commands::UiCommand;
+use crate::ui::{self, Action};
+
+impl WorkbenchApp {
+    /// Applies what the views asked for; the only place the case is changed.
+    pub(super) fn apply_actions(&mut self, ctx: &egui::Context, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Select { item, additive } => {
+                    if additive {
+                        if !self.view.selection.remove(&item) {
+                            self.view.selection.insert(item);
+                        }
+                    } else {
+                        self.view.selection.clear();
+                        self.view.selection.insert(item);
+                    }
+                }
+                Action::SelectMany(items) => {
+                    self.view.selection = items.into_iter().collect();
+                }
+                Action::Hover(item) => self.view.hovered = item,
+                Action::ChartChanged => self.undo.push(UndoStep::Chart),
+                Action::ExportChart { svg } => self.export_chart(ctx, svg),
+                Action::SaveChartImage { path, bytes } => self.save_chart_image(&path, &bytes),
+                Action::Error(text) => self.error(text),
+                Action::Record { action, details } => {
+                    if let Some(open) = &mut self.open
+                        && let Err(e) = open.case.record_consultation(&action, details)
+                    {
+                        self.error(format!("Could not record '{action}' in the audit log: {e}"));
+                    }
+                }
+                Action::SetTimeFilter(filter) => self.view.time_filter = filter,
+                Action::Run(command) => self.run_command(ctx, command),
+                Action::Apply(command) => self.apply_store_command(*command),
+                Action::RunAnalysis {
+                    component,
+                    params,
+                    on_selection,
+                } => {
+                    let only = on_selection.then(|| self.view.selected_entities());
+                    self.run_analysis_on(component, params, only);
+                }
+                Action::RunChain { file, text } => self.run_chain(&file, &text),
+                Action::RunLayout(kind) => self.start_layout(kind),
+                Action::StopLayout => self.running.cancel(JobKind::Layout),
+            }
+        }
+    }
+
+    /// Applies one store command (small edits are quick; bulk work goes through jobs).
+    pub fn apply_store_command(&mut self, command: Command) {
+        let Some(open) = &mut self.open else { return };
+        let action = command.action();
+        match open.case.apply(command) {
+            Ok(_) => {
+                self.undo.push(UndoStep::Store);
+                self.info(format!("Done: {action}"));
+                self.refresh_snapshot();
+            }
+            Err(e) => self.error(format!("{action} failed: {e}")),
+        }
+    }
+
+    /// Undoes (`undo`) or redoes the latest step, of the case or of the chart.
+    fn undo_or_redo(&mut self, undo: bool) {
+        let (from, to) = if undo {
+            (&mut self.undo.undo, &mut self.undo.redo)
+        } else {
+            (&mut self.undo.redo, &mut self.undo.undo)
+        };
+        // Steps from before this session are store commands.
+        let step = from.pop().unwrap_or(UndoStep::Store);
+        if step == UndoStep::Chart {
+            let done = if undo {
+                self.graph.undo()
+            } else {
+                self.graph.redo()
+            };
+            match done {
+                Some(what) => {
+                    to.push(UndoStep::Chart);
+                    let verb = if undo { "Undone" } else { "Redone" };
+                    self.info(format!("{verb} on the chart: {what}"));
+                }
+                None => self.info("Nothing to undo on the chart"),
+            }
+            return;
+        }
+        let Some(open) = &mut self.open else { return };
+        let result = if undo {
+            open.case.undo()
+        } else {
+            open.case.redo()
+        };
+        match result {
+            Ok(Some(_)) => {
+                to.push(UndoStep::Store);
+                self.refresh_snapshot();
+            }
+            Ok(None) => self.info(if undo {
+                "Nothing to undo"
+            } else {
+                "Nothing to redo"
+            }),
+            Err(e) => self.error(format!("{e}")),
+        }
+    }
+
+    /// Runs a command of the command list (menu, shortcut or palette).
+    pub(super) fn run_command(&mut self, ctx: &egui::Context, command: UiCommand) {
+        match command {
+            UiCommand::NewCase => self.dialogs.path_prompt = Some((String::new(), true)),
+            UiCommand::OpenCase => match rfd::FileDialog::new()
+                .add_filter("COPKIT case", &["copkit"])
+                .pick_file()
+            {
+                Some(path) => self.ask_to_open(path),
+                // No dialog service answered (or the user cancelled): offer a typed path.
+                None => self.dialogs.path_prompt = Some((String::new(), false)),
+            },
+            UiCommand::OpenDemo => self.open_demo(),
+            UiCommand::CloseCase => self.close_case(),
+            UiCommand::Import => self.open_import(None),
+            UiCommand::Export => match &self.open {
+                Some(open) => {
+                    self.export = Some(ui::export_dialog::ExportDialog::new(open.case.path()));
+                }
+                None => self.error("Open a case first, then export it"),
+            },
+            UiCommand::Undo => self.undo_or_redo(true),
+            UiCommand::Redo => self.undo_or_redo(false),
+            UiCommand::Find => self.dialogs.focus_search = true,
+            UiCommand::CommandPalette => self.dialogs.palette = Some(String::new()),
+            UiCommand::ShowEntities => self.tab = Tab::Entities,
+            UiCommand::ShowLinks => self.tab = Tab::Links,
+            UiCommand::ShowEvents => self.tab = Tab::Events,
+            UiCommand::ShowTimeline => self.tab = Tab::Timeline,
+            UiCommand::ShowAudit => self.tab = Tab::Audit,
+            UiCommand::ClearSelection => self.view.selection.clear(),
+            UiCommand::ClearTimeFilter => self.view.time_filter = None,
+            UiCommand::ToggleTheme => {
+                self.prefs.dark = !self.prefs.dark;
+                self.apply_theme(ctx);
+            }
+        }
+    }
+}
