@@ -6,6 +6,13 @@
 //!
 //!     cargo bench --bench graph_view
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 use copkit::ui::graph::bench::{FrameDriver, model_rebuild_driver};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;

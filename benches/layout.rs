@@ -5,6 +5,13 @@
 //!
 //!     cargo bench --no-default-features --bench layout
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 use copkit::layout::{
     ForceLayout, LayoutGraph, barabasi_albert, grouped, hierarchical, read_edge_list,
 };

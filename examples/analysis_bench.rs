@@ -4,6 +4,13 @@
 //!     cargo run --release --no-default-features --example analysis_bench -- \
 //!         target/ba-10k.txt target/ba-100k.txt
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 use copkit::analysis::{SimpleGraph, betweenness, louvain, pagerank, weak_components};
 use copkit::jobs::{CancelToken, NoProgress};
 use copkit::model::EntityId;

@@ -3,6 +3,13 @@
 //! proposal as an audited, undoable merge, phone swaps against the planted swaps, Leiden
 //! against the planted cells, co-location, and every bundled chain run end to end.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use common::actor;
@@ -43,6 +50,10 @@ fn demo() -> &'static Demo {
     })
 }
 
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "callers build the parameters for the call"
+)]
 fn run(name: &str, params: Params) -> Output {
     analysis::run_component(
         analysis::find(name).unwrap(),

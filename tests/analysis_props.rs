@@ -2,6 +2,13 @@
 //! added, PageRank sums to 1, betweenness on a path graph, Louvain's reported modularity equals
 //! the modularity recomputed from its partition.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 use copkit::analysis::{
     SimpleGraph, betweenness, fold, leiden, louvain, modularity, pagerank, phonetic_key,
 };

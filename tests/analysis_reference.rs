@@ -2,6 +2,13 @@
 //! benches/reference/make_graph_fixtures.py): Zachary's karate club, Les Misérables and
 //! Padgett's Florentine families, loaded into a real case through an import batch.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use common::{BatchItems, temp_case};
@@ -80,6 +87,10 @@ fn load(name: &str) -> Fixture {
     }
 }
 
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "callers build the parameters for the call"
+)]
 fn run(f: &Fixture, component: &str, params: Params) -> Output {
     analysis::run_component(
         analysis::find(component).unwrap(),

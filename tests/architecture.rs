@@ -2,6 +2,13 @@
 //! "may use" table), no cycles between them, no GUI crate in the core's dependency tree, and no
 //! build step that needs libclang.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;

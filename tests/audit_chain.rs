@@ -1,6 +1,13 @@
 //! The audit chain check fails at the right record for any single-byte change, deletion,
 //! reordering or truncation of the log (property test over tamperings of a real case file).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use common::{actor, temp_case};

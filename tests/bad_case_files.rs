@@ -1,6 +1,13 @@
 //! Garbage, truncated, zero-byte, foreign and newer-version files give the documented errors
 //! and stay byte-identical; a damaged case is never replaced.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use common::{actor, sha256_file, temp_case};

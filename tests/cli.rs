@@ -1,5 +1,12 @@
 //! The `copkit` command line as a user runs it: exit codes, purposes, messages.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use std::path::Path;

@@ -1,5 +1,12 @@
 //! `copkit analyze` as a user runs it: the CSV shape, --list, stored runs, usage errors.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use common::{BatchItems, temp_case};

@@ -5,6 +5,13 @@
 //!
 //! `COPKIT_CRASH_ITERATIONS` sets the number of kills (default 200; use 1000+ for a long run).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use common::actor;

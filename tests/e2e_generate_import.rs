@@ -1,6 +1,13 @@
 //! The generator's raw source files import through the built-in templates: the import path can
 //! be shown with the same data the generator planted.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 

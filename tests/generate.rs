@@ -1,6 +1,13 @@
 //! The synthetic case generator: determinism, realistic structure, planted truth present in
 //! the evidence, audit, the demo case, and scoring a component against the truth.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use common::{actor, sha256_file};

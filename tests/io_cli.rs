@@ -1,5 +1,12 @@
 //! `copkit import` and `copkit export` as a user runs them.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use std::path::Path;

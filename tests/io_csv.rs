@@ -2,6 +2,13 @@
 //! the bad-input guide: a clear error naming file, line and field; no panic; the case
 //! unchanged after a failed import; the source file read-only and byte-identical after.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use common::{dump, sha256_file, temp_case};

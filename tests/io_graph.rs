@@ -1,6 +1,13 @@
 //! GraphML import (networkx output, hostile XML), exports with manifest and disclosure audit,
 //! and the GraphML round trip.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use common::{BatchItems, dump, sha256_file, temp_case};

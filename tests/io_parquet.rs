@@ -5,6 +5,13 @@
 //! file, the row group or row and the column, the case is unchanged, and the source file is
 //! byte-identical after the import.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use common::{dump, sha256_file, temp_case};

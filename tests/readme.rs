@@ -1,5 +1,12 @@
 //! The README's example commands work as written.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 use std::process::{Command, Stdio};
 
 /// The shell lines of the README's example block that run `copkit`.

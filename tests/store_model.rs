@@ -1,6 +1,13 @@
 //! Every model type round-trips through the case file, and undo and redo of every command
 //! restore the exact prior state.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
+
 mod common;
 
 use common::{BatchItems, actor, dump, temp_case};

@@ -2,6 +2,13 @@
 //! click a node → the inspector shows it; shift-drag box selection; show only, expand
 //! neighbours; hide then ctrl-z; export the view as SVG (a recorded disclosure); import a CSV
 //! with one bad row through the wizard → the report names the row.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
 #![cfg(feature = "gui")]
 
 mod common;

@@ -1,4 +1,11 @@
 //! UI flows of the workbench window, driven headless with egui_kittest (no GPU needed).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and benchmark code stops loudly where an expectation fails"
+)]
 #![cfg(feature = "gui")]
 
 mod common;

@@ -32,7 +32,9 @@ impl AnalysisGraph {
         let nodes: Vec<EntityId> = case.entities.iter().map(|e| e.id).collect();
         let mut edges = Vec::new();
         for edge in case.graph.edge_indices() {
-            let (s, t) = case.graph.edge_endpoints(edge).expect("edge exists");
+            let Some((s, t)) = case.graph.edge_endpoints(edge) else {
+                continue;
+            };
             let link = &case.links[case.graph[edge]];
             if let (Some(scheme), Some(t)) = (scheme, threshold)
                 && !scheme.meets(link.grading.as_ref(), t)

@@ -102,6 +102,10 @@ impl Params {
     }
 
     /// Builder-style insert.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "takes values as callers write them (\"0.85\", 3, true)"
+    )]
     pub fn with(mut self, key: &str, value: impl ToString) -> Params {
         self.0.insert(key.to_string(), value.to_string());
         self

@@ -121,7 +121,9 @@ fn k_shortest(
     let mut found = vec![first];
     let mut candidates: Vec<RawPath> = Vec::new();
     while found.len() < k {
-        let last = found.last().expect("at least one path").clone();
+        let Some(last) = found.last().cloned() else {
+            break;
+        };
         for i in 0..last.nodes.len().saturating_sub(1) {
             if cancel.is_cancelled() {
                 return Err(AnalysisError::Cancelled);
@@ -153,14 +155,14 @@ fn k_shortest(
         if candidates.is_empty() {
             break;
         }
-        let best = (0..candidates.len())
-            .min_by(|&a, &b| {
-                candidates[a]
-                    .cost
-                    .total_cmp(&candidates[b].cost)
-                    .then_with(|| candidates[a].edges.cmp(&candidates[b].edges))
-            })
-            .expect("not empty");
+        let Some(best) = (0..candidates.len()).min_by(|&a, &b| {
+            candidates[a]
+                .cost
+                .total_cmp(&candidates[b].cost)
+                .then_with(|| candidates[a].edges.cmp(&candidates[b].edges))
+        }) else {
+            break;
+        };
         found.push(candidates.swap_remove(best));
     }
     Ok(found)
@@ -180,7 +182,7 @@ fn weakest_grade(case: &CaseSnapshot, links: &[LinkId]) -> Option<Grading> {
     Some(weakest.clone())
 }
 
-fn to_result(case: &CaseSnapshot, g: &AnalysisGraph, p: RawPath) -> PathResult {
+fn to_result(case: &CaseSnapshot, g: &AnalysisGraph, p: &RawPath) -> PathResult {
     let links: Vec<LinkId> = p.edges.iter().map(|&e| g.edges[e].3).collect();
     PathResult {
         entities: p.nodes.iter().map(|&v| g.nodes[v]).collect(),
@@ -190,6 +192,10 @@ fn to_result(case: &CaseSnapshot, g: &AnalysisGraph, p: RawPath) -> PathResult {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "called only with entities the component resolved against this snapshot"
+)]
 fn node_of(case: &CaseSnapshot, id: EntityId) -> usize {
     case.node(id).expect("resolved entities exist").index()
 }
@@ -412,7 +418,7 @@ impl Component for ShortestPath {
         let path = dijkstra(&g, from, to, weighted, &none, &none, cancel)?;
         progress.report(Some(1.0), "shortest path done");
         Ok(Output::Paths {
-            paths: path.into_iter().map(|p| to_result(case, &g, p)).collect(),
+            paths: path.into_iter().map(|p| to_result(case, &g, &p)).collect(),
         })
     }
 }
@@ -463,7 +469,7 @@ impl Component for AllPaths {
             },
         );
         Ok(Output::Paths {
-            paths: paths.into_iter().map(|p| to_result(case, &g, p)).collect(),
+            paths: paths.into_iter().map(|p| to_result(case, &g, &p)).collect(),
         })
     }
 }
@@ -490,7 +496,7 @@ impl Component for KShortestPaths {
         let paths = k_shortest(&g, from, to, k, weighted, cancel)?;
         progress.report(Some(1.0), "k shortest paths done");
         Ok(Output::Paths {
-            paths: paths.into_iter().map(|p| to_result(case, &g, p)).collect(),
+            paths: paths.into_iter().map(|p| to_result(case, &g, &p)).collect(),
         })
     }
 }

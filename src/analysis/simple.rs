@@ -46,8 +46,10 @@ impl SimpleGraph {
         let mut weights: Vec<f64> = Vec::with_capacity(pairs.len());
         let mut last: Option<(usize, usize)> = None;
         for (s, t, w) in pairs {
-            if last == Some((s, t)) {
-                *weights.last_mut().expect("a previous pair") += w;
+            if last == Some((s, t))
+                && let Some(previous) = weights.last_mut()
+            {
+                *previous += w;
                 continue;
             }
             last = Some((s, t));

@@ -25,7 +25,7 @@ pub struct BenchLayoutArgs {
     pub seed: u64,
 }
 
-pub fn bench_layout(args: BenchLayoutArgs) -> Result<ExitCode> {
+pub fn bench_layout(args: &BenchLayoutArgs) -> Result<ExitCode> {
     if args.iterations == 0 {
         return Err(UsageError("--iterations must be at least 1".into()).into());
     }

@@ -116,7 +116,7 @@ fn write_report(path: &Path, protected: &[&Path], report: &crate::io::ImportRepo
 }
 
 /// Runs `copkit import`.
-pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
+pub fn import(args: &ImportArgs, actor: Actor) -> Result<ExitCode> {
     let format = args
         .format
         .map_or_else(|| SourceFormat::detect(&args.file), SourceFormat::from);
@@ -127,7 +127,7 @@ pub fn import(args: ImportArgs, actor: Actor) -> Result<ExitCode> {
     let protected = [args.file.as_path(), args.into.as_path()];
     // Only tabular files are mapped; the others carry their own structure.
     let spec = if format.needs_mapping() {
-        Some(load_spec(&args)?)
+        Some(load_spec(args)?)
     } else {
         None
     };
@@ -257,7 +257,7 @@ pub struct ExportArgs {
 }
 
 /// Runs `copkit export`.
-pub fn export(args: ExportArgs, actor: Actor) -> Result<ExitCode> {
+pub fn export(args: &ExportArgs, actor: Actor) -> Result<ExitCode> {
     let purpose = resolve_purpose(args.purpose.clone_arg())?;
     if args.recipient.trim().is_empty() {
         return Err(UsageError("--recipient must not be empty".into()).into());

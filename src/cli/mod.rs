@@ -326,8 +326,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Commands::Analyze(args) => analyze::run(args, actor),
         Commands::Chain { command } => chain::run(command, actor),
-        Commands::Import(args) => io::import(args, actor),
-        Commands::Export(args) => io::export(args, actor),
+        Commands::Import(args) => io::import(&args, actor),
+        Commands::Export(args) => io::export(&args, actor),
         Commands::Generate(args) => generate::run_generate(args, actor),
         Commands::Truth(args) => generate::run_truth(args, actor),
         Commands::Score(args) => generate::run_score(args, actor),
@@ -367,7 +367,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Commands::BenchLayout(args) => bench::bench_layout(args),
+        Commands::BenchLayout(args) => bench::bench_layout(&args),
         Commands::DebugCrashWriter { case } => crash_writer(&case, actor),
     }
 }

@@ -426,6 +426,10 @@ pub(crate) fn build(r: &Resolved) -> World {
     }
     shuffle(&mut rng, &mut heads);
     let mut heads = heads.into_iter();
+    #[allow(
+        clippy::expect_used,
+        reason = "the population is sized so that every group finds its households"
+    )]
     let mut take = |role: Role, cell: Option<u32>, people: &mut Vec<Person>| -> u32 {
         let p = heads.next().expect("enough households for the group");
         people[p as usize].role = role;
@@ -528,7 +532,10 @@ pub(crate) fn build(r: &Resolved) -> World {
             }
             let mut from = rng.random_range(20..40);
             while from + 5 < days {
-                let (ph, start, _) = p.phones.pop().expect("a phone");
+                // Everyone has a phone; the loop only swaps the latest for a burner.
+                let Some((ph, start, _)) = p.phones.pop() else {
+                    break;
+                };
                 p.phones.push((ph, start, from));
                 let burner = new_phone(&mut phones, None);
                 p.phones.push((burner, from, days));

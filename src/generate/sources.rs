@@ -25,7 +25,7 @@ fn io_err(path: &Path, source: std::io::Error) -> GenerateError {
     }
 }
 
-fn csv_err(path: &Path, err: csv::Error) -> GenerateError {
+fn csv_err(path: &Path, err: &csv::Error) -> GenerateError {
     io_err(path, std::io::Error::other(err.to_string()))
 }
 
@@ -42,7 +42,7 @@ impl SourceCsv {
         let path = dir.join(name);
         let file = File::create(&path).map_err(|e| io_err(&path, e))?;
         let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file));
-        w.write_record(header).map_err(|e| csv_err(&path, e))?;
+        w.write_record(header).map_err(|e| csv_err(&path, &e))?;
         written.push(path.clone());
         Ok(SourceCsv {
             inner: Some((w, path)),
@@ -55,7 +55,7 @@ impl SourceCsv {
 
     pub fn row(&mut self, fields: &[&str]) -> Result<(), GenerateError> {
         if let Some((w, path)) = &mut self.inner {
-            w.write_record(fields).map_err(|e| csv_err(path, e))?;
+            w.write_record(fields).map_err(|e| csv_err(path, &e))?;
         }
         Ok(())
     }

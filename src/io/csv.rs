@@ -329,9 +329,9 @@ pub fn import_csv(
     cancel: &CancelToken,
     progress: &dyn Progress,
 ) -> Result<ImportReport, IoError> {
-    let spec = apply_overrides(spec, opts)?;
-    check_gradings(&spec, case.grading_schemes())?;
-    let parsed = load(path, &spec, opts)?;
+    // The spec is checked (overrides applied, gradings known) in `import_table`, which every
+    // tabular importer goes through; here it only chooses how to read the file.
+    let parsed = load(path, &apply_overrides(spec, opts)?, opts)?;
     let mut rdr = reader(&parsed.text, parsed.delimiter);
     let mut records = rdr.records();
     let header = read_header(path, &mut records)?;
@@ -349,7 +349,7 @@ pub fn import_csv(
         total: parsed.text.len() as u64,
     };
     import_table(
-        case, path, &spec, opts, meta, header, rows, cancel, progress,
+        case, path, spec, opts, &meta, &header, rows, cancel, progress,
     )
 }
 
@@ -512,14 +512,17 @@ pub(crate) fn import_table(
     path: &Path,
     spec: &MappingSpec,
     opts: &CsvOptions,
-    meta: TableMeta,
-    header: Vec<String>,
+    meta: &TableMeta,
+    header: &[String],
     table: impl Iterator<Item = Result<TableRow, IoError>>,
     cancel: &CancelToken,
     progress: &dyn Progress,
 ) -> Result<ImportReport, IoError> {
-    let spec = spec.clone();
-    let mapper = TableMapper::new(&spec, &header, case.schema(), path, opts, &meta.format)?;
+    // One set of checks for every tabular format: the overrides applied, the spec checked and
+    // its gradings known to the case, before anything is read into the case.
+    let spec = apply_overrides(spec, opts)?;
+    check_gradings(&spec, case.grading_schemes())?;
+    let mapper = TableMapper::new(&spec, header, case.schema(), path, opts, &meta.format)?;
     // Entities keyed by source id only (no identifier property) match those already in the
     // case through a one-off index.
     let existing: HashMap<(String, String), EntityId> =

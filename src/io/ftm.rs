@@ -154,7 +154,7 @@ pub fn import_ftm(
     path: &Path,
     lenient: bool,
     limits: &Limits,
-    grading: Option<Grading>,
+    grading: Option<&Grading>,
     cancel: &CancelToken,
 ) -> Result<ImportReport, IoError> {
     let src = read_source(path, limits)?;
@@ -262,7 +262,7 @@ pub fn import_ftm(
         source_bytes: Some(src.bytes.len() as u64),
         spec: Some(json!({"format": "ftm"})),
         review_date: None,
-        grading: grading.clone(),
+        grading: grading.cloned(),
     };
     let existing: HashMap<String, EntityId> = case
         .snapshot()?
@@ -280,7 +280,7 @@ pub fn import_ftm(
         // Things first, so intervals may refer to entities later in the file.
         for r in records.iter().filter(|r| THINGS.iter().any(|t| t.0 == r.schema)) {
             cancel.check().map_err(|_| IoError::Cancelled)?;
-            match thing(r, &case_schema, prov(r), grading.as_ref(), &mut report) {
+            match thing(r, &case_schema, &prov(r), grading, &mut report) {
                 Ok(e) => {
                     if let Some(&id) = existing.get(&r.id) {
                         report.entities_merged += 1;
@@ -312,13 +312,13 @@ pub fn import_ftm(
                     .ok_or_else(|| (Some(prop.to_string()), format!("{} {} refers to entity '{who}', which is neither in the file nor in the case", r.schema, r.id)))
             };
             let result = if let Some(&(_, sp, tp, lt)) = LINKS.iter().find(|t| t.0 == r.schema) {
-                interval_link(r, sp, tp, lt, &resolve, prov(r), grading.as_ref(), &case_schema).map(|l| {
+                interval_link(r, sp, tp, lt, &resolve, &prov(r), grading, &case_schema).map(|l| {
                     report.attributes += l.attributes.len() as u64;
                     report.links += 1;
                     w.link(l).map(|_| ())
                 })
             } else if let Some(&(_, fp, tp, et)) = EVENTS.iter().find(|t| t.0 == r.schema) {
-                interval_event(r, fp, tp, et, &resolve, prov(r), grading.as_ref(), &case_schema).map(|e| {
+                interval_event(r, fp, tp, et, &resolve, &prov(r), grading, &case_schema).map(|e| {
                     report.attributes += e.attributes.len() as u64;
                     report.events += 1;
                     w.event(e).map(|_| ())
@@ -355,7 +355,7 @@ pub fn import_ftm(
 fn thing(
     r: &Record,
     schema: &Schema,
-    prov: Provenance,
+    prov: &Provenance,
     grading: Option<&Grading>,
     report: &mut ImportReport,
 ) -> Result<NewEntity, Problem> {
@@ -456,7 +456,7 @@ fn interval_link(
     tp: &str,
     link_type: &str,
     resolve: &dyn Fn(&str, &str) -> Result<EntityId, Problem>,
-    prov: Provenance,
+    prov: &Provenance,
     grading: Option<&Grading>,
     schema: &Schema,
 ) -> Result<NewLink, Problem> {
@@ -488,7 +488,7 @@ fn interval_link(
     l.grading = restore(c, "grading")?.or_else(|| grading.cloned());
     l.attributes = match stored(c)? {
         Some(a) => a,
-        None => other_props(r, &[sp, tp, "role"], &prov, grading),
+        None => other_props(r, &[sp, tp, "role"], prov, grading),
     };
     check_attrs(schema, "", &l.attributes)?;
     Ok(l)
@@ -501,7 +501,7 @@ fn interval_event(
     tp: &str,
     event_type: &str,
     resolve: &dyn Fn(&str, &str) -> Result<EntityId, Problem>,
-    prov: Provenance,
+    prov: &Provenance,
     grading: Option<&Grading>,
     schema: &Schema,
 ) -> Result<NewEvent, Problem> {
@@ -561,7 +561,7 @@ fn interval_event(
     }
     e.attributes = match stored(c)? {
         Some(a) => a,
-        None => other_props(r, &[fp, tp, "date", "startDate", "endDate"], &prov, grading),
+        None => other_props(r, &[fp, tp, "date", "startDate", "endDate"], prov, grading),
     };
     check_attrs(schema, "", &e.attributes)?;
     Ok(e)

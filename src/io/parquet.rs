@@ -849,16 +849,14 @@ pub fn import_parquet(
     cancel: &CancelToken,
     progress: &dyn Progress,
 ) -> Result<ImportReport, IoError> {
-    let spec = super::csv::apply_overrides(spec, opts)?;
-    super::map::check_gradings(&spec, case.grading_schemes())?;
-    let opened = open(path, &spec, opts)?;
+    let opened = open(path, &super::csv::apply_overrides(spec, opts)?, opts)?;
     import_table(
         case,
         path,
-        &spec,
+        spec,
         opts,
-        opened.meta,
-        opened.header,
+        &opened.meta,
+        &opened.header,
         opened.rows,
         cancel,
         progress,

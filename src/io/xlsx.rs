@@ -167,17 +167,6 @@ impl Sheet {
     }
 }
 
-/// The spec with `--timezone` applied. Unlike `csv::apply_overrides` it does not run
-/// `spec.check()`: the workbook importer never did, and adding it would refuse specs that
-/// import today.
-fn with_timezone(spec: &MappingSpec, opts: &CsvOptions) -> MappingSpec {
-    let mut spec = spec.clone();
-    if let Some(z) = &opts.timezone {
-        spec.time.zone = Some(z.clone());
-    }
-    spec
-}
-
 /// Imports the first sheet (or the named one) of a workbook.
 pub fn import_xlsx(
     case: &mut Case,
@@ -189,14 +178,13 @@ pub fn import_xlsx(
     progress: &dyn Progress,
 ) -> Result<ImportReport, IoError> {
     let sheet = Sheet::open(path, sheet, opts)?;
-    let spec = with_timezone(spec, opts);
     import_table(
         case,
         path,
-        &spec,
+        spec,
         opts,
-        sheet.meta.clone(),
-        sheet.header.clone(),
+        &sheet.meta,
+        &sheet.header,
         sheet.rows(),
         cancel,
         progress,
@@ -214,7 +202,7 @@ pub fn preview_xlsx(
     n: usize,
 ) -> Result<Preview, IoError> {
     let sheet = Sheet::open(path, sheet, opts)?;
-    let spec = with_timezone(spec, opts);
+    let spec = super::csv::apply_overrides(spec, opts)?;
     let mapper = TableMapper::new(&spec, &sheet.header, schema, path, opts, "xlsx")?;
     let rows = mapper.preview(sheet.rows(), n)?;
     Ok(Preview {

@@ -255,10 +255,12 @@ fn layers(
         queue.extend(component.iter().copied().filter(|&v| anchored[v]));
         if queue.is_empty() {
             // Highest degree, lowest index on ties.
-            let root = *component
+            let Some(&root) = component
                 .iter()
                 .max_by_key(|&&v| (both.of(v).len(), std::cmp::Reverse(v)))
-                .expect("components are not empty");
+            else {
+                continue;
+            };
             layer[root] = 0;
             placed[root] = true;
             queue.push_back(root);

@@ -613,7 +613,7 @@ impl<'c> Bulk<'c> {
         &mut self,
         owner: i64,
         attribute: &NewAttribute,
-        normalized: Option<String>,
+        normalized: Option<&str>,
     ) -> Result<i64, StoreError> {
         self.attributes.flush()?;
         let id = self.attributes.take_id();
@@ -622,7 +622,7 @@ impl<'c> Bulk<'c> {
             1,
             ("entity", owner),
             attribute,
-            normalized.as_deref(),
+            normalized,
         )?;
         self.entity_attribute.raw_execute()?;
         let got = self.conn.last_insert_rowid();

@@ -345,11 +345,11 @@ impl<'c> Inserter<'c> {
         let normalized = check_attribute(ctx, owner, owner_type, &attr)?;
         if let Some(bulk) = &mut self.bulk {
             return Ok(AttributeId(match owner {
-                ItemRef::Entity(id) => bulk.entity_attribute(id.0, &attr, normalized)?,
+                ItemRef::Entity(id) => bulk.entity_attribute(id.0, &attr, normalized.as_deref())?,
                 _ => bulk.attribute(owner, attr, normalized)?,
             }));
         }
-        self.insert_attribute(owner, &attr, normalized)
+        self.insert_attribute(owner, &attr, normalized.as_deref())
     }
 
     /// Writes an attribute row through the single-row statement.
@@ -357,14 +357,14 @@ impl<'c> Inserter<'c> {
         &mut self,
         owner: ItemRef,
         attr: &NewAttribute,
-        normalized: Option<String>,
+        normalized: Option<&str>,
     ) -> Result<AttributeId, StoreError> {
         bind_attribute(
             &mut self.attribute,
             1,
             (owner.kind_str(), owner.raw()),
             attr,
-            normalized.as_deref(),
+            normalized,
         )?;
         self.attribute.raw_execute()?;
         Ok(AttributeId(self.conn.last_insert_rowid()))
@@ -399,10 +399,10 @@ impl<'c> Inserter<'c> {
             let normalized = check_attribute(ctx, owner, &e.entity_type, attr)?;
             match &mut self.bulk {
                 Some(bulk) => {
-                    bulk.entity_attribute(id.0, attr, normalized)?;
+                    bulk.entity_attribute(id.0, attr, normalized.as_deref())?;
                 }
                 None => {
-                    self.insert_attribute(owner, attr, normalized)?;
+                    self.insert_attribute(owner, attr, normalized.as_deref())?;
                 }
             }
         }

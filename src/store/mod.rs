@@ -639,6 +639,10 @@ impl Case {
 
     /// Marks the case as a training case made by the generator (the workbench shows a
     /// training banner and analysis may relax purpose prompts). Audited as an alteration.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "audit details are built for the call (json!) and handed over"
+    )]
     pub fn mark_training(&mut self, details: serde_json::Value) -> Result<(), StoreError> {
         let tx = self
             .conn
@@ -714,6 +718,10 @@ impl Case {
 
     /// Writes an audit record that changes no evidence: a consultation (a search, an analysis
     /// run) or a disclosure (an export).
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "audit details are built for the call (json!) and handed over"
+    )]
     pub fn record(
         &mut self,
         category: AuditCategory,
@@ -800,6 +808,10 @@ impl Case {
 
     /// Applies one command: its changes, its audit record and its undo step commit together
     /// or not at all.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "a command is handed to the case, as a message is sent"
+    )]
     pub fn apply(&mut self, command: Command) -> Result<Applied, StoreError> {
         let reload = command.changes_configuration();
         let (applied, ()) =
@@ -936,6 +948,10 @@ impl Case {
     ///
     /// Undo moves the batch's rows aside (into the shadow tables) and redo moves them back,
     /// so nothing is recorded row by row while the batch is written.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "the batch's description is handed to the case with its rows"
+    )]
     pub fn import_streamed<T, E, F>(&mut self, batch: NewBatch, fill: F) -> Result<(Applied, T), E>
     where
         E: From<StoreError>,

@@ -149,7 +149,7 @@ fn prov_grade(r: &Row<'_>, at: usize) -> rusqlite::Result<(Provenance, Option<Gr
     Ok((provenance, grading))
 }
 
-fn decode_err(what: &str, value: &str, why: String) -> rusqlite::Error {
+fn decode_err(what: &str, value: &str, why: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         0,
         rusqlite::types::Type::Text,
@@ -163,7 +163,7 @@ fn entity_from_row(r: &Row<'_>) -> rusqlite::Result<Entity> {
         None => None,
         Some(c) => Some(
             c.parse::<PersonCategory>()
-                .map_err(|e| decode_err("person category", &c, e))?,
+                .map_err(|e| decode_err("person category", &c, &e))?,
         ),
     };
     let (provenance, grading) = prov_grade(r, 6)?;
@@ -268,7 +268,7 @@ pub(crate) fn load(conn: &Connection, header: SnapshotHeader) -> Result<CaseSnap
                 directed: r.get(4)?,
                 strength: strength
                     .parse::<LinkStrength>()
-                    .map_err(|e| decode_err("link strength", &strength, e))?,
+                    .map_err(|e| decode_err("link strength", &strength, &e))?,
                 weight: r.get(6)?,
                 label: r.get(7)?,
                 source_id: r.get(8)?,
@@ -292,7 +292,7 @@ pub(crate) fn load(conn: &Connection, header: SnapshotHeader) -> Result<CaseSnap
                 .push(Participant {
                     role: role
                         .parse::<ParticipantRole>()
-                        .map_err(|e| decode_err("participant role", &role, e))?,
+                        .map_err(|e| decode_err("participant role", &role, &e))?,
                     entity: EntityId(r.get(2)?),
                 });
         }

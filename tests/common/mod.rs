@@ -1,5 +1,11 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // reason: each test binary uses a different subset of these helpers
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers stop loudly where a fixture cannot be made"
+)]
 
 use copkit::model::{EntityRef, NewEntity, NewEvent, NewLink};
 use copkit::store::{Actor, Applied, Case, NewBatch, StoreError, UNDOABLE_TABLES};
