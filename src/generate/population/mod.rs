@@ -2,6 +2,9 @@
 //! ties, phones over time, accounts, vehicles, employers, and the planted group in cells.
 //! Everything here is proportional to the number of people, never to the number of events.
 
+mod names;
+use names::*;
+
 use super::Resolved;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -180,140 +183,6 @@ impl World {
         i.min(self.people.len() - 1) as u32
     }
 }
-
-const FIRST_F: &[&str] = &[
-    "Amira",
-    "Beatrix",
-    "Carla",
-    "Dana",
-    "Elif",
-    "Fenna",
-    "Greta",
-    "Hana",
-    "Ines",
-    "Jolien",
-    "Katya",
-    "Lena",
-    "Maren",
-    "Nadia",
-    "Olga",
-    "Priya",
-    "Roos",
-    "Sanne",
-    "Tamar",
-    "Ursula",
-    "Vera",
-    "Wilma",
-    "Yara",
-    "Zofia",
-    "Sophie",
-    "Philippa",
-    "Stephanie",
-    "Isabella",
-];
-const FIRST_M: &[&str] = &[
-    "Aaron",
-    "Bram",
-    "Cyril",
-    "Dmitri",
-    "Emre",
-    "Finn",
-    "Goran",
-    "Hugo",
-    "Ivo",
-    "Jasper",
-    "Karim",
-    "Luuk",
-    "Matteo",
-    "Nico",
-    "Omar",
-    "Pieter",
-    "Quentin",
-    "Rafael",
-    "Stefan",
-    "Teun",
-    "Umar",
-    "Viktor",
-    "Wessel",
-    "Yusuf",
-    "Zeno",
-    "Christopher",
-    "Philip",
-    "Matthew",
-];
-const LAST: &[&str] = &[
-    "Abbott",
-    "Brennan",
-    "Castellano",
-    "Dekker",
-    "Eriksen",
-    "Falkner",
-    "Graaf",
-    "Hollander",
-    "Ivanov",
-    "Jansma",
-    "Kowalski",
-    "Lindqvist",
-    "Marlowe",
-    "Novak",
-    "Okafor",
-    "Petrov",
-    "Quast",
-    "Rossetti",
-    "Smeets",
-    "Terpstra",
-    "Ulrich",
-    "Vermeer",
-    "Whitcombe",
-    "Yilmaz",
-    "Zwart",
-    "Haddad",
-    "Moretti",
-    "Phillips",
-    "Kennedy",
-    "Morrison",
-    "Bakker",
-    "Mulder",
-];
-const ALIASES: &[&str] = &[
-    "Tank", "Ghost", "Slim", "Doc", "Bishop", "Sparrow", "Moose", "Chalk", "Dutch", "Ice", "Rook",
-    "Shadow", "Tiny", "Vicar", "Weasel", "Yoyo", "Copper", "Fox", "Gravel", "Hush",
-];
-const STREETS: &[&str] = &[
-    "Mill Lane",
-    "Church Street",
-    "Station Road",
-    "Orchard Way",
-    "Canal Side",
-    "High Street",
-    "Willow Close",
-    "Market Square",
-    "Heath Road",
-    "Kingfisher Drive",
-    "Quarry Lane",
-    "Foundry Row",
-];
-pub(crate) const TOWNS: &[(&str, f64, f64)] = &[
-    ("Ashford Vale", 52.48, -1.90),
-    ("Brackenmoor", 52.41, -1.98),
-    ("Copperbridge", 52.55, -1.82),
-    ("Dunmere", 52.36, -1.76),
-    ("Elmstead", 52.60, -2.02),
-    ("Fallowfield Cross", 52.44, -1.68),
-];
-const BUSINESS_KINDS: &[&str] = &[
-    "Car Wash",
-    "Nail Bar",
-    "Takeaway",
-    "Logistics",
-    "Barbers",
-    "Vape Shop",
-    "Garage",
-    "Cafe",
-    "Builders",
-    "Cleaning Services",
-];
-const PLACE_KINDS: &[&str] = &["car park", "cafe", "gym", "lay-by", "retail park"];
 
 fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {
     &items[rng.random_range(0..items.len())]
