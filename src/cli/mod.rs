@@ -17,18 +17,18 @@ macro_rules! outln {
 mod analyze;
 mod bench;
 mod chain;
+mod debug;
 mod generate;
 mod hints;
 mod io;
 mod progress;
 
 use crate::io::neutralise_formula;
-use crate::model::{NewEntity, PersonCategory};
-use crate::store::{Actor, AuditRecord, Case, ChainCheck, Command};
-use anyhow::{Context, Result, bail};
+use crate::store::{Actor, AuditRecord, Case, ChainCheck};
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// COPKIT Workbench: an offline analyst workbench for investigations into organised crime and
@@ -341,34 +341,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if nodes == 0 || frames == 0 {
                 return Err(UsageError("--nodes and --frames must be at least 1".into()).into());
             }
-            outln!(
-                "graph view, {nodes} entities, {links} links, {frames} frames per scenario, 1600x1000 logical px, {} threads",
-                rayon::current_num_threads()
-            );
-            outln!("scenario      median ms   p95 ms   nodes drawn   lines drawn   triangles");
-            for r in crate::ui::graph::bench::run(nodes, links, frames) {
-                outln!(
-                    "{:<12} {:>9.2} {:>8.2} {:>13} {:>13} {:>11}",
-                    r.scenario,
-                    r.median_ms,
-                    r.p95_ms,
-                    r.nodes_drawn,
-                    r.links_drawn,
-                    r.triangles
-                );
-            }
-            outln!("display model rebuild ({events} calls), median of 5:");
-            for (scenario, ms) in crate::ui::graph::bench::model_rebuilds(nodes, links, events, 5) {
-                outln!("  {scenario:<30} {ms:>9.1} ms");
-            }
-            let (bytes, build, write, read) = crate::ui::graph::bench::chart_save(nodes, 5)?;
-            outln!(
-                "chart saved with the case ({bytes} bytes), median of 5: {build:.1} ms to build, {write:.1} ms to write, {read:.1} ms to read back"
+            out!(
+                "{}",
+                crate::ui::graph::bench::report(nodes, links, frames, events)?
             );
             Ok(ExitCode::SUCCESS)
         }
         Commands::BenchLayout(args) => bench::bench_layout(&args),
-        Commands::DebugCrashWriter { case } => crash_writer(&case, actor),
+        Commands::DebugCrashWriter { case } => debug::crash_writer(&case, actor),
     }
 }
 
@@ -541,115 +521,4 @@ fn open_workbench(
             .into(),
     )
     .into())
-}
-
-/// One step of the crash-test writer's fixed sequence of commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CrashStep {
-    /// Create person `p{n}`.
-    Create(u64),
-    /// Append `*` to the label of person `p{n}`.
-    Edit(u64),
-    Undo,
-    Redo,
-}
-
-/// The crash writer's step `n`: create, edit, undo the edit, redo it, and again.
-pub fn crash_step(n: u64) -> CrashStep {
-    let base = n - n % 4;
-    match n % 4 {
-        0 => CrashStep::Create(base),
-        1 => CrashStep::Edit(base),
-        2 => CrashStep::Undo,
-        _ => CrashStep::Redo,
-    }
-}
-
-/// The labels a case holds after the first `steps` crash-writer steps, in creation order.
-pub fn crash_expected_labels(steps: u64) -> Vec<String> {
-    let mut labels = std::collections::BTreeMap::new();
-    for n in 0..steps {
-        let base = n - n % 4;
-        let label = match n % 4 {
-            0 | 2 => format!("p{base}"),
-            _ => format!("p{base}*"),
-        };
-        labels.insert(base, label);
-    }
-    labels.into_values().collect()
-}
-
-/// How many crash-writer steps a case has committed: each step writes exactly one audit
-/// record in the same transaction as its change, so the audit log is the counter.
-pub fn crash_steps_committed(case: &Case) -> Result<u64> {
-    Ok(case
-        .audit_records()?
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.action.as_str(),
-                "create entity" | "edit entity" | "undo" | "redo"
-            )
-        })
-        .count() as u64)
-}
-
-fn crash_writer(path: &Path, actor: Actor) -> Result<ExitCode> {
-    if !path.exists() {
-        Case::create(path, "crash test", actor.clone(), "crash test")?;
-    }
-    let mut case = Case::open(path, actor, "crash test")?;
-    // Resume the sequence where the previous (killed) writer left it.
-    let mut n = crash_steps_committed(&case)?;
-    let stdout = std::io::stdout();
-    let mut ids = std::collections::HashMap::new();
-    for e in case.snapshot()?.entities.iter() {
-        let i: u64 = e
-            .label
-            .trim_start_matches('p')
-            .trim_end_matches('*')
-            .parse()
-            .unwrap_or(0);
-        ids.insert(i, e.id);
-    }
-    loop {
-        match crash_step(n) {
-            CrashStep::Create(i) => {
-                let mut entity = NewEntity::new("Person", format!("p{i}"))
-                    .with("phone", &format!("+44 7700 {i:06}"))
-                    .with("birthDate", "1982-05");
-                entity.category = Some(PersonCategory::Suspect);
-                let applied = case.apply(Command::CreateEntity { entity })?;
-                if let Some(crate::model::ItemRef::Entity(id)) = applied.created.first() {
-                    ids.insert(i, *id);
-                }
-            }
-            CrashStep::Edit(i) => {
-                let id = *ids
-                    .get(&i)
-                    .context("crash writer lost track of an entity")?;
-                case.apply(Command::EditEntity {
-                    id,
-                    label: Some(format!("p{i}*")),
-                    entity_type: None,
-                    source_id: None,
-                    reason: "crash test".into(),
-                })?;
-            }
-            CrashStep::Undo => {
-                if case.undo()?.is_none() {
-                    bail!("crash writer: nothing to undo at step {n}");
-                }
-            }
-            CrashStep::Redo => {
-                if case.redo()?.is_none() {
-                    bail!("crash writer: nothing to redo at step {n}");
-                }
-            }
-        }
-        n += 1;
-        let mut out = stdout.lock();
-        writeln!(out, "committed {n}")?;
-        out.flush()?;
-    }
 }

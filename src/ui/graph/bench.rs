@@ -355,6 +355,39 @@ pub fn model_rebuild_driver(nodes: usize, links: usize, events: usize) -> impl F
     }
 }
 
+/// What `copkit bench-ui` prints: frame times zoomed out and in, display-model rebuilds and
+/// the chart's save, on a synthetic chart of `nodes` entities, `links` links and `events`
+/// calls.
+pub fn report(
+    nodes: usize,
+    links: usize,
+    frames: usize,
+    events: usize,
+) -> Result<String, crate::store::StoreError> {
+    let mut out = format!(
+        "graph view, {nodes} entities, {links} links, {frames} frames per scenario, 1600x1000 logical px, {} threads\n\
+         scenario      median ms   p95 ms   nodes drawn   lines drawn   triangles\n",
+        rayon::current_num_threads()
+    );
+    for r in run(nodes, links, frames) {
+        out.push_str(&format!(
+            "{:<12} {:>9.2} {:>8.2} {:>13} {:>13} {:>11}\n",
+            r.scenario, r.median_ms, r.p95_ms, r.nodes_drawn, r.links_drawn, r.triangles
+        ));
+    }
+    out.push_str(&format!(
+        "display model rebuild ({events} calls), median of 5:\n"
+    ));
+    for (scenario, ms) in model_rebuilds(nodes, links, events, 5) {
+        out.push_str(&format!("  {scenario:<30} {ms:>9.1} ms\n"));
+    }
+    let (bytes, build, write, read) = chart_save(nodes, 5)?;
+    out.push_str(&format!(
+        "chart saved with the case ({bytes} bytes), median of 5: {build:.1} ms to build, {write:.1} ms to write, {read:.1} ms to read back\n"
+    ));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
