@@ -74,6 +74,12 @@ fn import_prints_the_report_and_export_writes_a_manifest() {
     assert!(t.contains("1 read, 1 accepted, 0 rejected"), "{t}");
     assert!(t.contains("SHA-256:"), "{t}");
     assert!(report.exists());
+    // The import runs as a job with a progress line on a terminal, and none when piped.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let bad = dir.path().join("bad.csv");
     std::fs::write(
@@ -96,6 +102,12 @@ fn import_prints_the_report_and_export_writes_a_manifest() {
         text(&out).contains("line 2, field 'caller'"),
         "{}",
         text(&out)
+    );
+    // The core's message is worded for any front end; the command line adds its flag.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("import leniently") && err.contains("hint: add --lenient"),
+        "{err}"
     );
 
     // Re-import only the rejected rows after fixing the file's problem in the spec: here the

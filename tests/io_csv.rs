@@ -850,6 +850,26 @@ fn xlsx_imports_and_numbers_in_identifier_columns_are_rejected() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("empty"), "{err}");
+    // A workbook's spec is checked as a CSV's is: a grading under a scheme the case does not
+    // have is refused before a row is read.
+    let mut graded = london_cdr();
+    graded.grading = Some(copkit::model::Grading {
+        scheme: "no-such-scheme".into(),
+        source: Some("A".into()),
+        information: Some("1".into()),
+        handling: None,
+    });
+    let err = import_xlsx(
+        &mut case,
+        &path,
+        None,
+        &graded,
+        &lenient,
+        &CancelToken::new(),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no-such-scheme"), "{err}");
     assert_eq!(dump(&case), before);
 }
 

@@ -328,7 +328,23 @@ fn importing_a_csv_with_one_bad_row_through_the_wizard_names_the_row() {
         Some(copkit::ui::import::SpecChoice::Template("cdr".into()))
     );
     harness.get_by_label_contains("1 with problems");
-    harness.get_by_label_contains("Lenient").click();
+    // Strict first: nothing is imported, and the window says where to fix it (the core's
+    // message names no command-line flag).
+    click_and_settle(&mut harness, "Start import");
+    let error = harness
+        .state()
+        .import
+        .as_ref()
+        .and_then(|w| w.error.clone())
+        .unwrap_or_default();
+    assert!(
+        error.contains("import leniently") && error.contains("tick Lenient"),
+        "{error}"
+    );
+    assert!(!error.contains("--lenient"), "{error}");
+    harness
+        .get_by_label_contains("Lenient: import the good rows")
+        .click();
     harness.run_steps(1);
     click_and_settle(&mut harness, "Start import");
     let report = shown_report(&harness);

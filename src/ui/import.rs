@@ -599,6 +599,22 @@ fn report_view(ui: &mut egui::Ui, report: &ImportReport) {
 mod tests {
     use super::*;
 
+    /// The wizard finds a file's format as the command line does: by name, and by content
+    /// where the name says CSV (a Parquet file exported under another tool's extension).
+    #[test]
+    fn the_wizard_detects_the_format_by_content_as_the_command_line_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let parquet = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cdr.parquet");
+        let renamed = dir.path().join("export.dat");
+        std::fs::copy(&parquet, &renamed).unwrap();
+        let wizard = ImportWizard::new(Some(&renamed));
+        assert_eq!(wizard.format(), SourceFormat::Parquet);
+        assert_eq!(wizard.format(), SourceFormat::detect(&renamed));
+        assert_eq!(wizard.step, Step::Map);
+        // The template is guessed from the Parquet file's columns.
+        assert_eq!(wizard.spec, SpecChoice::Template("cdr".into()));
+    }
+
     #[test]
     fn the_template_is_guessed_from_the_header() {
         let dir = tempfile::tempdir().unwrap();
