@@ -20,6 +20,9 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // FULL: a commit is on disk before it returns, so a crash or power cut never loses a
     // change that was reported done.
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // The undo triggers and their capture table live in the temporary schema: in memory, so
+    // that installing them writes no temporary file.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
 

@@ -8,12 +8,18 @@ use super::*;
 /// pages are used, so a small batch uses little).
 pub(super) const BATCH_CACHE_KIB: i64 = 256 * 1024;
 
-/// Whether a transaction's changes are captured for undo (commands) or not (batches, which
-/// undo by moving their rows, and undo/redo steps themselves).
+/// How a transaction treats the undo triggers (see `undo.rs`): commands are captured; batches
+/// undo by moving their rows, and undo/redo steps replay what was captured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Capture {
+    /// Record what the transaction changes (a command).
     Changes,
+    /// Record nothing, and make sure no trigger fires on each of many rows (a batch, or the
+    /// undo or redo of one).
     Nothing,
+    /// Whatever the triggers record is thrown away at the next command (the undo or redo of a
+    /// command: a few rows, not worth removing the triggers for).
+    Ignore,
 }
 
 /// What happens to the undo history in a transaction.
@@ -127,8 +133,14 @@ impl Case {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
         let capturing = capture == Capture::Changes;
-        if capturing {
-            self.capture.start(&tx)?;
+        let ready = match capture {
+            Capture::Changes => self.capture.start(&tx),
+            Capture::Nothing => self.capture.pause(&tx),
+            Capture::Ignore => Ok(()),
+        };
+        if let Err(e) = ready {
+            self.capture.committed(false);
+            return Err(e.into());
         }
         let ctx = ExecContext {
             schema: &self.schema,
@@ -136,7 +148,13 @@ impl Case {
             actor_label: &actor_label,
             purpose: &self.purpose,
         };
-        let mut done = body(&tx, ctx)?;
+        let mut done = match body(&tx, ctx) {
+            Ok(done) => done,
+            Err(e) => {
+                self.capture.committed(false);
+                return Err(e);
+            }
+        };
         let mut finish = || -> Result<(i64, u64), StoreError> {
             if capturing {
                 let digest = undo::captured_digest(&tx)?;
@@ -170,14 +188,13 @@ impl Case {
                     )?;
                 }
             }
-            if capturing {
-                self.capture.stop(&tx)?;
-            }
             let generation = Self::bump_generation(&tx, self.generation)?;
             Ok((record.seq, generation))
         };
-        let (audit_seq, generation) = finish()?;
-        tx.commit().map_err(StoreError::from)?;
+        let committed =
+            finish().and_then(|ids| tx.commit().map(|()| ids).map_err(StoreError::from));
+        self.capture.committed(committed.is_ok());
+        let (audit_seq, generation) = committed?;
         self.generation = generation;
         self.snapshot = None;
         if done.reload {
@@ -313,7 +330,13 @@ impl Case {
         let Some(expected) = self.next_step(undo)? else {
             return Ok(None);
         };
-        let (applied, ()) = self.transact(Capture::Nothing, |tx, _ctx| {
+        // A batch's rows move in and out set by set: no trigger may fire on each of them.
+        let capture = if expected.batch.is_some() {
+            Capture::Nothing
+        } else {
+            Capture::Ignore
+        };
+        let (applied, ()) = self.transact(capture, |tx, _ctx| {
             // Read again inside the transaction: another connection may have moved on.
             let step = next_step(tx, undo)?
                 .filter(|s| s.id == expected.id)

@@ -79,12 +79,23 @@ fn columns(conn: &Connection, table: &str) -> Result<Vec<String>, StoreError> {
     Ok(names)
 }
 
-/// The SQL that starts and stops capturing changes, built once per open case from the tables'
-/// columns (the schema is fixed for a format version).
+/// The capturing triggers of one connection: their SQL, built once per open case from the
+/// tables' columns (the schema is fixed for a format version), and whether they are installed.
+///
+/// They are installed by the first command and stay while commands follow one another (a
+/// command then only empties the capture table), and are removed by the next transaction that
+/// must not capture (a batch, whose rows must not each fire a trigger, or an undo/redo step).
+/// Writes outside transactions of the envelope that reach an evidence table meanwhile are
+/// captured too, and thrown away when the next command empties the table. Installing and
+/// removing happen inside the envelope's transaction, so the state is known only after it
+/// commits: [`CaptureSql::committed`].
 #[derive(Debug, Clone)]
 pub(crate) struct CaptureSql {
-    start: String,
-    stop: String,
+    install: String,
+    remove: String,
+    installed: bool,
+    /// What `installed` becomes when the running transaction commits.
+    pending: Option<bool>,
 }
 
 /// A column as SQL names it: `rowid` bare, any other name quoted.
@@ -151,8 +162,7 @@ impl CaptureSql {
     pub(crate) fn new(conn: &Connection) -> Result<CaptureSql, StoreError> {
         let mut start = String::from(
             "CREATE TEMP TABLE IF NOT EXISTS undo_capture (\n\
-             seq INTEGER PRIMARY KEY, undo_sql TEXT NOT NULL, redo_sql TEXT NOT NULL);\n\
-             DELETE FROM temp.undo_capture;\n",
+             seq INTEGER PRIMARY KEY, undo_sql TEXT NOT NULL, redo_sql TEXT NOT NULL);\n",
         );
         let mut stop = String::new();
         for table in UNDOABLE_TABLES {
@@ -174,19 +184,19 @@ impl CaptureSql {
                 )
             };
             start.push_str(&format!(
-                "CREATE TEMP TRIGGER undo_{table}_insert AFTER INSERT ON main.\"{table}\" BEGIN \
+                "CREATE TEMP TRIGGER IF NOT EXISTS undo_{table}_insert AFTER INSERT ON main.\"{table}\" BEGIN \
                  INSERT INTO undo_capture (undo_sql, redo_sql) VALUES ({}, {}); END;\n",
                 delete("NEW"),
                 insert("NEW"),
             ));
             start.push_str(&format!(
-                "CREATE TEMP TRIGGER undo_{table}_update AFTER UPDATE ON main.\"{table}\" BEGIN \
+                "CREATE TEMP TRIGGER IF NOT EXISTS undo_{table}_update AFTER UPDATE ON main.\"{table}\" BEGIN \
                  INSERT INTO undo_capture (undo_sql, redo_sql) VALUES ({}, {}); END;\n",
                 update("OLD", "NEW"),
                 update("NEW", "OLD"),
             ));
             start.push_str(&format!(
-                "CREATE TEMP TRIGGER undo_{table}_delete AFTER DELETE ON main.\"{table}\" BEGIN \
+                "CREATE TEMP TRIGGER IF NOT EXISTS undo_{table}_delete AFTER DELETE ON main.\"{table}\" BEGIN \
                  INSERT INTO undo_capture (undo_sql, redo_sql) VALUES ({}, {}); END;\n",
                 insert("OLD"),
                 delete("OLD"),
@@ -195,21 +205,42 @@ impl CaptureSql {
                 stop.push_str(&format!("DROP TRIGGER IF EXISTS temp.undo_{table}_{op};\n"));
             }
         }
-        stop.push_str("DELETE FROM temp.undo_capture;\n");
-        Ok(CaptureSql { start, stop })
+        Ok(CaptureSql {
+            install: start,
+            remove: stop,
+            installed: false,
+            pending: None,
+        })
     }
 
-    /// Installs the capturing triggers (inside the command's transaction, so a failed command
-    /// takes them away with its rollback).
-    pub(crate) fn start(&self, conn: &Connection) -> Result<(), StoreError> {
-        conn.execute_batch(&self.start)?;
+    /// Starts capturing in a command's transaction: installs the triggers if they are not,
+    /// and empties the capture table.
+    pub(crate) fn start(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        if !self.installed {
+            conn.execute_batch(&self.install)?;
+            self.pending = Some(true);
+        }
+        conn.execute("DELETE FROM temp.undo_capture", [])?;
         Ok(())
     }
 
-    /// Removes the triggers and what they captured.
-    pub(crate) fn stop(&self, conn: &Connection) -> Result<(), StoreError> {
-        conn.execute_batch(&self.stop)?;
+    /// Makes sure nothing is captured in this transaction: removes the triggers if they are
+    /// installed.
+    pub(crate) fn pause(&mut self, conn: &Connection) -> Result<(), StoreError> {
+        if self.installed {
+            conn.execute_batch(&self.remove)?;
+            self.pending = Some(false);
+        }
         Ok(())
+    }
+
+    /// The running transaction committed (`true`) or rolled back.
+    pub(crate) fn committed(&mut self, committed: bool) {
+        if let Some(state) = self.pending.take()
+            && committed
+        {
+            self.installed = state;
+        }
     }
 }
 
