@@ -258,7 +258,7 @@ fn show_only_then_expand_neighbours_from_the_context_menu() {
     assert_eq!(harness.state().graph.shown_entities(), 1);
     let pos = node_pos(&harness, 3);
     click_at(&mut harness, pos, PointerButton::Secondary);
-    harness.get_by_label("Expand neighbours").click();
+    harness.get_by_label_contains("Expand neighbours").click();
     harness.run_steps(3);
     assert_eq!(
         harness.state().graph.shown_entities(),

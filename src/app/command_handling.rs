@@ -50,8 +50,14 @@ impl WorkbenchApp {
                     self.run_analysis_on(component, params, only);
                 }
                 Action::RunChain { file, text } => self.run_chain(&file, &text),
-                Action::RunLayout(kind) => self.start_layout(kind),
-                Action::StopLayout => self.running.cancel(JobKind::Layout),
+                Action::RunLayout(request) => self.start_layout(request),
+                Action::StopLayout => {
+                    self.pending_layout = None;
+                    self.running.cancel(JobKind::Layout);
+                }
+                Action::AddPath(a, b) => self.add_path(a, b),
+                // The graph view applies its own chart operations; none reach here.
+                Action::GraphOp(_) => {}
             }
         }
     }
@@ -80,6 +86,9 @@ impl WorkbenchApp {
         // Steps from before this session are store commands.
         let step = from.pop().unwrap_or(UndoStep::Store);
         if step == UndoStep::Chart {
+            // A layout still running would move the chart on after it was taken back.
+            self.pending_layout = None;
+            self.running.cancel(JobKind::Layout);
             let done = if undo {
                 self.graph.undo()
             } else {

@@ -20,11 +20,10 @@ impl WorkbenchApp {
             );
         }
         self.poll_jobs();
+        self.graph.start_empty_above = self.prefs.whole_chart_max;
         self.auto_layout();
-        let mut actions: Vec<Action> = UiCommand::from_shortcuts(&ctx)
-            .into_iter()
-            .map(Action::Run)
-            .collect();
+        let mut actions: Vec<Action> = std::mem::take(&mut self.deferred);
+        actions.extend(UiCommand::from_shortcuts(&ctx).into_iter().map(Action::Run));
         self.menu_bar(ui, &mut actions);
         if let Some(open) = &self.open
             && open.training

@@ -78,6 +78,14 @@ pub struct Prefs {
     /// its starting spiral until the user runs the layout.
     #[serde(default = "yes")]
     pub auto_layout: bool,
+    /// Cases of at most this many entities open with all of them on the chart; larger ones
+    /// open on an empty chart the analyst builds by search, expand and path.
+    #[serde(default = "whole_chart_max")]
+    pub whole_chart_max: usize,
+}
+
+fn whole_chart_max() -> usize {
+    crate::ui::graph::WHOLE_CHART_MAX_ENTITIES
 }
 
 fn yes() -> bool {
@@ -95,6 +103,7 @@ impl Default for Prefs {
             recent: Vec::new(),
             tab: None,
             auto_layout: true,
+            whole_chart_max: whole_chart_max(),
         }
     }
 }
@@ -199,6 +208,10 @@ pub struct WorkbenchApp {
     started: Option<std::time::Instant>,
     /// The chart as last saved with (or read from) the open case, to save only changes.
     chart_saved: Option<String>,
+    /// A layout asked for while another ran; it starts when that one has stopped.
+    pending_layout: Option<crate::ui::graph::LayoutRequest>,
+    /// Actions a job's handler produced, applied with the next frame's.
+    deferred: Vec<ui::Action>,
 }
 
 impl WorkbenchApp {
@@ -224,6 +237,8 @@ impl WorkbenchApp {
             export: None,
             started: None,
             chart_saved: None,
+            pending_layout: None,
+            deferred: Vec::new(),
         }
     }
 

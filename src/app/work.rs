@@ -10,7 +10,7 @@ use crate::jobs::JobError;
 use crate::model::EntityId;
 use crate::store::Case;
 use crate::ui::analysis::AnalysisResult;
-use crate::ui::graph::LayoutKind;
+use crate::ui::graph::{LayoutKind, LayoutRequest, LayoutScope};
 use crate::ui::{self, export_dialog, import};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -161,40 +161,84 @@ impl WorkbenchApp {
         if !self.graph.take_layout_wish() || !self.prefs.auto_layout {
             return;
         }
-        let entities = self.graph.entity_count();
+        let entities = self.graph.shown_nodes().len();
         if entities > AUTO_LAYOUT_MAX_ENTITIES {
             self.info(format!(
                 "The chart has {entities} entities, more than the {AUTO_LAYOUT_MAX_ENTITIES} laid out automatically; use Run force layout to lay it out"
             ));
             return;
         }
-        self.start_layout(LayoutKind::Force);
+        self.start_layout(LayoutRequest {
+            kind: LayoutKind::Force,
+            scope: LayoutScope::Chart,
+            settings: self.graph.force,
+            undo_step: false,
+        });
     }
 
-    /// Starts a layout of the chart as a job from the current positions (one at a time); the
-    /// force layout streams positions into the graph view while it runs.
-    pub(super) fn start_layout(&mut self, kind: LayoutKind) {
+    /// Starts a layout of the chart as a job from the current positions; the force layout
+    /// streams positions into the graph view while it runs. One runs at a time: a layout
+    /// asked for while another runs stops that one and follows it. A layout the analyst asked
+    /// for is an undo step of its own.
+    pub(super) fn start_layout(&mut self, request: LayoutRequest) {
         if self.running.any(JobKind::Layout) {
+            self.running.cancel(JobKind::Layout);
+            self.pending_layout = Some(request);
             return;
         }
         let Some(open) = &self.open else { return };
-        let job = self.graph.layout_job(kind, &open.snapshot, &self.view);
+        let job = self.graph.layout_job(&request, &open.snapshot, &self.view);
+        if job.is_empty() {
+            return;
+        }
+        if request.undo_step {
+            self.graph.layout_checkpoint(request.kind.label());
+            self.undo.push(UndoStep::Chart);
+        }
         let started = self.start_job(
             JobKind::Layout,
-            kind.label(),
+            request.kind.label(),
             move |cancel, progress| job.run(cancel, progress),
-            |app, end: JobEnd<Vec<[f32; 2]>>| match end.result {
-                Ok(positions) => app.graph.layout_finished(Some(positions)),
-                Err(JobError::Cancelled) => app.graph.layout_finished(None),
-                Err(e) => {
-                    app.graph.layout_finished(None);
-                    app.error(format!("{}: {e}", end.name));
+            |app, end: JobEnd<Vec<[f32; 2]>>| {
+                match end.result {
+                    Ok(positions) => app.graph.layout_finished(Some(positions)),
+                    Err(JobError::Cancelled) => app.graph.layout_finished(None),
+                    Err(e) => {
+                        app.graph.layout_finished(None);
+                        app.error(format!("{}: {e}", end.name));
+                    }
+                }
+                if let Some(next) = app.pending_layout.take() {
+                    app.start_layout(next);
                 }
             },
         );
         if started.is_some() {
             self.graph.layout_started();
         }
+    }
+
+    /// Finds the shortest path between two entities in a job, then adds it to the chart.
+    pub(super) fn add_path(&mut self, a: EntityId, b: EntityId) {
+        let Some(open) = &self.open else { return };
+        let snapshot = Arc::clone(&open.snapshot);
+        self.start_job(
+            JobKind::Analysis,
+            "find path",
+            move |_cancel, _progress| Ok(crate::ui::graph::working::shortest_path(&snapshot, a, b)),
+            move |app, end| match end.result {
+                Ok(Some(path)) => {
+                    let Some(open) = &app.open else { return };
+                    let snapshot = Arc::clone(&open.snapshot);
+                    let hops = path.len().saturating_sub(1);
+                    let acts = app.graph.add_to_chart(&snapshot, &path, "add a path");
+                    app.deferred.extend(acts);
+                    app.info(format!("Path of {hops} links added to the chart"));
+                }
+                Ok(None) => app.info(format!("{a} and {b} are not connected by links")),
+                Err(e) => app.error(format!("find path: {e}")),
+            },
+        );
     }
 
     /// Opens the import wizard (at the mapping step when a file is given, as on a drop).

@@ -77,6 +77,12 @@ pub struct ForceSettings {
     pub theta: f32,
     /// Largest move of a node in one iteration.
     pub max_step: f32,
+    /// LinLog attraction (ForceAtlas2's option): the pull along a link grows with the log of
+    /// its length instead of the length, which packs communities tighter.
+    pub lin_log: bool,
+    /// Push apart nodes closer than [`NODE_SPACING`] after each step (ForceAtlas2's "prevent
+    /// overlap"), so every icon and label has room.
+    pub prevent_overlap: bool,
 }
 
 impl Default for ForceSettings {
@@ -87,6 +93,8 @@ impl Default for ForceSettings {
             theta: 1.0,
             max_step: 10.0,
             strong_gravity: true,
+            lin_log: false,
+            prevent_overlap: false,
         }
     }
 }
@@ -169,11 +177,19 @@ impl ForceLayout {
             };
             self.forces[i] = [f[0] - g * x / d, f[1] - g * y / d];
         }
-        // Attraction along edges (linear, as ForceAtlas2).
+        // Attraction along edges (linear, as ForceAtlas2, or LinLog).
         for &(a, b) in &graph.edges {
             let (a, b) = (a as usize, b as usize);
-            let dx = self.positions[b][0] - self.positions[a][0];
-            let dy = self.positions[b][1] - self.positions[a][1];
+            let mut dx = self.positions[b][0] - self.positions[a][0];
+            let mut dy = self.positions[b][1] - self.positions[a][1];
+            if s.lin_log {
+                let d = (dx * dx + dy * dy).sqrt();
+                if d > 1e-6 {
+                    let k = (1.0 + d).ln() / d;
+                    dx *= k;
+                    dy *= k;
+                }
+            }
             self.forces[a][0] += dx;
             self.forces[a][1] += dy;
             self.forces[b][0] -= dx;
@@ -195,8 +211,66 @@ impl ForceLayout {
             self.positions[i][1] += fy / len * step;
             moved += step;
         }
+        if s.prevent_overlap {
+            // Not counted in the mean move: the layout settles on the forces; the separation
+            // only keeps nodes apart meanwhile.
+            separate(&mut self.positions, &self.pinned, NODE_SPACING);
+        }
         moved / n as f32
     }
+}
+
+/// Pushes apart every pair of nodes closer than `min` (half the overlap each, all of it for
+/// the free one of a pinned pair), through a grid of `min`-sized cells: linear in the nodes.
+/// Returns the total distance moved.
+pub(crate) fn separate(positions: &mut [[f32; 2]], pinned: &[bool], min: f32) -> f32 {
+    let cell = |p: [f32; 2]| ((p[0] / min).floor() as i64, (p[1] / min).floor() as i64);
+    let mut grid: std::collections::HashMap<(i64, i64), Vec<u32>> = Default::default();
+    for (i, &p) in positions.iter().enumerate() {
+        grid.entry(cell(p)).or_default().push(i as u32);
+    }
+    let mut moved = 0.0;
+    for i in 0..positions.len() {
+        let (cx, cy) = cell(positions[i]);
+        for gx in cx - 1..=cx + 1 {
+            for gy in cy - 1..=cy + 1 {
+                let Some(others) = grid.get(&(gx, gy)) else {
+                    continue;
+                };
+                for &j in others {
+                    let j = j as usize;
+                    if j <= i || (pinned[i] && pinned[j]) {
+                        continue;
+                    }
+                    let dx = positions[j][0] - positions[i][0];
+                    let dy = positions[j][1] - positions[i][1];
+                    let d = (dx * dx + dy * dy).sqrt();
+                    if d >= min {
+                        continue;
+                    }
+                    // Coincident nodes part along a direction fixed by their indices.
+                    let (ux, uy) = if d > 1e-4 {
+                        (dx / d, dy / d)
+                    } else {
+                        let a = (i * 31 + j) as f32;
+                        (a.cos(), a.sin())
+                    };
+                    let push = min - d;
+                    let (wi, wj) = match (pinned[i], pinned[j]) {
+                        (true, _) => (0.0, 1.0),
+                        (_, true) => (1.0, 0.0),
+                        _ => (0.5, 0.5),
+                    };
+                    positions[i][0] -= ux * push * wi;
+                    positions[i][1] -= uy * push * wi;
+                    positions[j][0] += ux * push * wj;
+                    positions[j][1] += uy * push * wj;
+                    moved += push;
+                }
+            }
+        }
+    }
+    moved
 }
 
 /// Nodes on a circle, in index order.
@@ -222,6 +296,30 @@ pub fn run_force(
     graph: &LayoutGraph,
     start: Option<&[[f32; 2]]>,
     pinned: &[bool],
+    max_iterations: usize,
+    cancel: &crate::jobs::CancelToken,
+    progress: &dyn crate::jobs::Progress,
+    publish: &dyn Fn(&[[f32; 2]]),
+) -> Result<Vec<[f32; 2]>, crate::jobs::JobError> {
+    run_force_with(
+        graph,
+        start,
+        pinned,
+        ForceSettings::default(),
+        max_iterations,
+        cancel,
+        progress,
+        publish,
+    )
+}
+
+/// [`run_force`] with the given settings.
+#[allow(clippy::too_many_arguments)] // reason: the graph, where it starts and what it may move, how, and the job's hooks
+pub fn run_force_with(
+    graph: &LayoutGraph,
+    start: Option<&[[f32; 2]]>,
+    pinned: &[bool],
+    settings: ForceSettings,
     max_iterations: usize,
     cancel: &crate::jobs::CancelToken,
     progress: &dyn crate::jobs::Progress,
@@ -258,6 +356,7 @@ pub fn run_force(
     };
     let sub_start: Vec<[f32; 2]> = simulated.iter().map(|&i| all[i]).collect();
     let mut layout = ForceLayout::new(&sub, Some(&sub_start));
+    layout.settings = settings;
     for (k, &i) in simulated.iter().enumerate() {
         layout.pinned[k] = is_pinned(i);
     }
@@ -372,6 +471,59 @@ pub(crate) mod tests_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prevent_overlap_keeps_nodes_a_spacing_apart_and_lin_log_tightens_clusters() {
+        let g = two_cliques();
+        let run = |settings: ForceSettings| {
+            run_force_with(
+                &g,
+                None,
+                &[],
+                settings,
+                600,
+                &crate::jobs::CancelToken::new(),
+                &crate::jobs::NoProgress,
+                &|_| {},
+            )
+            .unwrap()
+        };
+        let apart = run(ForceSettings {
+            prevent_overlap: true,
+            ..ForceSettings::default()
+        });
+        // One last separation pass settles what the final step pushed together.
+        let mut settled = apart.clone();
+        separate(&mut settled, &[false; 20], NODE_SPACING);
+        tests_support::assert_no_overlap(&settled, NODE_SPACING * 0.95);
+        let spread = |p: &[[f32; 2]], group: std::ops::Range<usize>| -> f32 {
+            let n = group.len() as f32;
+            let c = group
+                .clone()
+                .fold([0.0f32; 2], |s, i| [s[0] + p[i][0] / n, s[1] + p[i][1] / n]);
+            group
+                .map(|i| ((p[i][0] - c[0]).powi(2) + (p[i][1] - c[1]).powi(2)).sqrt())
+                .sum::<f32>()
+                / n
+        };
+        let linear = run(ForceSettings::default());
+        let lin_log = run(ForceSettings {
+            lin_log: true,
+            ..ForceSettings::default()
+        });
+        assert!(
+            spread(&lin_log, 0..10) != spread(&linear, 0..10),
+            "LinLog changed nothing"
+        );
+    }
+
+    #[test]
+    fn separate_moves_only_the_free_node_of_a_pinned_pair() {
+        let mut p = vec![[0.0, 0.0], [1.0, 0.0]];
+        separate(&mut p, &[true, false], NODE_SPACING);
+        assert_eq!(p[0], [0.0, 0.0]);
+        assert!((p[1][0] - NODE_SPACING).abs() < 1e-3, "{p:?}");
+    }
 
     fn two_cliques() -> LayoutGraph {
         let mut edges = Vec::new();

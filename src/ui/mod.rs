@@ -30,7 +30,12 @@ pub enum Action {
     Apply(Box<Command>),
     Run(commands::UiCommand),
     /// Run a layout of the graph view as a job (the force layout streams its positions).
-    RunLayout(graph::LayoutKind),
+    RunLayout(graph::LayoutRequest),
+    /// A chart operation of the graph view (add to chart from a panel drawn outside its
+    /// painter), applied by the view's state at the end of the frame.
+    GraphOp(graph::GraphOp),
+    /// Add to the chart the shortest path between two entities (found in a job).
+    AddPath(EntityId, EntityId),
     /// Stop the running layout.
     StopLayout,
     /// Run an analysis component on the whole case as a job.

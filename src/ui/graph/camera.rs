@@ -26,8 +26,6 @@ pub struct CameraState {
     pub(super) hovered: Option<usize>,
     /// The display node the context menu was opened on.
     pub(super) context_node: Option<usize>,
-    /// Degrees for "Expand neighbours" in the context menu.
-    pub(super) expand_depth: usize,
 }
 
 impl Default for CameraState {
@@ -39,7 +37,6 @@ impl Default for CameraState {
             drag: None,
             hovered: None,
             context_node: None,
-            expand_depth: 1,
         }
     }
 }

@@ -1,7 +1,9 @@
-//! What the analyst did to the chart, apart from the case: hidden entities, pinned entities,
-//! collections (many similar entities folded into one node) and moved positions, with an undo
-//! stack. None of this changes the case; it is the analyst's working view of it, as in i2's
-//! chart, and it is kept per case for the session.
+//! What the analyst did to the chart, apart from the case: which entities are on it (the
+//! working set: the whole case, or the entities added by search, expand and path, as an i2
+//! analyst builds a chart), hidden entities, pinned entities, collections (many similar
+//! entities folded into one node) and moved positions, with an undo stack whose steps may
+//! also hold where every entity was before a layout. None of this changes the case; it is the
+//! analyst's working view of it, saved with the case.
 
 use crate::model::EntityId;
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +22,9 @@ pub struct Collection {
 /// The chart state that undo restores.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChartState {
+    /// The working set: `None` when the whole case is on the chart (a small case), else the
+    /// entities on it.
+    pub on_chart: Option<BTreeSet<EntityId>>,
     pub hidden: BTreeSet<EntityId>,
     pub pinned: BTreeSet<EntityId>,
     pub collections: Vec<Collection>,
@@ -27,12 +32,29 @@ pub struct ChartState {
     pub moved: BTreeMap<EntityId, [f32; 2]>,
 }
 
+/// One undo step: what it was, the state before it, and for a layout the positions before it
+/// (one per entity of the case, in the placement's order).
+#[derive(Debug, Clone)]
+struct Step {
+    what: String,
+    state: ChartState,
+    positions: Option<Vec<[f32; 2]>>,
+}
+
+/// What undoing or redoing a step gives back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Undone {
+    pub what: String,
+    /// Positions to put back (a layout step), one per entity of the case.
+    pub positions: Option<Vec<[f32; 2]>>,
+}
+
 /// The chart with its undo and redo stacks.
 #[derive(Debug, Clone, Default)]
 pub struct Chart {
     pub state: ChartState,
-    undo: Vec<(String, ChartState)>,
-    redo: Vec<(String, ChartState)>,
+    undo: Vec<Step>,
+    redo: Vec<Step>,
     /// Increases with every change, so cached drawing data knows when to rebuild.
     pub revision: u64,
 }
@@ -40,26 +62,133 @@ pub struct Chart {
 impl Chart {
     /// Records the current state under `what` before a change, and clears redo.
     fn checkpoint(&mut self, what: &str) {
-        self.undo.push((what.to_string(), self.state.clone()));
+        self.undo.push(Step {
+            what: what.to_string(),
+            state: self.state.clone(),
+            positions: None,
+        });
         self.redo.clear();
         self.revision += 1;
     }
 
-    /// Undoes the latest chart change; returns what it was.
-    pub fn undo(&mut self) -> Option<String> {
-        let (what, previous) = self.undo.pop()?;
-        let current = std::mem::replace(&mut self.state, previous);
-        self.redo.push((what.clone(), current));
+    /// Records the positions before a layout as an undo step of its own, so that ctrl-z after
+    /// a layout puts every entity back where it was.
+    pub fn checkpoint_layout(&mut self, what: &str, positions: Vec<[f32; 2]>) {
+        self.undo.push(Step {
+            what: what.to_string(),
+            state: self.state.clone(),
+            positions: Some(positions),
+        });
+        self.redo.clear();
         self.revision += 1;
-        Some(what)
     }
 
-    pub fn redo(&mut self) -> Option<String> {
-        let (what, next) = self.redo.pop()?;
-        let current = std::mem::replace(&mut self.state, next);
-        self.undo.push((what.clone(), current));
+    /// Undoes the latest chart change; `current` gives the positions now, which the redo
+    /// step of a layout keeps.
+    pub fn undo(&mut self, current: impl FnOnce() -> Vec<[f32; 2]>) -> Option<Undone> {
+        let step = self.undo.pop()?;
+        self.swap(step, current, true)
+    }
+
+    pub fn redo(&mut self, current: impl FnOnce() -> Vec<[f32; 2]>) -> Option<Undone> {
+        let step = self.redo.pop()?;
+        self.swap(step, current, false)
+    }
+
+    fn swap(
+        &mut self,
+        step: Step,
+        current: impl FnOnce() -> Vec<[f32; 2]>,
+        undo: bool,
+    ) -> Option<Undone> {
+        let now = std::mem::replace(&mut self.state, step.state);
+        let now_positions = step.positions.is_some().then(current);
+        let back = Step {
+            what: step.what.clone(),
+            state: now,
+            positions: now_positions,
+        };
+        if undo {
+            self.redo.push(back);
+        } else {
+            self.undo.push(back);
+        }
         self.revision += 1;
-        Some(what)
+        Some(Undone {
+            what: step.what,
+            positions: step.positions,
+        })
+    }
+
+    /// Whether an entity is on the chart (in the working set, shown or hidden).
+    pub fn is_on_chart(&self, e: EntityId) -> bool {
+        self.state
+            .on_chart
+            .as_ref()
+            .is_none_or(|set| set.contains(&e))
+    }
+
+    /// How many entities are on the chart, of `total` in the case.
+    pub fn on_chart_count(&self, total: usize) -> usize {
+        self.state.on_chart.as_ref().map_or(total, BTreeSet::len)
+    }
+
+    /// Starts from an empty working set (a large case), without an undo step.
+    pub fn start_empty(&mut self) {
+        self.state.on_chart = Some(BTreeSet::new());
+        self.revision += 1;
+    }
+
+    /// Adds entities to the working set (as one undo step); returns how many were new. They
+    /// also come out of hiding. With the whole case on the chart, nothing is new.
+    pub fn add(&mut self, entities: &[EntityId], what: &str) -> usize {
+        let new: Vec<EntityId> = match &self.state.on_chart {
+            None => Vec::new(),
+            Some(set) => entities
+                .iter()
+                .copied()
+                .filter(|e| !set.contains(e))
+                .collect(),
+        };
+        let unhidden = entities.iter().any(|e| self.state.hidden.contains(e));
+        if new.is_empty() && !unhidden {
+            return 0;
+        }
+        self.checkpoint(&format!("{what}: {} entities", new.len()));
+        if let Some(set) = &mut self.state.on_chart {
+            set.extend(new.iter().copied());
+        }
+        for e in entities {
+            self.state.hidden.remove(e);
+        }
+        new.len()
+    }
+
+    /// Takes entities off the chart (as one undo step). With the whole case on the chart,
+    /// the working set becomes every entity of `all` but these.
+    pub fn remove(&mut self, entities: &[EntityId], all: &[EntityId]) -> bool {
+        let gone: BTreeSet<EntityId> = entities
+            .iter()
+            .copied()
+            .filter(|e| self.is_on_chart(*e))
+            .collect();
+        if gone.is_empty() {
+            return false;
+        }
+        self.checkpoint(&format!("remove {} entities from the chart", gone.len()));
+        let set = self
+            .state
+            .on_chart
+            .get_or_insert_with(|| all.iter().copied().collect());
+        set.retain(|e| !gone.contains(e));
+        let s = &mut self.state;
+        s.hidden.retain(|e| !gone.contains(e));
+        s.pinned.retain(|e| !gone.contains(e));
+        for c in &mut s.collections {
+            c.members.retain(|e| !gone.contains(e));
+        }
+        s.collections.retain(|c| c.members.len() >= 2);
+        true
     }
 
     pub fn can_undo(&self) -> bool {
@@ -198,6 +327,9 @@ impl Chart {
     /// Forgets entities that no longer exist (after the case changed).
     pub fn retain(&mut self, exists: impl Fn(EntityId) -> bool) {
         let s = &mut self.state;
+        if let Some(set) = &mut s.on_chart {
+            set.retain(|e| exists(*e));
+        }
         s.hidden.retain(|e| exists(*e));
         s.pinned.retain(|e| exists(*e));
         s.moved.retain(|e, _| exists(*e));
@@ -222,12 +354,12 @@ mod tests {
         let mut chart = Chart::default();
         assert!(chart.hide(&ids(&[1, 2])));
         assert_eq!(chart.state.hidden.len(), 2);
-        assert_eq!(chart.undo().as_deref(), Some("hide 2 entities"));
+        assert_eq!(chart.undo(Vec::new).unwrap().what, "hide 2 entities");
         assert!(chart.state.hidden.is_empty());
-        assert!(chart.redo().is_some());
+        assert!(chart.redo(Vec::new).is_some());
         assert_eq!(chart.state.hidden.len(), 2);
-        assert!(chart.undo().is_some());
-        assert!(chart.undo().is_none());
+        assert!(chart.undo(Vec::new).is_some());
+        assert!(chart.undo(Vec::new).is_none());
     }
 
     #[test]
@@ -235,7 +367,7 @@ mod tests {
         let mut chart = Chart::default();
         chart.hide(&ids(&[1]));
         assert!(!chart.hide(&ids(&[1])));
-        chart.undo();
+        chart.undo(Vec::new);
         assert!(!chart.can_undo());
     }
 
@@ -260,7 +392,7 @@ mod tests {
         assert!(!chart.collapse(ids(&[1, 2]), None, [0.0, 0.0]));
         assert!(chart.expand_collection(0));
         assert!(chart.state.collections.is_empty());
-        chart.undo();
+        chart.undo(Vec::new);
         assert_eq!(chart.state.collections.len(), 1);
     }
 
@@ -269,8 +401,41 @@ mod tests {
         let mut chart = Chart::default();
         chart.moved(&[(EntityId(1), [0.0, 0.0], [5.0, 5.0])]);
         assert_eq!(chart.state.moved[&EntityId(1)], [5.0, 5.0]);
-        assert_eq!(chart.undo().as_deref(), Some("move"));
+        assert_eq!(chart.undo(Vec::new).unwrap().what, "move");
         assert_eq!(chart.state.moved[&EntityId(1)], [0.0, 0.0]);
+    }
+
+    #[test]
+    fn the_working_set_grows_and_shrinks_with_undo() {
+        let mut chart = Chart::default();
+        let all = ids(&[1, 2, 3, 4]);
+        assert!(chart.is_on_chart(EntityId(3)), "the whole case by default");
+        chart.start_empty();
+        assert!(!chart.can_undo());
+        assert_eq!(chart.on_chart_count(4), 0);
+        assert_eq!(chart.add(&ids(&[1, 2]), "add"), 2);
+        assert_eq!(chart.add(&ids(&[2]), "add"), 0, "already there");
+        assert!(chart.is_on_chart(EntityId(2)) && !chart.is_on_chart(EntityId(3)));
+        assert!(chart.remove(&ids(&[1]), &all));
+        assert_eq!(chart.on_chart_count(4), 1);
+        chart.undo(Vec::new);
+        assert_eq!(chart.on_chart_count(4), 2);
+        chart.undo(Vec::new);
+        assert_eq!(chart.on_chart_count(4), 0);
+        // Removing from the whole case leaves the rest.
+        let mut whole = Chart::default();
+        assert!(whole.remove(&ids(&[4]), &all));
+        assert_eq!(whole.on_chart_count(4), 3);
+    }
+
+    #[test]
+    fn a_layout_step_gives_back_the_positions_before_and_after() {
+        let mut chart = Chart::default();
+        chart.checkpoint_layout("force layout", vec![[0.0, 0.0]]);
+        let undone = chart.undo(|| vec![[5.0, 5.0]]).unwrap();
+        assert_eq!(undone.positions, Some(vec![[0.0, 0.0]]));
+        let redone = chart.redo(|| vec![[0.0, 0.0]]).unwrap();
+        assert_eq!(redone.positions, Some(vec![[5.0, 5.0]]));
     }
 
     #[test]

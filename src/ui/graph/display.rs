@@ -567,8 +567,22 @@ impl Display {
         let n = case.entities.len();
         let state = &chart.state;
         let c = state.collections.len();
-        let mut rep: Vec<u32> = (0..n as u32).collect();
-        let mut shown = vec![true; n + c];
+        let (mut rep, mut shown): (Vec<u32>, Vec<bool>) = match &state.on_chart {
+            None => ((0..n as u32).collect(), vec![true; n + c]),
+            // A working set: only its entities have a display node.
+            Some(set) => {
+                let mut rep = vec![NO_NODE; n];
+                let mut shown = vec![false; n + c];
+                shown[n..].iter_mut().for_each(|s| *s = true);
+                for e in set {
+                    if let Some(&i) = placement.index_of.get(e) {
+                        rep[i] = i as u32;
+                        shown[i] = true;
+                    }
+                }
+                (rep, shown)
+            }
+        };
         for e in &state.hidden {
             if let Some(&i) = placement.index_of.get(e) {
                 rep[i] = NO_NODE;

@@ -21,6 +21,7 @@ pub mod placement;
 pub mod saved;
 pub mod style;
 mod toolbar;
+pub mod working;
 
 use super::{Action, ViewState};
 use crate::model::{EntityId, ItemRef};
@@ -30,7 +31,9 @@ use chart::Chart;
 use display::{Display, Inputs};
 use draw::{Camera, Palette};
 use egui::{Pos2, Rect, Sense, Stroke};
-pub use placement::{LayoutJob, LayoutKind, Placement, PositionSlot};
+pub use placement::{
+    ForceParams, LayoutJob, LayoutKind, LayoutRequest, LayoutScope, Placement, PositionSlot,
+};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -46,9 +49,21 @@ struct PendingPng {
     arrived: ScreenshotSlot,
 }
 
+/// Cases of at most this many entities open with all of them on the chart; larger ones open
+/// on an empty chart that the analyst builds (the workbench's preference).
+pub const WHOLE_CHART_MAX_ENTITIES: usize = 2_000;
+
 /// The graph view's state across frames.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct GraphState {
+    /// Cases with more entities open on an empty chart (a working set).
+    pub start_empty_above: usize,
+    /// The force layout's settings (the toolbar's panel).
+    pub force: ForceParams,
+    /// Search, expand and starting points for building the chart.
+    pub working: working::WorkingPanel,
+    /// The toolbar's layouts work on the selection only.
+    pub layout_selection_only: bool,
     /// The analyst's working view: hidden, pinned, collected and moved entities.
     pub chart: Chart,
     /// Where every entity is, and the layout graph.
@@ -64,10 +79,38 @@ pub struct GraphState {
     pub last_stats: draw::FrameStats,
 }
 
+impl Default for GraphState {
+    fn default() -> Self {
+        GraphState {
+            start_empty_above: WHOLE_CHART_MAX_ENTITIES,
+            force: ForceParams::default(),
+            working: Default::default(),
+            layout_selection_only: false,
+            chart: Default::default(),
+            placement: Default::default(),
+            display: Default::default(),
+            camera: Default::default(),
+            style: Default::default(),
+            icons: Default::default(),
+            pending_png: None,
+            last_camera: None,
+            last_stats: Default::default(),
+        }
+    }
+}
+
 impl GraphState {
     /// Reads the case when its generation changed, keeping the positions of known entities.
+    /// A large case shown for the first time (no saved chart) starts on an empty chart.
     fn sync(&mut self, case: &CaseSnapshot) {
+        let first = self.placement.generation.is_none()
+            && self.placement.nodes.is_empty()
+            && self.placement.restore.is_none();
         if let placement::Synced::Changed { fit } = self.placement.sync(case, &mut self.chart) {
+            if first && case.entities.len() > self.start_empty_above {
+                self.chart.start_empty();
+                self.placement.wants_layout = false;
+            }
             self.display.reindex(case, &self.placement.index_of);
             if fit {
                 self.camera.needs_fit = true;
@@ -146,31 +189,145 @@ impl GraphState {
         self.placement.graph.node_count
     }
 
-    /// What a layout job needs, from the current positions. Grouped layouts group by the
-    /// communities of the active analysis result, or by entity type.
-    pub fn layout_job(&self, kind: LayoutKind, case: &CaseSnapshot, view: &ViewState) -> LayoutJob {
-        let groups: Vec<u32> = match (kind, view.analysis_column.as_deref()) {
-            (LayoutKind::Grouped { by_community: true }, Some(a)) if a.communities => case
-                .entities
+    /// The entities shown on their own on the chart (on it, not hidden, not in a
+    /// collection), by layout index: what layouts work on.
+    pub fn shown_nodes(&self) -> Vec<u32> {
+        let collected: std::collections::HashSet<EntityId> = self
+            .chart
+            .state
+            .collections
+            .iter()
+            .flat_map(|c| c.members.iter().copied())
+            .collect();
+        let shown = |e: &EntityId| !self.chart.state.hidden.contains(e) && !collected.contains(e);
+        match &self.chart.state.on_chart {
+            None => (0..self.placement.nodes.len() as u32)
+                .filter(|&i| shown(&self.placement.nodes[i as usize]))
+                .collect(),
+            Some(set) => {
+                let mut nodes: Vec<u32> = set
+                    .iter()
+                    .filter(|e| shown(e))
+                    .filter_map(|e| self.placement.index_of.get(e).map(|&i| i as u32))
+                    .collect();
+                nodes.sort_unstable();
+                nodes
+            }
+        }
+    }
+
+    /// What a layout job needs, from the current positions: the shown entities (or the
+    /// selection) laid out, hidden entities and those off the chart untouched; for entities
+    /// just added, everything else pinned. Grouped layouts group by the communities of the
+    /// active analysis result, or by entity type.
+    pub fn layout_job(
+        &self,
+        request: &LayoutRequest,
+        case: &CaseSnapshot,
+        view: &ViewState,
+    ) -> LayoutJob {
+        let shown = self.shown_nodes();
+        let index_of = |e: &EntityId| self.placement.index_of.get(e).map(|&i| i as u32);
+        let nodes: Vec<u32> = match &request.scope {
+            LayoutScope::Chart | LayoutScope::Added(_) => shown,
+            LayoutScope::Selection(ids) => {
+                let shown: std::collections::HashSet<u32> = shown.into_iter().collect();
+                let mut nodes: Vec<u32> = ids
+                    .iter()
+                    .filter_map(index_of)
+                    .filter(|i| shown.contains(i))
+                    .collect();
+                nodes.sort_unstable();
+                nodes
+            }
+        };
+        let added: std::collections::HashSet<u32> = match &request.scope {
+            LayoutScope::Added(ids) => ids.iter().filter_map(index_of).collect(),
+            _ => Default::default(),
+        };
+        let pinned: Vec<bool> = nodes
+            .iter()
+            .map(|&i| {
+                let e = self.placement.nodes[i as usize];
+                self.chart.state.pinned.contains(&e)
+                    || (matches!(request.scope, LayoutScope::Added(_)) && !added.contains(&i))
+            })
+            .collect();
+        let groups: Vec<u32> = match (request.kind, view.analysis_column.as_deref()) {
+            (LayoutKind::Grouped { by_community: true }, Some(a)) if a.communities => nodes
                 .iter()
-                .map(|e| a.values.get(&e.id).map_or(u32::MAX, |&v| v as u32))
+                .map(|&i| {
+                    a.values
+                        .get(&case.entities[i as usize].id)
+                        .map_or(u32::MAX, |&v| v as u32)
+                })
                 .collect(),
             (LayoutKind::Grouped { .. }, _) => {
-                let mut types: Vec<&str> = case
-                    .entities
+                let mut types: Vec<&str> = nodes
                     .iter()
-                    .map(|e| e.entity_type.as_str())
+                    .map(|&i| case.entities[i as usize].entity_type.as_str())
                     .collect();
                 types.sort_unstable();
                 types.dedup();
-                case.entities
+                nodes
                     .iter()
-                    .map(|e| types.binary_search(&e.entity_type.as_str()).unwrap_or(0) as u32)
+                    .map(|&i| {
+                        types
+                            .binary_search(&case.entities[i as usize].entity_type.as_str())
+                            .unwrap_or(0) as u32
+                    })
                     .collect()
             }
             _ => Vec::new(),
         };
-        self.placement.layout_job(kind, &self.chart, groups)
+        self.placement.layout_job(request, nodes, pinned, groups)
+    }
+
+    /// Records the positions before a layout the analyst asked for, as a chart undo step.
+    pub fn layout_checkpoint(&mut self, what: &str) {
+        self.chart
+            .checkpoint_layout(what, self.placement.positions.clone());
+    }
+
+    /// Puts entities on the chart (and out of hiding) as one undo step, beside the entities
+    /// on it they link to; returns what the app should do: record the undo step, settle the
+    /// newcomers with a force layout that moves only them, and select them.
+    pub fn add_to_chart(
+        &mut self,
+        case: &CaseSnapshot,
+        entities: &[EntityId],
+        what: &str,
+    ) -> Vec<Action> {
+        self.sync(case);
+        let new: Vec<EntityId> = entities
+            .iter()
+            .copied()
+            .filter(|e| self.placement.index_of.contains_key(e) && !self.chart.is_on_chart(*e))
+            .collect();
+        let was_empty = self.chart.on_chart_count(self.placement.nodes.len()) == 0;
+        let unhides = entities.iter().any(|e| self.chart.state.hidden.contains(e));
+        self.chart.add(entities, what);
+        if new.is_empty() && !unhides {
+            return Vec::new();
+        }
+        self.placement.place_added(case, &self.chart, &new);
+        self.display.positions_moved();
+        if was_empty {
+            self.camera.needs_fit = true;
+        }
+        let mut actions = vec![Action::ChartChanged];
+        if !new.is_empty() {
+            actions.push(Action::RunLayout(LayoutRequest {
+                kind: LayoutKind::Force,
+                scope: LayoutScope::Added(new.clone()),
+                settings: self.force,
+                undo_step: false,
+            }));
+        }
+        actions.push(Action::SelectMany(
+            entities.iter().map(|&e| ItemRef::Entity(e)).collect(),
+        ));
+        actions
     }
 
     /// A layout job started (the force layout streams positions while it runs).
@@ -238,6 +395,29 @@ impl GraphState {
                 actions.push(Action::SelectMany(items));
                 revealed > 0
             }
+            GraphOp::ExpandWith => {
+                // What the panel found for the selection with its options (counted before).
+                let chart = &self.chart;
+                let hidden = &chart.state.hidden;
+                self.working
+                    .refresh_expand(case, chart.revision, &selected, |e| {
+                        chart.is_on_chart(e) && !hidden.contains(&e)
+                    });
+                let found = self.working.expand_found.entities.clone();
+                let what = format!("expand {} degrees", self.working.expand.depth);
+                let mut acts = self.add_to_chart(case, &found, &what);
+                // Keep the expanded-from entities in the selection.
+                if let Some(Action::SelectMany(items)) = acts.last_mut() {
+                    items.extend(selected.iter().map(|&e| ItemRef::Entity(e)));
+                }
+                actions.extend(acts);
+                false
+            }
+            GraphOp::Add(entities, what) => {
+                actions.extend(self.add_to_chart(case, &entities, &what));
+                false
+            }
+            GraphOp::RemoveFromChart => self.chart.remove(&selected, &self.placement.nodes),
             GraphOp::Collapse => self.collapse(case, selected.clone()),
             GraphOp::CollapseNeighbours(entity_type) => {
                 let members = self
@@ -308,15 +488,34 @@ impl GraphState {
 
     /// Undoes the latest chart change (the app calls this when it is the latest undo step).
     pub fn undo(&mut self) -> Option<String> {
-        let what = self.chart.undo()?;
-        self.restore_moves();
-        Some(what)
+        self.stop_streaming();
+        let positions = &self.placement.positions;
+        let undone = self.chart.undo(|| positions.clone())?;
+        Some(self.put_back(undone))
     }
 
     pub fn redo(&mut self) -> Option<String> {
-        let what = self.chart.redo()?;
-        self.restore_moves();
-        Some(what)
+        self.stop_streaming();
+        let positions = &self.placement.positions;
+        let redone = self.chart.redo(|| positions.clone())?;
+        Some(self.put_back(redone))
+    }
+
+    /// Puts back what an undo or redo gave: a layout's positions, or the moves by hand.
+    fn put_back(&mut self, step: chart::Undone) -> String {
+        match step.positions {
+            Some(p) if p.len() == self.placement.positions.len() => {
+                self.placement.positions = p;
+                self.display.positions_moved();
+            }
+            _ => self.restore_moves(),
+        }
+        step.what
+    }
+
+    /// A running layout's positions no longer arrive (an undo or redo takes the chart back).
+    fn stop_streaming(&mut self) {
+        self.placement.epoch += 1;
     }
 
     fn restore_moves(&mut self) {
@@ -394,6 +593,14 @@ pub enum GraphOp {
     Pin(bool),
     /// Show and select the neighbours within N links of the selection.
     Expand(usize),
+    /// Add to the chart the neighbours of the selection that the working panel's expand
+    /// options find (depth, link types, through events, cap).
+    ExpandWith,
+    /// Add these entities to the chart (search results, starting points, a path), saying
+    /// how they were found.
+    Add(Vec<EntityId>, String),
+    /// Take the selected entities off the chart.
+    RemoveFromChart,
     /// Fold the selected entities into one collection node.
     Collapse,
     /// Fold the shown neighbours of this type of the selected entities into one collection
@@ -440,6 +647,15 @@ pub fn show(
         });
     }
     toolbar::toolbar(ui, case, view, state, &mut actions);
+    if state.chart.on_chart_count(case.entities.len()) == 0 {
+        // An empty working set: where to start, instead of an empty picture.
+        egui::ScrollArea::vertical()
+            .id_salt("chart-starting-points")
+            .show(ui, |ui| {
+                toolbar::starting_points(ui, case, view, state, &mut actions);
+            });
+        return own_ops(state, case, view, actions);
+    }
 
     let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
     let rect = response.rect;
@@ -657,7 +873,25 @@ pub fn show(
     response.context_menu(|ui| {
         toolbar::context_menu(ui, case, view, state, &mut actions);
     });
-    actions
+    own_ops(state, case, view, actions)
+}
+
+/// Applies the chart operations the view's own panels asked for (they change only the view's
+/// state) and passes the other actions on to the app.
+fn own_ops(
+    state: &mut GraphState,
+    case: &CaseSnapshot,
+    view: &ViewState,
+    actions: Vec<Action>,
+) -> Vec<Action> {
+    let mut out = Vec::with_capacity(actions.len());
+    for action in actions {
+        match action {
+            Action::GraphOp(op) => out.extend(state.apply_op(op, case, view)),
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -12,8 +12,9 @@ use crate::store::CaseSnapshot;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Where a running layout leaves its latest positions for the view.
-pub type PositionSlot = Arc<Mutex<Option<Vec<[f32; 2]>>>>;
+/// Where a running layout leaves its latest positions for the view, with the epoch of the
+/// layout that wrote them (positions of an older epoch are dropped: an undo came between).
+pub type PositionSlot = Arc<Mutex<Option<(u64, Vec<[f32; 2]>)>>>;
 
 /// The entities of the case as layout nodes and where each is drawn.
 #[derive(Debug, Default)]
@@ -29,6 +30,9 @@ pub struct Placement {
     /// Entity positions (world units), one per entity.
     pub positions: Vec<[f32; 2]>,
     pub slot: PositionSlot,
+    /// Which layout's positions the view takes; increased when an undo or redo takes the
+    /// chart back while a layout streams.
+    pub(super) epoch: u64,
     pub layout_running: bool,
     /// Set when a case is first placed (every entity on the starting spiral) and has links:
     /// the app may start the force layout (its "lay out new charts" preference).
@@ -168,7 +172,7 @@ impl Placement {
     pub(super) fn take_published(&mut self) -> bool {
         let latest = self.slot.lock().ok().and_then(|mut s| s.take());
         match latest {
-            Some(p) if p.len() == self.positions.len() => {
+            Some((epoch, p)) if epoch == self.epoch && p.len() == self.positions.len() => {
                 self.positions = p;
                 true
             }
@@ -176,18 +180,136 @@ impl Placement {
         }
     }
 
-    /// What a layout job needs, copied so that the job owns it.
-    pub fn layout_job(&self, kind: LayoutKind, chart: &Chart, groups: Vec<u32>) -> LayoutJob {
+    /// Entities just added to the chart start beside the entities on it they link to
+    /// (fanned out by the golden angle); those linked to none start in a ring around the
+    /// chart's centre. Nothing else moves.
+    pub(super) fn place_added(&mut self, case: &CaseSnapshot, chart: &Chart, added: &[EntityId]) {
+        let adding: std::collections::HashSet<EntityId> = added.iter().copied().collect();
+        let placed = |e: EntityId| chart.is_on_chart(e) && !adding.contains(&e);
+        let (mut sum, mut count) = ([0.0f32; 2], 0usize);
+        for (i, &e) in self.nodes.iter().enumerate() {
+            if placed(e) && !chart.state.hidden.contains(&e) {
+                sum = [sum[0] + self.positions[i][0], sum[1] + self.positions[i][1]];
+                count += 1;
+            }
+        }
+        let centre = if count > 0 {
+            [sum[0] / count as f32, sum[1] / count as f32]
+        } else {
+            [0.0, 0.0]
+        };
+        let spacing = crate::layout::NODE_SPACING;
+        let (mut fanned, mut loose) = (0u32, 0u32);
+        for &e in added {
+            let Some(&i) = self.index_of.get(&e) else {
+                continue;
+            };
+            let (mut near, mut n) = ([0.0f32; 2], 0u32);
+            if let Some(node) = case.node(e) {
+                for nb in case.graph.neighbors_undirected(node) {
+                    let other = case.graph[nb];
+                    if placed(other)
+                        && let Some(&j) = self.index_of.get(&other)
+                    {
+                        near = [
+                            near[0] + self.positions[j][0],
+                            near[1] + self.positions[j][1],
+                        ];
+                        n += 1;
+                    }
+                }
+            }
+            self.positions[i] = if n > 0 {
+                let angle = fanned as f32 * 2.399_963;
+                fanned += 1;
+                [
+                    near[0] / n as f32 + spacing * angle.cos(),
+                    near[1] / n as f32 + spacing * angle.sin(),
+                ]
+            } else {
+                // A sunflower around the centre, outside the chart's busiest part.
+                let k = loose as f32;
+                loose += 1;
+                let r = spacing * (2.0 + (k + 1.0).sqrt());
+                let angle = k * 2.399_963;
+                [centre[0] + r * angle.cos(), centre[1] + r * angle.sin()]
+            };
+        }
+    }
+
+    /// What a layout job needs, copied so that the job owns it: the nodes it lays out (by
+    /// layout index) and which of those stay where they are.
+    pub fn layout_job(
+        &self,
+        request: &LayoutRequest,
+        nodes: Vec<u32>,
+        pinned: Vec<bool>,
+        groups: Vec<u32>,
+    ) -> LayoutJob {
         LayoutJob {
-            kind,
+            kind: request.kind,
+            settings: request.settings,
             graph: self.graph.clone(),
+            nodes,
             start: self.positions.clone(),
-            pinned: self.pinned_mask(chart),
+            pinned,
             directed: self.edge_directed.clone(),
             groups,
             slot: Arc::clone(&self.slot),
+            epoch: self.epoch,
+            iterations: match request.scope {
+                LayoutScope::Added(_) => ADDED_ITERATIONS,
+                _ => FORCE_ITERATIONS,
+            },
         }
     }
+}
+
+/// The force layout's settings, as Gephi's ForceAtlas2 panel has them.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ForceParams {
+    /// Pull towards the centre (strong gravity: grows with the distance).
+    pub gravity: f32,
+    /// Repulsion between nodes: larger spreads the chart.
+    pub scaling: f32,
+    /// LinLog attraction (logarithmic): tighter clusters, clearer communities.
+    pub lin_log: bool,
+    /// Push apart nodes that overlap, so every icon and label has room.
+    pub prevent_overlap: bool,
+}
+
+impl Default for ForceParams {
+    fn default() -> Self {
+        let d = crate::layout::ForceSettings::default();
+        ForceParams {
+            gravity: d.gravity,
+            scaling: d.scaling,
+            lin_log: false,
+            // Off by default, as in Gephi: it costs a pass over the nodes per iteration.
+            prevent_overlap: false,
+        }
+    }
+}
+
+/// What to lay out: the entities shown on the chart, the selection, or entities just added
+/// (with everything else pinned).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LayoutScope {
+    Chart,
+    Selection(Vec<EntityId>),
+    Added(Vec<EntityId>),
+}
+
+/// A layout the view asks the app to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayoutRequest {
+    pub kind: LayoutKind,
+    pub scope: LayoutScope,
+    pub settings: ForceParams,
+    /// The layout is an undo step of its own (a layout the analyst asked for; not the one
+    /// that places newly added entities, which belongs to the adding, nor the one a new chart
+    /// gets when it opens).
+    pub undo_step: bool,
 }
 
 /// The layouts of the toolbar.
@@ -220,53 +342,139 @@ impl LayoutKind {
 #[derive(Debug)]
 pub struct LayoutJob {
     pub kind: LayoutKind,
+    settings: ForceParams,
     graph: LayoutGraph,
+    /// The nodes laid out (layout indices); the others keep their positions and are not part
+    /// of the computation at all.
+    nodes: Vec<u32>,
+    /// Every entity's position before the layout.
     start: Vec<[f32; 2]>,
+    /// Per node of `nodes`: stays where it is.
     pinned: Vec<bool>,
     directed: Vec<bool>,
-    /// The group of each node (grouped layouts).
+    /// Per node of `nodes`: its group (grouped layouts).
     groups: Vec<u32>,
     slot: PositionSlot,
+    epoch: u64,
+    /// Iterations at most of a force layout.
+    iterations: usize,
 }
 
 /// Iterations of a force layout started from the toolbar.
 const FORCE_ITERATIONS: usize = 3000;
+/// Iterations of the force layout that settles newly added entities.
+const ADDED_ITERATIONS: usize = 400;
 
 impl LayoutJob {
-    /// Computes the new positions (run it in a job); pinned entities keep theirs.
+    /// How many entities it lays out.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Computes the new positions of every entity (run it in a job): those it lays out move,
+    /// pinned ones and all others keep theirs.
     pub fn run(
         self,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Vec<[f32; 2]>, JobError> {
+        // The subgraph of the nodes laid out, and its edges.
+        let mut sub_of = vec![u32::MAX; self.graph.node_count];
+        for (k, &i) in self.nodes.iter().enumerate() {
+            if let Some(slot) = sub_of.get_mut(i as usize) {
+                *slot = k as u32;
+            }
+        }
+        let mut sub_directed = Vec::new();
+        let mut edges = Vec::new();
+        for (e, &(a, b)) in self.graph.edges.iter().enumerate() {
+            let (sa, sb) = (sub_of[a as usize], sub_of[b as usize]);
+            if sa != u32::MAX && sb != u32::MAX {
+                edges.push((sa, sb));
+                sub_directed.push(self.directed.get(e).copied().unwrap_or(false));
+            }
+        }
+        let sub = LayoutGraph {
+            node_count: self.nodes.len(),
+            edges,
+        };
+        let sub_start: Vec<[f32; 2]> = self.nodes.iter().map(|&i| self.start[i as usize]).collect();
+        let nodes = &self.nodes;
+        let whole = |sub_positions: &[[f32; 2]]| -> Vec<[f32; 2]> {
+            let mut all = self.start.clone();
+            for (&i, &p) in nodes.iter().zip(sub_positions) {
+                all[i as usize] = p;
+            }
+            all
+        };
         let positions = match self.kind {
             LayoutKind::Force => {
                 let slot = &self.slot;
+                let epoch = self.epoch;
                 let publish = |p: &[[f32; 2]]| {
+                    let all = whole(p);
                     if let Ok(mut s) = slot.lock() {
-                        *s = Some(p.to_vec());
+                        *s = Some((epoch, all));
                     }
                 };
-                return crate::layout::run_force(
-                    &self.graph,
-                    Some(&self.start),
+                let settings = crate::layout::ForceSettings {
+                    gravity: self.settings.gravity,
+                    scaling: self.settings.scaling,
+                    lin_log: self.settings.lin_log,
+                    prevent_overlap: self.settings.prevent_overlap,
+                    ..crate::layout::ForceSettings::default()
+                };
+                let iterations = self.iterations;
+                let laid = crate::layout::run_force_with(
+                    &sub,
+                    Some(&sub_start),
                     &self.pinned,
-                    FORCE_ITERATIONS,
+                    settings,
+                    iterations,
                     cancel,
                     progress,
                     &publish,
-                );
+                )?;
+                return Ok(whole(&laid));
             }
-            LayoutKind::Circular => crate::layout::circular(self.graph.node_count),
-            LayoutKind::Hierarchical => crate::layout::hierarchical(&self.graph, &self.directed),
-            LayoutKind::Grouped { .. } => crate::layout::grouped(&self.graph, &self.groups),
+            LayoutKind::Circular => crate::layout::circular(sub.node_count),
+            LayoutKind::Hierarchical => crate::layout::hierarchical(&sub, &sub_directed),
+            LayoutKind::Grouped { .. } => crate::layout::grouped(&sub, &self.groups),
         };
         cancel.check()?;
-        Ok(positions
+        // Where the laid-out entities were: the new arrangement keeps their centre, so laying
+        // out a selection leaves it where it was on the chart.
+        let centre = |ps: &mut dyn Iterator<Item = [f32; 2]>| -> [f32; 2] {
+            let (mut s, mut n) = ([0.0f32; 2], 0.0f32);
+            for p in ps {
+                s = [s[0] + p[0], s[1] + p[1]];
+                n += 1.0;
+            }
+            if n > 0.0 {
+                [s[0] / n, s[1] / n]
+            } else {
+                [0.0, 0.0]
+            }
+        };
+        let before = centre(&mut sub_start.iter().copied());
+        let after = centre(&mut positions.iter().copied());
+        let shift = [before[0] - after[0], before[1] - after[1]];
+        let moved: Vec<[f32; 2]> = positions
             .into_iter()
-            .zip(&self.start)
+            .zip(&sub_start)
             .zip(&self.pinned)
-            .map(|((new, old), &pinned)| if pinned { *old } else { new })
-            .collect())
+            .map(|((new, old), &pinned)| {
+                if pinned {
+                    *old
+                } else {
+                    [new[0] + shift[0], new[1] + shift[1]]
+                }
+            })
+            .collect();
+        Ok(whole(&moved))
     }
 }

@@ -21,6 +21,9 @@ pub struct SavedChart {
     pub moved: Vec<(i64, f32, f32)>,
     #[serde(default)]
     pub collections: Vec<SavedCollection>,
+    /// The working set (absent: the whole case is on the chart).
+    #[serde(default)]
+    pub on_chart: Option<Vec<i64>>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -41,6 +44,7 @@ impl SavedChart {
                 .zip(positions)
                 .map(|(e, p)| (e.0, p[0], p[1]))
                 .collect(),
+            on_chart: state.on_chart.as_ref().map(ids),
             hidden: ids(&state.hidden),
             pinned: ids(&state.pinned),
             moved: state.moved.iter().map(|(e, p)| (e.0, p[0], p[1])).collect(),
@@ -68,6 +72,10 @@ impl SavedChart {
     /// The chart state it holds (the caller drops what names entities no longer in the case).
     pub fn state(&self) -> ChartState {
         ChartState {
+            on_chart: self
+                .on_chart
+                .as_ref()
+                .map(|set| set.iter().map(|&e| EntityId(e)).collect()),
             hidden: self.hidden.iter().map(|&e| EntityId(e)).collect(),
             pinned: self.pinned.iter().map(|&e| EntityId(e)).collect(),
             moved: self
