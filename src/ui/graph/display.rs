@@ -56,6 +56,9 @@ struct CaseIndex {
     /// The (from, to) nodes of calls, messages and payments that can be drawn as lines;
     /// `[NO_NODE; 2]` for other events.
     event_line: Vec<[u32; 2]>,
+    /// The amount of each payment (NaN for other events and payments without one), read once
+    /// per generation for the sums on payment lines.
+    amount: Vec<f32>,
 }
 
 impl CaseIndex {
@@ -77,6 +80,7 @@ impl CaseIndex {
         let mut event_nodes = Vec::new();
         let mut has_events = vec![false; case.entities.len()];
         let mut event_line = Vec::with_capacity(case.events.len());
+        let mut amount = Vec::with_capacity(case.events.len());
         for ev in &case.events {
             event_offsets.push(event_nodes.len() as u32);
             for p in &ev.participants {
@@ -94,6 +98,15 @@ impl CaseIndex {
                 from.zip(to).filter(|&(a, b)| a != NO_NODE && b != NO_NODE)
             };
             event_line.push(line.map_or([NO_NODE; 2], |(a, b)| [a, b]));
+            amount.push(if ev.event_type == "Transaction" {
+                ev.attributes
+                    .iter()
+                    .find(|a| a.property == "amount")
+                    .and_then(|a| a.value.trim().replace(',', "").parse::<f32>().ok())
+                    .unwrap_or(f32::NAN)
+            } else {
+                f32::NAN
+            });
         }
         event_offsets.push(event_nodes.len() as u32);
         CaseIndex {
@@ -103,6 +116,7 @@ impl CaseIndex {
             event_nodes,
             has_events,
             event_line,
+            amount,
         }
     }
 
@@ -139,6 +153,125 @@ pub(super) struct Inputs<'a> {
     pub style: &'a GraphStyle,
 }
 
+/// What an event line stands for: calls and messages, and payments with their sum.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EventLine {
+    pub calls: u32,
+    pub payments: u32,
+    pub sum: f64,
+}
+
+/// Grey for the communities beyond the coloured ones.
+const OTHER_GREY: Color32 = Color32::from_gray(150);
+
+/// The colour rank of each community of a result: the largest among the shown entities
+/// first (ties by number), for as many as the palette has distinct colours.
+fn community_ranks(
+    case: &CaseSnapshot,
+    a: &crate::ui::analysis::AnalysisColumn,
+    shown: impl Fn(usize) -> bool,
+) -> HashMap<u32, u32> {
+    let mut sizes: HashMap<u32, usize> = HashMap::new();
+    for (i, e) in case.entities.iter().enumerate() {
+        if shown(i)
+            && let Some(&v) = a.values.get(&e.id)
+        {
+            *sizes.entry(v as u32).or_default() += 1;
+        }
+    }
+    let mut order: Vec<(u32, usize)> = sizes.into_iter().collect();
+    order.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    order
+        .into_iter()
+        .take(super::style::DISTINCT_COLOURS)
+        .enumerate()
+        .map(|(rank, (c, _))| (c, rank as u32))
+        .collect()
+}
+
+/// How a legend entry sorts: named classes alphabetically, numbered ones by their number
+/// (so community 2 comes before community 10), the catch-all classes last.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum LegendKey {
+    Text(String),
+    Number(String, i64),
+    Last(String),
+}
+
+impl LegendKey {
+    fn text(s: &str) -> LegendKey {
+        LegendKey::Text(s.to_string())
+    }
+    fn number(prefix: &str, n: i64) -> LegendKey {
+        LegendKey::Number(prefix.to_string(), n)
+    }
+    fn last(s: &str) -> LegendKey {
+        LegendKey::Last(s.to_string())
+    }
+    fn label(&self) -> String {
+        match self {
+            LegendKey::Text(s) | LegendKey::Last(s) => s.clone(),
+            LegendKey::Number(p, n) => format!("{p} {n}"),
+        }
+    }
+}
+
+/// One class of the legend: its colour and how many shown entities are in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegendEntry {
+    pub label: String,
+    pub colour: Color32,
+    pub count: usize,
+}
+
+/// What the legend shows: the classes in their order, or the range of a continuous value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Legend {
+    pub title: String,
+    pub entries: Vec<LegendEntry>,
+    /// (name, lowest, highest) when the colour is a continuous analysis value.
+    pub range: Option<(String, f64, f64)>,
+}
+
+impl Legend {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.range.is_none()
+    }
+}
+
+#[derive(Default)]
+struct LegendBuilder {
+    classes: std::collections::BTreeMap<LegendKey, (Color32, usize)>,
+}
+
+impl LegendBuilder {
+    fn count(&mut self, key: LegendKey, colour: Color32) {
+        self.classes.entry(key).or_insert((colour, 0)).1 += 1;
+    }
+
+    fn finish(self, by: ColourBy, range: Option<(String, f64, f64)>, coloured: usize) -> Legend {
+        let title = match by {
+            ColourBy::Community if coloured >= super::style::DISTINCT_COLOURS => {
+                format!("{} (the {coloured} largest coloured)", by.label())
+            }
+            _ => by.label().to_string(),
+        };
+        Legend {
+            title,
+            entries: self
+                .classes
+                .into_iter()
+                .map(|(k, (colour, count))| LegendEntry {
+                    label: k.label(),
+                    colour,
+                    count,
+                })
+                .collect(),
+            range,
+        }
+    }
+}
+
 /// The display model and what it is kept with.
 #[derive(Debug, Default)]
 pub struct Display {
@@ -156,7 +289,9 @@ pub struct Display {
     grid: HashMap<(i32, i32), Vec<u32>>,
     /// The picking grid no longer matches the positions.
     grid_stale: bool,
-    pub legend: Vec<(String, Color32)>,
+    pub legend: Legend,
+    /// What each event line of the model stands for (after the link lines).
+    event_lines: Vec<EventLine>,
 }
 
 impl Display {
@@ -178,6 +313,41 @@ impl Display {
     pub(super) fn positions_moved(&mut self) {
         self.key = None;
         self.grid_stale = true;
+    }
+
+    /// The label of line `k` of the model: the link's type (or its own label), with the count
+    /// of a summarised group; for calls and payments, their counts and the payments' sum.
+    pub fn edge_label(&self, case: &CaseSnapshot, k: usize) -> Option<String> {
+        let groups = &self.link_groups;
+        if k < groups.edges.len() {
+            let (lo, hi) = groups.edge_links[k];
+            let link = &case.links[*groups.links.get(lo as usize)? as usize];
+            let name = link.label.clone().unwrap_or_else(|| link.link_type.clone());
+            let n = hi - lo;
+            return Some(if n > 1 {
+                format!("{n} × {name}")
+            } else {
+                name
+            });
+        }
+        let line = self.event_lines.get(k - groups.edges.len())?;
+        let mut parts = Vec::new();
+        if line.calls > 0 {
+            parts.push(format!(
+                "{} call{}",
+                line.calls,
+                if line.calls == 1 { "" } else { "s" }
+            ));
+        }
+        if line.payments > 0 {
+            parts.push(format!(
+                "{} payment{} {:.0}",
+                line.payments,
+                if line.payments == 1 { "" } else { "s" },
+                line.sum
+            ));
+        }
+        Some(parts.join(" · "))
     }
 
     /// How many entities (not collections) the last build shows.
@@ -378,45 +548,56 @@ impl Display {
             faded.push(all);
         }
 
-        // Colours, sizes and the legend.
+        // Colours, sizes and the legend (counted over what the chart shows).
         let analysis = view.analysis_column.as_deref();
-        let max_value = analysis
-            .map(|a| a.values.values().copied().fold(0.0f64, f64::max))
+        let shown_now = &self.model.shown;
+        let is_shown = |i: usize| shown_now.get(i).copied().unwrap_or(true);
+        let values = analysis.map(|a| {
+            case.entities
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| is_shown(i))
+                .filter_map(|(_, e)| a.values.get(&e.id).copied())
+                .collect::<Vec<f64>>()
+        });
+        let max_value = values
+            .as_ref()
+            .map(|v| v.iter().copied().fold(0.0f64, f64::max))
             .unwrap_or(0.0);
-        let min_value = analysis
-            .map(|a| a.values.values().copied().fold(f64::MAX, f64::min))
+        let min_value = values
+            .as_ref()
+            .map(|v| v.iter().copied().fold(f64::MAX, f64::min))
             .unwrap_or(0.0);
-        let mut legend: Vec<(String, Color32)> = Vec::new();
-        fn add_legend(legend: &mut Vec<(String, Color32)>, name: &str, colour: Color32) {
-            if !legend.iter().any(|(n, _)| n == name) {
-                legend.push((name.to_string(), colour));
-            }
-        }
+        let ranks = match (style.colour_by, analysis) {
+            (ColourBy::Community, Some(a)) if a.communities => community_ranks(case, a, is_shown),
+            _ => HashMap::new(),
+        };
+        let mut legend = LegendBuilder::default();
         let mut colour = Vec::with_capacity(n + c);
-        for e in &case.entities {
+        for (i, e) in case.entities.iter().enumerate() {
+            let counted = is_shown(i);
             let value = analysis.and_then(|a| a.values.get(&e.id).copied());
-            let col = match style.colour_by {
-                _ if e.restricted => {
-                    add_legend(&mut legend, "restricted", Color32::GRAY);
-                    Color32::GRAY
-                }
+            let (col, class) = match style.colour_by {
+                _ if e.restricted => (Color32::GRAY, Some(LegendKey::text("restricted"))),
                 ColourBy::Type => {
                     let col = type_colour(&e.entity_type);
-                    add_legend(&mut legend, &e.entity_type, col);
-                    col
+                    (col, Some(LegendKey::text(&e.entity_type)))
                 }
                 ColourBy::Community => match value {
                     Some(v) if analysis.is_some_and(|a| a.communities) => {
-                        let col = community_colour(v as u32);
-                        if legend.len() < 12 {
-                            add_legend(&mut legend, &format!("community {}", v as u32), col);
+                        let community = v as u32;
+                        match ranks.get(&community) {
+                            Some(&rank) => (
+                                community_colour(rank),
+                                Some(LegendKey::number("community", i64::from(community))),
+                            ),
+                            None => (OTHER_GREY, Some(LegendKey::last("other communities"))),
                         }
-                        col
                     }
-                    _ => {
-                        add_legend(&mut legend, "no community result", Color32::from_gray(140));
-                        Color32::from_gray(140)
-                    }
+                    _ => (
+                        Color32::from_gray(140),
+                        Some(LegendKey::text("no community result")),
+                    ),
                 },
                 ColourBy::AnalysisValue => match value {
                     Some(v) => {
@@ -425,9 +606,9 @@ impl Display {
                         } else {
                             1.0
                         };
-                        gradient(t)
+                        (gradient(t), None)
                     }
-                    None => Color32::from_gray(140),
+                    None => (Color32::from_gray(140), Some(LegendKey::last("no value"))),
                 },
                 ColourBy::Grade => {
                     let letter = e
@@ -436,21 +617,17 @@ impl Display {
                         .and_then(|g| g.source.as_deref())
                         .and_then(|s| s.chars().next());
                     let (name, col) = reliability_colour(letter);
-                    add_legend(&mut legend, &name, col);
-                    col
+                    (col, Some(LegendKey::text(&name)))
                 }
                 ColourBy::PersonCategory => {
                     let (name, col) = category_colour(e.category);
-                    add_legend(&mut legend, &name, col);
-                    col
+                    (col, Some(LegendKey::text(&name)))
                 }
             };
+            if counted && let Some(class) = class {
+                legend.count(class, col);
+            }
             colour.push(col);
-        }
-        if style.colour_by == ColourBy::AnalysisValue {
-            let name = analysis.map_or("no analysis result", |a| a.name.as_str());
-            add_legend(&mut legend, &format!("{name}: low"), gradient(0.0));
-            add_legend(&mut legend, &format!("{name}: high"), gradient(1.0));
         }
         for col in &state.collections {
             colour.push(
@@ -459,14 +636,22 @@ impl Display {
                     .map_or(Color32::from_gray(150), type_colour),
             );
         }
-        legend.sort_by(|a, b| a.0.cmp(&b.0));
-        self.legend = legend;
+        let range = (style.colour_by == ColourBy::AnalysisValue).then(|| {
+            (
+                analysis.map_or("no analysis result".to_string(), |a| a.name.clone()),
+                min_value.min(max_value),
+                max_value,
+            )
+        });
+        self.legend = legend.finish(style.colour_by, range, ranks.len());
         let scale: Vec<f32> = case
             .entities
             .iter()
             .map(|e| match analysis {
                 Some(a) if style.size_by_analysis && !a.communities && max_value > 0.0 => {
-                    1.0 + 1.5 * (a.values.get(&e.id).copied().unwrap_or(0.0) / max_value) as f32
+                    // Area grows with the value: the largest is three times as wide.
+                    let t = (a.values.get(&e.id).copied().unwrap_or(0.0) / max_value).max(0.0);
+                    1.0 + 2.0 * (t as f32).sqrt()
                 }
                 _ => 1.0,
             })
@@ -499,8 +684,9 @@ impl Display {
                 ..*edge
             })
             .collect();
+        let mut event_lines: Vec<EventLine> = Vec::new();
         if style.show_events {
-            let mut pairs: Vec<(u32, u32)> = Vec::new();
+            let mut pairs: Vec<(u32, u32, u32)> = Vec::new();
             for &(_, k) in in_time {
                 let [from, to] = index.event_line[k as usize];
                 if from == NO_NODE {
@@ -514,11 +700,24 @@ impl Display {
                 if ra == NO_NODE || rb == NO_NODE || ra == rb {
                     continue;
                 }
-                pairs.push((ra.min(rb), ra.max(rb)));
+                pairs.push((ra.min(rb), ra.max(rb), k));
             }
             pairs.sort_unstable();
-            for run in pairs.chunk_by(|x, y| x == y) {
-                let (a, b) = run[0];
+            for run in pairs.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+                let (a, b, _) = run[0];
+                let mut line = EventLine::default();
+                for &(_, _, k) in run {
+                    let amount = index.amount[k as usize];
+                    if case.events[k as usize].event_type == "Transaction" {
+                        line.payments += 1;
+                        if amount.is_finite() {
+                            line.sum += f64::from(amount);
+                        }
+                    } else {
+                        line.calls += 1;
+                    }
+                }
+                event_lines.push(line);
                 edges.push(DisplayEdge {
                     a,
                     b,
@@ -532,6 +731,25 @@ impl Display {
             }
         }
 
+        // Which labels matter most: the analysis value when there is one, else the lines a
+        // node has on the chart.
+        let importance: Vec<f32> = match analysis {
+            Some(a) if !a.communities => case
+                .entities
+                .iter()
+                .map(|e| a.values.get(&e.id).copied().unwrap_or(0.0) as f32)
+                .chain(std::iter::repeat_n(0.0, c))
+                .collect(),
+            _ => {
+                let mut degree = vec![0.0f32; n + c];
+                for e in &edges {
+                    degree[e.a as usize] += 1.0;
+                    degree[e.b as usize] += 1.0;
+                }
+                degree
+            }
+        };
+        self.event_lines = event_lines;
         let mut pos = placement.positions.clone();
         pos.extend(state.collections.iter().map(|col| col.position));
         let old = std::mem::take(&mut self.model);
@@ -545,6 +763,7 @@ impl Display {
             pinned: old.pinned,
             icon: old.icon,
             label: old.label,
+            importance,
             edges,
         };
         if !same_structure || self.grid_stale {

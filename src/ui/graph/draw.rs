@@ -17,6 +17,11 @@ pub const DETAILED_LINKS: usize = 3_000;
 pub const LINK_BUDGET: usize = 40_000;
 /// Labels drawn at most per frame.
 pub const MAX_LABELS: usize = 250;
+/// The most important shown entities are labelled at every zoom, however many are on screen.
+pub const ALWAYS_LABELLED: usize = 25;
+/// Links are labelled (type, counts, sums) when at most this many are on screen and a line
+/// is long enough to hold its label.
+const LABELLED_LINKS: usize = 400;
 /// A node's radius in world units at scale 1.
 pub const NODE_RADIUS: f32 = 6.0;
 
@@ -57,6 +62,9 @@ pub struct DisplayModel {
     pub pinned: Vec<bool>,
     pub icon: Vec<u8>,
     pub label: Vec<String>,
+    /// How much a node's label matters (the analysis value, else its lines on the chart):
+    /// labels are placed most important first.
+    pub importance: Vec<f32>,
     pub edges: Vec<DisplayEdge>,
 }
 
@@ -99,9 +107,65 @@ impl Camera {
         )
     }
 
-    /// A node's radius on screen.
+    /// A node's radius on screen. The smallest radius grows with the node's scale, so that
+    /// sizing by an analysis result still shows when the chart is zoomed out.
     pub fn node_radius(&self, scale: f32) -> f32 {
-        (NODE_RADIUS * scale * self.zoom).clamp(self.min_radius.min(30.0), 30.0)
+        let min = (self.min_radius * scale).min(30.0);
+        (NODE_RADIUS * scale * self.zoom).clamp(min, 30.0_f32.max(min))
+    }
+}
+
+/// A label placed on screen (node labels and link labels), for tests and exports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedLabel {
+    pub text: String,
+    pub rect: Rect,
+    /// The display node it names, or `None` for a link's label.
+    pub node: Option<usize>,
+}
+
+/// Screen rectangles taken by labels, through a grid of cells, so that a new label is checked
+/// against its neighbours only.
+struct LabelGrid {
+    cell: f32,
+    cells: std::collections::HashMap<(i32, i32), Vec<usize>>,
+    rects: Vec<Rect>,
+}
+
+impl LabelGrid {
+    fn new() -> LabelGrid {
+        LabelGrid {
+            cell: 64.0,
+            cells: Default::default(),
+            rects: Vec::new(),
+        }
+    }
+
+    fn span(&self, r: Rect) -> (std::ops::RangeInclusive<i32>, std::ops::RangeInclusive<i32>) {
+        let c = |v: f32| (v / self.cell).floor() as i32;
+        (c(r.min.x)..=c(r.max.x), c(r.min.y)..=c(r.max.y))
+    }
+
+    /// Takes `r` if it overlaps no label placed before; true when it did.
+    fn try_place(&mut self, r: Rect) -> bool {
+        let (xs, ys) = self.span(r);
+        for x in xs.clone() {
+            for y in ys.clone() {
+                if let Some(list) = self.cells.get(&(x, y))
+                    && list.iter().any(|&k| self.rects[k].intersects(r))
+                {
+                    return false;
+                }
+            }
+        }
+        let k = self.rects.len();
+        self.rects.push(r);
+        for x in xs {
+            for y in ys.clone() {
+                self.cells.entry((x, y)).or_default().push(k);
+            }
+        }
+        true
     }
 }
 
@@ -193,13 +257,16 @@ fn push_quad(mesh: &mut Mesh, rect: Rect, uv: Rect, colour: Color32) {
 }
 
 /// Draws one frame of the chart into `painter`.
+#[allow(clippy::too_many_arguments)] // reason: one frame's inputs, each distinct
 pub fn draw(
     painter: &Painter,
     model: &DisplayModel,
     camera: &Camera,
     palette: &Palette,
     icons: &dyn Fn(u8) -> Option<TextureId>,
+    edge_label: &dyn Fn(usize) -> Option<String>,
     hovered: Option<usize>,
+    labels: &mut Vec<PlacedLabel>,
 ) -> FrameStats {
     let mut stats = FrameStats::default();
     let world = camera.world_rect();
@@ -246,7 +313,9 @@ pub fn draw(
         lines.push((k, pa, pb));
     }
     if lines.len() <= DETAILED_LINKS && detailed_nodes {
-        draw_detailed_links(painter, model, camera, palette, &lines);
+        // With few links, their labels carry the counts.
+        let counts = lines.len() > LABELLED_LINKS;
+        draw_detailed_links(painter, model, camera, palette, &lines, counts);
         stats.links_drawn = lines.len();
     } else {
         // One mesh; above the budget an even share, drawn more opaque so density still shows.
@@ -353,16 +422,10 @@ pub fn draw(
     }
 
     // States on top: selected and pinned marks, the hovered ring, labels.
-    let mut label_budget = if detailed_nodes && visible.len() <= MAX_LABELS {
-        MAX_LABELS
-    } else {
-        0
-    };
     for &i in &visible {
         let centre = camera.to_screen(model.pos[i]);
         let r = camera.node_radius(model.scale[i]);
-        let selected = model.selected[i];
-        if selected {
+        if model.selected[i] {
             painter.circle_stroke(centre, r + 3.0, Stroke::new(2.5, palette.selected));
         }
         if model.pinned[i] && detailed_nodes {
@@ -372,25 +435,19 @@ pub fn draw(
                 palette.text,
             );
         }
-        if selected || label_budget > 0 {
-            if !selected {
-                label_budget -= 1;
-            }
-            let colour = if model.faded[i] {
-                fade(palette.text)
-            } else {
-                palette.text
-            };
-            painter.text(
-                centre + Vec2::new(0.0, r + 7.0),
-                egui::Align2::CENTER_CENTER,
-                &model.label[i],
-                FontId::proportional(11.0),
-                colour,
-            );
-            stats.labels_drawn += 1;
-        }
     }
+    labels.clear();
+    stats.labels_drawn = place_labels(
+        painter,
+        model,
+        camera,
+        palette,
+        &visible,
+        detailed_nodes,
+        &lines,
+        edge_label,
+        labels,
+    );
     if let Some(i) = hovered.filter(|&i| i < model.len() && model.shown[i]) {
         let centre = camera.to_screen(model.pos[i]);
         let r = camera.node_radius(model.scale[i]);
@@ -406,6 +463,114 @@ pub fn draw(
     stats
 }
 
+/// Places labels greedily, most important first, where they overlap no label placed before
+/// (checked on their rectangles through a screen grid): selected entities, then pinned ones,
+/// then by importance (the analysis value, else the lines a node has). The top
+/// [`ALWAYS_LABELLED`] get a label at every zoom; when few enough nodes are on screen, every
+/// one that fits does. Link labels follow, when few enough links are on screen and a line is
+/// long enough. Returns how many labels were drawn.
+#[allow(clippy::too_many_arguments)] // reason: one frame's inputs, each distinct
+fn place_labels(
+    painter: &Painter,
+    model: &DisplayModel,
+    camera: &Camera,
+    palette: &Palette,
+    visible: &[usize],
+    detailed: bool,
+    lines: &[(usize, Pos2, Pos2)],
+    edge_label: &dyn Fn(usize) -> Option<String>,
+    out: &mut Vec<PlacedLabel>,
+) -> usize {
+    let importance = |i: usize| model.importance.get(i).copied().unwrap_or(0.0);
+    let mut order: Vec<usize> = visible.to_vec();
+    let key = |i: usize| (model.selected[i], model.pinned[i]);
+    order.sort_by(|&a, &b| {
+        key(b)
+            .cmp(&key(a))
+            .then(importance(b).total_cmp(&importance(a)))
+            .then(a.cmp(&b))
+    });
+    let forced = order
+        .iter()
+        .take_while(|&&i| model.selected[i] || model.pinned[i])
+        .count();
+    let wanted = if detailed && visible.len() <= MAX_LABELS * 4 {
+        order.len()
+    } else {
+        forced + ALWAYS_LABELLED
+    };
+    let font = FontId::proportional(11.0);
+    let mut grid = LabelGrid::new();
+    let screen = camera.rect;
+    for &i in order.iter().take(wanted) {
+        if out.len() >= MAX_LABELS {
+            break;
+        }
+        let text = &model.label[i];
+        if text.is_empty() {
+            continue;
+        }
+        let colour = if model.faded[i] {
+            fade(palette.text)
+        } else {
+            palette.text
+        };
+        let galley = painter.layout_no_wrap(text.clone(), font.clone(), colour);
+        let centre = camera.to_screen(model.pos[i]);
+        let r = camera.node_radius(model.scale[i]);
+        let size = galley.size();
+        let rect =
+            Rect::from_min_size(Pos2::new(centre.x - size.x / 2.0, centre.y + r + 2.0), size);
+        if !screen.intersects(rect) || !grid.try_place(rect) {
+            continue;
+        }
+        painter.galley(rect.min, galley, colour);
+        out.push(PlacedLabel {
+            text: text.clone(),
+            rect,
+            node: Some(i),
+        });
+    }
+    if detailed && lines.len() <= LABELLED_LINKS {
+        let small = FontId::proportional(10.0);
+        for &(k, pa, pb) in lines {
+            if out.len() >= MAX_LABELS {
+                break;
+            }
+            if (pb - pa).length() < 90.0 {
+                continue;
+            }
+            let Some(text) = edge_label(k).filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let e = &model.edges[k];
+            let colour = if e.faded {
+                fade(palette.text)
+            } else {
+                palette.text.gamma_multiply(0.8)
+            };
+            let galley = painter.layout_no_wrap(text.clone(), small.clone(), colour);
+            let mid = pa + (pb - pa) * 0.5;
+            let rect = Rect::from_center_size(mid, galley.size());
+            if !grid.try_place(rect) {
+                continue;
+            }
+            painter.rect_filled(
+                rect.expand(1.0),
+                2.0,
+                palette.background.gamma_multiply(0.75),
+            );
+            painter.galley(rect.min, galley, colour);
+            out.push(PlacedLabel {
+                text,
+                rect,
+                node: None,
+            });
+        }
+    }
+    out.len()
+}
+
 /// Links with their i2 styles: confirmed solid, tentative dashed, unconfirmed dotted; arrows
 /// on directed links; a count on summarised lines; parallel lines side by side.
 fn draw_detailed_links(
@@ -414,6 +579,7 @@ fn draw_detailed_links(
     camera: &Camera,
     palette: &Palette,
     lines: &[(usize, Pos2, Pos2)],
+    counts: bool,
 ) {
     for &(k, pa, pb) in lines {
         let e = &model.edges[k];
@@ -462,7 +628,7 @@ fn draw_detailed_links(
                 Stroke::NONE,
             ));
         }
-        if e.count > 1 {
+        if counts && e.count > 1 {
             painter.text(
                 start + (end - start) * 0.5 + normal * 7.0,
                 egui::Align2::CENTER_CENTER,

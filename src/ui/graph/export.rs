@@ -167,6 +167,7 @@ mod tests {
             pinned: vec![false; 4],
             icon: vec![1, 3, 0, 1],
             label: vec!["A & B".into(), "<b>".into(), "C".into(), "far".into()],
+            importance: vec![0.0; 4],
             edges: vec![
                 DisplayEdge {
                     a: 0,

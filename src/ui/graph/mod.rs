@@ -76,6 +76,8 @@ pub struct GraphState {
     pending_png: Option<PendingPng>,
     /// The last frame's camera, for exports and tests.
     pub last_camera: Option<Camera>,
+    /// The labels the last frame placed (no two overlap).
+    pub last_labels: Vec<draw::PlacedLabel>,
     pub last_stats: draw::FrameStats,
 }
 
@@ -94,6 +96,7 @@ impl Default for GraphState {
             icons: Default::default(),
             pending_png: None,
             last_camera: None,
+            last_labels: Vec::new(),
             last_stats: Default::default(),
         }
     }
@@ -660,7 +663,15 @@ pub fn show(
     let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
     let rect = response.rect;
     if state.camera.needs_fit {
-        state.camera.fit(rect, &state.display.model);
+        // Fit keeps the chart clear of the legend in the lower left corner.
+        let mut fit_rect = rect;
+        if state.style.show_legend && !state.display.legend.is_empty() {
+            fit_rect.min.x = (rect.min.x + style::LEGEND_WIDTH + 16.0).min(rect.max.x - 50.0);
+        }
+        state.camera.fit(fit_rect, &state.display.model);
+        // The camera's centre is that of the whole view: shift it so the fitted chart sits
+        // in the part beside the legend.
+        state.camera.center -= (fit_rect.center() - rect.center()) / state.camera.zoom;
         state.camera.needs_fit = false;
     }
     let mut camera = state.camera.camera(rect);
@@ -782,14 +793,19 @@ pub fn show(
 
     let palette = Palette::new(ui.visuals().dark_mode);
     let icon_textures = &state.icons;
+    let display = &state.display;
+    let mut labels = std::mem::take(&mut state.last_labels);
     let stats = draw::draw(
         &painter,
-        &state.display.model,
+        &display.model,
         &camera,
         &palette,
         &|i| icon_textures.texture(i),
+        &|k| display.edge_label(case, k),
         hovered,
+        &mut labels,
     );
+    state.last_labels = labels;
     state.last_stats = stats;
     state.last_camera = Some(camera);
     if let Some(Drag::Box(origin)) = &state.camera.drag

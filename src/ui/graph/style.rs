@@ -101,10 +101,37 @@ pub fn type_colour(entity_type: &str) -> Color32 {
     PALETTE[h as usize % PALETTE.len()]
 }
 
-/// A colour per community number, distinct for the first dozen.
-pub(super) fn community_colour(c: u32) -> Color32 {
-    let hue = (c as f32 * 0.618_034).fract();
-    egui::ecolor::Hsva::new(hue, 0.65, 0.85, 1.0).into()
+/// How many communities get a colour of their own; the rest are grey (said in the legend).
+pub const DISTINCT_COLOURS: usize = 20;
+
+/// Twenty colours told apart easily (Kelly's list without white and black, and the grey kept
+/// for "other"), so neighbouring communities do not look alike.
+const DISTINCT: [Color32; DISTINCT_COLOURS] = [
+    Color32::from_rgb(255, 179, 0),
+    Color32::from_rgb(128, 62, 117),
+    Color32::from_rgb(255, 104, 0),
+    Color32::from_rgb(166, 189, 215),
+    Color32::from_rgb(193, 0, 32),
+    Color32::from_rgb(206, 162, 98),
+    Color32::from_rgb(0, 125, 52),
+    Color32::from_rgb(246, 118, 142),
+    Color32::from_rgb(0, 83, 138),
+    Color32::from_rgb(255, 122, 92),
+    Color32::from_rgb(83, 55, 122),
+    Color32::from_rgb(255, 142, 0),
+    Color32::from_rgb(179, 40, 81),
+    Color32::from_rgb(244, 200, 0),
+    Color32::from_rgb(127, 24, 13),
+    Color32::from_rgb(147, 170, 0),
+    Color32::from_rgb(89, 51, 21),
+    Color32::from_rgb(241, 58, 19),
+    Color32::from_rgb(35, 44, 22),
+    Color32::from_rgb(0, 161, 194),
+];
+
+/// The colour of the community ranked `rank` by size (0 the largest).
+pub(super) fn community_colour(rank: u32) -> Color32 {
+    DISTINCT[rank as usize % DISTINCT_COLOURS]
 }
 
 /// Low values blue, high values red.
@@ -151,35 +178,107 @@ pub(super) fn category_colour(c: Option<PersonCategory>) -> (String, Color32) {
     }
 }
 
-/// Draws the legend in the chart's lower left corner.
+/// The legend's width on screen; Fit keeps the chart clear of it.
+pub const LEGEND_WIDTH: f32 = 210.0;
+/// Rows the legend lists at most (then "and N more").
+const LEGEND_ROWS: usize = 16;
+
+/// Draws the legend as a boxed panel in the chart's lower left corner: the title, each class
+/// with its colour and count (or the range of a continuous value as a gradient bar).
 pub(super) fn draw_legend(
     painter: &egui::Painter,
     rect: Rect,
-    legend: &[(String, Color32)],
+    legend: &super::display::Legend,
     palette: &Palette,
-) {
+) -> Option<Rect> {
     if legend.is_empty() {
-        return;
+        return None;
     }
-    let shown = &legend[..legend.len().min(14)];
     let row = 16.0;
-    let height = row * shown.len() as f32 + 8.0;
+    let shown = &legend.entries[..legend.entries.len().min(LEGEND_ROWS)];
+    let more = legend.entries.len() - shown.len();
+    let rows = 1 + shown.len() + usize::from(more > 0) + 2 * usize::from(legend.range.is_some());
+    let height = row * rows as f32 + 10.0;
     let origin = Pos2::new(rect.left() + 8.0, rect.bottom() - height - 8.0);
-    let width = 190.0;
-    painter.rect_filled(
-        Rect::from_min_size(origin, Vec2::new(width, height)),
+    let frame = Rect::from_min_size(origin, Vec2::new(LEGEND_WIDTH, height));
+    painter.rect_filled(frame, 4.0, palette.background.gamma_multiply(0.92));
+    painter.rect_stroke(
+        frame,
         4.0,
-        palette.background.gamma_multiply(0.85),
+        egui::Stroke::new(1.0, palette.text.gamma_multiply(0.35)),
+        egui::StrokeKind::Inside,
     );
-    for (k, (name, colour)) in shown.iter().enumerate() {
-        let y = origin.y + 4.0 + row * (k as f32 + 0.5);
-        painter.circle_filled(Pos2::new(origin.x + 10.0, y), 5.0, *colour);
+    let font = egui::FontId::proportional(11.0);
+    let mut y = origin.y + 5.0 + row * 0.5;
+    painter.text(
+        Pos2::new(origin.x + 8.0, y),
+        egui::Align2::LEFT_CENTER,
+        &legend.title,
+        egui::FontId::proportional(12.0),
+        palette.text,
+    );
+    for entry in shown {
+        y += row;
+        painter.circle_filled(Pos2::new(origin.x + 14.0, y), 5.0, entry.colour);
         painter.text(
-            Pos2::new(origin.x + 22.0, y),
+            Pos2::new(origin.x + 26.0, y),
             egui::Align2::LEFT_CENTER,
-            name,
-            egui::FontId::proportional(11.0),
+            &entry.label,
+            font.clone(),
+            palette.text,
+        );
+        painter.text(
+            Pos2::new(frame.right() - 8.0, y),
+            egui::Align2::RIGHT_CENTER,
+            entry.count.to_string(),
+            font.clone(),
             palette.text,
         );
     }
+    if more > 0 {
+        y += row;
+        painter.text(
+            Pos2::new(origin.x + 26.0, y),
+            egui::Align2::LEFT_CENTER,
+            format!("and {more} more"),
+            font.clone(),
+            palette.text,
+        );
+    }
+    if let Some((name, low, high)) = &legend.range {
+        y += row;
+        let bar = Rect::from_min_size(
+            Pos2::new(origin.x + 8.0, y - 4.0),
+            Vec2::new(LEGEND_WIDTH - 16.0, 8.0),
+        );
+        let steps = 24;
+        for k in 0..steps {
+            let t = k as f32 / (steps - 1) as f32;
+            let w = bar.width() / steps as f32;
+            painter.rect_filled(
+                Rect::from_min_size(
+                    Pos2::new(bar.left() + w * k as f32, bar.top()),
+                    Vec2::new(w + 0.5, bar.height()),
+                ),
+                0.0,
+                gradient(t),
+            );
+        }
+        y += row;
+        painter.text(
+            Pos2::new(origin.x + 8.0, y),
+            egui::Align2::LEFT_CENTER,
+            format!("{name}: {low:.4}"),
+            font.clone(),
+            palette.text,
+        );
+        painter.text(
+            Pos2::new(frame.right() - 8.0, y),
+            egui::Align2::RIGHT_CENTER,
+            format!("{high:.4}"),
+            font,
+            palette.text,
+        );
+    }
+    Some(frame)
 }
