@@ -64,6 +64,23 @@ impl WorkbenchApp {
 
     /// Applies one store command (small edits are quick; bulk work goes through jobs).
     pub fn apply_store_command(&mut self, command: Command) {
+        let Some(open) = &self.open else { return };
+        // The window merges only entities of one type: a person folded into a phone is a
+        // slip of the mouse, not an analyst's judgement (the store itself keeps the general
+        // rule of the model, for tools that know what they do).
+        if let Command::Merge { keep, absorb, .. } = &command {
+            let type_of = |e| open.snapshot.entity(e).map(|x| x.entity_type.clone());
+            let keep_type = type_of(*keep);
+            if let Some(other) = absorb.iter().find(|e| type_of(**e) != keep_type) {
+                let text = format!(
+                    "Not merged: {other} is a {} and {keep} a {}; only entities of one type are merged (change the type first if it is wrong)",
+                    type_of(*other).unwrap_or_default(),
+                    keep_type.unwrap_or_default()
+                );
+                self.error(text);
+                return;
+            }
+        }
         let Some(open) = &mut self.open else { return };
         let action = command.action();
         match open.case.apply(command) {
@@ -134,7 +151,9 @@ impl WorkbenchApp {
             {
                 Some(path) => self.ask_to_open(path),
                 // No dialog service answered (or the user cancelled): offer a typed path.
-                None => self.dialogs.path_prompt = Some((String::new(), false)),
+                None => {
+                    self.dialogs.path_prompt = Some((String::new(), false));
+                }
             },
             UiCommand::OpenDemo => self.open_demo(),
             UiCommand::CloseCase => self.close_case(),
@@ -149,6 +168,7 @@ impl WorkbenchApp {
             UiCommand::Redo => self.undo_or_redo(false),
             UiCommand::Find => self.dialogs.focus_search = true,
             UiCommand::CommandPalette => self.dialogs.palette = Some(String::new()),
+            UiCommand::ShowGraph => self.tab = Tab::Graph,
             UiCommand::ShowEntities => self.tab = Tab::Entities,
             UiCommand::ShowLinks => self.tab = Tab::Links,
             UiCommand::ShowEvents => self.tab = Tab::Events,
@@ -160,6 +180,8 @@ impl WorkbenchApp {
                 self.prefs.dark = !self.prefs.dark;
                 self.apply_theme(ctx);
             }
+            UiCommand::Shortcuts => self.dialogs.help = Some(super::HelpPage::Shortcuts),
+            UiCommand::About => self.dialogs.help = Some(super::HelpPage::About),
         }
     }
 }

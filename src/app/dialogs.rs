@@ -14,6 +14,9 @@ impl WorkbenchApp {
             let mut done = None;
             egui::Modal::new(egui::Id::unique("path-prompt")).show(ctx, |ui| {
                 ui.heading(if *create { "New case" } else { "Open case" });
+                if !*create {
+                    ui.weak("No file dialog answered, or it was cancelled. Without a desktop portal (a minimal or remote desktop) the system has no file dialog; type the path instead.");
+                }
                 let label = ui.label("Path of the case file (.copkit):");
                 let response = ui.text_edit_singleline(text).labelled_by(label.id);
                 response.request_focus();
@@ -67,6 +70,50 @@ impl WorkbenchApp {
                 }
                 Some(false) => self.dialogs.pending = None,
                 None => {}
+            }
+        }
+        if let Some(page) = self.dialogs.help {
+            let mut open = true;
+            let title = match page {
+                super::HelpPage::Shortcuts => "Keyboard shortcuts",
+                super::HelpPage::About => "About COPKIT Workbench",
+            };
+            egui::Window::new(title)
+                .open(&mut open)
+                .collapsible(false)
+                .show(ctx, |ui| match page {
+                    super::HelpPage::Shortcuts => {
+                        egui::Grid::new("shortcuts").striped(true).show(ui, |ui| {
+                            for c in UiCommand::ALL {
+                                if let Some(s) = c.shortcut() {
+                                    ui.label(ctx.format_shortcut(&s));
+                                    ui.label(c.label());
+                                    ui.end_row();
+                                }
+                            }
+                            for (keys, what) in [
+                                ("drag the background", "pan the chart"),
+                                ("mouse wheel", "zoom towards the pointer"),
+                                ("shift-drag", "select a box (chart), brush a time range (timeline)"),
+                                ("ctrl-click", "add to or take from the selection"),
+                                ("right-click", "the chart's menu: expand, remove, path, hide, pin, collapse, export"),
+                                ("double-click a collection", "open it"),
+                            ] {
+                                ui.label(keys);
+                                ui.label(what);
+                                ui.end_row();
+                            }
+                        });
+                    }
+                    super::HelpPage::About => {
+                        ui.heading(concat!("COPKIT Workbench ", env!("CARGO_PKG_VERSION")));
+                        ui.label("An offline analyst workbench for investigations into organised crime and terrorism: case files with provenance, grading and a hash-chained audit log; link chart, timeline, tables; analysis components; synthetic training cases.");
+                        ui.label("It never opens a network connection, has no telemetry and downloads nothing.");
+                        ui.label(concat!("Licence: ", env!("CARGO_PKG_LICENSE")));
+                    }
+                });
+            if !open {
+                self.dialogs.help = None;
             }
         }
         if let Some(filter) = &mut self.dialogs.palette {

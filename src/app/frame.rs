@@ -52,6 +52,7 @@ impl WorkbenchApp {
                 egui::Panel::right("inspector")
                     .resizable(true)
                     .default_size(340.0)
+                    .size_range(240.0..=560.0)
                     .show(ui, |ui| actions.extend(self.inspector(ui, &snapshot)));
                 egui::CentralPanel::default()
                     .show(ui, |ui| actions.extend(self.centre(ui, &snapshot)));
@@ -85,6 +86,7 @@ impl WorkbenchApp {
                     (Menu::File, "File"),
                     (Menu::Edit, "Edit"),
                     (Menu::View, "View"),
+                    (Menu::Help, "Help"),
                 ] {
                     ui.menu_button(title, |ui| self.menu(ui, menu, actions));
                 }

@@ -182,6 +182,15 @@ struct Dialogs {
     palette: Option<String>,
     /// Focus the search field at the next frame (ctrl-f).
     focus_search: bool,
+    /// The Help menu's window, while open.
+    help: Option<HelpPage>,
+}
+
+/// The windows of the Help menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HelpPage {
+    Shortcuts,
+    About,
 }
 
 /// The workbench.
@@ -272,6 +281,9 @@ impl WorkbenchApp {
         } else {
             egui::Theme::Light
         });
+        // A blinking text cursor repaints the whole window twice a second while a field has
+        // focus (the chart of a large case with it); a steady cursor repaints nothing.
+        ctx.all_styles_mut(|style| style.visuals.text_cursor.blink = false);
     }
 }
 

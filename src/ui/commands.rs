@@ -16,6 +16,7 @@ pub enum UiCommand {
     Redo,
     Find,
     CommandPalette,
+    ShowGraph,
     ShowEntities,
     ShowLinks,
     ShowEvents,
@@ -24,6 +25,8 @@ pub enum UiCommand {
     ClearSelection,
     ClearTimeFilter,
     ToggleTheme,
+    Shortcuts,
+    About,
 }
 
 /// Which top-level menu a command appears in.
@@ -32,10 +35,11 @@ pub enum Menu {
     File,
     Edit,
     View,
+    Help,
 }
 
 impl UiCommand {
-    pub const ALL: [UiCommand; 18] = [
+    pub const ALL: [UiCommand; 21] = [
         UiCommand::NewCase,
         UiCommand::OpenCase,
         UiCommand::OpenDemo,
@@ -48,12 +52,15 @@ impl UiCommand {
         UiCommand::ClearSelection,
         UiCommand::ClearTimeFilter,
         UiCommand::CommandPalette,
+        UiCommand::ShowGraph,
         UiCommand::ShowEntities,
         UiCommand::ShowLinks,
         UiCommand::ShowEvents,
         UiCommand::ShowTimeline,
         UiCommand::ShowAudit,
         UiCommand::ToggleTheme,
+        UiCommand::Shortcuts,
+        UiCommand::About,
     ];
 
     pub fn label(self) -> &'static str {
@@ -68,6 +75,7 @@ impl UiCommand {
             UiCommand::Redo => "Redo",
             UiCommand::Find => "Find…",
             UiCommand::CommandPalette => "Command palette…",
+            UiCommand::ShowGraph => "Link chart",
             UiCommand::ShowEntities => "Entities table",
             UiCommand::ShowLinks => "Links table",
             UiCommand::ShowEvents => "Events table",
@@ -76,6 +84,8 @@ impl UiCommand {
             UiCommand::ClearSelection => "Clear selection",
             UiCommand::ClearTimeFilter => "Clear time filter",
             UiCommand::ToggleTheme => "Switch dark / light theme",
+            UiCommand::Shortcuts => "Keyboard shortcuts",
+            UiCommand::About => "About COPKIT Workbench",
         }
     }
 
@@ -93,6 +103,7 @@ impl UiCommand {
             | UiCommand::ClearSelection
             | UiCommand::ClearTimeFilter
             | UiCommand::CommandPalette => Menu::Edit,
+            UiCommand::Shortcuts | UiCommand::About => Menu::Help,
             _ => Menu::View,
         }
     }
@@ -111,17 +122,21 @@ impl UiCommand {
             UiCommand::Undo => KeyboardShortcut::new(cmd, Key::Z),
             UiCommand::Find => KeyboardShortcut::new(cmd, Key::F),
             UiCommand::CommandPalette => KeyboardShortcut::new(cmd, Key::P),
+            UiCommand::ShowGraph => KeyboardShortcut::new(cmd, Key::G),
             UiCommand::ShowEntities => KeyboardShortcut::new(cmd, Key::Num1),
             UiCommand::ShowLinks => KeyboardShortcut::new(cmd, Key::Num2),
             UiCommand::ShowEvents => KeyboardShortcut::new(cmd, Key::Num3),
             UiCommand::ShowTimeline => KeyboardShortcut::new(cmd, Key::Num4),
             UiCommand::ClearSelection => KeyboardShortcut::new(Modifiers::NONE, Key::Escape),
+            UiCommand::Shortcuts => KeyboardShortcut::new(Modifiers::NONE, Key::F1),
             _ => return None,
         })
     }
 
-    /// Commands whose shortcut was pressed this frame (consumed from the input).
+    /// Commands whose shortcut was pressed this frame (consumed from the input). Escape is
+    /// left to an open menu or popup, which it closes, rather than clearing the selection.
     pub fn from_shortcuts(ctx: &egui::Context) -> Vec<UiCommand> {
+        let popup_open = egui::Popup::is_any_open(ctx);
         let mut order: Vec<UiCommand> = UiCommand::ALL.to_vec();
         // Longer modifier sets first, so ctrl-shift-z is not consumed as ctrl-z.
         order.sort_by_key(|c| {
@@ -130,6 +145,7 @@ impl UiCommand {
         ctx.input_mut(|input| {
             order
                 .into_iter()
+                .filter(|c| !(popup_open && *c == UiCommand::ClearSelection))
                 .filter(|c| c.shortcut().is_some_and(|s| input.consume_shortcut(&s)))
                 .collect()
         })

@@ -770,7 +770,22 @@ pub fn show(
         }
     }
     if response.hovered() {
-        let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+        // The wheel's own events, not egui's smoothed delta: a wheel step zooms in the frame
+        // it happens, instead of an animation of a second that redraws the chart every frame.
+        let scroll: f32 = ui.input(|i| {
+            i.raw
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    egui::Event::MouseWheel { unit, delta, .. } => Some(match unit {
+                        egui::MouseWheelUnit::Point => delta.y,
+                        egui::MouseWheelUnit::Line => delta.y * 40.0,
+                        egui::MouseWheelUnit::Page => delta.y * 400.0,
+                    }),
+                    _ => None,
+                })
+                .sum()
+        });
         if scroll != 0.0
             && let Some(pointer) = response.hover_pos()
         {
