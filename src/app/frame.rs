@@ -19,6 +19,9 @@ impl WorkbenchApp {
                 started.elapsed().as_secs_f64() * 1000.0
             );
         }
+        if !std::mem::replace(&mut self.styled, true) {
+            self.apply_theme(&ctx);
+        }
         self.poll_jobs();
         self.graph.start_empty_above = self.prefs.whole_chart_max;
         self.auto_layout();

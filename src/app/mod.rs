@@ -221,6 +221,8 @@ pub struct WorkbenchApp {
     pending_layout: Option<crate::ui::graph::LayoutRequest>,
     /// Actions a job's handler produced, applied with the next frame's.
     deferred: Vec<ui::Action>,
+    /// The theme and styles are set on the first frame.
+    styled: bool,
 }
 
 impl WorkbenchApp {
@@ -248,6 +250,7 @@ impl WorkbenchApp {
             chart_saved: None,
             pending_layout: None,
             deferred: Vec::new(),
+            styled: false,
         }
     }
 

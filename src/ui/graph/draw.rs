@@ -519,11 +519,20 @@ fn place_labels(
         let centre = camera.to_screen(model.pos[i]);
         let r = camera.node_radius(model.scale[i]);
         let size = galley.size();
-        let rect =
-            Rect::from_min_size(Pos2::new(centre.x - size.x / 2.0, centre.y + r + 2.0), size);
-        if !screen.intersects(rect) || !grid.try_place(rect) {
+        // Below the node, else above, right, left: the first place no label holds yet.
+        let candidates = [
+            Pos2::new(centre.x - size.x / 2.0, centre.y + r + 2.0),
+            Pos2::new(centre.x - size.x / 2.0, centre.y - r - 2.0 - size.y),
+            Pos2::new(centre.x + r + 3.0, centre.y - size.y / 2.0),
+            Pos2::new(centre.x - r - 3.0 - size.x, centre.y - size.y / 2.0),
+        ];
+        let Some(rect) = candidates
+            .into_iter()
+            .map(|min| Rect::from_min_size(min, size))
+            .find(|&rect| screen.intersects(rect) && grid.try_place(rect))
+        else {
             continue;
-        }
+        };
         painter.galley(rect.min, galley, colour);
         out.push(PlacedLabel {
             text: text.clone(),

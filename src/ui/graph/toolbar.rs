@@ -274,7 +274,7 @@ pub(super) fn starting_points(
             }
         }
         cols[2].strong("An import batch");
-        egui::ComboBox::from_id_salt("start-batch")
+        egui::ComboBox::new("start-batch", "Batch")
             .selected_text(
                 state
                     .working
