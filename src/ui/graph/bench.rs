@@ -355,6 +355,94 @@ pub fn model_rebuild_driver(nodes: usize, links: usize, events: usize) -> impl F
     }
 }
 
+/// The working-chart scenario: a chart of `placed` entities laid out, `added` more added to it
+/// (placed beside their neighbours), then the force layout that moves only the added ones,
+/// running in a job while frames are drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkingSetTimes {
+    pub placed: usize,
+    pub added: usize,
+    /// Adding them: the chart change and their placement, ms.
+    pub add_ms: f64,
+    /// The layout of the added ones to its end, ms.
+    pub layout_ms: f64,
+    /// Frames drawn while that layout ran: median and 95th percentile, ms.
+    pub frames: usize,
+    pub frame_median_ms: f64,
+    pub frame_p95_ms: f64,
+    /// How many of the placed entities moved (none should).
+    pub placed_moved: usize,
+}
+
+/// Runs the working-chart scenario (see [`WorkingSetTimes`]).
+pub fn working_set(placed: usize, added: usize) -> WorkingSetTimes {
+    let case = synthetic_case(placed + added, 3 * (placed + added), 0, 9);
+    let mut driver = FrameDriver {
+        case,
+        view: ViewState::default(),
+        ctx: egui::Context::default(),
+        state: GraphState {
+            start_empty_above: 0,
+            ..GraphState::default()
+        },
+    };
+    driver.frame();
+    let ids: Vec<crate::model::EntityId> = driver.case.entities.iter().map(|e| e.id).collect();
+    // The placed part: on the chart, spread as a layout leaves it.
+    driver.state.chart.add(&ids[..placed], "bench");
+    driver.state.placement.positions = spiral_positions(placed + added);
+    driver.state.display.positions_moved();
+    driver.state.camera.needs_fit = true;
+    driver.frame();
+    let before = driver.state.placement.positions.clone();
+    let start = Instant::now();
+    let case = driver.case.clone();
+    let actions = driver
+        .state
+        .add_to_chart(&case, &ids[placed..], "bench: add");
+    let add_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let request = actions
+        .into_iter()
+        .find_map(|a| match a {
+            crate::ui::Action::RunLayout(r) => Some(r),
+            _ => None,
+        })
+        .unwrap_or(super::LayoutRequest {
+            kind: super::LayoutKind::Force,
+            scope: super::LayoutScope::Added(ids[placed..].to_vec()),
+            settings: driver.state.force,
+            undo_step: false,
+        });
+    let job = driver.state.layout_job(&request, &case, &driver.view);
+    driver.state.layout_started();
+    let start = Instant::now();
+    let worker = std::thread::spawn(move || {
+        job.run(&crate::jobs::CancelToken::new(), &crate::jobs::NoProgress)
+    });
+    let mut times = Vec::new();
+    while !worker.is_finished() {
+        let t = Instant::now();
+        driver.frame();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let layout_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let positions = worker.join().ok().and_then(Result::ok);
+    driver.state.layout_finished(positions);
+    let after = &driver.state.placement.positions;
+    let placed_moved = (0..placed).filter(|&i| after[i] != before[i]).count();
+    times.sort_by(f64::total_cmp);
+    WorkingSetTimes {
+        placed,
+        added,
+        add_ms,
+        layout_ms,
+        frames: times.len(),
+        frame_median_ms: percentile(&times, 0.5),
+        frame_p95_ms: percentile(&times, 0.95),
+        placed_moved,
+    }
+}
+
 /// What `copkit bench-ui` prints: frame times zoomed out and in, display-model rebuilds and
 /// the chart's save, on a synthetic chart of `nodes` entities, `links` links and `events`
 /// calls.
@@ -381,6 +469,11 @@ pub fn report(
     for (scenario, ms) in model_rebuilds(nodes, links, events, 5) {
         out.push_str(&format!("  {scenario:<30} {ms:>9.1} ms\n"));
     }
+    let w = working_set(10_000, 1_000);
+    out.push_str(&format!(
+        "working chart: {} entities added to a placed chart of {}: {:.1} ms to add and place; their layout (the rest pinned) {:.0} ms, {} frames meanwhile, median {:.2} ms, p95 {:.2} ms; {} placed entities moved\n",
+        w.added, w.placed, w.add_ms, w.layout_ms, w.frames, w.frame_median_ms, w.frame_p95_ms, w.placed_moved
+    ));
     let (bytes, build, write, read) = chart_save(nodes, 5)?;
     out.push_str(&format!(
         "chart saved with the case ({bytes} bytes), median of 5: {build:.1} ms to build, {write:.1} ms to write, {read:.1} ms to read back\n"
@@ -403,6 +496,13 @@ mod tests {
         );
         assert!(zoomed.nodes_drawn < 2_000 && zoomed.nodes_drawn > 50);
         assert!(out.triangles > 0 && out.links_drawn > 0);
+    }
+
+    #[test]
+    fn the_working_set_bench_moves_only_the_added_entities() {
+        let w = working_set(300, 30);
+        assert_eq!((w.placed, w.added, w.placed_moved), (300, 30, 0));
+        assert!(w.frames > 0);
     }
 
     #[test]
