@@ -147,6 +147,15 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[k]
 }
 
+/// A graph view that puts the whole case on the chart however large it is, as the frame
+/// and rebuild scenarios measure (a real case of this size would open on an empty chart).
+pub fn whole_chart() -> GraphState {
+    GraphState {
+        start_empty_above: usize::MAX,
+        ..GraphState::default()
+    }
+}
+
 /// The graph view alone in a headless egui context on a 1600×1000 window, with the chart
 /// laid out and the camera placed: what `bench-ui` and the criterion bench time.
 #[derive(Debug)]
@@ -170,7 +179,7 @@ impl FrameDriver {
             case: synthetic_case(nodes, links, 0, 7),
             view: ViewState::default(),
             ctx: egui::Context::default(),
-            state: GraphState::default(),
+            state: whole_chart(),
         };
         driver.frame();
         let state = &mut driver.state;
@@ -248,7 +257,7 @@ pub fn model_rebuilds(
     reps: usize,
 ) -> Vec<(String, f64)> {
     let case = synthetic_case(nodes, links, events, 7);
-    let mut state = GraphState::default();
+    let mut state = whole_chart();
     state.sync(&case);
     let start_ms = case
         .events
@@ -298,7 +307,7 @@ pub fn chart_save(
     reps: usize,
 ) -> Result<(usize, f64, f64, f64), crate::store::StoreError> {
     let case = synthetic_case(nodes, 0, 0, 7);
-    let mut state = GraphState::default();
+    let mut state = whole_chart();
     state.sync(&case);
     state.placement.positions = spiral_positions(nodes);
     let dir = std::env::temp_dir().join(format!("copkit-bench-chart-{}", std::process::id()));
@@ -320,7 +329,7 @@ pub fn chart_save(
             scratch.save_chart(&json)?;
             write.push(start.elapsed().as_secs_f64() * 1000.0);
             let start = Instant::now();
-            let mut reopened = GraphState::default();
+            let mut reopened = whole_chart();
             let stored = scratch.chart()?.unwrap_or_default();
             reopened
                 .restore_saved(&stored)
@@ -345,7 +354,7 @@ pub fn chart_save(
 /// the criterion bench.
 pub fn model_rebuild_driver(nodes: usize, links: usize, events: usize) -> impl FnMut() -> usize {
     let case = synthetic_case(nodes, links, events, 7);
-    let mut state = GraphState::default();
+    let mut state = whole_chart();
     state.sync(&case);
     let mut view = ViewState::default();
     view.filters.search = "entity 1".into();
@@ -383,7 +392,7 @@ pub fn working_set(placed: usize, added: usize) -> WorkingSetTimes {
         ctx: egui::Context::default(),
         state: GraphState {
             start_empty_above: 0,
-            ..GraphState::default()
+            ..whole_chart()
         },
     };
     driver.frame();
@@ -510,7 +519,7 @@ mod tests {
         let (bytes, ..) = chart_save(100, 2).unwrap();
         // The same chart as the bench saves: every entity's position.
         let case = synthetic_case(100, 0, 0, 7);
-        let mut state = GraphState::default();
+        let mut state = whole_chart();
         state.sync(&case);
         let json = state.saved_chart().unwrap();
         let saved: crate::ui::graph::saved::SavedChart = serde_json::from_str(&json).unwrap();

@@ -59,6 +59,8 @@ struct CaseIndex {
     /// The amount of each payment (NaN for other events and payments without one), read once
     /// per generation for the sums on payment lines.
     amount: Vec<f32>,
+    /// Whether each event is a payment (a `Transaction`).
+    payment: Vec<bool>,
 }
 
 impl CaseIndex {
@@ -81,6 +83,7 @@ impl CaseIndex {
         let mut has_events = vec![false; case.entities.len()];
         let mut event_line = Vec::with_capacity(case.events.len());
         let mut amount = Vec::with_capacity(case.events.len());
+        let mut payment = Vec::with_capacity(case.events.len());
         for ev in &case.events {
             event_offsets.push(event_nodes.len() as u32);
             for p in &ev.participants {
@@ -98,6 +101,7 @@ impl CaseIndex {
                 from.zip(to).filter(|&(a, b)| a != NO_NODE && b != NO_NODE)
             };
             event_line.push(line.map_or([NO_NODE; 2], |(a, b)| [a, b]));
+            payment.push(ev.event_type == "Transaction");
             amount.push(if ev.event_type == "Transaction" {
                 ev.attributes
                     .iter()
@@ -117,6 +121,7 @@ impl CaseIndex {
             has_events,
             event_line,
             amount,
+            payment,
         }
     }
 
@@ -239,17 +244,54 @@ impl Legend {
     }
 }
 
+/// Counts entities per legend class while the colours are computed: keyed by the class's
+/// kind and borrowed text (or number), so that counting a hundred thousand entities allocates
+/// nothing per entity.
 #[derive(Default)]
-struct LegendBuilder {
-    classes: std::collections::BTreeMap<LegendKey, (Color32, usize)>,
+struct LegendBuilder<'a> {
+    /// Few classes (the types, the coloured communities and "other", the grades): a short
+    /// list searched linearly, from the last class found, is cheaper than hashing each entity.
+    counts: Vec<(ClassRef<'a>, Color32, usize)>,
+    last: usize,
 }
 
-impl LegendBuilder {
-    fn count(&mut self, key: LegendKey, colour: Color32) {
-        self.classes.entry(key).or_insert((colour, 0)).1 += 1;
+/// A legend class as counted: its kind (0 named, 1 numbered, 2 catch-all), its text and number.
+type ClassRef<'a> = (u8, &'a str, i64);
+
+impl<'a> LegendBuilder<'a> {
+    fn count(&mut self, key: ClassRef<'a>, colour: Color32) {
+        if let Some(entry) = self.counts.get_mut(self.last)
+            && entry.0 == key
+        {
+            entry.2 += 1;
+            return;
+        }
+        match self.counts.iter().position(|e| e.0 == key) {
+            Some(k) => {
+                self.counts[k].2 += 1;
+                self.last = k;
+            }
+            None => {
+                self.last = self.counts.len();
+                self.counts.push((key, colour, 1));
+            }
+        }
     }
 
     fn finish(self, by: ColourBy, range: Option<(String, f64, f64)>, coloured: usize) -> Legend {
+        let classes: std::collections::BTreeMap<LegendKey, (Color32, usize)> = self
+            .counts
+            .into_iter()
+            .map(|((kind, text, n), colour, count)| {
+                let v = (colour, count);
+                let key = match kind {
+                    0 => LegendKey::text(text),
+                    1 => LegendKey::number(text, n),
+                    _ => LegendKey::last(text),
+                };
+                (key, v)
+            })
+            .collect();
         let title = match by {
             ColourBy::Community if coloured >= super::style::DISTINCT_COLOURS => {
                 format!("{} (the {coloured} largest coloured)", by.label())
@@ -258,8 +300,7 @@ impl LegendBuilder {
         };
         Legend {
             title,
-            entries: self
-                .classes
+            entries: classes
                 .into_iter()
                 .map(|(k, (colour, count))| LegendEntry {
                     label: k.label(),
@@ -578,10 +619,10 @@ impl Display {
             let counted = is_shown(i);
             let value = analysis.and_then(|a| a.values.get(&e.id).copied());
             let (col, class) = match style.colour_by {
-                _ if e.restricted => (Color32::GRAY, Some(LegendKey::text("restricted"))),
+                _ if e.restricted => (Color32::GRAY, Some((0, "restricted", 0))),
                 ColourBy::Type => {
                     let col = type_colour(&e.entity_type);
-                    (col, Some(LegendKey::text(&e.entity_type)))
+                    (col, Some((0, e.entity_type.as_str(), 0)))
                 }
                 ColourBy::Community => match value {
                     Some(v) if analysis.is_some_and(|a| a.communities) => {
@@ -589,15 +630,12 @@ impl Display {
                         match ranks.get(&community) {
                             Some(&rank) => (
                                 community_colour(rank),
-                                Some(LegendKey::number("community", i64::from(community))),
+                                Some((1, "community", i64::from(community))),
                             ),
-                            None => (OTHER_GREY, Some(LegendKey::last("other communities"))),
+                            None => (OTHER_GREY, Some((2, "other communities", 0))),
                         }
                     }
-                    _ => (
-                        Color32::from_gray(140),
-                        Some(LegendKey::text("no community result")),
-                    ),
+                    _ => (Color32::from_gray(140), Some((0, "no community result", 0))),
                 },
                 ColourBy::AnalysisValue => match value {
                     Some(v) => {
@@ -608,7 +646,7 @@ impl Display {
                         };
                         (gradient(t), None)
                     }
-                    None => (Color32::from_gray(140), Some(LegendKey::last("no value"))),
+                    None => (Color32::from_gray(140), Some((2, "no value", 0))),
                 },
                 ColourBy::Grade => {
                     let letter = e
@@ -617,11 +655,11 @@ impl Display {
                         .and_then(|g| g.source.as_deref())
                         .and_then(|s| s.chars().next());
                     let (name, col) = reliability_colour(letter);
-                    (col, Some(LegendKey::text(&name)))
+                    (col, Some((0, name, 0)))
                 }
                 ColourBy::PersonCategory => {
                     let (name, col) = category_colour(e.category);
-                    (col, Some(LegendKey::text(&name)))
+                    (col, Some((0, name, 0)))
                 }
             };
             if counted && let Some(class) = class {
@@ -708,7 +746,7 @@ impl Display {
                 let mut line = EventLine::default();
                 for &(_, _, k) in run {
                     let amount = index.amount[k as usize];
-                    if case.events[k as usize].event_type == "Transaction" {
+                    if index.payment[k as usize] {
                         line.payments += 1;
                         if amount.is_finite() {
                             line.sum += f64::from(amount);

@@ -482,23 +482,29 @@ fn place_labels(
     out: &mut Vec<PlacedLabel>,
 ) -> usize {
     let importance = |i: usize| model.importance.get(i).copied().unwrap_or(0.0);
-    let mut order: Vec<usize> = visible.to_vec();
     let key = |i: usize| (model.selected[i], model.pinned[i]);
-    order.sort_by(|&a, &b| {
-        key(b)
-            .cmp(&key(a))
-            .then(importance(b).total_cmp(&importance(a)))
-            .then(a.cmp(&b))
-    });
-    let forced = order
+    let before = |a: &usize, b: &usize| {
+        key(*b)
+            .cmp(&key(*a))
+            .then(importance(*b).total_cmp(&importance(*a)))
+            .then(a.cmp(b))
+    };
+    let mut order: Vec<usize> = visible.to_vec();
+    let forced = visible
         .iter()
-        .take_while(|&&i| model.selected[i] || model.pinned[i])
+        .filter(|&&i| model.selected[i] || model.pinned[i])
         .count();
     let wanted = if detailed && visible.len() <= MAX_LABELS * 4 {
         order.len()
     } else {
-        forced + ALWAYS_LABELLED
+        (forced + ALWAYS_LABELLED).min(order.len())
     };
+    // Many nodes on screen: pick the first `wanted` in linear time, then sort only those.
+    if wanted < order.len() && wanted > 0 {
+        order.select_nth_unstable_by(wanted - 1, before);
+        order.truncate(wanted);
+    }
+    order.sort_by(before);
     let font = FontId::proportional(11.0);
     let mut grid = LabelGrid::new();
     let screen = camera.rect;

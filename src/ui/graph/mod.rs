@@ -933,7 +933,7 @@ mod tests {
 
     /// A state with the case read and positions set, as after the first frame.
     fn ready(case: &CaseSnapshot) -> GraphState {
-        let mut state = GraphState::default();
+        let mut state = bench::whole_chart();
         state.sync(case);
         state.placement.positions = bench::spiral_positions(case.entities.len());
         state

@@ -144,37 +144,26 @@ pub(super) fn gradient(t: f32) -> Color32 {
     )
 }
 
-pub(super) fn reliability_colour(letter: Option<char>) -> (String, Color32) {
+pub(super) fn reliability_colour(letter: Option<char>) -> (&'static str, Color32) {
     match letter {
-        Some('A') => (
-            "A: completely reliable".into(),
-            Color32::from_rgb(40, 160, 70),
-        ),
-        Some('B') => (
-            "B: usually reliable".into(),
-            Color32::from_rgb(120, 190, 60),
-        ),
-        Some('C') => ("C: fairly reliable".into(), Color32::from_rgb(220, 200, 50)),
-        Some('D') => (
-            "D: not usually reliable".into(),
-            Color32::from_rgb(230, 140, 40),
-        ),
-        Some('E') => ("E: unreliable".into(), Color32::from_rgb(210, 60, 50)),
-        Some(c) => (format!("{c}"), Color32::from_rgb(150, 150, 170)),
-        None => ("ungraded".into(), Color32::from_gray(140)),
+        Some('A') => ("A: completely reliable", Color32::from_rgb(40, 160, 70)),
+        Some('B') => ("B: usually reliable", Color32::from_rgb(120, 190, 60)),
+        Some('C') => ("C: fairly reliable", Color32::from_rgb(220, 200, 50)),
+        Some('D') => ("D: not usually reliable", Color32::from_rgb(230, 140, 40)),
+        Some('E') => ("E: unreliable", Color32::from_rgb(210, 60, 50)),
+        Some(_) => ("another grade", Color32::from_rgb(150, 150, 170)),
+        None => ("ungraded", Color32::from_gray(140)),
     }
 }
 
-pub(super) fn category_colour(c: Option<PersonCategory>) -> (String, Color32) {
+pub(super) fn category_colour(c: Option<PersonCategory>) -> (&'static str, Color32) {
     match c {
-        Some(PersonCategory::Suspect) => ("suspect".into(), Color32::from_rgb(210, 60, 60)),
-        Some(PersonCategory::Victim) => ("victim".into(), Color32::from_rgb(70, 130, 220)),
-        Some(PersonCategory::Witness) => ("witness".into(), Color32::from_rgb(60, 170, 90)),
-        Some(PersonCategory::Contact) => ("contact".into(), Color32::from_rgb(220, 150, 50)),
-        Some(PersonCategory::Other) => ("other".into(), Color32::from_rgb(150, 120, 190)),
-        Some(PersonCategory::Unknown) | None => {
-            ("unknown / not a person".into(), Color32::from_gray(140))
-        }
+        Some(PersonCategory::Suspect) => ("suspect", Color32::from_rgb(210, 60, 60)),
+        Some(PersonCategory::Victim) => ("victim", Color32::from_rgb(70, 130, 220)),
+        Some(PersonCategory::Witness) => ("witness", Color32::from_rgb(60, 170, 90)),
+        Some(PersonCategory::Contact) => ("contact", Color32::from_rgb(220, 150, 50)),
+        Some(PersonCategory::Other) => ("other", Color32::from_rgb(150, 120, 190)),
+        Some(PersonCategory::Unknown) | None => ("unknown / not a person", Color32::from_gray(140)),
     }
 }
 
