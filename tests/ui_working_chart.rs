@@ -10,6 +10,7 @@
     clippy::panic,
     reason = "test and benchmark code stops loudly where an expectation fails"
 )]
+#![cfg(feature = "gui")]
 
 mod common;
 

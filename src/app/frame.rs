@@ -124,6 +124,20 @@ impl WorkbenchApp {
             .on_hover_text(format!(
                 "run the force layout when the graph first shows a case of up to {AUTO_LAYOUT_MAX_ENTITIES} entities"
             ));
+            ui.horizontal(|ui| {
+                ui.label("Open the whole case on the chart up to");
+                ui.add(
+                    egui::DragValue::new(&mut self.prefs.whole_chart_max)
+                        .range(0..=1_000_000)
+                        .speed(50),
+                );
+                ui.label("entities");
+            })
+            .response
+            .on_hover_text(
+                "larger cases open on an empty chart, built by search, expand and path; \
+                 applies to the next case opened",
+            );
         }
         if menu == Menu::File && !self.prefs.recent.is_empty() {
             ui.separator();

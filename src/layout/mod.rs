@@ -196,10 +196,12 @@ impl ForceLayout {
             self.forces[b][1] -= dy;
         }
         let mut moved = 0.0;
+        let mut movable = 0usize;
         for (i, mass) in self.masses.iter().enumerate() {
             if self.pinned[i] {
                 continue;
             }
+            movable += 1;
             let [fx, fy] = self.forces[i];
             let len = (fx * fx + fy * fy).sqrt();
             if !len.is_finite() || len == 0.0 {
@@ -216,7 +218,9 @@ impl ForceLayout {
             // only keeps nodes apart meanwhile.
             separate(&mut self.positions, &self.pinned, NODE_SPACING);
         }
-        moved / n as f32
+        // The mean over the nodes that may move: with most of a chart pinned (entities just
+        // added to it) the few that move must settle, not the average over all.
+        moved / movable.max(1) as f32
     }
 }
 

@@ -493,6 +493,8 @@ pub fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ItemRef;
+    use crate::ui::graph::draw::{ALWAYS_LABELLED, MAX_LABELS};
 
     #[test]
     fn bench_frames_draw_what_is_on_screen() {
@@ -505,6 +507,35 @@ mod tests {
         );
         assert!(zoomed.nodes_drawn < 2_000 && zoomed.nodes_drawn > 50);
         assert!(out.triangles > 0 && out.links_drawn > 0);
+    }
+
+    #[test]
+    fn zoomed_out_on_many_nodes_the_most_important_and_the_selected_are_labelled() {
+        let mut driver = FrameDriver::new(3_000, 9_000, false);
+        driver.frame();
+        let m = &driver.state.display.model;
+        let mut order: Vec<usize> = (0..m.len()).filter(|&i| m.shown[i]).collect();
+        assert!(order.len() > MAX_LABELS * 4, "the many-nodes path");
+        order.sort_by(|&a, &b| m.importance[b].total_cmp(&m.importance[a]).then(a.cmp(&b)));
+        let labelled = |driver: &FrameDriver, i: usize| {
+            driver.state.last_labels.iter().any(|l| l.node == Some(i))
+        };
+        // Labels may not fit beside every one of the top 25 (the spiral is dense): most do,
+        // and the first always.
+        let top = &order[..ALWAYS_LABELLED];
+        let with = top.iter().filter(|&&i| labelled(&driver, i)).count();
+        assert!(
+            labelled(&driver, top[0]) && with >= ALWAYS_LABELLED / 2,
+            "{with} of the top"
+        );
+        assert!(driver.state.last_labels.len() <= MAX_LABELS);
+        // The least important node, once selected, is labelled first.
+        let last = *order.last().unwrap();
+        assert!(!labelled(&driver, last));
+        let id = driver.case.entities[last].id;
+        driver.view.selection.insert(ItemRef::Entity(id));
+        driver.frame();
+        assert!(labelled(&driver, last), "the selected node has its label");
     }
 
     #[test]

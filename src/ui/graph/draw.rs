@@ -130,6 +130,9 @@ struct LabelGrid {
     cell: f32,
     cells: std::collections::HashMap<(i32, i32), Vec<usize>>,
     rects: Vec<Rect>,
+    /// Whether each rectangle is a label (else a node's disc, which a label may cover when
+    /// it must be placed).
+    is_label: Vec<bool>,
 }
 
 impl LabelGrid {
@@ -138,6 +141,7 @@ impl LabelGrid {
             cell: 64.0,
             cells: Default::default(),
             rects: Vec::new(),
+            is_label: Vec::new(),
         }
     }
 
@@ -146,25 +150,39 @@ impl LabelGrid {
         (c(r.min.x)..=c(r.max.x), c(r.min.y)..=c(r.max.y))
     }
 
-    /// Takes `r` if it overlaps no label placed before; true when it did.
-    fn try_place(&mut self, r: Rect) -> bool {
+    /// Marks `r` as taken by something that is not a label (a node's disc).
+    fn block(&mut self, r: Rect) {
+        self.insert(r, false);
+    }
+
+    fn insert(&mut self, r: Rect, is_label: bool) {
         let (xs, ys) = self.span(r);
-        for x in xs.clone() {
-            for y in ys.clone() {
-                if let Some(list) = self.cells.get(&(x, y))
-                    && list.iter().any(|&k| self.rects[k].intersects(r))
-                {
-                    return false;
-                }
-            }
-        }
         let k = self.rects.len();
         self.rects.push(r);
+        self.is_label.push(is_label);
         for x in xs {
             for y in ys.clone() {
                 self.cells.entry((x, y)).or_default().push(k);
             }
         }
+    }
+
+    /// Takes `r` if it overlaps no label placed before, nor a disc unless `over_discs`;
+    /// true when it did.
+    fn try_place(&mut self, r: Rect, over_discs: bool) -> bool {
+        let (xs, ys) = self.span(r);
+        for x in xs {
+            for y in ys.clone() {
+                if let Some(list) = self.cells.get(&(x, y))
+                    && list
+                        .iter()
+                        .any(|&k| (self.is_label[k] || !over_discs) && self.rects[k].intersects(r))
+                {
+                    return false;
+                }
+            }
+        }
+        self.insert(r, true);
         true
     }
 }
@@ -452,13 +470,17 @@ pub fn draw(
         let centre = camera.to_screen(model.pos[i]);
         let r = camera.node_radius(model.scale[i]);
         painter.circle_stroke(centre, r + 1.5, Stroke::new(1.5, palette.hovered));
-        painter.text(
-            centre + Vec2::new(0.0, r + 7.0),
-            egui::Align2::CENTER_CENTER,
-            &model.label[i],
-            FontId::proportional(12.0),
-            palette.text,
-        );
+        // A node that already has its label keeps it; others show theirs while hovered.
+        let labelled = labels.iter().any(|l| l.node == Some(i));
+        if !labelled {
+            painter.text(
+                centre + Vec2::new(0.0, r + 7.0),
+                egui::Align2::CENTER_CENTER,
+                &model.label[i],
+                FontId::proportional(12.0),
+                palette.text,
+            );
+        }
     }
     stats
 }
@@ -489,26 +511,49 @@ fn place_labels(
             .then(importance(*b).total_cmp(&importance(*a)))
             .then(a.cmp(b))
     };
-    let mut order: Vec<usize> = visible.to_vec();
-    let forced = visible
-        .iter()
-        .filter(|&&i| model.selected[i] || model.pinned[i])
-        .count();
-    let wanted = if detailed && visible.len() <= MAX_LABELS * 4 {
-        order.len()
+    let is_forced = |i: usize| model.selected[i] || model.pinned[i];
+    let all = detailed && visible.len() <= MAX_LABELS * 4;
+    let mut order: Vec<usize> = if all {
+        visible.to_vec()
     } else {
-        (forced + ALWAYS_LABELLED).min(order.len())
+        // Many nodes on screen: the selected and pinned ones, and the top of the rest kept
+        // in a short sorted list while scanning once (most nodes fail one comparison with
+        // the list's last), which costs far less per frame than sorting or selecting over
+        // every visible node.
+        let mut forced: Vec<usize> = visible.iter().copied().filter(|&i| is_forced(i)).collect();
+        let mut top: Vec<usize> = Vec::with_capacity(ALWAYS_LABELLED + 1);
+        for &i in visible {
+            if is_forced(i) {
+                continue;
+            }
+            if top.len() == ALWAYS_LABELLED
+                && top
+                    .last()
+                    .is_some_and(|&last| before(&i, &last) != std::cmp::Ordering::Less)
+            {
+                continue;
+            }
+            let at = top.partition_point(|k| before(k, &i) == std::cmp::Ordering::Less);
+            top.insert(at, i);
+            top.truncate(ALWAYS_LABELLED);
+        }
+        forced.extend(top);
+        forced
     };
-    // Many nodes on screen: pick the first `wanted` in linear time, then sort only those.
-    if wanted < order.len() && wanted > 0 {
-        order.select_nth_unstable_by(wanted - 1, before);
-        order.truncate(wanted);
-    }
+    let forced = order.iter().filter(|&&i| is_forced(i)).count();
     order.sort_by(before);
     let font = FontId::proportional(11.0);
     let mut grid = LabelGrid::new();
     let screen = camera.rect;
-    for &i in order.iter().take(wanted) {
+    // When few nodes show, their discs are obstacles too: a label never covers another node.
+    if all {
+        for &i in visible {
+            let centre = camera.to_screen(model.pos[i]);
+            let r = camera.node_radius(model.scale[i]);
+            grid.block(Rect::from_center_size(centre, Vec2::splat(2.0 * r)));
+        }
+    }
+    for (rank, &i) in order.iter().enumerate() {
         if out.len() >= MAX_LABELS {
             break;
         }
@@ -525,17 +570,31 @@ fn place_labels(
         let centre = camera.to_screen(model.pos[i]);
         let r = camera.node_radius(model.scale[i]);
         let size = galley.size();
-        // Below the node, else above, right, left: the first place no label holds yet.
+        // Below the node, else above, right, left, then the four corners: the first place
+        // no label (or other node) holds yet.
+        let (below, above) = (centre.y + r + 2.0, centre.y - r - 2.0 - size.y);
+        let (right, left) = (centre.x + r * 0.7, centre.x - r * 0.7 - size.x);
         let candidates = [
-            Pos2::new(centre.x - size.x / 2.0, centre.y + r + 2.0),
-            Pos2::new(centre.x - size.x / 2.0, centre.y - r - 2.0 - size.y),
+            Pos2::new(centre.x - size.x / 2.0, below),
+            Pos2::new(centre.x - size.x / 2.0, above),
             Pos2::new(centre.x + r + 3.0, centre.y - size.y / 2.0),
             Pos2::new(centre.x - r - 3.0 - size.x, centre.y - size.y / 2.0),
+            Pos2::new(right, below),
+            Pos2::new(right, above),
+            Pos2::new(left, below),
+            Pos2::new(left, above),
         ];
-        let Some(rect) = candidates
-            .into_iter()
-            .map(|min| Rect::from_min_size(min, size))
-            .find(|&rect| screen.intersects(rect) && grid.try_place(rect))
+        // The top of the order may cover another node's disc when nothing else is free: a
+        // hub hemmed in by its leaves still has its name.
+        let must = rank < forced + ALWAYS_LABELLED;
+        let place = |grid: &mut LabelGrid, over_discs: bool| {
+            candidates
+                .into_iter()
+                .map(|min| Rect::from_min_size(min, size))
+                .find(|&rect| screen.intersects(rect) && grid.try_place(rect, over_discs))
+        };
+        let Some(rect) =
+            place(&mut grid, false).or_else(|| must.then(|| place(&mut grid, true)).flatten())
         else {
             continue;
         };
@@ -567,7 +626,7 @@ fn place_labels(
             let galley = painter.layout_no_wrap(text.clone(), small.clone(), colour);
             let mid = pa + (pb - pa) * 0.5;
             let rect = Rect::from_center_size(mid, galley.size());
-            if !grid.try_place(rect) {
+            if !grid.try_place(rect, false) {
                 continue;
             }
             painter.rect_filled(

@@ -320,10 +320,17 @@ impl GraphState {
         }
         let mut actions = vec![Action::ChartChanged];
         if !new.is_empty() {
+            // Newcomers settle around what they link to: kept apart from the chart's other
+            // entities and from each other, and hardly pulled to the layout's centre (which
+            // may be far from where they were added).
             actions.push(Action::RunLayout(LayoutRequest {
                 kind: LayoutKind::Force,
                 scope: LayoutScope::Added(new.clone()),
-                settings: self.force,
+                settings: ForceParams {
+                    gravity: self.force.gravity * 0.1,
+                    prevent_overlap: true,
+                    ..self.force
+                },
                 undo_step: false,
             }));
         }

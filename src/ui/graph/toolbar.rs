@@ -270,7 +270,15 @@ pub(super) fn starting_points(
                 }
             }
             _ => {
-                cols[1].weak("Run a centrality (PageRank, betweenness) in the Analysis tab.");
+                cols[1].add(
+                    egui::Label::new(
+                        egui::RichText::new(
+                            "Run a centrality (PageRank, betweenness) in the Analysis tab.",
+                        )
+                        .weak(),
+                    )
+                    .wrap(),
+                );
             }
         }
         cols[2].strong("An import batch");
