@@ -102,6 +102,8 @@ mod tests {
             provenance: Provenance::default(),
             grading: None,
             attributes: vec![],
+            review_date: None,
+            notes: Vec::new(),
         };
         let link = |i: i64, s: i64, t: i64| Link {
             id: LinkId(i),
@@ -117,6 +119,8 @@ mod tests {
             provenance: Provenance::default(),
             grading: None,
             attributes: vec![],
+            review_date: None,
+            notes: Vec::new(),
         };
         CaseSnapshot::assemble(
             SnapshotHeader {

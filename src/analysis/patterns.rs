@@ -694,6 +694,8 @@ mod colocation_tests {
             provenance: Provenance::default(),
             grading: None,
             attributes: vec![],
+            review_date: None,
+            notes: Vec::new(),
         }
     }
 
@@ -722,6 +724,8 @@ mod colocation_tests {
             provenance: Provenance::default(),
             grading: None,
             attributes: vec![],
+            review_date: None,
+            notes: Vec::new(),
         }
     }
 

@@ -30,8 +30,10 @@ pub struct GradingScheme {
     pub no_dissemination_codes: Vec<String>,
 }
 
-/// A grade as given to one item. Each axis may be unknown on its own.
+/// A grade as given to one item. Each axis may be unknown on its own. Unknown keys are
+/// refused (a spec's `info = "2"` for `information` must not drop the grade unseen).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Grading {
     /// The key of the scheme the codes belong to.
     pub scheme: String,

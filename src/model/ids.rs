@@ -43,6 +43,16 @@ id_type!(
     BatchId,
     "B"
 );
+id_type!(
+    /// An analyst's note on an item (i2's cards).
+    NoteId,
+    "N"
+);
+id_type!(
+    /// A named snapshot of the link chart, saved with the case.
+    ChartSnapshotId,
+    "C"
+);
 
 /// Any item that can carry attributes, grading, provenance and a restricted flag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -89,6 +99,57 @@ impl fmt::Display for ItemRef {
             ItemRef::Entity(id) => id.fmt(f),
             ItemRef::Link(id) => id.fmt(f),
             ItemRef::Event(id) => id.fmt(f),
+        }
+    }
+}
+
+/// Any id as a user types it: `E12`, `L3`, `V7` (entity, link, event), `A40` (attribute
+/// value), `N2` (note), `C1` (chart snapshot). The command line and the window's search read
+/// ids this way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AnyId {
+    Item(ItemRef),
+    Attribute(AttributeId),
+    Note(NoteId),
+    ChartSnapshot(ChartSnapshotId),
+}
+
+impl std::str::FromStr for AnyId {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<AnyId, String> {
+        let text = text.trim();
+        let wrong = || {
+            format!(
+                "'{text}' is not an id: an id is a letter and a number, such as E12 (entity), \
+                 L3 (link), V7 (event), A40 (attribute value), N2 (note) or C1 (chart snapshot)"
+            )
+        };
+        let mut chars = text.chars();
+        let letter = chars.next().ok_or_else(wrong)?.to_ascii_uppercase();
+        let number: i64 = chars.as_str().parse().map_err(|_| wrong())?;
+        if number < 1 {
+            return Err(wrong());
+        }
+        Ok(match letter {
+            'E' => AnyId::Item(ItemRef::Entity(EntityId(number))),
+            'L' => AnyId::Item(ItemRef::Link(LinkId(number))),
+            'V' => AnyId::Item(ItemRef::Event(EventId(number))),
+            'A' => AnyId::Attribute(AttributeId(number)),
+            'N' => AnyId::Note(NoteId(number)),
+            'C' => AnyId::ChartSnapshot(ChartSnapshotId(number)),
+            _ => return Err(wrong()),
+        })
+    }
+}
+
+impl fmt::Display for AnyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AnyId::Item(item) => item.fmt(f),
+            AnyId::Attribute(id) => id.fmt(f),
+            AnyId::Note(id) => id.fmt(f),
+            AnyId::ChartSnapshot(id) => id.fmt(f),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::dates::EventTime;
 use super::grading::Grading;
-use super::ids::{AttributeId, BatchId, EntityId, EntityRef, EventId, LinkId};
+use super::ids::{AttributeId, BatchId, EntityId, EntityRef, EventId, ItemRef, LinkId, NoteId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -28,6 +28,42 @@ impl Provenance {
             record: Some("entered by hand".into()),
         }
     }
+
+    /// An analyst's entry: who typed it, when (UTC), and the source document or report the
+    /// analyst names (a surveillance log, an informant's report), if any. The audit record of
+    /// the command says the same; this keeps it with the value, where the inspector shows it.
+    pub fn analyst_entry(analyst: &str, time_utc: &str, source_ref: Option<&str>) -> Provenance {
+        Provenance {
+            batch: None,
+            source_file: source_ref
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            record: Some(format!("analyst entry by {analyst}, {time_utc}")),
+        }
+    }
+}
+
+/// An analyst's note on an item, as i2's cards are: free text with its own source and
+/// grading, shown in the inspector and found by the search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub id: NoteId,
+    pub owner: ItemRef,
+    pub text: String,
+    /// The document or report the note rests on, as the analyst named it.
+    pub source_ref: Option<String>,
+    pub grading: Option<Grading>,
+    pub created_utc: String,
+    pub analyst: String,
+}
+
+/// A note to be added.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewNote {
+    pub text: String,
+    pub source_ref: Option<String>,
+    pub grading: Option<Grading>,
 }
 
 impl fmt::Display for Provenance {
@@ -217,6 +253,11 @@ pub struct Entity {
     pub provenance: Provenance,
     pub grading: Option<Grading>,
     pub attributes: Vec<Attribute>,
+    /// When the entity is due for review under the retention rules (YYYY-MM-DD).
+    #[serde(default)]
+    pub review_date: Option<String>,
+    #[serde(default)]
+    pub notes: Vec<Note>,
 }
 
 impl Entity {
@@ -287,6 +328,10 @@ pub struct Link {
     pub provenance: Provenance,
     pub grading: Option<Grading>,
     pub attributes: Vec<Attribute>,
+    #[serde(default)]
+    pub review_date: Option<String>,
+    #[serde(default)]
+    pub notes: Vec<Note>,
 }
 
 /// A link to be created.
@@ -351,6 +396,10 @@ pub struct Event {
     pub grading: Option<Grading>,
     /// Duration, amount, currency, reference, ...
     pub attributes: Vec<Attribute>,
+    #[serde(default)]
+    pub review_date: Option<String>,
+    #[serde(default)]
+    pub notes: Vec<Note>,
 }
 
 impl Event {

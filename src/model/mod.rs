@@ -13,12 +13,15 @@ mod schema;
 
 pub use dates::{EventTime, PartialDate, PartialDateError};
 pub use grading::{Grade, GradeLevel, Grading, GradingError, GradingScheme};
-pub use ids::{AttributeId, BatchId, EntityId, EntityRef, EventId, IdBits, ItemRef, LinkId};
+pub use ids::{
+    AnyId, AttributeId, BatchId, ChartSnapshotId, EntityId, EntityRef, EventId, IdBits, ItemRef,
+    LinkId, NoteId,
+};
 pub use items::{
     Attribute, Entity, Event, Link, LinkStrength, NewAttribute, NewEntity, NewEvent, NewLink,
-    NewParticipant, Participant, ParticipantRole, PersonCategory, Provenance,
+    NewNote, NewParticipant, Note, Participant, ParticipantRole, PersonCategory, Provenance,
 };
 pub use schema::{
-    BUILTIN_EVENT_TYPES, BUILTIN_LINK_TYPES, EntityTypeDef, PropertyDef, PropertyKind, Schema,
-    SchemaError, normalize_value, phone_e164,
+    BUILTIN_EVENT_TYPES, BUILTIN_LINK_TYPES, BUNDLED_ICONS, EntityTypeDef, PropertyDef,
+    PropertyKind, Schema, SchemaError, normalize_value, phone_e164,
 };

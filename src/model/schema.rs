@@ -29,6 +29,62 @@ pub enum PropertyKind {
     Url,
 }
 
+impl PropertyKind {
+    /// Every kind, in the order forms offer them.
+    pub const ALL: [PropertyKind; 13] = [
+        PropertyKind::Text,
+        PropertyKind::Name,
+        PropertyKind::Date,
+        PropertyKind::Number,
+        PropertyKind::Phone,
+        PropertyKind::Email,
+        PropertyKind::Iban,
+        PropertyKind::Plate,
+        PropertyKind::Identifier,
+        PropertyKind::Country,
+        PropertyKind::Latitude,
+        PropertyKind::Longitude,
+        PropertyKind::Url,
+    ];
+
+    /// The kind's name in spec files and the CLI (`phone`, `iban`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            PropertyKind::Text => "text",
+            PropertyKind::Name => "name",
+            PropertyKind::Date => "date",
+            PropertyKind::Number => "number",
+            PropertyKind::Phone => "phone",
+            PropertyKind::Email => "email",
+            PropertyKind::Iban => "iban",
+            PropertyKind::Plate => "plate",
+            PropertyKind::Identifier => "identifier",
+            PropertyKind::Country => "country",
+            PropertyKind::Latitude => "latitude",
+            PropertyKind::Longitude => "longitude",
+            PropertyKind::Url => "url",
+        }
+    }
+}
+
+/// The icons that ship with the program (files in assets/icons): a custom entity type takes
+/// one of these, so that every chart can draw it without files from elsewhere.
+pub const BUNDLED_ICONS: &[&str] = &[
+    "unknown",
+    "person",
+    "organization",
+    "phone",
+    "email",
+    "address",
+    "location",
+    "vehicle",
+    "bank_account",
+    "device",
+    "document",
+    "online_account",
+    "weapon",
+];
+
 /// One property of an entity type.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PropertyDef {
@@ -80,7 +136,9 @@ pub const BUILTIN_EVENT_TYPES: &[&str] = &[
 /// Why a schema operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchemaError {
-    #[error("unknown entity type '{0}'; use a built-in type ({1}) or define it in the case first")]
+    #[error(
+        "unknown entity type '{0}'; use one of the case's types ({1}) or define it in the case first"
+    )]
     UnknownEntityType(String, String),
     #[error("entity type '{0}' already exists")]
     DuplicateEntityType(String),
@@ -344,17 +402,35 @@ impl Schema {
         self.entity_types
             .iter()
             .find(|t| t.key == key)
-            .ok_or_else(|| {
-                SchemaError::UnknownEntityType(
-                    key.to_string(),
-                    self.entity_types
-                        .iter()
-                        .filter(|t| t.builtin)
-                        .map(|t| t.key.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                )
-            })
+            .ok_or_else(|| self.unknown_type(key))
+    }
+
+    /// The type a source names, in any case: "PERSON" and "person" are `Person`. An exact
+    /// key wins; otherwise the one type whose key matches ignoring case.
+    pub fn entity_type_any_case(&self, name: &str) -> Result<&EntityTypeDef, SchemaError> {
+        let name = name.trim();
+        if let Ok(t) = self.entity_type(name) {
+            return Ok(t);
+        }
+        let mut found = self
+            .entity_types
+            .iter()
+            .filter(|t| t.key.eq_ignore_ascii_case(name));
+        match (found.next(), found.next()) {
+            (Some(t), None) => Ok(t),
+            _ => Err(self.unknown_type(name)),
+        }
+    }
+
+    fn unknown_type(&self, key: &str) -> SchemaError {
+        SchemaError::UnknownEntityType(
+            key.to_string(),
+            self.entity_types
+                .iter()
+                .map(|t| t.key.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
     }
 
     /// Adds a user-defined type after checking its key.

@@ -123,6 +123,16 @@ impl AuditRecord {
     }
 }
 
+/// The time now, UTC, as the audit log writes it (RFC 3339 with milliseconds).
+pub fn now_utc() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The SHA-256 of some bytes, in hex.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// Appends one record inside the caller's transaction and moves the header's head.
 pub(crate) fn append(
     conn: &Connection,
@@ -142,7 +152,7 @@ pub(crate) fn append(
         .unwrap_or((0, GENESIS_HASH.to_string()));
     let mut record = AuditRecord {
         seq: prev_seq + 1,
-        time_utc: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        time_utc: now_utc(),
         category: category.as_str().to_string(),
         action: action.to_string(),
         actor_os: actor.os_user.clone(),

@@ -18,19 +18,21 @@ mod snapshot;
 mod transact;
 mod undo;
 
-pub use audit::{Actor, AuditCategory, AuditRecord, ChainCheck, GENESIS_HASH, verify_records};
+pub use audit::{
+    Actor, AuditCategory, AuditRecord, ChainCheck, GENESIS_HASH, now_utc, verify_records,
+};
 pub use command::{BatchWriter, Command, NewBatch};
 pub use error::StoreError;
 pub use file_check::{HeaderFacts, check_case_file, sniff};
 pub use info::{BatchInfo, CaseInfo};
 pub use open::{create_at_version, find_backups, newest_sound_backup};
-pub use records::StoredAnalysisRun;
+pub use records::{ChartSnapshotInfo, StoredAnalysisRun};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION, UNDOABLE_TABLES};
 pub use snapshot::{CaseSnapshot, SnapshotHeader};
 pub use undo::ChangeDigest;
 
 use crate::model::{BatchId, EntityTypeDef, GradingScheme, ItemRef, Schema};
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use command::{BatchWriter as Writer, ExecContext};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -50,7 +52,16 @@ pub struct Applied {
     pub generation: u64,
     /// Items created (empty for import batches).
     pub created: Vec<ItemRef>,
+    /// A note or chart snapshot the command made.
+    pub made: Made,
     pub batch: Option<BatchId>,
+}
+
+/// What a command made that is not an entity, link or event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Made {
+    pub note: Option<crate::model::NoteId>,
+    pub chart_snapshot: Option<crate::model::ChartSnapshotId>,
 }
 
 /// An open case.
@@ -74,10 +85,6 @@ impl std::fmt::Debug for Case {
             .field("generation", &self.generation)
             .finish_non_exhaustive()
     }
-}
-
-fn now_utc() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 impl Case {

@@ -4,6 +4,7 @@
 //! it, or one item's history).
 
 use super::*;
+use crate::model::ChartSnapshotId;
 
 /// `case_meta` key of the chart the workbench saved ([`Case::save_chart`]).
 const CHART_KEY: &str = "chart";
@@ -22,7 +23,49 @@ pub struct StoredAnalysisRun {
     pub output: serde_json::Value,
 }
 
+/// A named snapshot of the chart, without the chart itself (read on restore with
+/// [`Case::chart_snapshot`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChartSnapshotInfo {
+    pub id: ChartSnapshotId,
+    pub name: String,
+    pub created_utc: String,
+    pub analyst: String,
+}
+
+/// Every chart snapshot of the case, oldest first.
+pub(crate) fn chart_snapshots(conn: &Connection) -> Result<Vec<ChartSnapshotInfo>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT id, name, created_utc, actor FROM chart_snapshots ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ChartSnapshotInfo {
+            id: ChartSnapshotId(r.get(0)?),
+            name: r.get(1)?,
+            created_utc: r.get(2)?,
+            analyst: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 impl Case {
+    /// The chart kept under a snapshot (the workbench's own JSON).
+    pub fn chart_snapshot(&self, id: ChartSnapshotId) -> Result<serde_json::Value, StoreError> {
+        let chart: String = self
+            .conn
+            .query_row(
+                "SELECT chart FROM chart_snapshots WHERE id = ?1",
+                [id.0],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::Missing {
+                what: "chart snapshot",
+                id: id.to_string(),
+            })?;
+        Ok(serde_json::from_str(&chart)?)
+    }
+
     /// A fact from the case header.
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(meta::get(&self.conn, key)?)

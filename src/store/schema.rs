@@ -9,7 +9,7 @@ use rusqlite::Connection;
 pub const APPLICATION_ID: u32 = 0x4350_4B54;
 
 /// The case format this program writes. Files with a higher version are refused.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Tables whose changes are captured for undo/redo. The audit log, the undo log and the case
 /// header are deliberately outside: undo never rewrites history.
@@ -24,6 +24,8 @@ pub const UNDOABLE_TABLES: &[&str] = &[
     "grading_schemes",
     "entity_types",
     "analysis_runs",
+    "notes",
+    "chart_snapshots",
 ];
 
 /// Version 1: the evidence, its provenance and grading, the audit chain and the undo log.
@@ -209,8 +211,41 @@ CREATE TABLE undo_ops (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 5: what an analyst adds by hand. A review (retention) date per entity, link and
+/// event; notes on any item (i2's cards), with their own source reference and grading; named
+/// snapshots of the chart. The shadow tables of undone batches follow the evidence tables'
+/// columns, and notes on a batch's items move with it.
+const V5: &str = r#"
+ALTER TABLE entities ADD COLUMN review_date TEXT;
+ALTER TABLE links ADD COLUMN review_date TEXT;
+ALTER TABLE events ADD COLUMN review_date TEXT;
+ALTER TABLE undone_entities ADD COLUMN review_date TEXT;
+ALTER TABLE undone_links ADD COLUMN review_date TEXT;
+ALTER TABLE undone_events ADD COLUMN review_date TEXT;
+
+CREATE TABLE notes (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner_kind  TEXT NOT NULL,
+    owner_id    INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    source_ref  TEXT,
+    created_utc TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    grade_scheme TEXT, grade_source TEXT, grade_info TEXT, grade_handling TEXT
+);
+CREATE INDEX notes_owner ON notes(owner_kind, owner_id);
+
+CREATE TABLE chart_snapshots (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name        TEXT NOT NULL,
+    created_utc TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    chart       TEXT NOT NULL
+);
+"#;
+
 /// The migration that brings a file from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// Runs the migrations from `from` up to `to` inside the caller's transaction, setting
 /// `user_version` at the end.
@@ -218,9 +253,12 @@ pub fn migrate(conn: &Connection, from: u32, to: u32) -> Result<(), StoreError> 
     for version in from..to {
         conn.execute_batch(MIGRATIONS[version as usize])?;
         if version == 3 {
-            super::undo::create_shadow_tables(conn)?;
+            super::undo::create_shadow_tables(conn, super::undo::FORMAT_4_SHADOWED)?;
             super::changeset::upgrade_from_format_3(conn)?;
             conn.execute_batch("ALTER TABLE undo_log DROP COLUMN changeset;")?;
+        }
+        if version == 4 {
+            super::undo::create_shadow_tables(conn, &["notes"])?;
         }
     }
     conn.pragma_update(None, "user_version", to)?;

@@ -5,7 +5,7 @@
 use super::error::StoreError;
 use crate::model::{
     Attribute, AttributeId, BatchId, Entity, EntityId, Event, EventId, EventTime, Grading,
-    GradingScheme, ItemRef, Link, LinkId, LinkStrength, Participant, ParticipantRole,
+    GradingScheme, ItemRef, Link, LinkId, LinkStrength, Note, NoteId, Participant, ParticipantRole,
     PersonCategory, Provenance, Schema,
 };
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -32,6 +32,8 @@ pub struct CaseSnapshot {
     /// `links`. Restricted links and links touching restricted entities are left out, since
     /// restricted items are kept for evidence but excluded from analysis.
     pub graph: DiGraph<EntityId, usize>,
+    /// The named chart snapshots kept with the case (names only).
+    pub chart_snapshots: Vec<super::records::ChartSnapshotInfo>,
     entity_pos: HashMap<EntityId, usize>,
     link_pos: HashMap<LinkId, usize>,
     event_pos: HashMap<EventId, usize>,
@@ -108,6 +110,7 @@ impl CaseSnapshot {
             links,
             events,
             graph,
+            chart_snapshots: Vec::new(),
             entity_pos,
             link_pos,
             event_pos,
@@ -177,6 +180,8 @@ fn entity_from_row(r: &Row<'_>) -> rusqlite::Result<Entity> {
         provenance,
         grading,
         attributes: Vec::new(),
+        review_date: r.get(13)?,
+        notes: Vec::new(),
     })
 }
 
@@ -188,13 +193,44 @@ pub(crate) fn load_entity_row(
     Ok(conn
         .query_row(
             &format!(
-                "SELECT id, type, label, source_id, category, restricted, {PROV_GRADE_COLS} \
-                 FROM entities WHERE id = ?1"
+                "SELECT id, type, label, source_id, category, restricted, {PROV_GRADE_COLS}, \
+                 review_date FROM entities WHERE id = ?1"
             ),
             [id.0],
             entity_from_row,
         )
         .optional()?)
+}
+
+/// Every note of the case, by owner, oldest first.
+fn load_notes(conn: &Connection) -> Result<HashMap<ItemRef, Vec<Note>>, StoreError> {
+    let mut out: HashMap<ItemRef, Vec<Note>> = HashMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT id, owner_kind, owner_id, text, source_ref, created_utc, actor, NULL, NULL, \
+         NULL, grade_scheme, grade_source, grade_info, grade_handling FROM notes ORDER BY id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let id = NoteId(r.get(0)?);
+        let kind: String = r.get(1)?;
+        let owner = ItemRef::from_parts(&kind, r.get(2)?).ok_or_else(|| {
+            StoreError::Decode(format!(
+                "note {id} belongs to an unknown kind of item '{kind}'"
+            ))
+        })?;
+        // The three NULL columns stand for provenance, which a note has in its own columns.
+        let (_, grading) = prov_grade(r, 7)?;
+        out.entry(owner).or_default().push(Note {
+            id,
+            owner,
+            text: r.get(3)?,
+            source_ref: r.get(4)?,
+            grading,
+            created_utc: r.get(5)?,
+            analyst: r.get(6)?,
+        });
+    }
+    Ok(out)
 }
 
 /// Loads every item of the case.
@@ -235,16 +271,18 @@ pub(crate) fn load(conn: &Connection, header: SnapshotHeader) -> Result<CaseSnap
         }
     }
 
+    let mut notes = load_notes(conn)?;
     let mut entities = Vec::new();
     {
         let mut stmt = conn.prepare(&format!(
-            "SELECT id, type, label, source_id, category, restricted, {PROV_GRADE_COLS} \
-             FROM entities ORDER BY id"
+            "SELECT id, type, label, source_id, category, restricted, {PROV_GRADE_COLS}, \
+             review_date FROM entities ORDER BY id"
         ))?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let mut e = entity_from_row(r)?;
             e.attributes = entity_attrs.remove(&e.id.0).unwrap_or_default();
+            e.notes = notes.remove(&ItemRef::Entity(e.id)).unwrap_or_default();
             entities.push(e);
         }
     }
@@ -253,7 +291,7 @@ pub(crate) fn load(conn: &Connection, header: SnapshotHeader) -> Result<CaseSnap
     {
         let mut stmt = conn.prepare(&format!(
             "SELECT id, type, source, target, directed, strength, weight, label, source_id, \
-             restricted, {PROV_GRADE_COLS} FROM links ORDER BY id"
+             restricted, {PROV_GRADE_COLS}, review_date FROM links ORDER BY id"
         ))?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -276,6 +314,8 @@ pub(crate) fn load(conn: &Connection, header: SnapshotHeader) -> Result<CaseSnap
                 provenance,
                 grading,
                 attributes: link_attrs.remove(&id).unwrap_or_default(),
+                review_date: r.get(17)?,
+                notes: notes.remove(&ItemRef::Link(LinkId(id))).unwrap_or_default(),
             });
         }
     }
@@ -302,7 +342,7 @@ pub(crate) fn load(conn: &Connection, header: SnapshotHeader) -> Result<CaseSnap
     {
         let mut stmt = conn.prepare(&format!(
             "SELECT id, type, start_ms, end_ms, time_text, time_zone, source_id, restricted, \
-             {PROV_GRADE_COLS} FROM events ORDER BY id"
+             {PROV_GRADE_COLS}, review_date FROM events ORDER BY id"
         ))?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -323,8 +363,14 @@ pub(crate) fn load(conn: &Connection, header: SnapshotHeader) -> Result<CaseSnap
                 provenance,
                 grading,
                 attributes: event_attrs.remove(&id).unwrap_or_default(),
+                review_date: r.get(15)?,
+                notes: notes
+                    .remove(&ItemRef::Event(EventId(id)))
+                    .unwrap_or_default(),
             });
         }
     }
-    Ok(CaseSnapshot::assemble(header, entities, links, events))
+    let mut snapshot = CaseSnapshot::assemble(header, entities, links, events);
+    snapshot.chart_snapshots = super::records::chart_snapshots(conn)?;
+    Ok(snapshot)
 }

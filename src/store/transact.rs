@@ -43,6 +43,7 @@ struct Done<T> {
     details: serde_json::Value,
     undo: UndoEntry,
     created: Vec<ItemRef>,
+    made: Made,
     batch: Option<BatchId>,
     /// The change touched entity types or grading schemes: read them again.
     reload: bool,
@@ -107,6 +108,7 @@ impl Case {
                         batch: None,
                     },
                     created: outcome.created,
+                    made: outcome.made,
                     batch: outcome.batch,
                     reload,
                 })
@@ -205,6 +207,7 @@ impl Case {
                 audit_seq,
                 generation,
                 created: done.created,
+                made: done.made,
                 batch: done.batch,
             },
             done.value,
@@ -291,6 +294,7 @@ impl Case {
                     batch: Some(id),
                 },
                 created: Vec::new(),
+                made: Made::default(),
                 batch: Some(id),
                 reload: false,
             })
@@ -361,6 +365,7 @@ impl Case {
                     undone: undo,
                 },
                 created: Vec::new(),
+                made: Made::default(),
                 batch: None,
                 // An undone scheme or entity type leaves the case's configuration.
                 reload: true,

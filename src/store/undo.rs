@@ -33,6 +33,12 @@ const BATCH_ROWS: &[(&str, &str)] = &[
         "event IN (SELECT id FROM events WHERE prov_batch = ?1)",
     ),
     (
+        "notes",
+        "(owner_kind = 'entity' AND owner_id IN (SELECT id FROM entities WHERE prov_batch = ?1)) \
+         OR (owner_kind = 'link' AND owner_id IN (SELECT id FROM links WHERE prov_batch = ?1)) \
+         OR (owner_kind = 'event' AND owner_id IN (SELECT id FROM events WHERE prov_batch = ?1))",
+    ),
+    (
         "attributes",
         "prov_batch = ?1 \
          OR (owner_kind = 'entity' AND owner_id IN (SELECT id FROM entities WHERE prov_batch = ?1)) \
@@ -45,6 +51,16 @@ const BATCH_ROWS: &[(&str, &str)] = &[
     ("batches", "id = ?1"),
 ];
 
+/// The tables format 4 shadowed; format 5 added `notes`.
+pub(crate) const FORMAT_4_SHADOWED: &[&str] = &[
+    "participants",
+    "attributes",
+    "links",
+    "events",
+    "entities",
+    "batches",
+];
+
 /// The shadow table that holds a table's rows while their batch is undone.
 fn shadow(table: &str) -> String {
     format!("undone_{table}")
@@ -54,8 +70,8 @@ fn shadow(table: &str) -> String {
 /// evidence tables exist): each has the evidence table's columns and affinities, plus the undo
 /// step the rows belong to. A later format that adds a column to an evidence table adds it to
 /// the shadow table too.
-pub(crate) fn create_shadow_tables(conn: &Connection) -> Result<(), StoreError> {
-    for (table, _) in BATCH_ROWS {
+pub(crate) fn create_shadow_tables(conn: &Connection, tables: &[&str]) -> Result<(), StoreError> {
+    for table in tables {
         let shadow = shadow(table);
         conn.execute_batch(&format!(
             "CREATE TABLE {shadow} AS SELECT 0 AS undo_step, * FROM {table} WHERE 0;\n\

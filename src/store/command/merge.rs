@@ -18,6 +18,11 @@ struct MergeRecord {
     moved_link_sources: Vec<i64>,
     moved_link_targets: Vec<i64>,
     moved_participants: Vec<i64>,
+    /// Notes on the absorbed entity (format 5 on).
+    #[serde(default)]
+    moved_notes: Vec<i64>,
+    #[serde(default)]
+    review_date: Option<String>,
     /// The alias attribute the merge added to keep the absorbed label, if any.
     added_alias: Option<i64>,
 }
@@ -59,10 +64,19 @@ pub(super) fn merge(
             "SELECT id FROM participants WHERE entity = ?1",
             other.0,
         )?;
-        conn.execute(
-            "UPDATE attributes SET owner_id = ?1 WHERE owner_kind = 'entity' AND owner_id = ?2",
-            params![keep.0, other.0],
+        let moved_notes = ids_where(
+            conn,
+            "SELECT id FROM notes WHERE owner_kind = 'entity' AND owner_id = ?1",
+            other.0,
         )?;
+        for table in ["attributes", "notes"] {
+            conn.execute(
+                &format!(
+                    "UPDATE {table} SET owner_id = ?1 WHERE owner_kind = 'entity' AND owner_id = ?2"
+                ),
+                params![keep.0, other.0],
+            )?;
+        }
         conn.execute(
             "UPDATE links SET source = ?1 WHERE source = ?2",
             params![keep.0, other.0],
@@ -104,6 +118,8 @@ pub(super) fn merge(
             moved_link_sources,
             moved_link_targets,
             moved_participants,
+            moved_notes,
+            review_date: snapshot.review_date,
             added_alias,
         };
         conn.execute(
@@ -133,7 +149,9 @@ pub(super) fn split(
     let record: MergeRecord = serde_json::from_str(&record)?;
     let g = grade_cols(record.grading.as_ref());
     conn.execute(
-        "INSERT INTO entities (id, type, label, source_id, category, restricted, prov_batch,          prov_file, prov_record, grade_scheme, grade_source, grade_info, grade_handling)          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO entities (id, type, label, source_id, category, restricted, prov_batch, \
+         prov_file, prov_record, grade_scheme, grade_source, grade_info, grade_handling, \
+         review_date) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             absorbed.0,
             record.entity_type,
@@ -147,7 +165,8 @@ pub(super) fn split(
             g[0],
             g[1],
             g[2],
-            g[3]
+            g[3],
+            record.review_date
         ],
     )?;
     let back = |sql: &str, ids: &[i64]| -> Result<(), StoreError> {
@@ -162,6 +181,10 @@ pub(super) fn split(
     back(
         "UPDATE attributes SET owner_id = ?1 WHERE owner_kind = 'entity' AND owner_id = ?2 AND id IN ({ids})",
         &record.moved_attributes,
+    )?;
+    back(
+        "UPDATE notes SET owner_id = ?1 WHERE owner_kind = 'entity' AND owner_id = ?2 AND id IN ({ids})",
+        &record.moved_notes,
     )?;
     back(
         "UPDATE links SET source = ?1 WHERE source = ?2 AND id IN ({ids})",
@@ -180,4 +203,26 @@ pub(super) fn split(
     }
     conn.execute("UPDATE merges SET active = 0 WHERE id = ?1", [merge_id])?;
     Ok(())
+}
+
+impl crate::store::Case {
+    /// The entities merged into `keep` that can be split out again, with their labels, oldest
+    /// merge first.
+    pub fn absorbed_into(&self, keep: EntityId) -> Result<Vec<(EntityId, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT absorbed, record FROM merges WHERE keep = ?1 AND active = 1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([keep.0], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (absorbed, record) = row?;
+            let label = serde_json::from_str::<MergeRecord>(&record)
+                .map(|m| m.label)
+                .unwrap_or_else(|_| format!("E{absorbed}"));
+            out.push((EntityId(absorbed), label));
+        }
+        Ok(out)
+    }
 }

@@ -17,9 +17,9 @@ use super::bulk::{
 };
 use super::error::StoreError;
 use crate::model::{
-    AttributeId, BatchId, EntityId, EntityRef, EntityTypeDef, Grading, GradingScheme, IdBits,
-    ItemRef, LinkId, LinkStrength, NewAttribute, NewEntity, NewEvent, NewLink, PersonCategory,
-    Provenance, Schema, normalize_value,
+    AttributeId, BatchId, ChartSnapshotId, EntityId, EntityRef, EntityTypeDef, Grading,
+    GradingScheme, IdBits, ItemRef, LinkId, LinkStrength, NewAttribute, NewEntity, NewEvent,
+    NewLink, NewNote, NoteId, PersonCategory, Provenance, Schema, normalize_value,
 };
 use rusqlite::{Connection, OptionalExtension, Statement, params};
 use serde::{Deserialize, Serialize};
@@ -134,6 +134,40 @@ pub enum Command {
     AddEntityType {
         definition: EntityTypeDef,
     },
+    /// Sets (or clears) when items are due for review under the retention rules.
+    SetReviewDate {
+        items: Vec<ItemRef>,
+        /// YYYY-MM-DD; `None` clears it.
+        date: Option<String>,
+        reason: String,
+    },
+    /// An analyst's note on an item (i2's cards).
+    AddNote {
+        owner: ItemRef,
+        note: NewNote,
+    },
+    /// Changes a note's text, source reference or grading (each `None` keeps it).
+    EditNote {
+        id: NoteId,
+        text: Option<String>,
+        source_ref: Option<Option<String>>,
+        grading: Option<Option<Grading>>,
+        reason: String,
+    },
+    RemoveNote {
+        id: NoteId,
+        reason: String,
+    },
+    /// Keeps the chart (working set, positions, style) under a name, with the case. The chart
+    /// is the view's own JSON; the store keeps it as it is.
+    SaveChartSnapshot {
+        name: String,
+        chart: serde_json::Value,
+    },
+    RemoveChartSnapshot {
+        id: ChartSnapshotId,
+        reason: String,
+    },
 }
 
 impl Command {
@@ -157,6 +191,12 @@ impl Command {
             Command::SetRestricted { .. } => "set restricted",
             Command::AddGradingScheme { .. } => "add grading scheme",
             Command::AddEntityType { .. } => "add entity type",
+            Command::SetReviewDate { .. } => "set review date",
+            Command::AddNote { .. } => "add note",
+            Command::EditNote { .. } => "edit note",
+            Command::RemoveNote { .. } => "remove note",
+            Command::SaveChartSnapshot { .. } => "save chart snapshot",
+            Command::RemoveChartSnapshot { .. } => "remove chart snapshot",
         }
     }
 
@@ -166,7 +206,8 @@ impl Command {
             Command::CreateEntity { .. }
             | Command::AddAttribute { .. }
             | Command::CreateLink { .. }
-            | Command::CreateEvent { .. } => AuditCategory::Collection,
+            | Command::CreateEvent { .. }
+            | Command::AddNote { .. } => AuditCategory::Collection,
             Command::Merge { .. } => AuditCategory::Combination,
             _ => AuditCategory::Alteration,
         }
@@ -182,6 +223,18 @@ impl Command {
 
     /// What the audit record says about the command: the command itself, with its name.
     pub(crate) fn audit_details(&self) -> serde_json::Value {
+        if let Command::SaveChartSnapshot { name, chart } = self {
+            // The chart itself can be megabytes of positions: the audit log keeps its digest.
+            let bytes = chart.to_string();
+            return json!({
+                "command": "save_chart_snapshot",
+                "name": name,
+                "chart": {
+                    "bytes": bytes.len(),
+                    "sha256": crate::store::audit::sha256_hex(bytes.as_bytes()),
+                },
+            });
+        }
         serde_json::to_value(self).unwrap_or_else(|e| json!({ "error": e.to_string() }))
     }
 }
@@ -191,6 +244,7 @@ impl Command {
 pub struct Outcome {
     /// Items the command created (empty for import batches, which report counts).
     pub created: Vec<ItemRef>,
+    pub made: crate::store::Made,
     pub batch: Option<BatchId>,
     /// Extra facts for the audit record (before values, counts).
     pub(crate) audit_extra: Option<serde_json::Value>,
@@ -548,8 +602,140 @@ pub(crate) fn execute(
                 params![stored.key, serde_json::to_string(stored)?],
             )?;
         }
+        Command::SetReviewDate {
+            items,
+            date,
+            reason,
+        } => {
+            require_reason(reason)?;
+            if let Some(d) = date {
+                check_date(d)?;
+            }
+            for item in items {
+                require_item(conn, *item)?;
+                let sql = format!(
+                    "UPDATE {} SET review_date = ?1 WHERE id = ?2",
+                    table_of(*item)
+                );
+                conn.execute(&sql, params![date, item.raw()])?;
+            }
+        }
+        Command::AddNote { owner, note } => {
+            require_item(conn, *owner)?;
+            if note.text.trim().is_empty() {
+                return Err(invalid("the note is empty; write what it should say"));
+            }
+            ctx.check_grading(note.grading.as_ref())?;
+            let g = grade_cols(note.grading.as_ref());
+            conn.execute(
+                "INSERT INTO notes (owner_kind, owner_id, text, source_ref, created_utc, actor, \
+                 grade_scheme, grade_source, grade_info, grade_handling) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    owner.kind_str(),
+                    owner.raw(),
+                    note.text,
+                    note.source_ref,
+                    crate::store::audit::now_utc(),
+                    ctx.actor_label,
+                    g[0],
+                    g[1],
+                    g[2],
+                    g[3]
+                ],
+            )?;
+            out.made.note = Some(NoteId(conn.last_insert_rowid()));
+        }
+        Command::EditNote {
+            id,
+            text,
+            source_ref,
+            grading,
+            reason,
+        } => {
+            require_reason(reason)?;
+            let before: String = conn
+                .query_row("SELECT text FROM notes WHERE id = ?1", [id.0], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| StoreError::Missing {
+                    what: "note",
+                    id: id.to_string(),
+                })?;
+            if let Some(text) = text {
+                if text.trim().is_empty() {
+                    return Err(invalid(
+                        "the note would be empty; remove it instead, with a reason",
+                    ));
+                }
+                conn.execute(
+                    "UPDATE notes SET text = ?1 WHERE id = ?2",
+                    params![text, id.0],
+                )?;
+            }
+            if let Some(source_ref) = source_ref {
+                conn.execute(
+                    "UPDATE notes SET source_ref = ?1 WHERE id = ?2",
+                    params![source_ref, id.0],
+                )?;
+            }
+            if let Some(grading) = grading {
+                ctx.check_grading(grading.as_ref())?;
+                let g = grade_cols(grading.as_ref());
+                conn.execute(
+                    "UPDATE notes SET grade_scheme = ?1, grade_source = ?2, grade_info = ?3, \
+                     grade_handling = ?4 WHERE id = ?5",
+                    params![g[0], g[1], g[2], g[3], id.0],
+                )?;
+            }
+            out.audit_extra = Some(json!({"before": {"text": before}}));
+        }
+        Command::RemoveNote { id, reason } => {
+            require_reason(reason)?;
+            if conn.execute("DELETE FROM notes WHERE id = ?1", [id.0])? == 0 {
+                return Err(StoreError::Missing {
+                    what: "note",
+                    id: id.to_string(),
+                });
+            }
+        }
+        Command::SaveChartSnapshot { name, chart } => {
+            if name.trim().is_empty() {
+                return Err(invalid("a chart snapshot needs a name"));
+            }
+            conn.execute(
+                "INSERT INTO chart_snapshots (name, created_utc, actor, chart) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    name.trim(),
+                    crate::store::audit::now_utc(),
+                    ctx.actor_label,
+                    chart.to_string()
+                ],
+            )?;
+            out.made.chart_snapshot = Some(ChartSnapshotId(conn.last_insert_rowid()));
+        }
+        Command::RemoveChartSnapshot { id, reason } => {
+            require_reason(reason)?;
+            if conn.execute("DELETE FROM chart_snapshots WHERE id = ?1", [id.0])? == 0 {
+                return Err(StoreError::Missing {
+                    what: "chart snapshot",
+                    id: id.to_string(),
+                });
+            }
+        }
     }
     Ok(out)
+}
+
+/// A review date as the case keeps it: a real calendar date written YYYY-MM-DD.
+fn check_date(date: &str) -> Result<(), StoreError> {
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map(|_| ())
+        .map_err(|_| {
+            invalid(format!(
+                "'{date}' is not a review date; write it as YYYY-MM-DD, for example 2027-06-30"
+            ))
+        })
 }
 
 fn require_reason(reason: &str) -> Result<(), StoreError> {
@@ -579,10 +765,12 @@ fn delete_item(conn: &Connection, item: ItemRef) -> Result<(), StoreError> {
         }
         ItemRef::Link(_) => {}
     }
-    conn.execute(
-        "DELETE FROM attributes WHERE owner_kind = ?1 AND owner_id = ?2",
-        params![item.kind_str(), item.raw()],
-    )?;
+    for table in ["attributes", "notes"] {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE owner_kind = ?1 AND owner_id = ?2"),
+            params![item.kind_str(), item.raw()],
+        )?;
+    }
     conn.execute(
         &format!("DELETE FROM {} WHERE id = ?1", table_of(item)),
         [item.raw()],

@@ -32,6 +32,8 @@ pub fn synthetic_case(nodes: usize, links: usize, events: usize, seed: u64) -> C
             provenance: Provenance::default(),
             grading: None,
             attributes: Vec::new(),
+            review_date: None,
+            notes: Vec::new(),
         })
         .collect();
     let strengths = [
@@ -62,6 +64,8 @@ pub fn synthetic_case(nodes: usize, links: usize, events: usize, seed: u64) -> C
                 provenance: Provenance::default(),
                 grading: None,
                 attributes: Vec::new(),
+                review_date: None,
+                notes: Vec::new(),
             }
         })
         .collect();
@@ -96,6 +100,8 @@ pub fn synthetic_case(nodes: usize, links: usize, events: usize, seed: u64) -> C
                     provenance: Provenance::default(),
                     grading: None,
                     attributes: Vec::new(),
+                    review_date: None,
+                    notes: Vec::new(),
                 }
             })
             .collect()
