@@ -95,10 +95,13 @@ impl Compiled {
                 absent.push(col);
             }
         }
-        for e in &spec.entities {
-            schema
-                .entity_type(&e.entity_type)
-                .map_err(|err| IoError::Spec(format!("entity '{}': {err}", e.key)))?;
+        let mut spec = spec;
+        for e in &mut spec.entities {
+            e.entity_type = schema
+                .entity_type_any_case(&e.entity_type)
+                .map_err(|err| IoError::Spec(format!("entity '{}': {err}", e.key)))?
+                .key
+                .clone();
         }
         Ok(Compiled {
             spec,
@@ -134,7 +137,7 @@ impl Compiled {
                     ),
                 ));
             }
-            Ok(v)
+            Ok(self.spec.mapped_value(col, v))
         };
         let prov = Provenance {
             batch: None,
@@ -191,9 +194,10 @@ impl Compiled {
                 Some(tc) if !cell(tc)?.trim().is_empty() => {
                     let t = cell(tc)?.trim();
                     self.schema
-                        .entity_type(t)
-                        .map_err(|e| reject(tc, e.to_string()))?;
-                    t.to_string()
+                        .entity_type_any_case(t)
+                        .map_err(|e| reject(tc, e.to_string()))?
+                        .key
+                        .clone()
                 }
                 _ => m.entity_type.clone(),
             };

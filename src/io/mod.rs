@@ -10,6 +10,7 @@ pub mod ftm;
 pub mod gexf;
 pub mod graphml;
 pub mod map;
+pub mod mapper;
 pub mod parquet;
 pub mod report;
 pub mod source;

@@ -37,6 +37,9 @@
 //! entities = ["caller", "handset"]
 //! connectivity = "chain"  # chain | star | all_pairs, for more than two entities
 //! directed = true
+//! [values.kind]      # a column's values read as others (optional)
+//! PERSON = "Person"   # matched ignoring case unless value_case_sensitive = true
+//! COMPANY = "Organization"
 //! [[events]]
 //! type = "Call"
 //! time = "start"      # column
@@ -77,6 +80,13 @@ pub struct MappingSpec {
     pub links: Vec<LinkMapping>,
     #[serde(default)]
     pub events: Vec<EventMapping>,
+    /// Per column, source values read as other values (a type column's PERSON as Person, a
+    /// direction column's "MO" as "from"), before anything else reads the cell.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// Match the keys of `values` exactly; by default case and surrounding spaces are ignored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub value_case_sensitive: bool,
 }
 
 /// How the source file is read; anything left out is sniffed and reported.
@@ -237,9 +247,30 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 impl MappingSpec {
     /// Parses and checks a spec from TOML text.
     pub fn from_toml(text: &str) -> Result<MappingSpec, String> {
-        let spec: MappingSpec = toml::from_str(text).map_err(|e| e.to_string())?;
+        let spec: MappingSpec =
+            toml::from_str(text).map_err(|e| with_suggestion(&e.to_string()))?;
         spec.check()?;
         Ok(spec)
+    }
+
+    /// The spec as TOML, as a saved spec file holds it (the wizard's mapper writes this, and
+    /// `copkit import --spec` reads it back).
+    pub fn to_toml(&self) -> Result<String, String> {
+        toml::to_string_pretty(self).map_err(|e| format!("the spec cannot be written: {e}"))
+    }
+
+    /// The value a column's cell is read as: the cell itself, or what `values` maps it to.
+    pub fn mapped_value<'a>(&'a self, column: &str, cell: &'a str) -> &'a str {
+        let Some(map) = self.values.get(column) else {
+            return cell;
+        };
+        if self.value_case_sensitive {
+            return map.get(cell).map_or(cell, String::as_str);
+        }
+        let key = cell.trim();
+        map.iter()
+            .find(|(k, _)| k.trim().to_lowercase() == key.to_lowercase())
+            .map_or(cell, |(_, v)| v.as_str())
     }
 
     /// A built-in template by name.
@@ -355,6 +386,39 @@ impl MappingSpec {
             .and_then(|c| self.column_grading.get(c))
             .or(self.grading.as_ref())
             .cloned()
+    }
+}
+
+/// Adds "did you mean" to a parse error about an unknown key: the nearest of the keys the
+/// error lists (by Jaro-Winkler similarity, which favours a shared beginning: `info` is
+/// nearest `information`, though more edits away than `source`).
+fn with_suggestion(message: &str) -> String {
+    let Some(rest) = message.split("unknown field `").nth(1) else {
+        return message.to_string();
+    };
+    let Some((unknown, expected)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let candidates: Vec<&str> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let best = candidates
+        .iter()
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&unknown.to_lowercase(), &c.to_lowercase()),
+                *c,
+            )
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((score, key)) if score >= 0.7 => {
+            format!("{}; did you mean `{key}`?", message.trim_end())
+        }
+        _ => message.to_string(),
     }
 }
 
