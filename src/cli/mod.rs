@@ -18,6 +18,7 @@ mod analyze;
 mod bench;
 mod chain;
 mod debug;
+mod edit;
 mod generate;
 mod hints;
 mod io;
@@ -103,6 +104,84 @@ pub enum Commands {
     Import(io::ImportArgs),
     /// Export a case (skipping restricted items) with a manifest; recorded as a disclosure.
     Export(io::ExportArgs),
+    /// Create an entity, link, event or attribute value by hand (an analyst entry).
+    Add {
+        #[command(subcommand)]
+        command: edit::AddCommands,
+    },
+    /// Change items: label, value, grading, handling, restricted, person category, review date.
+    Set(edit::SetArgs),
+    /// Delete entities, links, events, attribute values, notes or chart snapshots (undoable).
+    Delete {
+        case: PathBuf,
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+        /// Why (recorded in the audit log).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        purpose: PurposeArg,
+    },
+    /// Split an entity absorbed by a merge back out of the entity that kept it.
+    Split {
+        case: PathBuf,
+        /// The entity that kept the merge (E12).
+        keep: String,
+        /// The entity it absorbed.
+        absorbed: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        purpose: PurposeArg,
+    },
+    /// Add a note to an entity, link or event (or, given a note id N2, change its text).
+    Note {
+        case: PathBuf,
+        /// The item (E12, L3, V7) or the note (N2).
+        id: String,
+        #[arg(long)]
+        text: String,
+        /// The document or report the note rests on.
+        #[arg(long, value_name = "TEXT")]
+        source_ref: Option<String>,
+        #[command(flatten)]
+        grade: edit::GradeArgs,
+        /// Why the note changes (needed when changing one).
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        purpose: PurposeArg,
+    },
+    /// Undo the newest change to a case (the same history as the window's Edit > Undo).
+    Undo {
+        case: PathBuf,
+        #[command(flatten)]
+        purpose: PurposeArg,
+    },
+    /// Redo the change undone last.
+    Redo {
+        case: PathBuf,
+        #[command(flatten)]
+        purpose: PurposeArg,
+    },
+    /// List a case's entity types, or add one of your own (`copkit types add`).
+    #[command(args_conflicts_with_subcommands = true)]
+    Types {
+        #[command(subcommand)]
+        command: Option<edit::TypeCommands>,
+        case: Option<PathBuf>,
+        #[command(flatten)]
+        purpose: PurposeArg,
+    },
+    /// List a case's grading schemes, or add one from a TOML file (`copkit schemes add`).
+    #[command(args_conflicts_with_subcommands = true)]
+    Schemes {
+        #[command(subcommand)]
+        command: Option<edit::SchemeCommands>,
+        case: Option<PathBuf>,
+        #[command(flatten)]
+        purpose: PurposeArg,
+    },
     /// Generate a synthetic training case with planted ground truth.
     Generate(generate::GenerateArgs),
     /// Show the planted ground truth of a generated case.
@@ -328,6 +407,42 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Commands::Chain { command } => chain::run(command, actor),
         Commands::Import(args) => io::import(&args, actor),
         Commands::Export(args) => io::export(&args, actor),
+        Commands::Add { command } => edit::add(command, actor),
+        Commands::Set(args) => edit::set(args, actor),
+        Commands::Delete {
+            case,
+            ids,
+            reason,
+            purpose,
+        } => edit::delete(&case, &ids, &reason, purpose, actor),
+        Commands::Split {
+            case,
+            keep,
+            absorbed,
+            reason,
+            purpose,
+        } => edit::split(&case, &keep, &absorbed, reason, purpose, actor),
+        Commands::Note {
+            case,
+            id,
+            text,
+            source_ref,
+            grade,
+            reason,
+            purpose,
+        } => edit::note(&case, &id, text, source_ref, &grade, reason, purpose, actor),
+        Commands::Undo { case, purpose } => edit::undo_redo(&case, true, purpose, actor),
+        Commands::Redo { case, purpose } => edit::undo_redo(&case, false, purpose, actor),
+        Commands::Types {
+            command,
+            case,
+            purpose,
+        } => edit::types(case, command, purpose, actor),
+        Commands::Schemes {
+            command,
+            case,
+            purpose,
+        } => edit::schemes(case, command, purpose, actor),
         Commands::Generate(args) => generate::run_generate(args, actor),
         Commands::Truth(args) => generate::run_truth(args, actor),
         Commands::Score(args) => generate::run_score(args, actor),
