@@ -208,6 +208,7 @@ impl WorkbenchApp {
                             && s.case_id == open.snapshot.case_id =>
                     {
                         open.snapshot = s;
+                        app.place_created();
                     }
                     Ok(_) | Err(JobError::Cancelled) => {}
                     Err(e) => app.error(format!("Could not reload the case: {e}")),

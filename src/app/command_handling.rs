@@ -40,7 +40,28 @@ impl WorkbenchApp {
                 }
                 Action::SetTimeFilter(filter) => self.view.time_filter = filter,
                 Action::Run(command) => self.run_command(ctx, command),
-                Action::Apply(command) => self.apply_store_command(*command),
+                Action::Apply(command) => {
+                    self.apply_store_command(*command);
+                }
+                Action::Create { command, at } => {
+                    if let Some(applied) = self.apply_store_command(*command) {
+                        let made: Vec<crate::model::EntityId> = applied
+                            .created
+                            .iter()
+                            .filter_map(|i| match i {
+                                crate::model::ItemRef::Entity(e) => Some(*e),
+                                _ => None,
+                            })
+                            .collect();
+                        if !made.is_empty() {
+                            self.pending_chart_adds.push((made, at));
+                        }
+                        self.view.selection = applied.created.iter().copied().collect();
+                    }
+                }
+                Action::Open(what) => self.open_editor(what),
+                Action::SaveChartSnapshot(name) => self.save_chart_snapshot(name),
+                Action::RestoreChartSnapshot(id) => self.restore_chart_snapshot(id),
                 Action::RunAnalysis {
                     component,
                     params,
@@ -62,9 +83,10 @@ impl WorkbenchApp {
         }
     }
 
-    /// Applies one store command (small edits are quick; bulk work goes through jobs).
-    pub fn apply_store_command(&mut self, command: Command) {
-        let Some(open) = &self.open else { return };
+    /// Applies one store command (small edits are quick; bulk work goes through jobs);
+    /// returns what it did, or `None` when it was refused (the message says why).
+    pub fn apply_store_command(&mut self, command: Command) -> Option<crate::store::Applied> {
+        let Some(open) = &self.open else { return None };
         // The window merges only entities of one type: a person folded into a phone is a
         // slip of the mouse, not an analyst's judgement (the store itself keeps the general
         // rule of the model, for tools that know what they do).
@@ -78,18 +100,102 @@ impl WorkbenchApp {
                     keep_type.unwrap_or_default()
                 );
                 self.error(text);
-                return;
+                return None;
             }
         }
-        let Some(open) = &mut self.open else { return };
+        let Some(open) = &mut self.open else {
+            return None;
+        };
         let action = command.action();
         match open.case.apply(command) {
-            Ok(_) => {
+            Ok(applied) => {
                 self.undo.push(UndoStep::Store);
-                self.info(format!("Done: {action}"));
+                let made: Vec<String> = applied.created.iter().map(ToString::to_string).collect();
+                if made.is_empty() {
+                    self.info(format!("Done: {action}"));
+                } else {
+                    self.info(format!("Done: {action} {}", made.join(" ")));
+                }
                 self.refresh_snapshot();
+                Some(applied)
             }
-            Err(e) => self.error(format!("{action} failed: {e}")),
+            Err(e) => {
+                self.error(format!("{action} failed: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Opens an editing window (a case must be open).
+    fn open_editor(&mut self, what: ui::editor::Open) {
+        match &self.open {
+            Some(open) => self.editor.open(what, &open.snapshot),
+            None => self.error("Open a case first, then edit it"),
+        }
+    }
+
+    /// Puts entities created by hand on the chart once the snapshot holds them (the snapshot
+    /// is read in a job after each change).
+    pub(super) fn place_created(&mut self) {
+        let Some(open) = &self.open else { return };
+        let snapshot = std::sync::Arc::clone(&open.snapshot);
+        let pending = std::mem::take(&mut self.pending_chart_adds);
+        for (entities, at) in pending {
+            if entities.iter().any(|e| snapshot.entity(*e).is_none()) {
+                // An older snapshot: wait for the one that holds them.
+                self.pending_chart_adds.push((entities, at));
+                continue;
+            }
+            let actions = self.graph.add_created(&snapshot, &entities, at);
+            self.deferred.extend(actions);
+        }
+    }
+
+    /// Keeps the chart as it is under a name, with the case (a store command: audited and
+    /// undoable).
+    fn save_chart_snapshot(&mut self, name: String) {
+        let Some(chart) = self.graph.saved_chart() else {
+            self.error("The chart has not been drawn yet; show the Graph tab first");
+            return;
+        };
+        let chart = match serde_json::from_str(&chart) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error(format!("The chart could not be kept: {e}"));
+                return;
+            }
+        };
+        self.apply_store_command(Command::SaveChartSnapshot { name, chart });
+    }
+
+    /// Puts the chart back as a snapshot kept it: one chart undo step.
+    fn restore_chart_snapshot(&mut self, id: crate::model::ChartSnapshotId) {
+        let Some(open) = &self.open else { return };
+        let name = open
+            .snapshot
+            .chart_snapshots
+            .iter()
+            .find(|s| s.id == id)
+            .map_or_else(|| id.to_string(), |s| s.name.clone());
+        let snapshot = std::sync::Arc::clone(&open.snapshot);
+        let chart = match open.case.chart_snapshot(id) {
+            Ok(c) => c,
+            Err(e) => {
+                self.error(format!("The snapshot {name} could not be read: {e}"));
+                return;
+            }
+        };
+        self.pending_layout = None;
+        self.running.cancel(JobKind::Layout);
+        match self
+            .graph
+            .restore_snapshot(&snapshot, &chart.to_string(), &name)
+        {
+            Ok(()) => {
+                self.undo.push(UndoStep::Chart);
+                self.info(format!("Restored the chart snapshot {name}"));
+            }
+            Err(e) => self.error(format!("The snapshot {name} could not be restored: {e}")),
         }
     }
 
@@ -167,6 +273,10 @@ impl WorkbenchApp {
             UiCommand::Undo => self.undo_or_redo(true),
             UiCommand::Redo => self.undo_or_redo(false),
             UiCommand::Find => self.dialogs.focus_search = true,
+            UiCommand::NewEntity => self.open_editor(ui::editor::Open::NewEntity { at: None }),
+            UiCommand::EntityTypes => self.open_editor(ui::editor::Open::Types),
+            UiCommand::GradingSchemes => self.open_editor(ui::editor::Open::Schemes),
+            UiCommand::ChartSnapshots => self.open_editor(ui::editor::Open::Snapshots),
             UiCommand::CommandPalette => self.dialogs.palette = Some(String::new()),
             UiCommand::ShowGraph => self.tab = Tab::Graph,
             UiCommand::ShowEntities => self.tab = Tab::Entities,

@@ -78,6 +78,15 @@ impl WorkbenchApp {
         }
         self.import_window(&ctx);
         self.export_window(&ctx);
+        if let Some(open) = &self.open {
+            let snapshot = Arc::clone(&open.snapshot);
+            actions.extend(ui::editor::show(
+                &ctx,
+                &snapshot,
+                &mut self.editor,
+                &self.actor.analyst,
+            ));
+        }
         self.apply_actions(&ctx, actions);
     }
 
@@ -205,6 +214,12 @@ impl WorkbenchApp {
                     .unwrap_or_default();
                 (f, snapshot.generation, records)
             });
+            self.views.absorbed = match (focus, &self.open) {
+                (Some(crate::model::ItemRef::Entity(e)), Some(o)) => {
+                    o.case.absorbed_into(e).unwrap_or_default()
+                }
+                _ => Vec::new(),
+            };
         }
         let history = self.views.history.as_ref().map_or(&[][..], |h| &h.2[..]);
         let proposals = super::work::latest_proposals(&self.analysis);
@@ -213,8 +228,12 @@ impl WorkbenchApp {
             snapshot,
             &self.view,
             &mut self.views.inspector,
-            history,
-            proposals,
+            ui::inspector::Context {
+                history,
+                proposals,
+                absorbed: &self.views.absorbed,
+                analyst: &self.actor.analyst,
+            },
         )
     }
 

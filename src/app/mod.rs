@@ -169,6 +169,8 @@ struct ViewStates {
     timeline: TimelineState,
     /// The focused item's audit history, read once per item and generation.
     history: Option<(crate::model::ItemRef, u64, Vec<AuditRecord>)>,
+    /// The entities merged into the focused one (to split out), read with its history.
+    absorbed: Vec<(crate::model::EntityId, String)>,
 }
 
 /// The modal prompts.
@@ -213,6 +215,11 @@ pub struct WorkbenchApp {
     pub import: Option<ui::import::ImportWizard>,
     /// The export dialog, while open.
     pub export: Option<ui::export_dialog::ExportDialog>,
+    /// The editing windows (new entity, link, event; types, schemes, snapshots).
+    pub editor: ui::editor::EditorState,
+    /// Entities created by hand that go on the chart once the snapshot holding them arrives,
+    /// with where they were asked for.
+    pending_chart_adds: Vec<(Vec<crate::model::EntityId>, Option<[f32; 2]>)>,
     /// When the process started, until the first frame has been drawn (logged once).
     started: Option<std::time::Instant>,
     /// The chart as last saved with (or read from) the open case, to save only changes.
@@ -246,6 +253,8 @@ impl WorkbenchApp {
             graph: Default::default(),
             import: None,
             export: None,
+            editor: Default::default(),
+            pending_chart_adds: Vec::new(),
             started: None,
             chart_saved: None,
             pending_layout: None,

@@ -269,6 +269,15 @@ impl WorkbenchApp {
                 }
                 import::WizardRequest::Preview(plan) => self.start_preview(*plan),
                 import::WizardRequest::Start => self.start_import(),
+                import::WizardRequest::SaveSpec(path, spec) => {
+                    match crate::io::mapper::save_spec(&path, &spec) {
+                        Ok(()) => self.info(format!(
+                            "Saved the mapping spec; `copkit import --spec` takes it: {}",
+                            path.display()
+                        )),
+                        Err(e) => self.error(format!("Not saved: {e}")),
+                    }
+                }
             }
         }
     }

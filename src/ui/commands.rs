@@ -16,6 +16,10 @@ pub enum UiCommand {
     Redo,
     Find,
     CommandPalette,
+    NewEntity,
+    EntityTypes,
+    GradingSchemes,
+    ChartSnapshots,
     ShowGraph,
     ShowEntities,
     ShowLinks,
@@ -39,7 +43,7 @@ pub enum Menu {
 }
 
 impl UiCommand {
-    pub const ALL: [UiCommand; 21] = [
+    pub const ALL: [UiCommand; 25] = [
         UiCommand::NewCase,
         UiCommand::OpenCase,
         UiCommand::OpenDemo,
@@ -52,6 +56,10 @@ impl UiCommand {
         UiCommand::ClearSelection,
         UiCommand::ClearTimeFilter,
         UiCommand::CommandPalette,
+        UiCommand::NewEntity,
+        UiCommand::EntityTypes,
+        UiCommand::GradingSchemes,
+        UiCommand::ChartSnapshots,
         UiCommand::ShowGraph,
         UiCommand::ShowEntities,
         UiCommand::ShowLinks,
@@ -75,6 +83,10 @@ impl UiCommand {
             UiCommand::Redo => "Redo",
             UiCommand::Find => "Find…",
             UiCommand::CommandPalette => "Command palette…",
+            UiCommand::NewEntity => "New entity…",
+            UiCommand::EntityTypes => "Entity types…",
+            UiCommand::GradingSchemes => "Grading schemes…",
+            UiCommand::ChartSnapshots => "Chart snapshots…",
             UiCommand::ShowGraph => "Link chart",
             UiCommand::ShowEntities => "Entities table",
             UiCommand::ShowLinks => "Links table",
@@ -102,7 +114,10 @@ impl UiCommand {
             | UiCommand::Find
             | UiCommand::ClearSelection
             | UiCommand::ClearTimeFilter
-            | UiCommand::CommandPalette => Menu::Edit,
+            | UiCommand::CommandPalette
+            | UiCommand::NewEntity
+            | UiCommand::EntityTypes
+            | UiCommand::GradingSchemes => Menu::Edit,
             UiCommand::Shortcuts | UiCommand::About => Menu::Help,
             _ => Menu::View,
         }

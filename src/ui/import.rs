@@ -1,5 +1,8 @@
 //! The import wizard: pick a file (or drop it on the window) → choose a template, a saved
-//! mapping spec, and strict or lenient → preview the first rows as they would be imported,
+//! mapping spec or the column mapper (the file's columns matched to the roles the kind of
+//! import needs, guessed from the header and the values; time zone and format with the values
+//! as they will be read; values read as others; saved as a spec the CLI takes), and strict or
+//! lenient → preview the first rows as they would be imported,
 //! with problems marked → import as a job with progress and cancel → the report with every
 //! rejected row, and "re-import rejected rows" after the mapping was fixed.
 //!
@@ -7,6 +10,7 @@
 //! their own structure and go straight to the import.
 
 use crate::io::csv::{CsvOptions, Preview};
+use crate::io::mapper::ColumnMapper;
 use crate::io::{ImportPlan, ImportReport, MappingSpec, SourceFormat};
 use crate::jobs::JobError;
 use std::path::{Path, PathBuf};
@@ -25,6 +29,8 @@ pub enum SpecChoice {
     Template(String),
     /// A saved spec file (TOML), as typed or picked.
     File(String),
+    /// The column mapper's spec, as TOML (or why it is not complete yet).
+    Mapped(String),
 }
 
 /// The wizard's step.
@@ -53,7 +59,16 @@ pub struct ImportWizard {
     pub error: Option<String>,
     /// The report whose rejected rows the next import re-imports.
     pub reimport: Option<ImportReport>,
+    /// The file's header and first rows (tables), read when the file is chosen.
+    pub head: Option<(Vec<String>, Vec<Vec<String>>)>,
+    /// The column mapper, once chosen (or opened because no template fits the file).
+    pub mapper: Option<ColumnMapper>,
+    /// Where "Save spec" writes the mapping.
+    pub save_path: String,
 }
+
+/// Rows of the file the mapper shows and guesses from.
+const HEAD_ROWS: usize = 20;
 
 /// A preview the app makes in a job for the wizard.
 #[derive(Debug, Clone)]
@@ -100,6 +115,9 @@ impl ImportWizard {
             report: None,
             error: None,
             reimport: None,
+            head: None,
+            mapper: None,
+            save_path: String::new(),
         };
         if let Some(p) = path {
             wizard.path_text = p.display().to_string();
@@ -129,19 +147,92 @@ impl ImportWizard {
             return;
         }
         self.error = None;
-        if self.format().needs_mapping()
-            && let Some(t) = guess_template(&path)
-        {
-            self.spec = SpecChoice::Template(t.into());
+        self.head = crate::io::mapper::read_head(&path, self.format(), HEAD_ROWS);
+        self.mapper = None;
+        if self.format().needs_mapping() {
+            if let Some(t) = guess_template(&path) {
+                self.spec = SpecChoice::Template(t.into());
+            } else {
+                // No template reads this file as it is: the mapper opens with its guesses,
+                // so that the user goes on from there rather than from an error.
+                self.open_mapper(None);
+            }
         }
+        let stem = path.with_extension("spec.toml");
+        self.save_path = stem.display().to_string();
         self.preview = None;
         self.preview_of = None;
         self.step = Step::Map;
     }
 
+    /// Opens the column mapper, for a template or the one the file's columns fit best.
+    pub fn open_mapper(&mut self, template: Option<&str>) {
+        let (header, samples) = self.head.clone().unwrap_or_default();
+        let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
+        self.mapper = match template {
+            Some(t) => ColumnMapper::new(t, header, samples).ok(),
+            None => ColumnMapper::best(&names, &header, &samples),
+        };
+        self.sync_mapped();
+    }
+
+    /// Keeps the spec choice in step with the mapper (the preview is redone when it changes).
+    fn sync_mapped(&mut self) {
+        if let Some(m) = &self.mapper {
+            let text = m
+                .spec()
+                .and_then(|s| s.to_toml())
+                .unwrap_or_else(|e| format!("# incomplete: {e}"));
+            self.spec = SpecChoice::Mapped(text);
+        }
+    }
+
+    /// Why the import cannot start yet (`None`: it can): a role without a column, a spec that
+    /// does not load, or a column the spec reads that the file does not have.
+    pub fn not_ready(&self) -> Option<String> {
+        if !self.format().needs_mapping() {
+            return None;
+        }
+        if let SpecChoice::Mapped(_) = &self.spec
+            && let Some(m) = &self.mapper
+        {
+            let open: Vec<&str> = m.missing().iter().map(|r| r.label).collect();
+            if !open.is_empty() {
+                return Some(format!("Choose a column for: {}", open.join(", ")));
+            }
+        }
+        let spec = match self.load_spec() {
+            Ok(s) => s,
+            Err(e) => return Some(e),
+        };
+        if let Some((header, _)) = &self.head {
+            let absent: Vec<String> = spec
+                .columns()
+                .into_iter()
+                .filter(|(c, required)| *required && !header.iter().any(|h| h == c))
+                .map(|(c, _)| c)
+                .collect();
+            if !absent.is_empty() {
+                return Some(format!(
+                    "The file has no column {} that this mapping needs; choose \"Map the columns myself\" to match its own columns",
+                    absent
+                        .iter()
+                        .map(|c| format!("'{c}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        None
+    }
+
     /// The chosen mapping.
     pub fn load_spec(&self) -> Result<MappingSpec, String> {
         match &self.spec {
+            SpecChoice::Mapped(_) => match &self.mapper {
+                Some(m) => m.spec(),
+                None => Err("the column mapper has nothing to map".into()),
+            },
             SpecChoice::Template(name) => MappingSpec::template(name),
             SpecChoice::File(file) => {
                 let text = std::fs::read_to_string(file.trim()).map_err(|e| {
@@ -308,6 +399,8 @@ pub enum WizardRequest {
     Preview(Box<PreviewPlan>),
     /// Start the import.
     Start,
+    /// Write the mapper's spec to this file.
+    SaveSpec(PathBuf, Box<MappingSpec>),
     /// Cancel the running import.
     Cancel,
     Close,
@@ -364,7 +457,9 @@ pub fn show(
                             .find(|(n, _)| n == t)
                             .map_or(t.clone(), |(_, l)| format!("Template: {l}")),
                         SpecChoice::File(_) => "Saved mapping spec (TOML)".into(),
+                        SpecChoice::Mapped(_) => "Map the columns myself".into(),
                     };
+                    let mut open_mapper = false;
                     egui::ComboBox::new("import-spec", "Mapping")
                         .selected_text(current)
                         .show_ui(ui, |ui| {
@@ -384,8 +479,28 @@ pub fn show(
                             {
                                 wizard.spec = SpecChoice::File(String::new());
                             }
+                            if wizard.head.is_some()
+                                && ui
+                                    .selectable_label(
+                                        matches!(wizard.spec, SpecChoice::Mapped(_)),
+                                        "Map the columns myself",
+                                    )
+                                    .clicked()
+                            {
+                                open_mapper = true;
+                            }
                         });
+                    if open_mapper {
+                        let template = match &wizard.spec {
+                            SpecChoice::Template(t) => Some(t.clone()),
+                            _ => None,
+                        };
+                        wizard.open_mapper(template.as_deref());
+                    }
                 });
+                if matches!(wizard.spec, SpecChoice::Mapped(_)) {
+                    mapper_view(ui, wizard, &mut requests);
+                }
                 if let SpecChoice::File(file) = &mut wizard.spec {
                     ui.horizontal(|ui| {
                         let label = ui.label("Spec file:");
@@ -431,8 +546,13 @@ pub fn show(
                 } else {
                     "Start import"
                 };
-                if ui.button(label).clicked() {
+                let not_ready = wizard.not_ready();
+                let start = ui.add_enabled(not_ready.is_none(), egui::Button::new(label));
+                if start.clicked() {
                     requests.push(WizardRequest::Start);
+                }
+                if let Some(why) = &not_ready {
+                    ui.colored_label(ui.visuals().warn_fg_color, why);
                 }
                 if ui.button("Cancel").clicked() {
                     requests.push(WizardRequest::Close);
@@ -481,6 +601,184 @@ pub fn show(
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
     requests
+}
+
+/// The column mapper: each role of the kind of import beside the file's column chosen for
+/// it (with its first values), the time zone and format with the times as they will be read,
+/// values read as others, and saving the spec.
+fn mapper_view(ui: &mut egui::Ui, wizard: &mut ImportWizard, requests: &mut Vec<WizardRequest>) {
+    let Some(mapper) = &mut wizard.mapper else {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            "The file's columns could not be read for the mapper.",
+        );
+        return;
+    };
+    let before = mapper.clone();
+    ui.horizontal(|ui| {
+        ui.label("Kind of import:");
+        let current = TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == mapper.template)
+            .map_or(mapper.template.clone(), |(_, l)| l.to_string());
+        let mut template = mapper.template.clone();
+        egui::ComboBox::from_id_salt("mapper-template")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                for (name, label) in TEMPLATES {
+                    ui.selectable_value(&mut template, name.to_string(), label);
+                }
+            });
+        if template != mapper.template
+            && let Ok(m) =
+                ColumnMapper::new(&template, mapper.header.clone(), mapper.samples.clone())
+        {
+            *mapper = m;
+        }
+    });
+    egui::Grid::new("mapper-roles")
+        .num_columns(3)
+        .striped(true)
+        .show(ui, |ui| {
+            ui.strong("what the import needs");
+            ui.strong("column of the file");
+            ui.strong("first values");
+            ui.end_row();
+            let header = mapper.header.clone();
+            for role in mapper.roles.clone() {
+                let name = if role.label.is_empty() {
+                    role.key.clone()
+                } else {
+                    role.label.to_string()
+                };
+                ui.label(if role.required {
+                    format!("{name} *")
+                } else {
+                    name.clone()
+                });
+                let mut column = mapper.chosen.get(&role.key).cloned().unwrap_or_default();
+                egui::ComboBox::from_id_salt(("mapper-role", role.key.as_str()))
+                    .selected_text(if column.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        column.clone()
+                    })
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut column, String::new(), "(none)");
+                        for h in &header {
+                            ui.selectable_value(&mut column, h.clone(), h);
+                        }
+                    });
+                if column.is_empty() {
+                    mapper.chosen.remove(&role.key);
+                } else {
+                    mapper.chosen.insert(role.key.clone(), column.clone());
+                }
+                ui.weak(
+                    mapper
+                        .sample_values(&column)
+                        .iter()
+                        .take(3)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(" · "),
+                );
+                ui.end_row();
+            }
+        });
+    ui.horizontal(|ui| {
+        let l = ui.label("Time zone");
+        ui.add(egui::TextEdit::singleline(&mut mapper.zone).desired_width(120.0))
+            .labelled_by(l.id);
+        let l = ui.label("Date format");
+        ui.add(
+            egui::TextEdit::singleline(&mut mapper.time_format)
+                .desired_width(140.0)
+                .hint_text("auto, %d/%m/%Y %H:%M"),
+        )
+        .labelled_by(l.id);
+    });
+    if let Some(column) = mapper.time_column() {
+        let spec = crate::io::spec::TimeSpec {
+            format: match mapper.time_format.trim() {
+                "" => "auto".into(),
+                f => f.to_string(),
+            },
+            zone: Some(mapper.zone.trim().to_string()).filter(|z| !z.is_empty()),
+        };
+        for value in mapper.sample_values(column).into_iter().take(3) {
+            match crate::io::spec::parse_time(value, &spec) {
+                Ok(t) => ui.weak(format!(
+                    "{value} is read as {} UTC",
+                    super::time_text(t.start_ms)
+                )),
+                Err(e) => ui.colored_label(ui.visuals().warn_fg_color, format!("{value}: {e}")),
+            };
+        }
+    }
+    ui.label("Values read as others (case does not matter), such as PERSON as Person:");
+    let mut remove = None;
+    for (i, (column, from, to)) in mapper.values.iter_mut().enumerate() {
+        ui.horizontal(|ui| {
+            egui::ComboBox::from_id_salt(("mapper-value-column", i))
+                .selected_text(if column.is_empty() {
+                    "column"
+                } else {
+                    column.as_str()
+                })
+                .show_ui(ui, |ui| {
+                    for h in &before.header {
+                        ui.selectable_value(column, h.clone(), h);
+                    }
+                });
+            ui.add(
+                egui::TextEdit::singleline(from)
+                    .hint_text("as written")
+                    .desired_width(90.0),
+            );
+            ui.label("as");
+            ui.add(
+                egui::TextEdit::singleline(to)
+                    .hint_text("read as")
+                    .desired_width(90.0),
+            );
+            if ui.small_button("remove").clicked() {
+                remove = Some(i);
+            }
+        });
+    }
+    if let Some(i) = remove {
+        mapper.values.remove(i);
+    }
+    if ui.small_button("+ value").clicked() {
+        let column = mapper.chosen.get("type").cloned().unwrap_or_default();
+        mapper.values.push((column, String::new(), String::new()));
+    }
+    let spec = mapper.spec();
+    let changed = *mapper != before;
+    ui.horizontal(|ui| {
+        let l = ui.label("Spec file");
+        ui.add(egui::TextEdit::singleline(&mut wizard.save_path).desired_width(300.0))
+            .labelled_by(l.id);
+        let path = wizard.save_path.trim();
+        if ui
+            .add_enabled(
+                spec.is_ok() && !path.is_empty(),
+                egui::Button::new("Save spec"),
+            )
+            .on_hover_text("for `copkit import --spec FILE` and later imports of files like this")
+            .clicked()
+            && let Ok(spec) = &spec
+        {
+            requests.push(WizardRequest::SaveSpec(
+                PathBuf::from(path),
+                Box::new(spec.clone()),
+            ));
+        }
+    });
+    if changed {
+        wizard.sync_mapped();
+    }
 }
 
 fn preview_table(ui: &mut egui::Ui, preview: Option<&Result<Preview, String>>) {

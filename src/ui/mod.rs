@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod commands;
+pub mod editor;
 pub mod export_dialog;
 pub mod filters;
 pub mod graph;
@@ -28,6 +29,18 @@ pub enum Action {
     SetTimeFilter(Option<(i64, i64)>),
     /// Apply a store command (an edit, a merge, ...).
     Apply(Box<Command>),
+    /// Apply a store command that creates items by hand; entities it makes go on the chart,
+    /// at this position (layout units) when given.
+    Create {
+        command: Box<Command>,
+        at: Option<[f32; 2]>,
+    },
+    /// Open an editing window (new entity, link or event; types, schemes, snapshots).
+    Open(editor::Open),
+    /// Keep the chart as it is now under a name, with the case.
+    SaveChartSnapshot(String),
+    /// Put the chart back as a named snapshot kept it.
+    RestoreChartSnapshot(crate::model::ChartSnapshotId),
     Run(commands::UiCommand),
     /// Run a layout of the graph view as a job (the force layout streams its positions).
     RunLayout(graph::LayoutRequest),
@@ -146,7 +159,8 @@ impl Filters {
         }
     }
 
-    /// Whether an entity passes the type, category, grade, restricted and search filters.
+    /// Whether an entity passes the type, category, grade, restricted and search filters (the
+    /// search looks at the label, the source id, the values and the analyst's notes).
     pub fn entity_passes(
         &self,
         grade: Option<&(GradingScheme, Grade)>,
@@ -161,7 +175,8 @@ impl Filters {
             && self.matches_search(
                 [e.label.as_str(), e.source_id.as_deref().unwrap_or("")]
                     .into_iter()
-                    .chain(e.attributes.iter().map(|a| a.value.as_str())),
+                    .chain(e.attributes.iter().map(|a| a.value.as_str()))
+                    .chain(e.notes.iter().map(|n| n.text.as_str())),
             )
     }
 

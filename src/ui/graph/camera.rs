@@ -13,6 +13,8 @@ pub(super) enum Drag {
     Nodes(Vec<(usize, [f32; 2])>),
     /// Box selection from a screen point.
     Box(Pos2),
+    /// A link being drawn (alt-drag) from this display node.
+    Link(usize),
 }
 
 /// The camera and the pointer's state across frames.
@@ -26,6 +28,8 @@ pub struct CameraState {
     pub(super) hovered: Option<usize>,
     /// The display node the context menu was opened on.
     pub(super) context_node: Option<usize>,
+    /// Where (layout units) the context menu was opened, for "New entity here".
+    pub(super) context_world: Option<[f32; 2]>,
 }
 
 impl Default for CameraState {
@@ -37,6 +41,7 @@ impl Default for CameraState {
             drag: None,
             hovered: None,
             context_node: None,
+            context_world: None,
         }
     }
 }

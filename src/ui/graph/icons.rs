@@ -112,6 +112,18 @@ impl IconTextures {
 mod tests {
     use super::*;
 
+    /// The core's list of bundled icons (what custom types may use) is the set drawn here,
+    /// less the collection node's own icon.
+    #[test]
+    fn the_bundled_icon_list_matches_the_icon_files() {
+        let drawn: Vec<&str> = ICONS
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| *k != "collection")
+            .collect();
+        assert_eq!(drawn, crate::model::BUNDLED_ICONS);
+    }
+
     #[test]
     fn every_builtin_type_has_an_icon_that_renders() {
         let schema = crate::model::Schema::default();

@@ -340,6 +340,71 @@ impl GraphState {
         actions
     }
 
+    /// Puts entities the analyst created by hand on the chart: at `at` (where the background
+    /// was double-clicked), kept there as a position set by hand; else beside what they link
+    /// to, as any addition.
+    pub fn add_created(
+        &mut self,
+        case: &CaseSnapshot,
+        entities: &[EntityId],
+        at: Option<[f32; 2]>,
+    ) -> Vec<Action> {
+        let Some(at) = at else {
+            return self.add_to_chart(case, entities, "add created entities");
+        };
+        self.sync(case);
+        let was_empty = self.chart.on_chart_count(self.placement.nodes.len()) == 0;
+        self.chart.add(entities, "add created entities");
+        let mut moves = Vec::new();
+        for (k, e) in entities.iter().enumerate() {
+            if let Some(&i) = self.placement.index_of.get(e) {
+                // Several at one spot are set apart a little, so none hides another.
+                let p = [at[0] + 30.0 * k as f32, at[1]];
+                moves.push((*e, self.placement.positions[i], p));
+                self.placement.positions[i] = p;
+            }
+        }
+        self.chart
+            .state
+            .moved
+            .extend(moves.iter().map(|&(e, _, p)| (e, p)));
+        self.display.positions_moved();
+        if was_empty {
+            self.camera.needs_fit = true;
+        }
+        vec![
+            Action::ChartChanged,
+            Action::SelectMany(entities.iter().map(|&e| ItemRef::Entity(e)).collect()),
+        ]
+    }
+
+    /// Puts the chart back as a named snapshot kept it (the view's saved-chart JSON): the
+    /// working set, hidden, pinned and moved entities, collections and every position, as one
+    /// undo step. Entities the snapshot names that are gone are left out; entities made since
+    /// keep their places (and stay off a working-set chart).
+    pub fn restore_snapshot(
+        &mut self,
+        case: &CaseSnapshot,
+        json: &str,
+        name: &str,
+    ) -> Result<(), String> {
+        let saved: saved::SavedChart = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        self.sync(case);
+        self.stop_streaming();
+        self.layout_checkpoint(&format!("restore the snapshot {name}"));
+        self.chart.state = saved.state();
+        let index_of = &self.placement.index_of;
+        self.chart.retain(|e| index_of.contains_key(&e));
+        for (e, p) in saved.positions() {
+            if let Some(&i) = self.placement.index_of.get(&e) {
+                self.placement.positions[i] = p;
+            }
+        }
+        self.display.positions_moved();
+        self.camera.needs_fit = true;
+        Ok(())
+    }
+
     /// A layout job started (the force layout streams positions while it runs).
     pub fn layout_started(&mut self) {
         self.placement.layout_running = true;
@@ -689,13 +754,16 @@ pub fn show(
     if response.drag_started()
         && let Some(origin) = ui.input(|i| i.pointer.press_origin())
     {
-        let shift = ui.input(|i| i.modifiers.shift);
+        let (shift, alt) = ui.input(|i| (i.modifiers.shift, i.modifiers.alt));
         let on_node = state
             .display
             .pick(camera.to_world(origin), pick_radius(&camera));
         let model = &state.display.model;
+        let entities = state.placement.nodes.len();
         state.camera.drag = Some(match (shift, on_node) {
             (true, _) => Drag::Box(origin),
+            // Alt-drag from an entity to another draws a link between them (i2's link tool).
+            (false, Some(node)) if alt && node < entities => Drag::Link(node),
             (false, Some(node)) => {
                 let moving: Vec<usize> = if model.selected.get(node).copied() == Some(true) {
                     (0..model.len())
@@ -726,7 +794,7 @@ pub fn show(
                     }
                 }
             }
-            Some(Drag::Box(_)) => {}
+            Some(Drag::Box(_) | Drag::Link(_)) => {}
             _ => state.camera.center -= delta,
         }
     }
@@ -745,6 +813,19 @@ pub fn show(
                     actions.push(Action::ChartChanged);
                 }
                 state.display.rebuild_grid();
+            }
+            Some(Drag::Link(from)) => {
+                let to = response
+                    .interact_pointer_pos()
+                    .or(ui.input(|i| i.pointer.latest_pos()))
+                    .and_then(|p| state.display.pick(camera.to_world(p), pick_radius(&camera)));
+                if let (Some(from), Some(to)) = (
+                    state.placement.entity(from),
+                    to.and_then(|t| state.placement.entity(t)),
+                ) && from != to
+                {
+                    actions.push(Action::Open(crate::ui::editor::Open::NewLink { from, to }));
+                }
             }
             Some(Drag::Box(origin)) => {
                 if let Some(end) = response
@@ -842,6 +923,15 @@ pub fn show(
             egui::StrokeKind::Inside,
         );
     }
+    if let Some(Drag::Link(from)) = &state.camera.drag
+        && let Some(now) = ui.input(|i| i.pointer.latest_pos())
+        && let Some(p) = state.display.model.pos.get(*from)
+    {
+        painter.line_segment(
+            [camera.to_screen(*p), now],
+            Stroke::new(2.0, palette.selected),
+        );
+    }
     if state.style.show_legend {
         style::draw_legend(&painter, rect, &state.display.legend, &palette);
     }
@@ -874,16 +964,24 @@ pub fn show(
     }
     if response.double_clicked()
         && let Some(pointer) = response.interact_pointer_pos()
-        && let Some(i) = state
+    {
+        match state
             .display
             .pick(camera.to_world(pointer), pick_radius(&camera))
-        && i >= state.placement.nodes.len()
-    {
-        actions.extend(state.apply_op(
-            GraphOp::ExpandCollection(i - state.placement.nodes.len()),
-            case,
-            view,
-        ));
+        {
+            Some(i) if i >= state.placement.nodes.len() => {
+                actions.extend(state.apply_op(
+                    GraphOp::ExpandCollection(i - state.placement.nodes.len()),
+                    case,
+                    view,
+                ));
+            }
+            Some(_) => {}
+            // A double click on the background creates an entity there (i2, Maltego).
+            None => actions.push(Action::Open(crate::ui::editor::Open::NewEntity {
+                at: Some(camera.to_world(pointer)),
+            })),
+        }
     }
     if response.secondary_clicked()
         && let Some(pointer) = response.interact_pointer_pos()
@@ -891,6 +989,7 @@ pub fn show(
         state.camera.context_node = state
             .display
             .pick(camera.to_world(pointer), pick_radius(&camera));
+        state.camera.context_world = Some(camera.to_world(pointer));
         if let Some(i) = state.camera.context_node
             && !state
                 .display

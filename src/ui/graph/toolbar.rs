@@ -455,6 +455,38 @@ pub(super) fn context_menu(
         }
     });
     ui.separator();
+    {
+        use crate::ui::editor::Open;
+        let chosen = view.selected_entities();
+        if ui.button("New entity here…").clicked() {
+            actions.push(Action::Open(Open::NewEntity {
+                at: state.camera.context_world,
+            }));
+            ui.close();
+        }
+        if chosen.len() == 2
+            && ui
+                .button("Link the two selected…")
+                .on_hover_text("or alt-drag from one entity to the other")
+                .clicked()
+        {
+            actions.push(Action::Open(Open::NewLink {
+                from: chosen[0],
+                to: chosen[1],
+            }));
+            ui.close();
+        }
+        if !chosen.is_empty()
+            && chosen.len() <= 50
+            && ui.button("New event among the selected…").clicked()
+        {
+            actions.push(Action::Open(Open::NewEvent {
+                participants: chosen,
+            }));
+            ui.close();
+        }
+    }
+    ui.separator();
     if ui
         .add_enabled(
             !state.chart.state.hidden.is_empty(),
