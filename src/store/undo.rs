@@ -385,6 +385,16 @@ pub(crate) fn redo_batch(conn: &Connection, step: i64) -> Result<(), StoreError>
     for (table, _) in BATCH_ROWS.iter().rev() {
         let cols = columns(conn, table)?.join(",");
         let shadow = shadow(table);
+        // Nothing to move back: no statement, so that an AUTOINCREMENT table the batch never
+        // wrote (notes, usually) gets no sqlite_sequence row from an empty INSERT.
+        let any: bool = conn.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM {shadow} WHERE undo_step = ?1)"),
+            [step],
+            |r| r.get(0),
+        )?;
+        if !any {
+            continue;
+        }
         conn.execute(
             &format!(
                 "INSERT INTO {table} ({cols}) SELECT {cols} FROM {shadow} WHERE undo_step = ?1 ORDER BY rowid"
