@@ -113,6 +113,8 @@ fn an_entity_link_and_event_made_by_hand_are_graded_restricted_noted_undone_and_
             "B2",
             "--handling",
             "OPEN",
+            "--reason",
+            "entered from the surveillance log",
         ][..],
         &p[..],
     ]
@@ -288,8 +290,19 @@ fn an_entity_link_and_event_made_by_hand_are_graded_restricted_noted_undone_and_
             "{expected} not in {log:?}"
         );
     }
-    // The reason is in the record.
+    // The reason is in the record, for a creation too.
     let records = open(&case).audit_records().unwrap();
+    let created = records
+        .iter()
+        .find(|r| r.action == "create entity")
+        .unwrap();
+    assert!(
+        created
+            .details
+            .contains("entered from the surveillance log"),
+        "{}",
+        created.details
+    );
     let restricted = records
         .iter()
         .find(|r| r.action == "set restricted")

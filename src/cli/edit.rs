@@ -51,6 +51,9 @@ pub struct EntryArgs {
     pub restricted: bool,
     #[command(flatten)]
     pub grade: GradeArgs,
+    /// Why the entry is made, kept in its audit record.
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +143,9 @@ pub enum AddCommands {
         source_ref: Option<String>,
         #[command(flatten)]
         grade: GradeArgs,
+        /// Why the value is added, kept in its audit record.
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         purpose: PurposeArg,
     },
@@ -351,7 +357,8 @@ pub fn add(command: AddCommands, actor: Actor) -> Result<ExitCode> {
                 provenance,
                 grading,
             };
-            let applied = case.apply(Command::CreateEntity { entity })?;
+            let applied =
+                case.apply_because(Command::CreateEntity { entity }, entry.reason.as_deref())?;
             outln!("Created entity {}", created(&applied));
         }
         AddCommands::Link {
@@ -384,7 +391,8 @@ pub fn add(command: AddCommands, actor: Actor) -> Result<ExitCode> {
                 provenance,
                 grading,
             };
-            let applied = case.apply(Command::CreateLink { link })?;
+            let applied =
+                case.apply_because(Command::CreateLink { link }, entry.reason.as_deref())?;
             outln!("Created link {}", created(&applied));
         }
         AddCommands::Event {
@@ -444,7 +452,8 @@ pub fn add(command: AddCommands, actor: Actor) -> Result<ExitCode> {
             event.attributes = attributes(&entry.attributes, &provenance, grading.as_ref())?;
             event.provenance = provenance;
             event.grading = grading;
-            let applied = case.apply(Command::CreateEvent { event })?;
+            let applied =
+                case.apply_because(Command::CreateEvent { event }, entry.reason.as_deref())?;
             outln!("Created event {}", created(&applied));
         }
         AddCommands::Attribute {
@@ -454,6 +463,7 @@ pub fn add(command: AddCommands, actor: Actor) -> Result<ExitCode> {
             value,
             source_ref,
             grade,
+            reason,
             purpose,
         } => {
             let owner = parse_item(&item)?;
@@ -465,7 +475,10 @@ pub fn add(command: AddCommands, actor: Actor) -> Result<ExitCode> {
                 provenance: entry_provenance(&case, source_ref.as_deref()),
                 grading,
             };
-            let applied = case.apply(Command::AddAttribute { owner, attribute })?;
+            let applied = case.apply_because(
+                Command::AddAttribute { owner, attribute },
+                reason.as_deref(),
+            )?;
             outln!("Added attribute {} to {owner}", created(&applied));
         }
     }
@@ -706,14 +719,17 @@ pub fn note(
     let grading = grading(&case, grade)?;
     match target {
         AnyId::Item(owner) => {
-            let applied = case.apply(Command::AddNote {
-                owner,
-                note: NewNote {
-                    text,
-                    source_ref,
-                    grading,
+            let applied = case.apply_because(
+                Command::AddNote {
+                    owner,
+                    note: NewNote {
+                        text,
+                        source_ref,
+                        grading,
+                    },
                 },
-            })?;
+                reason.as_deref(),
+            )?;
             let id = applied
                 .made
                 .note

@@ -85,6 +85,21 @@ impl Case {
         reason = "a command is handed to the case, as a message is sent"
     )]
     pub fn apply(&mut self, command: Command) -> Result<Applied, StoreError> {
+        self.apply_because(command, None)
+    }
+
+    /// [`Case::apply`] with the analyst's reason kept in the audit record, for commands that
+    /// carry none of their own (a creation: why this entry was made).
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "a command is handed to the case, as a message is sent"
+    )]
+    pub fn apply_because(
+        &mut self,
+        command: Command,
+        reason: Option<&str>,
+    ) -> Result<Applied, StoreError> {
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         let reload = command.changes_configuration();
         let (applied, ()) =
             self.transact(Capture::Changes, |tx, ctx| -> Result<_, StoreError> {
@@ -96,6 +111,11 @@ impl Case {
                     }
                     if !outcome.created.is_empty() {
                         obj.insert("created".into(), serde_json::to_value(&outcome.created)?);
+                    }
+                    if let Some(reason) = reason
+                        && !obj.contains_key("reason")
+                    {
+                        obj.insert("reason".into(), reason.into());
                     }
                 }
                 Ok(Done {
