@@ -327,8 +327,16 @@ pub fn guess(
             }
         }
     }
-    // Required roles still open: the first free column whose values look right.
-    for role in roles.iter().filter(|r| r.required) {
+    // Required roles still open: the first free column whose values look right, the roles
+    // taken in the order files usually have them (caller before callee, payer before payee).
+    let mut open: Vec<&Role> = roles.iter().filter(|r| r.required).collect();
+    open.sort_by_key(|r| {
+        ROLE_WORDS
+            .iter()
+            .position(|(k, ..)| *k == r.key)
+            .unwrap_or(usize::MAX)
+    });
+    for role in open {
         if chosen.contains_key(&role.key) {
             continue;
         }
