@@ -536,6 +536,14 @@ fn the_telco_file_is_mapped_in_the_wizard_and_its_spec_reused_by_the_cli() {
     }
     // "auto" cannot read 01/03/2024: the import cannot start until the format is given.
     assert!(harness.query_by_label_contains("is read as").is_none());
+    let why = harness
+        .state()
+        .import
+        .as_ref()
+        .unwrap()
+        .not_ready()
+        .unwrap();
+    assert!(why.contains("times cannot be read"), "{why}");
     fill(&mut harness, "Date format", "%d/%m/%Y %H:%M");
     harness.run_steps(3);
     settle(&mut harness);

@@ -233,7 +233,11 @@ pub fn roles(template: &MappingSpec) -> Vec<Role> {
             required,
         })
         .collect();
-    roles.sort_by_key(|r| !r.required);
+    // Required first, then in the order files usually have them (caller before callee).
+    roles.sort_by_key(|r| {
+        let known = ROLE_WORDS.iter().position(|(k, ..)| *k == r.key);
+        (!r.required, known.unwrap_or(usize::MAX))
+    });
     roles
 }
 
@@ -489,16 +493,35 @@ impl ColumnMapper {
             .map(String::as_str)
     }
 
+    /// The time spec the mapping reads times with.
+    pub fn time_spec(&self) -> super::spec::TimeSpec {
+        super::spec::TimeSpec {
+            format: match self.time_format.trim() {
+                "" => "auto".into(),
+                f => f.to_string(),
+            },
+            zone: Some(self.zone.trim().to_string()).filter(|z| !z.is_empty()),
+        }
+    }
+
+    /// Why the first rows' times cannot be read with the zone and format chosen, if they
+    /// cannot (the import would reject every row).
+    pub fn time_problem(&self) -> Option<String> {
+        let column = self.time_column()?;
+        let spec = self.time_spec();
+        self.sample_values(column)
+            .into_iter()
+            .filter(|v| !v.trim().is_empty())
+            .find_map(|v| super::spec::parse_time(v, &spec).err())
+            .map(|e| format!("{column}: {e}"))
+    }
+
     /// The spec this mapping makes.
     pub fn spec(&self) -> Result<MappingSpec, String> {
         let template = MappingSpec::template(&self.template)?;
         let mut spec = apply(&template, &self.chosen);
         spec.name = format!("{} (mapped)", template.name);
-        spec.time.zone = Some(self.zone.trim().to_string()).filter(|z| !z.is_empty());
-        spec.time.format = match self.time_format.trim() {
-            "" => "auto".into(),
-            f => f.to_string(),
-        };
+        spec.time = self.time_spec();
         for (column, from, to) in &self.values {
             if column.trim().is_empty() || from.trim().is_empty() {
                 continue;

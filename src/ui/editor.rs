@@ -621,11 +621,15 @@ pub fn show(
     actions
 }
 
-fn window(title: &str) -> egui::Window<'_> {
+/// An editing window, first shown near the top centre (not over the menus).
+fn window<'a>(ctx: &egui::Context, title: &'a str) -> egui::Window<'a> {
+    let top = ctx.content_rect().center_top();
     egui::Window::new(title)
         .collapsible(false)
         .resizable(true)
         .default_width(380.0)
+        .pivot(egui::Align2::CENTER_TOP)
+        .default_pos(top + egui::vec2(0.0, 80.0))
 }
 
 fn entity_window(
@@ -639,7 +643,7 @@ fn entity_window(
         return;
     };
     let mut close = false;
-    window("New entity").show(ctx, |ui| {
+    window(ctx, "New entity").show(ctx, |ui| {
         egui::Grid::new("new-entity").num_columns(2).show(ui, |ui| {
             ui.label("Type");
             egui::ComboBox::from_id_salt("new-entity-type")
@@ -727,7 +731,7 @@ fn link_window(
             known.push(l.link_type.clone());
         }
     }
-    window("New link").show(ctx, |ui| {
+    window(ctx, "New link").show(ctx, |ui| {
         ui.label(format!(
             "{} {} {}",
             entity_name(case, form.from),
@@ -800,7 +804,7 @@ fn event_window(
     let Some(form) = &mut state.event else { return };
     let mut close = false;
     let known: Vec<String> = BUILTIN_EVENT_TYPES.iter().map(|s| s.to_string()).collect();
-    window("New event").show(ctx, |ui| {
+    window(ctx, "New event").show(ctx, |ui| {
         egui::Grid::new("new-event").num_columns(2).show(ui, |ui| {
             type_choice(
                 ui,
@@ -885,7 +889,7 @@ fn types_window(
 ) {
     let Some(form) = &mut state.types else { return };
     let mut close = false;
-    window("Entity types").show(ctx, |ui| {
+    window(ctx, "Entity types").show(ctx, |ui| {
         egui::ScrollArea::vertical()
             .max_height(160.0)
             .show(ui, |ui| {
@@ -967,7 +971,7 @@ fn schemes_window(
         return;
     };
     let mut close = false;
-    window("Grading schemes").show(ctx, |ui| {
+    window(ctx, "Grading schemes").show(ctx, |ui| {
         for s in &case.grading_schemes {
             let codes = |l: &[GradeLevel]| {
                 l.iter()
@@ -1036,49 +1040,51 @@ fn snapshots_window(
         return;
     };
     let mut open = true;
-    window("Chart snapshots").open(&mut open).show(ctx, |ui| {
-        ui.horizontal(|ui| {
-            labelled_text(ui, "Name", &mut form.name, "before the March meetings");
-            let name = form.name.trim().to_string();
-            if ui
-                .add_enabled(!name.is_empty(), egui::Button::new("Save the chart"))
-                .clicked()
-            {
-                actions.push(Action::SaveChartSnapshot(name));
-                form.name.clear();
-            }
-        });
-        ui.separator();
-        if case.chart_snapshots.is_empty() {
-            ui.weak(
-                "No snapshots yet: the chart as it is, its positions and style, kept under a name.",
-            );
-        }
-        labelled_text(
-            ui,
-            "Reason",
-            &mut form.reason,
-            "for removing one (recorded)",
-        );
-        for s in &case.chart_snapshots {
+    window(ctx, "Chart snapshots")
+        .open(&mut open)
+        .show(ctx, |ui| {
             ui.horizontal(|ui| {
-                ui.label(format!("{} · {} · {}", s.name, s.created_utc, s.analyst));
-                if ui.button(format!("Restore {}", s.name)).clicked() {
-                    actions.push(Action::RestoreChartSnapshot(s.id));
-                }
+                labelled_text(ui, "Name", &mut form.name, "before the March meetings");
+                let name = form.name.trim().to_string();
                 if ui
-                    .add_enabled(!form.reason.trim().is_empty(), egui::Button::new("Remove"))
-                    .on_disabled_hover_text("give a reason first")
+                    .add_enabled(!name.is_empty(), egui::Button::new("Save the chart"))
                     .clicked()
                 {
-                    actions.push(Action::Apply(Box::new(Command::RemoveChartSnapshot {
-                        id: s.id,
-                        reason: form.reason.trim().to_string(),
-                    })));
+                    actions.push(Action::SaveChartSnapshot(name));
+                    form.name.clear();
                 }
             });
-        }
-    });
+            ui.separator();
+            if case.chart_snapshots.is_empty() {
+                ui.weak(
+                "No snapshots yet: the chart as it is, its positions and style, kept under a name.",
+            );
+            }
+            labelled_text(
+                ui,
+                "Reason",
+                &mut form.reason,
+                "for removing one (recorded)",
+            );
+            for s in &case.chart_snapshots {
+                ui.horizontal(|ui| {
+                    ui.label(format!("{} · {} · {}", s.name, s.created_utc, s.analyst));
+                    if ui.button(format!("Restore {}", s.name)).clicked() {
+                        actions.push(Action::RestoreChartSnapshot(s.id));
+                    }
+                    if ui
+                        .add_enabled(!form.reason.trim().is_empty(), egui::Button::new("Remove"))
+                        .on_disabled_hover_text("give a reason first")
+                        .clicked()
+                    {
+                        actions.push(Action::Apply(Box::new(Command::RemoveChartSnapshot {
+                            id: s.id,
+                            reason: form.reason.trim().to_string(),
+                        })));
+                    }
+                });
+            }
+        });
     if !open {
         state.snapshots = None;
     }

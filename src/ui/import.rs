@@ -200,6 +200,11 @@ impl ImportWizard {
             if !open.is_empty() {
                 return Some(format!("Choose a column for: {}", open.join(", ")));
             }
+            if let Some(problem) = m.time_problem() {
+                return Some(format!(
+                    "The times cannot be read yet ({problem}); set the date format or the time zone"
+                ));
+            }
         }
         let spec = match self.load_spec() {
             Ok(s) => s,
@@ -699,13 +704,7 @@ fn mapper_view(ui: &mut egui::Ui, wizard: &mut ImportWizard, requests: &mut Vec<
         .labelled_by(l.id);
     });
     if let Some(column) = mapper.time_column() {
-        let spec = crate::io::spec::TimeSpec {
-            format: match mapper.time_format.trim() {
-                "" => "auto".into(),
-                f => f.to_string(),
-            },
-            zone: Some(mapper.zone.trim().to_string()).filter(|z| !z.is_empty()),
-        };
+        let spec = mapper.time_spec();
         for value in mapper.sample_values(column).into_iter().take(3) {
             match crate::io::spec::parse_time(value, &spec) {
                 Ok(t) => ui.weak(format!(

@@ -863,7 +863,7 @@ fn edit_section(
         let l = ui.label("Review date");
         ui.add(
             egui::TextEdit::singleline(&mut edit.review_date)
-                .desired_width(90.0)
+                .desired_width(100.0)
                 .hint_text("YYYY-MM-DD"),
         )
         .labelled_by(l.id);
