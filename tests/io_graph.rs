@@ -760,3 +760,110 @@ fn gexf_refuses_doctypes_and_names_unknown_nodes() {
     assert!(err.to_string().contains("zip archive"), "{err}");
     assert_eq!(dump(&case), before);
 }
+
+/// Whether python3 can import these modules (the CI installs networkx and python-igraph from
+/// PyPI; see .ci/run).
+fn python_has(modules: &str) -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs a Python snippet that reads `path` and prints what it found.
+fn python(code: &str, path: &Path) -> String {
+    let out = std::process::Command::new("python3")
+        .args(["-c", code, path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the peer's reader refused the file: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// An undirected case exported as GraphML and GEXF is read by networkx (which refuses a
+/// directed graph whose every edge is marked undirected) and igraph as an undirected graph
+/// with the same nodes and edges.
+#[test]
+fn undirected_exports_are_read_by_networkx_and_igraph() {
+    if !python_has("networkx, igraph") {
+        // The CI installs both; say so loudly where they are missing rather than pass quietly.
+        eprintln!(
+            "SKIPPED: python3 with networkx and igraph is needed (pip install networkx python-igraph)"
+        );
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the CI must have networkx and igraph for this test"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let people: Vec<NewEntity> = ["Ada", "Ben", "Cy", "Di"]
+        .iter()
+        .map(|n| NewEntity::new("Person", *n))
+        .collect();
+    let mut links = Vec::new();
+    for (a, b) in [(0, 1), (1, 2), (2, 3)] {
+        let mut l = NewLink::new("knows", EntityRef::New(a), EntityRef::New(b));
+        l.directed = false;
+        l.weight = Some(2.5);
+        links.push(l);
+    }
+    common::import(
+        &mut case,
+        BatchItems {
+            batch: NewBatch {
+                kind: "import".into(),
+                description: "people".into(),
+                ..Default::default()
+            },
+            entities: people,
+            links,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for (format, file) in [
+        (ExportFormat::GraphMl, "out.graphml"),
+        (ExportFormat::Gexf, "out.gexf"),
+    ] {
+        let out = dir.path().join(file);
+        export(
+            &mut case,
+            &ExportRequest {
+                format,
+                out: out.clone(),
+                recipient: "test".into(),
+                override_reason: None,
+            },
+        )
+        .unwrap();
+        let reader = if file.ends_with("graphml") {
+            "read_graphml"
+        } else {
+            "read_gexf"
+        };
+        let nx = python(
+            &format!(
+                "import sys, networkx as nx\n\
+                 g = nx.{reader}(sys.argv[1])\n\
+                 print(g.is_directed(), g.number_of_nodes(), g.number_of_edges())"
+            ),
+            &out,
+        );
+        assert_eq!(nx, "False 4 3", "networkx on {file}");
+        if file.ends_with("graphml") {
+            let ig = python(
+                "import sys, igraph\n\
+                 g = igraph.Graph.Read_GraphML(sys.argv[1])\n\
+                 print(g.is_directed(), g.vcount(), g.ecount())",
+                &out,
+            );
+            assert_eq!(ig, "False 4 3", "igraph on {file}");
+        }
+    }
+}

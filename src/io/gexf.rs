@@ -50,6 +50,7 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
     let mut class = "node".to_string();
     let mut current: Option<(bool, Item)> = None;
     let mut saw_root = false;
+    let mut lines = super::graphml::LineCounter::new(text);
     loop {
         let pos = reader.buffer_position();
         let ev = reader
@@ -85,7 +86,7 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                     let is_node = name == "node";
                     let mut item = Item {
                         id: a("id")?.unwrap_or_default(),
-                        line: line_of(text, pos),
+                        line: lines.line_at(pos),
                         ..Item::default()
                     };
                     if is_node && item.id.is_empty() {
@@ -235,6 +236,11 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
     use std::fmt::Write;
     let mut dropped = 0usize;
     let mut out = String::new();
+    // As in GraphML: the default is what the links agree on (events, from one party to the
+    // other, are directed), and an edge names its type only when it differs (GEXF 1.3 spells
+    // the time format `dateTime`).
+    let directed_default =
+        !sel.events.is_empty() || sel.links.is_empty() || sel.links.iter().any(|l| l.directed);
     let mode = if sel.events.is_empty() {
         "static"
     } else {
@@ -242,7 +248,12 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
     };
     let _ = writeln!(
         out,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gexf xmlns=\"http://gexf.net/1.3\" version=\"1.3\">\n  <meta><creator>COPKIT Workbench</creator></meta>\n  <graph defaultedgetype=\"directed\" mode=\"{mode}\" timeformat=\"datetime\">"
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gexf xmlns=\"http://gexf.net/1.3\" version=\"1.3\">\n  <meta><creator>COPKIT Workbench</creator></meta>\n  <graph defaultedgetype=\"{}\" mode=\"{mode}\" timeformat=\"dateTime\">",
+        if directed_default {
+            "directed"
+        } else {
+            "undirected"
+        }
     );
     let node_attrs = [
         "type",
@@ -317,12 +328,16 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
     for l in &sel.links {
         let _ = write!(
             out,
-            "      <edge id=\"{}\" source=\"{}\" target=\"{}\" type=\"{}\"",
-            l.id,
-            l.source,
-            l.target,
-            if l.directed { "directed" } else { "undirected" }
+            "      <edge id=\"{}\" source=\"{}\" target=\"{}\"",
+            l.id, l.source, l.target
         );
+        if l.directed != directed_default {
+            let _ = write!(
+                out,
+                " type=\"{}\"",
+                if l.directed { "directed" } else { "undirected" }
+            );
+        }
         if let Some(w) = l.weight {
             let _ = write!(out, " weight=\"{w}\"");
         }

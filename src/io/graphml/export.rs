@@ -45,7 +45,19 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
             "  <key id=\"{id}\" for=\"{for_}\" attr.name=\"{name}\" attr.type=\"{ty}\"/>"
         );
     }
-    out.push_str("  <graph id=\"G\" edgedefault=\"directed\">\n");
+    // The default is what every link is when they agree: networkx refuses a directed graph
+    // whose every edge says it is undirected. An edge says its direction only when it
+    // differs from the default (a mixed case).
+    let directed_default = sel.links.is_empty() || sel.links.iter().any(|l| l.directed);
+    let _ = writeln!(
+        out,
+        "  <graph id=\"G\" edgedefault=\"{}\">",
+        if directed_default {
+            "directed"
+        } else {
+            "undirected"
+        }
+    );
     for e in &sel.entities {
         let _ = writeln!(out, "    <node id=\"{}\">", e.id);
         let mut data = |k: &str, v: &str| {
@@ -71,11 +83,19 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
         out.push_str("    </node>\n");
     }
     for l in &sel.links {
-        let _ = writeln!(
-            out,
-            "    <edge id=\"{}\" source=\"{}\" target=\"{}\" directed=\"{}\">",
-            l.id, l.source, l.target, l.directed
-        );
+        if l.directed == directed_default {
+            let _ = writeln!(
+                out,
+                "    <edge id=\"{}\" source=\"{}\" target=\"{}\">",
+                l.id, l.source, l.target
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "    <edge id=\"{}\" source=\"{}\" target=\"{}\" directed=\"{}\">",
+                l.id, l.source, l.target, l.directed
+            );
+        }
         let mut data = |k: &str, v: &str| {
             let _ = writeln!(
                 out,
