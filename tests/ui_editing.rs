@@ -484,6 +484,8 @@ fn a_chart_snapshot_is_saved_and_restored() {
     assert!(!ops.is_empty());
     harness.run_steps(2);
     assert!(harness.state().graph.chart.state.hidden.contains(&ben));
+    // ... the colours changed...
+    harness.state_mut().graph.style.colour_by = copkit::ui::graph::style::ColourBy::Grade;
     // ... and every entity moved (as a drag or a layout would).
     for p in &mut harness.state_mut().graph.placement.positions {
         p[0] += 120.0;
@@ -499,6 +501,11 @@ fn a_chart_snapshot_is_saved_and_restored() {
         harness.state().graph.placement.positions,
         saved_positions,
         "every entity is back where the snapshot kept it"
+    );
+    assert_eq!(
+        harness.state().graph.style.colour_by,
+        copkit::ui::graph::style::ColourBy::Type,
+        "and drawn as it was"
     );
     assert!(
         audit_actions(&harness)

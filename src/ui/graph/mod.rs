@@ -151,11 +151,12 @@ impl GraphState {
         if self.placement.nodes.is_empty() {
             return None;
         }
-        let saved = saved::SavedChart::of(
+        let mut saved = saved::SavedChart::of(
             &self.placement.nodes,
             &self.placement.positions,
             &self.chart.state,
         );
+        saved.style = Some(self.style);
         serde_json::to_string(&saved).ok()
     }
 
@@ -379,8 +380,8 @@ impl GraphState {
     }
 
     /// Puts the chart back as a named snapshot kept it (the view's saved-chart JSON): the
-    /// working set, hidden, pinned and moved entities, collections and every position, as one
-    /// undo step. Entities the snapshot names that are gone are left out; entities made since
+    /// working set, hidden, pinned and moved entities, collections, every position and the
+    /// style, as one undo step (the undo puts back the chart, not the style). Entities the snapshot names that are gone are left out; entities made since
     /// keep their places (and stay off a working-set chart).
     pub fn restore_snapshot(
         &mut self,
@@ -393,6 +394,9 @@ impl GraphState {
         self.stop_streaming();
         self.layout_checkpoint(&format!("restore the snapshot {name}"));
         self.chart.state = saved.state();
+        if let Some(style) = saved.style {
+            self.style = style;
+        }
         let index_of = &self.placement.index_of;
         self.chart.retain(|e| index_of.contains_key(&e));
         for (e, p) in saved.positions() {

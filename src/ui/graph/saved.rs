@@ -24,6 +24,10 @@ pub struct SavedChart {
     /// The working set (absent: the whole case is on the chart).
     #[serde(default)]
     pub on_chart: Option<Vec<i64>>,
+    /// How the chart was drawn (colours, sizes, events as lines, legend); a named snapshot
+    /// puts it back (absent in charts saved before snapshots kept it).
+    #[serde(default)]
+    pub style: Option<super::style::GraphStyle>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -45,6 +49,7 @@ impl SavedChart {
                 .map(|(e, p)| (e.0, p[0], p[1]))
                 .collect(),
             on_chart: state.on_chart.as_ref().map(ids),
+            style: None,
             hidden: ids(&state.hidden),
             pinned: ids(&state.pinned),
             moved: state.moved.iter().map(|(e, p)| (e.0, p[0], p[1])).collect(),
