@@ -224,3 +224,67 @@ fn rejected_from_is_refused_for_a_graph_file() {
     assert!(text(&out).contains("networkx.graphml"), "{}", text(&out));
     assert_eq!(batches(), 1, "nothing was imported again");
 }
+
+/// Files saved under another tool's extension are read by what they hold: GraphML as `.gml`,
+/// FollowTheMoney as `.json` and `.ijson`.
+#[test]
+fn formats_are_recognised_by_content_under_other_extensions() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph");
+    for (fixture, renamed) in [
+        ("networkx.graphml", "export.gml"),
+        ("sample.ftm.json", "entities.json"),
+        ("sample.ftm.json", "aleph.ijson"),
+    ] {
+        let (dir, case) = new_case();
+        let file = dir.path().join(renamed);
+        std::fs::copy(fixtures.join(fixture), &file).unwrap();
+        let out = copkit(&["import", s(&file), "--into", s(&case), "--purpose", "OP-1"]);
+        assert!(out.status.success(), "{renamed}: {}", text(&out));
+        assert!(text(&out).contains("accepted"), "{renamed}: {}", text(&out));
+    }
+}
+
+/// `copkit verify-sources` hashes each import's source again: unchanged, then changed (exit 1),
+/// then missing; each check is recorded as a consultation.
+#[test]
+fn verify_sources_reports_unchanged_changed_and_missing_files() {
+    let (dir, case) = new_case();
+    let csv = dir.path().join("calls.csv");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cdr.csv"),
+        &csv,
+    )
+    .unwrap();
+    let out = copkit(&[
+        "import",
+        s(&csv),
+        "--into",
+        s(&case),
+        "--template",
+        "cdr",
+        "--purpose",
+        "OP-1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let verify = || copkit(&["verify-sources", s(&case), "--purpose", "DPO review"]);
+    let out = verify();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("B1"), "{}", text(&out));
+    assert!(text(&out).contains("unchanged"), "{}", text(&out));
+
+    let mut bytes = std::fs::read(&csv).unwrap();
+    bytes.extend_from_slice(b"\n");
+    std::fs::write(&csv, bytes).unwrap();
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("CHANGED"), "{}", text(&out));
+
+    std::fs::remove_file(&csv).unwrap();
+    let out = verify();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("missing"), "{}", text(&out));
+
+    let log = copkit(&["audit", "show", s(&case), "--purpose", "DPO review"]);
+    let checks = text(&log).matches("verify sources").count();
+    assert!(checks >= 3, "{}", text(&log));
+}

@@ -306,3 +306,53 @@ impl PurposeArg {
         }
     }
 }
+
+/// `copkit verify-sources CASE`: each import's source file hashed again where it still is.
+/// Exit 0 when none changed (missing files are listed, not failures: sources move to evidence
+/// stores); 1 when any changed.
+pub fn verify_sources(
+    case_path: &std::path::Path,
+    purpose: super::PurposeArg,
+    actor: Actor,
+) -> Result<ExitCode> {
+    use crate::io::verify::SourceState;
+    let purpose = resolve_purpose(purpose)?;
+    let case_path = case_path.to_path_buf();
+    let checks = super::progress::run_job("verify sources", move |cancel, progress| {
+        let mut case = Case::open(&case_path, actor, &purpose).map_err(JobError::failed)?;
+        crate::io::verify::verify_sources(&mut case, cancel, progress)
+            .map_err(JobError::failed)?
+            .ok_or(JobError::Cancelled)
+    })
+    .map_err(anyhow::Error::msg)?;
+    let mut changed = 0;
+    for c in &checks {
+        let path = c.recorded_path.as_deref().unwrap_or("-");
+        let what = match &c.state {
+            SourceState::Unchanged => "unchanged".to_string(),
+            SourceState::Changed { sha256 } => {
+                changed += 1;
+                format!(
+                    "CHANGED: sha256 now {sha256}, at import {}",
+                    c.recorded_sha256.as_deref().unwrap_or("-")
+                )
+            }
+            SourceState::Missing => "missing: no file there now".to_string(),
+            SourceState::NotRecorded => "no source file recorded".to_string(),
+        };
+        let at = match &c.found_at {
+            Some(p) if p.display().to_string() != path => format!(" (found at {})", p.display()),
+            _ => String::new(),
+        };
+        outln!("B{} {}: {what}: {path}{at}", c.batch, c.description);
+    }
+    outln!(
+        "{} batches checked, {changed} changed; the check is recorded in the audit log",
+        checks.len()
+    );
+    Ok(if changed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -102,6 +102,13 @@ pub enum Commands {
     },
     /// Import a file into a case through a mapping spec or template, printing the report.
     Import(io::ImportArgs),
+    /// Hash each import's source file again where it still is and report changed or missing
+    /// files (exit 1 when one changed); the check is recorded as a consultation.
+    VerifySources {
+        case: PathBuf,
+        #[command(flatten)]
+        purpose: PurposeArg,
+    },
     /// Export a case (skipping restricted items) with a manifest; recorded as a disclosure.
     Export(io::ExportArgs),
     /// Create an entity, link, event or attribute value by hand (an analyst entry).
@@ -406,6 +413,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Commands::Analyze(args) => analyze::run(args, actor),
         Commands::Chain { command } => chain::run(command, actor),
         Commands::Import(args) => io::import(&args, actor),
+        Commands::VerifySources { case, purpose } => io::verify_sources(&case, purpose, actor),
         Commands::Export(args) => io::export(&args, actor),
         Commands::Add { command } => edit::add(command, actor),
         Commands::Set(args) => edit::set(args, actor),

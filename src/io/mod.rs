@@ -15,6 +15,7 @@ pub mod parquet;
 pub mod report;
 pub mod source;
 pub mod spec;
+pub mod verify;
 pub mod xlsx;
 
 use crate::store::StoreError;

@@ -39,17 +39,20 @@ impl SourceFormat {
             Some("xlsx" | "xlsm" | "xls" | "ods") => SourceFormat::Xlsx,
             Some("graphml") => SourceFormat::Graphml,
             Some("gexf") => SourceFormat::Gexf,
-            Some("ftm" | "jsonl" | "ndjson") => SourceFormat::Ftm,
+            Some("ftm" | "jsonl" | "ndjson" | "ijson") => SourceFormat::Ftm,
             Some("parquet" | "parq" | "pq") => SourceFormat::Parquet,
             _ => SourceFormat::Csv,
         }
     }
 
-    /// As [`SourceFormat::from_name`], but a file that name would read as CSV and that begins
-    /// with Parquet's marker is Parquet (exports often carry another tool's extension).
+    /// As [`SourceFormat::from_name`], but a file that name would read as CSV is looked at:
+    /// one that begins with Parquet's marker is Parquet, GraphML or GEXF markup is GraphML or
+    /// GEXF, and JSON lines of FollowTheMoney entities are FtM (exports often carry another
+    /// tool's extension: GraphML saved as `.gml` or `.xml`, FtM as `.json`). Reads at most the
+    /// first 4 KiB.
     pub fn detect(path: &Path) -> SourceFormat {
         match SourceFormat::from_name(path) {
-            SourceFormat::Csv if starts_with_par1(path) => SourceFormat::Parquet,
+            SourceFormat::Csv => sniff(path).unwrap_or(SourceFormat::Csv),
             format => format,
         }
     }
@@ -75,13 +78,36 @@ impl SourceFormat {
     }
 }
 
-/// Whether the file begins with the Parquet marker (a missing or unreadable file is not).
-fn starts_with_par1(path: &Path) -> bool {
+/// What a file's first bytes say it is, for the formats whose start tells (a missing or
+/// unreadable file, and anything else, says nothing).
+fn sniff(path: &Path) -> Option<SourceFormat> {
     use std::io::Read as _;
-    let mut head = [0u8; 4];
+    const HEAD: u64 = 4096;
+    let mut head = Vec::with_capacity(HEAD as usize);
     std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| &head == b"PAR1")
+        .ok()?
+        .take(HEAD)
+        .read_to_end(&mut head)
+        .ok()?;
+    if head.starts_with(b"PAR1") {
+        return Some(SourceFormat::Parquet);
+    }
+    let text = String::from_utf8_lossy(&head);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if text.starts_with('<') {
+        let lower = text.to_ascii_lowercase();
+        return if lower.contains("<graphml") {
+            Some(SourceFormat::Graphml)
+        } else if lower.contains("<gexf") {
+            Some(SourceFormat::Gexf)
+        } else {
+            None
+        };
+    }
+    // An FtM entity is a JSON object with a schema and an id on one line.
+    let first = text.lines().next()?;
+    (first.starts_with('{') && first.contains("\"schema\"") && first.contains("\"id\""))
+        .then_some(SourceFormat::Ftm)
 }
 
 /// What one import needs besides the case and the file.
@@ -201,6 +227,39 @@ pub fn import_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_are_found_by_content_under_other_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let graphml = write(
+            "yed-export.gml",
+            b"<?xml version=\"1.0\"?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\"></graphml>\n",
+        );
+        assert_eq!(SourceFormat::detect(&graphml), SourceFormat::Graphml);
+        let gexf = write(
+            "gephi.xml",
+            b"\xef\xbb\xbf<?xml version=\"1.0\"?><gexf version=\"1.3\"/>",
+        );
+        assert_eq!(SourceFormat::detect(&gexf), SourceFormat::Gexf);
+        let ftm = write(
+            "aleph.json",
+            b"{\"id\": \"p1\", \"schema\": \"Person\", \"properties\": {\"name\": [\"Ada\"]}}\n",
+        );
+        assert_eq!(SourceFormat::detect(&ftm), SourceFormat::Ftm);
+        assert_eq!(
+            SourceFormat::from_name(Path::new("x.ijson")),
+            SourceFormat::Ftm
+        );
+        let csv = write("calls.csv", b"caller,callee\n1,2\n");
+        assert_eq!(SourceFormat::detect(&csv), SourceFormat::Csv);
+        let missing = dir.path().join("absent.csv");
+        assert_eq!(SourceFormat::detect(&missing), SourceFormat::Csv);
+    }
 
     #[test]
     fn formats_from_names_and_first_bytes() {
