@@ -867,3 +867,109 @@ fn undirected_exports_are_read_by_networkx_and_igraph() {
         }
     }
 }
+
+/// FtM out again as it came in: a Company read into an Organization is written as a Company,
+/// and a payment's amount and currency (and a call's duration) go into the schema's own
+/// properties, where FtM tools read them (not only into our `copkit` member).
+#[test]
+fn ftm_export_keeps_the_schema_and_payment_amounts() {
+    use copkit::io::ftm::import_ftm;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    import_ftm(
+        &mut case,
+        &fixture("graph", "sample.ftm.json"),
+        true,
+        &Default::default(),
+        None,
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let snap = case.snapshot().unwrap();
+    let company = snap
+        .entities
+        .iter()
+        .find(|e| e.source_id.as_deref() == Some("c1"))
+        .unwrap();
+    assert_eq!(company.entity_type, "Organization");
+    let (a, b) = (snap.entities[0].id, snap.entities[1].id);
+    let mut pay = NewEvent::new(
+        "Transaction",
+        EventTime::instant(
+            chrono::DateTime::parse_from_rfc3339("2024-03-01T10:00:00Z")
+                .unwrap()
+                .to_utc(),
+        ),
+    );
+    pay.participants = vec![
+        NewParticipant::new(ParticipantRole::From, a),
+        NewParticipant::new(ParticipantRole::To, b),
+    ];
+    pay.attributes = vec![
+        NewAttribute::new("amount", "9500.00"),
+        NewAttribute::new("currency", "EUR"),
+    ];
+    case.apply(copkit::store::Command::CreateEvent { event: pay })
+        .unwrap();
+    let out = dir.path().join("out.ftm.json");
+    export(
+        &mut case,
+        &ExportRequest {
+            format: ExportFormat::Ftm,
+            out: out.clone(),
+            recipient: "Aleph".into(),
+            override_reason: None,
+        },
+    )
+    .unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let c1 = lines.iter().find(|l| l["id"] == "c1").unwrap();
+    assert_eq!(c1["schema"], "Company");
+    assert!(c1["properties"].get("ftmSchema").is_none());
+    let amounts: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["schema"] == "Payment")
+        .map(|l| &l["properties"]["amount"])
+        .collect();
+    // The payment read from the FtM file keeps its amount on the way out, and ours has its own.
+    assert!(
+        amounts.contains(&&serde_json::json!(["1500"])),
+        "{amounts:?}"
+    );
+    assert!(
+        amounts.contains(&&serde_json::json!(["9500.00"])),
+        "{amounts:?}"
+    );
+    let ours = lines
+        .iter()
+        .find(|l| l["properties"]["amount"] == serde_json::json!(["9500.00"]))
+        .unwrap();
+    assert_eq!(ours["properties"]["currency"], serde_json::json!(["EUR"]));
+    if python_has("followthemoney") {
+        let read = python(
+            "import sys, json\n\
+             from followthemoney import model\n\
+             for line in open(sys.argv[1]):\n\
+             \x20   d = json.loads(line)\n\
+             \x20   d.pop('copkit', None)\n\
+             \x20   p = model.get_proxy(d)\n\
+             \x20   if p.schema.name in ('Company', 'Payment'):\n\
+             \x20       print(p.schema.name, p.get('amount'), p.get('currency'))",
+            &out,
+        );
+        assert!(read.contains("Company"), "{read}");
+        assert!(read.contains("Payment ['9500.00'] ['EUR']"), "{read}");
+    } else {
+        eprintln!(
+            "SKIPPED: followthemoney is not installed: the FtM library's own reading was not checked"
+        );
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the CI must have followthemoney for this test"
+        );
+    }
+}

@@ -20,6 +20,10 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// The attribute that keeps a thing's FtM schema where our type maps several (Company,
+/// LegalEntity and PublicBody all read as Organization), so that an export writes it again.
+const FTM_SCHEMA: &str = "ftmSchema";
+
 /// FtM thing schemas and the entity types they become.
 const THINGS: &[(&str, &str)] = &[
     ("Person", "Person"),
@@ -407,7 +411,7 @@ fn thing(
         }
         if r.schema != entity_type {
             e.attributes.push(NewAttribute {
-                property: "ftmSchema".into(),
+                property: FTM_SCHEMA.into(),
                 value: r.schema.clone(),
                 provenance: prov.clone(),
                 grading: grading.cloned(),
@@ -605,13 +609,21 @@ pub(crate) fn write_ftm(
     };
     for e in &sel.entities {
         let def = snap.schema.entity_type(&e.entity_type).ok();
-        let schema = def.and_then(|d| d.ftm_schema.clone()).unwrap_or_else(|| {
-            no_schema += 1;
-            "LegalEntity".into()
-        });
+        // The FtM schema an import kept (a Company read into an Organization) goes out again.
+        let kept = e
+            .attributes
+            .iter()
+            .find(|a| a.property == FTM_SCHEMA)
+            .map(|a| a.value.clone());
+        let schema = kept
+            .or_else(|| def.and_then(|d| d.ftm_schema.clone()))
+            .unwrap_or_else(|| {
+                no_schema += 1;
+                "LegalEntity".into()
+            });
         let mut props = serde_json::Map::new();
         props.insert("name".into(), json!([e.label]));
-        for a in &e.attributes {
+        for a in e.attributes.iter().filter(|a| a.property != FTM_SCHEMA) {
             let key = def
                 .and_then(|d| d.properties.iter().find(|p| p.key == a.property))
                 .and_then(|p| p.ftm.clone())
@@ -653,6 +665,31 @@ pub(crate) fn write_ftm(
             .map_or(("Event", "organizer", "involved"), |t| (t.0, t.1, t.2));
         let mut props = serde_json::Map::new();
         props.insert("date".into(), json!([ev.time.start().to_rfc3339()]));
+        if let Some(end) = ev.time.end() {
+            props.insert("endDate".into(), json!([end.to_rfc3339()]));
+        }
+        // The schema's own properties from the event's values: a payment's amount, currency
+        // and purpose, a call's duration (FtM tools read these; the copkit member keeps all).
+        let own: &[(&str, &str)] = match schema {
+            "Payment" => &[
+                ("amount", "amount"),
+                ("currency", "currency"),
+                ("purpose", "purpose"),
+                ("reference", "purpose"),
+            ],
+            "Call" => &[("durationSecs", "duration"), ("duration", "duration")],
+            _ => &[("summary", "summary"), ("description", "description")],
+        };
+        for a in &ev.attributes {
+            if let Some((_, prop)) = own.iter().find(|(k, _)| *k == a.property) {
+                let list = props.entry(*prop).or_insert_with(|| json!([]));
+                if let Some(arr) = list.as_array_mut()
+                    && !arr.iter().any(|x| x == &json!(a.value))
+                {
+                    arr.push(json!(a.value));
+                }
+            }
+        }
         for (role, prop) in [(ParticipantRole::From, fp), (ParticipantRole::To, tp)] {
             let who: Vec<String> = ev.in_role(role).map(|id| ftm_id(snap, id)).collect();
             if !who.is_empty() {
