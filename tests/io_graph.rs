@@ -231,12 +231,8 @@ fn graphml_round_trip_keeps_entities_links_attributes_grading_and_provenance() {
     .unwrap();
     assert_eq!((rep.manifest.entities, rep.manifest.links), (2, 1));
     assert_eq!(rep.manifest.skipped_restricted, 2);
-    assert!(
-        rep.manifest
-            .not_exported
-            .iter()
-            .any(|n| n.contains("events"))
-    );
+    // Events go out as edges with their time (GraphML has no events of its own).
+    assert_eq!(rep.manifest.events, 1);
     assert!(
         rep.manifest
             .not_exported
@@ -261,9 +257,34 @@ fn graphml_round_trip_keeps_entities_links_attributes_grading_and_provenance() {
 
     let (_, mut other) = temp_case(&dir, "d.copkit");
     let r = import(&mut other, &out, &GraphOptions::default()).unwrap();
-    assert_eq!((r.entities_created, r.links), (2, 1));
+    assert_eq!((r.entities_created, r.links, r.events), (2, 1, 1));
     let a = case.snapshot().unwrap();
     let b = other.snapshot().unwrap();
+    let be = &b.events[0];
+    let oe = a
+        .events
+        .iter()
+        .find(|e| !e.restricted && e.event_type == be.event_type)
+        .expect("the event came back with its type");
+    assert_eq!(be.time, oe.time);
+    assert_eq!(be.participants.len(), oe.participants.len());
+    assert_eq!(be.grading, oe.grading);
+    // networkx reads the same file: the link and the event, the event with its time.
+    if python_has("networkx") {
+        let read = python(
+            "import sys, networkx as nx\n\
+             g = nx.read_graphml(sys.argv[1])\n\
+             timed = [d for _, _, d in g.edges(data=True) if 'spell:start' in d]\n\
+             print(g.is_directed(), g.number_of_nodes(), g.number_of_edges(), len(timed))",
+            &out,
+        );
+        assert_eq!(read, "True 2 2 1", "networkx on the GraphML with an event");
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the CI must have networkx"
+        );
+    }
     let orig = a
         .entities
         .iter()

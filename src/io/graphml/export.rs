@@ -39,6 +39,14 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
         ("e_grading", "edge", "copkit:grading", "string"),
         ("e_prov", "edge", "copkit:provenance", "string"),
         ("e_attrs", "edge", "copkit:attributes", "string"),
+        // Events as edges between their first two participants, with their time: the names
+        // the GEXF writer uses, so one reader turns them back into events.
+        ("e_event", "edge", "copkit:event", "string"),
+        ("e_roles", "edge", "copkit:roles", "string"),
+        ("e_start", "edge", "spell:start", "string"),
+        ("e_end", "edge", "spell:end", "string"),
+        ("e_time_text", "edge", "copkit:time_text", "string"),
+        ("e_time_zone", "edge", "copkit:time_zone", "string"),
     ] {
         let _ = writeln!(
             out,
@@ -48,7 +56,8 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
     // The default is what every link is when they agree: networkx refuses a directed graph
     // whose every edge says it is undirected. An edge says its direction only when it
     // differs from the default (a mixed case).
-    let directed_default = sel.links.is_empty() || sel.links.iter().any(|l| l.directed);
+    let directed_default =
+        !sel.events.is_empty() || sel.links.is_empty() || sel.links.iter().any(|l| l.directed);
     let _ = writeln!(
         out,
         "  <graph id=\"G\" edgedefault=\"{}\">",
@@ -121,6 +130,56 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
         data("e_attrs", &attrs_json(&l.attributes));
         out.push_str("    </edge>\n");
     }
+    let mut partial = 0usize;
+    for ev in &sel.events {
+        let Some(first) = ev.participants.first() else {
+            partial += 1;
+            continue;
+        };
+        let second = ev.participants.get(1).unwrap_or(first);
+        if ev.participants.len() > 2 {
+            partial += 1;
+        }
+        // Events run from one party to the other: directed, which is then the default.
+        let _ = writeln!(
+            out,
+            "    <edge id=\"{}\" source=\"{}\" target=\"{}\">",
+            ev.id, first.entity, second.entity
+        );
+        let mut data = |k: &str, v: &str| {
+            let _ = writeln!(
+                out,
+                "      <data key=\"{k}\">{}</data>",
+                xml_text(v, &mut dropped)
+            );
+        };
+        data("e_type", &ev.event_type);
+        data("e_event", &ev.event_type);
+        data(
+            "e_roles",
+            &format!("{},{}", first.role.as_str(), second.role.as_str()),
+        );
+        let start = ev.time.start().to_rfc3339();
+        data("e_start", &start);
+        if let Some(end) = ev.time.end() {
+            data("e_end", &end.to_rfc3339());
+        }
+        if let Some(t) = &ev.time.original_text {
+            data("e_time_text", t);
+        }
+        if let Some(z) = &ev.time.original_zone {
+            data("e_time_zone", z);
+        }
+        if let Some(s) = &ev.source_id {
+            data("e_source_id", s);
+        }
+        if ev.grading.is_some() {
+            data("e_grading", &to_json(&ev.grading));
+        }
+        data("e_prov", &to_json(&ev.provenance));
+        data("e_attrs", &attrs_json(&ev.attributes));
+        out.push_str("    </edge>\n");
+    }
     out.push_str("  </graph>\n</graphml>\n");
     std::fs::OpenOptions::new()
         .write(true)
@@ -132,10 +191,9 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
             source,
         })?;
     let mut cannot = Vec::new();
-    if !sel.events.is_empty() {
+    if partial > 0 {
         cannot.push(format!(
-            "{} events (GraphML has nodes and edges only; use GEXF or CSV for events)",
-            sel.events.len()
+            "{partial} events with more than two participants (or none): a GraphML edge holds two, the rest were left out"
         ));
     }
     if dropped > 0 {
