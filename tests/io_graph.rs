@@ -825,7 +825,11 @@ fn undirected_exports_are_read_by_networkx_and_igraph() {
     let (_, mut case) = temp_case(&dir, "c.copkit");
     let people: Vec<NewEntity> = ["Ada", "Ben", "Cy", "Di"]
         .iter()
-        .map(|n| NewEntity::new("Person", *n))
+        .map(|n| {
+            NewEntity::new("Person", *n)
+                .with("nationality", "GB")
+                .with("heightCm", "180")
+        })
         .collect();
     let mut links = Vec::new();
     for (a, b) in [(0, 1), (1, 2), (2, 3)] {
@@ -877,6 +881,17 @@ fn undirected_exports_are_read_by_networkx_and_igraph() {
             &out,
         );
         assert_eq!(nx, "False 4 3", "networkx on {file}");
+        if file.ends_with("graphml") {
+            // Attribute values as typed columns: a number as a number, a text as a text.
+            let cols = python(
+                "import sys, networkx as nx\n\
+                 g = nx.read_graphml(sys.argv[1])\n\
+                 d = next(iter(g.nodes.values()))\n\
+                 print(repr(d['heightCm']), repr(d['nationality']))",
+                &out,
+            );
+            assert_eq!(cols, "180.0 'GB'", "typed columns in {file}");
+        }
         if file.ends_with("graphml") {
             let ig = python(
                 "import sys, igraph\n\

@@ -17,6 +17,70 @@ pub(crate) fn xml_text(s: &str, dropped: &mut usize) -> String {
     quick_xml::escape::escape(clean.as_str()).into_owned()
 }
 
+/// At most this many typed columns per kind of element; further properties travel only in
+/// `copkit:attributes` (and the manifest says so).
+const MAX_COLUMNS: usize = 256;
+
+/// One attribute property written as a column of its own.
+pub(crate) struct Column {
+    pub property: String,
+    /// Every value reads as a number and no element has two: written as `double`.
+    pub numeric: bool,
+}
+
+/// The typed columns for a set of elements' attribute values, by property name, so that Gephi,
+/// networkx and igraph see `phone`, `amount` or `durationSecs` as columns of their own (the
+/// exact values with their grading and provenance stay in `copkit:attributes`, which our
+/// import reads instead). Names our own keys use are left out; so are the properties past
+/// [`MAX_COLUMNS`] (counted in the second value).
+pub(crate) fn columns<'a>(
+    items: impl Iterator<Item = &'a [crate::model::Attribute]>,
+    reserved: &[&str],
+) -> (Vec<Column>, usize) {
+    let mut seen: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    for attrs in items {
+        let mut here: Vec<&str> = Vec::new();
+        for a in attrs {
+            let p = a.property.as_str();
+            if reserved.contains(&p) || p.starts_with("copkit:") || p.starts_with("spell:") {
+                continue;
+            }
+            let number = a.value.trim().parse::<f64>().is_ok_and(f64::is_finite);
+            let twice = here.contains(&p);
+            here.push(p);
+            let numeric = seen.entry(p).or_insert(true);
+            *numeric &= number && !twice;
+        }
+    }
+    let over = seen.len().saturating_sub(MAX_COLUMNS);
+    let cols = seen
+        .into_iter()
+        .take(MAX_COLUMNS)
+        .map(|(property, numeric)| Column {
+            property: property.to_string(),
+            numeric,
+        })
+        .collect();
+    (cols, over)
+}
+
+/// An element's values of a column: numbers as written, texts joined with "; ".
+pub(crate) fn column_value(attrs: &[crate::model::Attribute], col: &Column) -> Option<String> {
+    let values: Vec<&str> = attrs
+        .iter()
+        .filter(|a| a.property == col.property)
+        .map(|a| a.value.as_str())
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
+    Some(if col.numeric {
+        values[0].trim().to_string()
+    } else {
+        values.join("; ")
+    })
+}
+
 /// Writes the selection as GraphML; returns what the format could not hold.
 pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>, IoError> {
     use std::fmt::Write;
@@ -52,6 +116,26 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
             out,
             "  <key id=\"{id}\" for=\"{for_}\" attr.name=\"{name}\" attr.type=\"{ty}\"/>"
         );
+    }
+    let reserved = ["type", "label", "weight"];
+    let (node_cols, nodes_over) =
+        columns(sel.entities.iter().map(|e| &e.attributes[..]), &reserved);
+    let (edge_cols, edges_over) = columns(
+        sel.links
+            .iter()
+            .map(|l| &l.attributes[..])
+            .chain(sel.events.iter().map(|e| &e.attributes[..])),
+        &reserved,
+    );
+    for (prefix, for_, cols) in [("np", "node", &node_cols), ("ep", "edge", &edge_cols)] {
+        for (i, c) in cols.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "  <key id=\"{prefix}{i}\" for=\"{for_}\" attr.name=\"{}\" attr.type=\"{}\"/>",
+                xml_text(&c.property, &mut dropped).replace('"', "&quot;"),
+                if c.numeric { "double" } else { "string" }
+            );
+        }
     }
     // The default is what every link is when they agree: networkx refuses a directed graph
     // whose every edge says it is undirected. An edge says its direction only when it
@@ -89,6 +173,11 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
         }
         data("n_prov", &to_json(&e.provenance));
         data("n_attrs", &attrs_json(&e.attributes));
+        for (i, c) in node_cols.iter().enumerate() {
+            if let Some(v) = column_value(&e.attributes, c) {
+                data(&format!("np{i}"), &v);
+            }
+        }
         out.push_str("    </node>\n");
     }
     for l in &sel.links {
@@ -128,6 +217,11 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
         }
         data("e_prov", &to_json(&l.provenance));
         data("e_attrs", &attrs_json(&l.attributes));
+        for (i, c) in edge_cols.iter().enumerate() {
+            if let Some(v) = column_value(&l.attributes, c) {
+                data(&format!("ep{i}"), &v);
+            }
+        }
         out.push_str("    </edge>\n");
     }
     let mut partial = 0usize;
@@ -178,6 +272,11 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
         }
         data("e_prov", &to_json(&ev.provenance));
         data("e_attrs", &attrs_json(&ev.attributes));
+        for (i, c) in edge_cols.iter().enumerate() {
+            if let Some(v) = column_value(&ev.attributes, c) {
+                data(&format!("ep{i}"), &v);
+            }
+        }
         out.push_str("    </edge>\n");
     }
     out.push_str("  </graph>\n</graphml>\n");
@@ -194,6 +293,12 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
     if partial > 0 {
         cannot.push(format!(
             "{partial} events with more than two participants (or none): a GraphML edge holds two, the rest were left out"
+        ));
+    }
+    if nodes_over + edges_over > 0 {
+        cannot.push(format!(
+            "{} attribute properties beyond {MAX_COLUMNS} per kind of element have no column of their own (their values are in copkit:attributes)",
+            nodes_over + edges_over
         ));
     }
     if dropped > 0 {
