@@ -278,7 +278,9 @@ fn graphml_round_trip_keeps_entities_links_attributes_grading_and_provenance() {
              print(g.is_directed(), g.number_of_nodes(), g.number_of_edges(), len(timed))",
             &out,
         );
-        assert_eq!(read, "True 2 2 1", "networkx on the GraphML with an event");
+        // Three nodes: the two entities and the outside, the other side of the seed's
+        // one-sided event.
+        assert_eq!(read, "True 3 2 1", "networkx on the GraphML with an event");
     } else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -1006,6 +1008,83 @@ fn ftm_export_keeps_the_schema_and_payment_amounts() {
         assert!(
             std::env::var_os("CI").is_none(),
             "the CI must have followthemoney for this test"
+        );
+    }
+}
+
+/// A one-sided event (cash paid into an account) goes out as an edge from its party to one
+/// "outside" node, not as a self-loop, and comes back one-sided with no entity for the outside.
+#[test]
+fn one_sided_events_are_no_self_loops_and_come_back_one_sided() {
+    use copkit::io::gexf::import_gexf;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let account = case
+        .apply(copkit::store::Command::CreateEntity {
+            entity: NewEntity::new("BankAccount", "GB29 NWBK 6016 1331 9268 19"),
+        })
+        .unwrap()
+        .created[0];
+    let ItemRef::Entity(account) = account else {
+        panic!("not an entity")
+    };
+    let mut cash = NewEvent::new(
+        "Transaction",
+        EventTime::instant(
+            chrono::DateTime::parse_from_rfc3339("2024-03-01T10:00:00Z")
+                .unwrap()
+                .to_utc(),
+        ),
+    );
+    cash.participants = vec![NewParticipant::new(ParticipantRole::To, account)];
+    cash.attributes = vec![NewAttribute::new("amount", "9900")];
+    case.apply(copkit::store::Command::CreateEvent { event: cash })
+        .unwrap();
+    for (format, file) in [
+        (ExportFormat::GraphMl, "cash.graphml"),
+        (ExportFormat::Gexf, "cash.gexf"),
+    ] {
+        let out = dir.path().join(file);
+        export(
+            &mut case,
+            &ExportRequest {
+                format,
+                out: out.clone(),
+                recipient: "test".into(),
+                override_reason: None,
+            },
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(
+            text.contains("source=\"copkit-outside\""),
+            "cash paid in comes from the outside: {text}"
+        );
+        // networkx 3.6 reads GEXF times only as integer, double or date, not GEXF 1.3's
+        // dateTime (a KeyError), so it checks the GraphML file only.
+        if file.ends_with("graphml") && python_has("networkx") {
+            let loops = python(
+                "import sys, networkx as nx\n\
+                 g = nx.read_graphml(sys.argv[1])\n\
+                 print(nx.number_of_selfloops(g), g.number_of_edges())",
+                &out,
+            );
+            assert_eq!(loops, "0 1", "networkx on {file}");
+        }
+        let (_, mut other) = temp_case(&dir, &format!("{file}.copkit"));
+        let opts = GraphOptions::default();
+        let r = if file.ends_with("graphml") {
+            import(&mut other, &out, &opts).unwrap()
+        } else {
+            import_gexf(&mut other, &out, &opts, &CancelToken::new()).unwrap()
+        };
+        assert_eq!((r.entities_created, r.events), (1, 1), "{file}");
+        let snap = other.snapshot().unwrap();
+        assert_eq!(snap.events[0].participants.len(), 1, "{file}");
+        assert_eq!(
+            snap.events[0].participants[0].role,
+            ParticipantRole::To,
+            "{file}"
         );
     }
 }

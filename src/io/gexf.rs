@@ -18,7 +18,7 @@ use quick_xml::events::Event as X;
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::graphml::{attr, check_depth};
+use super::graphml::{OUTSIDE_LABEL, OUTSIDE_NODE, attr, check_depth};
 
 fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoError> {
     let mut reader = quick_xml::Reader::from_str(text);
@@ -262,6 +262,7 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         "copkit:grading",
         "copkit:provenance",
         "copkit:attributes",
+        "copkit:synthetic",
     ];
     let edge_attrs = [
         "type",
@@ -324,6 +325,16 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         attvalues(&mut out, &node_attrs, &v, &mut dropped);
         out.push_str("      </node>\n");
     }
+    if sel.events.iter().any(|ev| ev.participants.len() == 1) {
+        let synthetic = node_attrs
+            .iter()
+            .position(|t| *t == "copkit:synthetic")
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "      <node id=\"{OUTSIDE_NODE}\" label=\"{OUTSIDE_LABEL}\">\n        <attvalues>\n          <attvalue for=\"{synthetic}\" value=\"true\"/>\n        </attvalues>\n      </node>"
+        );
+    }
     out.push_str("    </nodes>\n    <edges>\n");
     for l in &sel.links {
         let _ = write!(
@@ -370,10 +381,18 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
             partial += 1;
             continue;
         };
-        let second = ev.participants.get(1).unwrap_or(first);
         if ev.participants.len() > 2 {
             partial += 1;
         }
+        // A one-sided event (cash in or out) runs between its party and the outside node, in
+        // the direction of its role, never as a self-loop.
+        let (source, target, second) = match ev.participants.get(1) {
+            Some(second) => (first.entity.to_string(), second.entity.to_string(), second),
+            None if first.role == crate::model::ParticipantRole::To => {
+                (OUTSIDE_NODE.to_string(), first.entity.to_string(), first)
+            }
+            None => (first.entity.to_string(), OUTSIDE_NODE.to_string(), first),
+        };
         let start = ev.time.start().to_rfc3339();
         let end = ev
             .time
@@ -381,8 +400,8 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
             .map_or_else(|| start.clone(), |e| e.to_rfc3339());
         let _ = writeln!(
             out,
-            "      <edge id=\"{}\" source=\"{}\" target=\"{}\" type=\"directed\">",
-            ev.id, first.entity, second.entity
+            "      <edge id=\"{}\" source=\"{source}\" target=\"{target}\" type=\"directed\">",
+            ev.id
         );
         let mut v = vec![
             ("copkit:event", ev.event_type.clone()),

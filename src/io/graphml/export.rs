@@ -95,6 +95,7 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
         ("n_grading", "node", "copkit:grading", "string"),
         ("n_prov", "node", "copkit:provenance", "string"),
         ("n_attrs", "node", "copkit:attributes", "string"),
+        ("n_synthetic", "node", "copkit:synthetic", "boolean"),
         ("e_type", "edge", "type", "string"),
         ("e_label", "edge", "label", "string"),
         ("e_weight", "edge", "weight", "double"),
@@ -225,20 +226,34 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
         out.push_str("    </edge>\n");
     }
     let mut partial = 0usize;
+    if sel.events.iter().any(|ev| ev.participants.len() == 1) {
+        let _ = writeln!(
+            out,
+            "    <node id=\"{OUTSIDE_NODE}\">\n      <data key=\"n_type\">Unknown</data>\n      <data key=\"n_label\">{OUTSIDE_LABEL}</data>\n      <data key=\"n_synthetic\">true</data>\n    </node>"
+        );
+    }
     for ev in &sel.events {
         let Some(first) = ev.participants.first() else {
             partial += 1;
             continue;
         };
-        let second = ev.participants.get(1).unwrap_or(first);
         if ev.participants.len() > 2 {
             partial += 1;
         }
-        // Events run from one party to the other: directed, which is then the default.
+        // Events run from one party to the other: directed, which is then the default. A
+        // one-sided event (cash in or out) runs between its party and the outside, in the
+        // direction of its role, never as a self-loop.
+        let (source, target, second) = match ev.participants.get(1) {
+            Some(second) => (first.entity.to_string(), second.entity.to_string(), second),
+            None if first.role == crate::model::ParticipantRole::To => {
+                (OUTSIDE_NODE.to_string(), first.entity.to_string(), first)
+            }
+            None => (first.entity.to_string(), OUTSIDE_NODE.to_string(), first),
+        };
         let _ = writeln!(
             out,
-            "    <edge id=\"{}\" source=\"{}\" target=\"{}\">",
-            ev.id, first.entity, second.entity
+            "    <edge id=\"{}\" source=\"{source}\" target=\"{target}\">",
+            ev.id
         );
         let mut data = |k: &str, v: &str| {
             let _ = writeln!(

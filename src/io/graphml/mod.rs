@@ -364,6 +364,22 @@ pub fn import_graphml(
     )
 }
 
+/// The node our GraphML and GEXF writers add for the other side of one-sided events (cash
+/// paid in or taken out, a sighting): such an event is an edge from its participant to this
+/// node, never a self-loop. Its key `copkit:synthetic` tells our import to make no entity of
+/// it and the event one-sided again.
+pub(crate) const OUTSIDE_NODE: &str = "copkit-outside";
+pub(crate) const OUTSIDE_LABEL: &str = "Outside the case (cash, an unknown party)";
+
+/// Whether a node is the writers' stand-in for the outside.
+fn is_synthetic(n: &Item, keys: &HashMap<String, Key>) -> bool {
+    n.data.iter().any(|(k, v, _)| {
+        keys.get(k)
+            .is_some_and(|key| key.name == "copkit:synthetic")
+            && v.trim() == "true"
+    })
+}
+
 /// Writes parsed nodes and edges (from GraphML or GEXF) as one batch.
 #[allow(clippy::too_many_arguments)] // reason: shared by two formats, each argument distinct
 pub(crate) fn import_parsed(
@@ -415,7 +431,12 @@ pub(crate) fn import_parsed(
     let keys = parsed.keys;
     let (applied, mut report) = case.import_streamed(batch, |w| -> Result<ImportReport, IoError> {
         let mut ids: HashMap<String, EntityId> = HashMap::new();
+        let mut outside: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for n in &parsed.nodes {
+            if is_synthetic(n, &keys) {
+                outside.insert(n.id.as_str());
+                continue;
+            }
             report.rows_read += 1;
             if report.rows_read.is_multiple_of(4096) {
                 cancel.check().map_err(|_| IoError::Cancelled)?;
@@ -461,7 +482,16 @@ pub(crate) fn import_parsed(
             } else {
                 format!("edge {}", e.id)
             };
-            let (Some(&s), Some(&t)) = (ids.get(&e.source), ids.get(&e.target)) else {
+            // An edge to the outside is a one-sided event: both ends are its participant.
+            let (source, target) = match (
+                outside.contains(e.source.as_str()),
+                outside.contains(e.target.as_str()),
+            ) {
+                (false, true) => (&e.source, &e.source),
+                (true, false) => (&e.target, &e.target),
+                _ => (&e.source, &e.target),
+            };
+            let (Some(&s), Some(&t)) = (ids.get(source), ids.get(target)) else {
                 let missing = if ids.contains_key(&e.source) { &e.target } else { &e.source };
                 report.rows_rejected += 1;
                 report.rejected.push(RowProblem {
@@ -471,7 +501,7 @@ pub(crate) fn import_parsed(
                 });
                 continue;
             };
-            if s == t {
+            if s == t && source == &e.source && target == &e.target {
                 report.warnings.push(RowProblem {
                     line: e.line,
                     field: None,
