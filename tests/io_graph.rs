@@ -883,17 +883,17 @@ fn undirected_exports_are_read_by_networkx_and_igraph() {
             &out,
         );
         assert_eq!(nx, "False 4 3", "networkx on {file}");
-        if file.ends_with("graphml") {
-            // Attribute values as typed columns: a number as a number, a text as a text.
-            let cols = python(
+        // Attribute values as typed columns: a number as a number, a text as a text.
+        let cols = python(
+            &format!(
                 "import sys, networkx as nx\n\
-                 g = nx.read_graphml(sys.argv[1])\n\
+                 g = nx.{reader}(sys.argv[1])\n\
                  d = next(iter(g.nodes.values()))\n\
-                 print(repr(d['heightCm']), repr(d['nationality']))",
-                &out,
-            );
-            assert_eq!(cols, "180.0 'GB'", "typed columns in {file}");
-        }
+                 print(repr(d['heightCm']), repr(d['nationality']))"
+            ),
+            &out,
+        );
+        assert_eq!(cols, "180.0 'GB'", "typed columns in {file}");
         if file.ends_with("graphml") {
             let ig = python(
                 "import sys, igraph\n\

@@ -276,30 +276,69 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         "copkit:time_text",
         "copkit:time_zone",
     ];
-    for (class, list) in [("node", &node_attrs[..]), ("edge", &edge_attrs[..])] {
+    // Attribute values also as typed columns, one per property, as in the GraphML writer
+    // (Gephi filters and partitions on columns; our import reads copkit:attributes instead).
+    let reserved = ["type", "label", "weight"];
+    let (node_cols, nodes_over) =
+        super::graphml::columns(sel.entities.iter().map(|e| &e.attributes[..]), &reserved);
+    let (edge_cols, edges_over) = super::graphml::columns(
+        sel.links
+            .iter()
+            .map(|l| &l.attributes[..])
+            .chain(sel.events.iter().map(|e| &e.attributes[..])),
+        &reserved,
+    );
+    let typed =
+        |fixed: &[&'static str], cols: &[super::graphml::Column]| -> Vec<(String, &'static str)> {
+            fixed
+                .iter()
+                .map(|t| (t.to_string(), "string"))
+                .chain(cols.iter().map(|c| {
+                    (
+                        c.property.clone(),
+                        if c.numeric { "double" } else { "string" },
+                    )
+                }))
+                .collect()
+        };
+    let node_list = typed(&node_attrs, &node_cols);
+    let edge_list = typed(&edge_attrs, &edge_cols);
+    for (class, list) in [("node", &node_list), ("edge", &edge_list)] {
         let _ = writeln!(out, "    <attributes class=\"{class}\" mode=\"static\">");
-        for (i, t) in list.iter().enumerate() {
+        for (i, (t, ty)) in list.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "      <attribute id=\"{i}\" title=\"{t}\" type=\"string\"/>"
+                "      <attribute id=\"{i}\" title=\"{}\" type=\"{ty}\"/>",
+                xml_text(t, &mut dropped).replace('"', "&quot;")
             );
         }
         out.push_str("    </attributes>\n");
     }
-    let attvalues =
-        |out: &mut String, list: &[&str], values: &[(&str, String)], dropped: &mut usize| {
-            out.push_str("        <attvalues>\n");
-            for (title, v) in values {
-                if let Some(i) = list.iter().position(|t| t == title) {
-                    let _ = writeln!(
-                        out,
-                        "          <attvalue for=\"{i}\" value=\"{}\"/>",
-                        xml_text(v, dropped).replace('"', "&quot;")
-                    );
-                }
+    let column_values = |cols: &[super::graphml::Column],
+                         attrs: &[crate::model::Attribute],
+                         v: &mut Vec<(String, String)>| {
+        for c in cols {
+            if let Some(value) = super::graphml::column_value(attrs, c) {
+                v.push((c.property.clone(), value));
             }
-            out.push_str("        </attvalues>\n");
-        };
+        }
+    };
+    let attvalues = |out: &mut String,
+                     list: &[(String, &str)],
+                     values: &[(String, String)],
+                     dropped: &mut usize| {
+        out.push_str("        <attvalues>\n");
+        for (title, v) in values {
+            if let Some(i) = list.iter().position(|(t, _)| t == title) {
+                let _ = writeln!(
+                    out,
+                    "          <attvalue for=\"{i}\" value=\"{}\"/>",
+                    xml_text(v, dropped).replace('"', "&quot;")
+                );
+            }
+        }
+        out.push_str("        </attvalues>\n");
+    };
     out.push_str("    <nodes>\n");
     for e in &sel.entities {
         let _ = writeln!(
@@ -322,7 +361,9 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         if e.grading.is_some() {
             v.push(("copkit:grading", to_json(&e.grading)));
         }
-        attvalues(&mut out, &node_attrs, &v, &mut dropped);
+        let mut v: Vec<(String, String)> = v.into_iter().map(|(t, x)| (t.to_string(), x)).collect();
+        column_values(&node_cols, &e.attributes, &mut v);
+        attvalues(&mut out, &node_list, &v, &mut dropped);
         out.push_str("      </node>\n");
     }
     if sel.events.iter().any(|ev| ev.participants.len() == 1) {
@@ -372,7 +413,9 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         if l.grading.is_some() {
             v.push(("copkit:grading", to_json(&l.grading)));
         }
-        attvalues(&mut out, &edge_attrs, &v, &mut dropped);
+        let mut v: Vec<(String, String)> = v.into_iter().map(|(t, x)| (t.to_string(), x)).collect();
+        column_values(&edge_cols, &l.attributes, &mut v);
+        attvalues(&mut out, &edge_list, &v, &mut dropped);
         out.push_str("      </edge>\n");
     }
     let mut partial = 0;
@@ -424,7 +467,9 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         if ev.grading.is_some() {
             v.push(("copkit:grading", to_json(&ev.grading)));
         }
-        attvalues(&mut out, &edge_attrs, &v, &mut dropped);
+        let mut v: Vec<(String, String)> = v.into_iter().map(|(t, x)| (t.to_string(), x)).collect();
+        column_values(&edge_cols, &ev.attributes, &mut v);
+        attvalues(&mut out, &edge_list, &v, &mut dropped);
         let _ = writeln!(
             out,
             "        <spells><spell start=\"{start}\" end=\"{end}\"/></spells>"
@@ -445,6 +490,12 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
     if partial > 0 {
         cannot.push(format!(
             "{partial} events with more than two participants (or none): a GEXF edge holds two, the rest were left out"
+        ));
+    }
+    if nodes_over + edges_over > 0 {
+        cannot.push(format!(
+            "{} attribute properties beyond the column limit have no column of their own (their values are in copkit:attributes)",
+            nodes_over + edges_over
         ));
     }
     if dropped > 0 {

@@ -6,7 +6,9 @@
 //! multi-valued attributes) as `copkit:` keys holding JSON, so a round trip keeps them.
 
 mod export;
-pub(crate) use export::{attrs_json, to_json, write_graphml, xml_text};
+pub(crate) use export::{
+    Column, attrs_json, column_value, columns, to_json, write_graphml, xml_text,
+};
 
 use super::export::Selection;
 use super::report::{ImportReport, RowProblem};
