@@ -1088,3 +1088,74 @@ fn one_sided_events_are_no_self_loops_and_come_back_one_sided() {
         );
     }
 }
+
+/// i2 CSV carries events as dated link rows: a call between two phones, and cash paid in as a
+/// row from the outside stand-in.
+#[test]
+fn i2_csv_carries_events_as_dated_link_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let mut ids = Vec::new();
+    for (t, l) in [
+        ("Phone", "+447700900001"),
+        ("Phone", "+447700900002"),
+        ("BankAccount", "ACC-1"),
+    ] {
+        let ItemRef::Entity(id) = case
+            .apply(copkit::store::Command::CreateEntity {
+                entity: NewEntity::new(t, l),
+            })
+            .unwrap()
+            .created[0]
+        else {
+            panic!("not an entity")
+        };
+        ids.push(id);
+    }
+    let at =
+        |s: &str| EventTime::instant(chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc());
+    let mut call = NewEvent::new("Call", at("2024-03-01T10:15:00Z"));
+    call.participants = vec![
+        NewParticipant::new(ParticipantRole::From, ids[0]),
+        NewParticipant::new(ParticipantRole::To, ids[1]),
+    ];
+    let mut cash = NewEvent::new("Transaction", at("2024-03-02T09:00:00Z"));
+    cash.participants = vec![NewParticipant::new(ParticipantRole::To, ids[2])];
+    for event in [call, cash] {
+        case.apply(copkit::store::Command::CreateEvent { event })
+            .unwrap();
+    }
+    let out = dir.path().join("i2.csv");
+    export(
+        &mut case,
+        &ExportRequest {
+            format: ExportFormat::I2Csv,
+            out: out.clone(),
+            recipient: "analyst".into(),
+            override_reason: None,
+        },
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    let call = rows
+        .iter()
+        .find(|r| &r[col("link_type")] == "Call")
+        .unwrap();
+    assert_eq!(
+        (&call[col("date")], &call[col("time")]),
+        ("2024-03-01", "10:15:00")
+    );
+    // Cells a spreadsheet would run as formulas (a leading +) are neutralised with a quote.
+    assert_eq!(&call[col("end1_label")], "'+447700900001");
+    assert_eq!(&call[col("end2_label")], "'+447700900002");
+    let cash = rows
+        .iter()
+        .find(|r| &r[col("link_type")] == "Transaction")
+        .unwrap();
+    assert_eq!(&cash[col("end1_id")], "copkit-outside");
+    assert_eq!(&cash[col("end2_label")], "ACC-1");
+}

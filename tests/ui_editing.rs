@@ -258,7 +258,7 @@ fn entities_a_link_and_an_event_made_in_the_window_are_graded_noted_undone_and_r
     assert!(
         link.attributes
             .iter()
-            .any(|a| a.property == "start_date" && a.value == "2024-01")
+            .any(|a| a.property == "startDate" && a.value == "2024-01")
     );
 
     // An event among the two, from the context menu.

@@ -340,7 +340,9 @@ fn write_csv_folder(dir: &Path, sel: &Selection<'_>) -> Result<Vec<PathBuf>, IoE
     Ok(vec![ep.clone(), lp.clone(), vp.clone()])
 }
 
-fn write_i2(path: &Path, snap: &CaseSnapshot, sel: &Selection<'_>) -> Result<(), IoError> {
+/// Writes the i2 link rows; returns how many events had more than two participants (or
+/// none) and were carried in part.
+fn write_i2(path: &Path, snap: &CaseSnapshot, sel: &Selection<'_>) -> Result<usize, IoError> {
     let mut w = csv_writer(path)?;
     let err = write_err(path);
     w.write_record([
@@ -405,10 +407,71 @@ fn write_i2(path: &Path, snap: &CaseSnapshot, sel: &Selection<'_>) -> Result<(),
         w.write_record(row(cells.iter().map(String::as_str)))
             .map_err(&err)?;
     }
+    // Events as link rows dated by their start (i2 charts calls and payments as dated links):
+    // between the first two participants, or for a one-sided event between its party and the
+    // outside stand-in the graph exports use. More participants are not carried.
+    let mut partial = 0usize;
+    for ev in &sel.events {
+        let Some(first) = ev.participants.first() else {
+            partial += 1;
+            continue;
+        };
+        if ev.participants.len() > 2 {
+            partial += 1;
+        }
+        let end = |id: crate::model::EntityId| -> [String; 4] {
+            snap.entity(id).map_or_else(
+                || [id.to_string(), String::new(), String::new(), String::new()],
+                |e| {
+                    [
+                        e.source_id.clone().unwrap_or_else(|| e.id.to_string()),
+                        e.entity_type.clone(),
+                        e.label.clone(),
+                        attrs_text(&e.attributes),
+                    ]
+                },
+            )
+        };
+        let outside = || {
+            [
+                super::graphml::OUTSIDE_NODE.to_string(),
+                "Unknown".to_string(),
+                super::graphml::OUTSIDE_LABEL.to_string(),
+                String::new(),
+            ]
+        };
+        let (end1, end2) = match ev.participants.get(1) {
+            Some(second) => (end(first.entity), end(second.entity)),
+            None if first.role == crate::model::ParticipantRole::To => {
+                (outside(), end(first.entity))
+            }
+            None => (end(first.entity), outside()),
+        };
+        let start = ev.time.start();
+        let g = grade_cells(ev.grading.as_ref());
+        let mut cells = vec![
+            ev.id.to_string(),
+            ev.event_type.clone(),
+            "->".to_string(),
+            "confirmed".to_string(),
+            start.format("%Y-%m-%d").to_string(),
+            start.format("%H:%M:%S").to_string(),
+            g[1].clone(),
+            g[2].clone(),
+            g[3].clone(),
+        ];
+        cells.extend(end1);
+        cells.extend(end2);
+        cells.push(String::new());
+        cells.push(attrs_text(&ev.attributes));
+        w.write_record(row(cells.iter().map(String::as_str)))
+            .map_err(&err)?;
+    }
     w.flush().map_err(|source| IoError::Write {
         path: path.to_path_buf(),
         source,
-    })
+    })?;
+    Ok(partial)
 }
 
 fn sha256_of(path: &Path) -> Result<String, IoError> {
@@ -461,11 +524,10 @@ pub fn export(
     let outputs = match req.format {
         ExportFormat::Csv => write_csv_folder(&req.out, &sel)?,
         ExportFormat::I2Csv => {
-            write_i2(&req.out, &snap, &sel)?;
-            if !sel.events.is_empty() {
+            let partial = write_i2(&req.out, &snap, &sel)?;
+            if partial > 0 {
                 not_exported.push(format!(
-                    "{} events (i2 link rows hold links only)",
-                    sel.events.len()
+                    "{partial} events with more than two participants (or none): an i2 link row holds two ends, the rest were left out"
                 ));
             }
             not_exported.push("per-value provenance and grading of attributes".into());

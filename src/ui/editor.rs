@@ -385,15 +385,18 @@ impl LinkForm {
         let grading = self.entry.grading(case)?;
         let provenance = self.entry.provenance(analyst);
         let mut dates = Vec::new();
-        for (key, text) in [("start_date", &self.start), ("end_date", &self.end)] {
+        // The property names imports and the i2 export use for a relation's dates.
+        for (key, what, text) in [
+            ("startDate", "from date", &self.start),
+            ("endDate", "to date", &self.end),
+        ] {
             let text = text.trim();
             if text.is_empty() {
                 continue;
             }
             if !partial_date(text) {
                 return Err(format!(
-                    "the {} '{text}' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)",
-                    key.replace('_', " ")
+                    "the {what} '{text}' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)"
                 ));
             }
             dates.push((key.to_string(), text.to_string()));
