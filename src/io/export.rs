@@ -412,7 +412,7 @@ fn write_i2(path: &Path, snap: &CaseSnapshot, sel: &Selection<'_>) -> Result<usi
     // outside stand-in the graph exports use. More participants are not carried.
     let mut partial = 0usize;
     for ev in &sel.events {
-        let Some(first) = ev.participants.first() else {
+        let Some((one, two, _)) = super::graphml::event_ends(ev) else {
             partial += 1;
             continue;
         };
@@ -440,13 +440,8 @@ fn write_i2(path: &Path, snap: &CaseSnapshot, sel: &Selection<'_>) -> Result<usi
                 String::new(),
             ]
         };
-        let (end1, end2) = match ev.participants.get(1) {
-            Some(second) => (end(first.entity), end(second.entity)),
-            None if first.role == crate::model::ParticipantRole::To => {
-                (outside(), end(first.entity))
-            }
-            None => (end(first.entity), outside()),
-        };
+        let at = |e: Option<crate::model::EntityId>| e.map_or_else(outside, end);
+        let (end1, end2) = (at(one), at(two));
         let start = ev.time.start();
         let g = grade_cells(ev.grading.as_ref());
         let mut cells = vec![

@@ -56,6 +56,16 @@ const EVENTS: &[(&str, &str, &str, &str)] = &[
     ("Event", "organizer", "involved", "Event"),
 ];
 
+/// Adds a value to an FtM property's list, once.
+fn add_value(props: &mut serde_json::Map<String, Value>, key: impl Into<String>, value: &str) {
+    let list = props.entry(key).or_insert_with(|| json!([]));
+    if let Some(arr) = list.as_array_mut()
+        && !arr.iter().any(|x| x == value)
+    {
+        arr.push(json!(value));
+    }
+}
+
 fn json_depth(line: &str) -> usize {
     let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
     for b in line.bytes() {
@@ -628,12 +638,7 @@ pub(crate) fn write_ftm(
                 .and_then(|d| d.properties.iter().find(|p| p.key == a.property))
                 .and_then(|p| p.ftm.clone())
                 .unwrap_or_else(|| a.property.clone());
-            let list = props.entry(key).or_insert_with(|| json!([]));
-            if let Some(arr) = list.as_array_mut()
-                && !arr.iter().any(|x| x == &json!(a.value))
-            {
-                arr.push(json!(a.value));
-            }
+            add_value(&mut props, key, &a.value);
         }
         lines.push(json!({
             "id": ftm_id(snap, e.id),
@@ -682,12 +687,7 @@ pub(crate) fn write_ftm(
         };
         for a in &ev.attributes {
             if let Some((_, prop)) = own.iter().find(|(k, _)| *k == a.property) {
-                let list = props.entry(*prop).or_insert_with(|| json!([]));
-                if let Some(arr) = list.as_array_mut()
-                    && !arr.iter().any(|x| x == &json!(a.value))
-                {
-                    arr.push(json!(a.value));
-                }
+                add_value(&mut props, *prop, &a.value);
             }
         }
         for (role, prop) in [(ParticipantRole::From, fp), (ParticipantRole::To, tp)] {

@@ -429,13 +429,13 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         }
         // A one-sided event (cash in or out) runs between its party and the outside node, in
         // the direction of its role, never as a self-loop.
-        let (source, target, second) = match ev.participants.get(1) {
-            Some(second) => (first.entity.to_string(), second.entity.to_string(), second),
-            None if first.role == crate::model::ParticipantRole::To => {
-                (OUTSIDE_NODE.to_string(), first.entity.to_string(), first)
-            }
-            None => (first.entity.to_string(), OUTSIDE_NODE.to_string(), first),
+        let Some((source, target, second_role)) = super::graphml::event_ends(ev) else {
+            continue;
         };
+        let (source, target) = (
+            super::graphml::end_node(source),
+            super::graphml::end_node(target),
+        );
         let start = ev.time.start().to_rfc3339();
         let end = ev
             .time
@@ -450,7 +450,7 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
             ("copkit:event", ev.event_type.clone()),
             (
                 "copkit:roles",
-                format!("{},{}", first.role.as_str(), second.role.as_str()),
+                format!("{},{}", first.role.as_str(), second_role.as_str()),
             ),
             ("copkit:provenance", to_json(&ev.provenance)),
             ("copkit:attributes", attrs_json(&ev.attributes)),

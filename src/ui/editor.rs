@@ -355,13 +355,7 @@ impl Default for LinkForm {
 
 /// Whether a text is a partial date (YYYY, YYYY-MM or YYYY-MM-DD).
 fn partial_date(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('-').collect();
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    match parts.as_slice() {
-        [y] => digits(y, 4),
-        [y, m] => digits(y, 4) && digits(m, 2) && (1..=12).contains(&m.parse().unwrap_or(0)),
-        [..] => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
-    }
+    crate::model::PartialDate::parse(text).is_ok()
 }
 
 impl LinkForm {

@@ -243,13 +243,10 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
         // Events run from one party to the other: directed, which is then the default. A
         // one-sided event (cash in or out) runs between its party and the outside, in the
         // direction of its role, never as a self-loop.
-        let (source, target, second) = match ev.participants.get(1) {
-            Some(second) => (first.entity.to_string(), second.entity.to_string(), second),
-            None if first.role == crate::model::ParticipantRole::To => {
-                (OUTSIDE_NODE.to_string(), first.entity.to_string(), first)
-            }
-            None => (first.entity.to_string(), OUTSIDE_NODE.to_string(), first),
+        let Some((source, target, second_role)) = event_ends(ev) else {
+            continue;
         };
+        let (source, target) = (end_node(source), end_node(target));
         let _ = writeln!(
             out,
             "    <edge id=\"{}\" source=\"{source}\" target=\"{target}\">",
@@ -266,7 +263,7 @@ pub(crate) fn write_graphml(path: &Path, sel: &Selection<'_>) -> Result<Vec<Stri
         data("e_event", &ev.event_type);
         data(
             "e_roles",
-            &format!("{},{}", first.role.as_str(), second.role.as_str()),
+            &format!("{},{}", first.role.as_str(), second_role.as_str()),
         );
         let start = ev.time.start().to_rfc3339();
         data("e_start", &start);

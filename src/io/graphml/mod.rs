@@ -373,6 +373,32 @@ pub fn import_graphml(
 pub(crate) const OUTSIDE_NODE: &str = "copkit-outside";
 pub(crate) const OUTSIDE_LABEL: &str = "Outside the case (cash, an unknown party)";
 
+/// The two ends every writer puts an event between: its first two participants, or for a
+/// one-sided event its party and the outside (`None`), in the direction of its role, never a
+/// self-loop. Also the second end's role (the party's own for a one-sided event). `None` for
+/// an event with no participant.
+pub(crate) fn event_ends(
+    ev: &crate::model::Event,
+) -> Option<(
+    Option<EntityId>,
+    Option<EntityId>,
+    crate::model::ParticipantRole,
+)> {
+    let first = ev.participants.first()?;
+    Some(match ev.participants.get(1) {
+        Some(second) => (Some(first.entity), Some(second.entity), second.role),
+        None if first.role == crate::model::ParticipantRole::To => {
+            (None, Some(first.entity), first.role)
+        }
+        None => (Some(first.entity), None, first.role),
+    })
+}
+
+/// An event end's node id: the entity's, or the outside stand-in's.
+pub(crate) fn end_node(end: Option<EntityId>) -> String {
+    end.map_or_else(|| OUTSIDE_NODE.to_string(), |e| e.to_string())
+}
+
 /// Whether a node is the writers' stand-in for the outside.
 fn is_synthetic(n: &Item, keys: &HashMap<String, Key>) -> bool {
     n.data.iter().any(|(k, v, _)| {
