@@ -226,6 +226,7 @@ fn graphml_round_trip_keeps_entities_links_attributes_grading_and_provenance() {
             out: out.clone(),
             recipient: "CPS".into(),
             override_reason: None,
+            only: None,
         },
     )
     .unwrap();
@@ -352,6 +353,7 @@ fn graphml_round_trip_keeps_entities_links_attributes_grading_and_provenance() {
             out: out.clone(),
             recipient: "CPS".into(),
             override_reason: None,
+            only: None,
         },
     );
     assert!(again.unwrap_err().to_string().contains("already exists"));
@@ -362,6 +364,7 @@ fn graphml_round_trip_keeps_entities_links_attributes_grading_and_provenance() {
             out: case_path.clone(),
             recipient: "CPS".into(),
             override_reason: None,
+            only: None,
         },
     );
     assert!(onto_case.unwrap_err().to_string().contains("open case"));
@@ -378,6 +381,7 @@ fn no_dissemination_codes_block_exports_unless_overridden() {
         out: out.clone(),
         recipient: "Partner agency".into(),
         override_reason: None,
+        only: None,
     };
     let err = export(&mut case, &req).unwrap_err();
     assert!(err.to_string().contains("forbids dissemination"), "{err}");
@@ -386,6 +390,7 @@ fn no_dissemination_codes_block_exports_unless_overridden() {
         &mut case,
         &ExportRequest {
             override_reason: Some("court order 2024/17".into()),
+            only: None,
             ..req
         },
     )
@@ -424,6 +429,7 @@ fn csv_export_writes_three_tables_with_a_manifest() {
             out: out.clone(),
             recipient: "CPS".into(),
             override_reason: None,
+            only: None,
         },
     )
     .unwrap();
@@ -513,6 +519,7 @@ fn gexf_round_trip_keeps_events_as_spells() {
             out: out.clone(),
             recipient: "CPS".into(),
             override_reason: None,
+            only: None,
         },
     )
     .unwrap();
@@ -680,6 +687,7 @@ fn ftm_round_trip_keeps_entities_links_events_grading_and_provenance() {
             out: out.clone(),
             recipient: "CPS".into(),
             override_reason: None,
+            only: None,
         },
     )
     .unwrap();
@@ -866,6 +874,7 @@ fn undirected_exports_are_read_by_networkx_and_igraph() {
                 out: out.clone(),
                 recipient: "test".into(),
                 override_reason: None,
+                only: None,
             },
         )
         .unwrap();
@@ -957,6 +966,7 @@ fn ftm_export_keeps_the_schema_and_payment_amounts() {
             out: out.clone(),
             recipient: "Aleph".into(),
             override_reason: None,
+            only: None,
         },
     )
     .unwrap();
@@ -1052,6 +1062,7 @@ fn one_sided_events_are_no_self_loops_and_come_back_one_sided() {
                 out: out.clone(),
                 recipient: "test".into(),
                 override_reason: None,
+                only: None,
             },
         )
         .unwrap();
@@ -1133,6 +1144,7 @@ fn i2_csv_carries_events_as_dated_link_rows() {
             out: out.clone(),
             recipient: "analyst".into(),
             override_reason: None,
+            only: None,
         },
     )
     .unwrap();

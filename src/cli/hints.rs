@@ -35,6 +35,7 @@ pub(crate) fn io_hint(err: &IoError) -> Option<String> {
             "--encoding utf-16le reads UTF-16 without a byte-order mark".into()
         }
         IoError::WrongFormat { .. } => "--format names the format of the file".into(),
+        IoError::OtherFormat { found, .. } => format!("--format {} reads it", found.flag()),
         IoError::Refused { reason, .. } if reason.contains("dissemination") => {
             "--override-dissemination REASON exports them, recording the reason".into()
         }

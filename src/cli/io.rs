@@ -25,6 +25,16 @@ pub enum ImportFormat {
     Ftm,
     /// Apache Parquet (a flat table; columns by name, as in a CSV header).
     Parquet,
+    /// GML (networkx, igraph, Gephi).
+    Gml,
+    /// Pajek .net.
+    Pajek,
+    /// Node-link JSON (d3, networkx).
+    NodeLink,
+    /// A STIX 2.1 bundle.
+    Stix,
+    /// A Maltego graph (.mtgx).
+    Mtgx,
 }
 
 /// Built-in mapping templates.
@@ -191,6 +201,11 @@ impl From<ImportFormat> for SourceFormat {
             ImportFormat::Gexf => SourceFormat::Gexf,
             ImportFormat::Ftm => SourceFormat::Ftm,
             ImportFormat::Parquet => SourceFormat::Parquet,
+            ImportFormat::Gml => SourceFormat::Gml,
+            ImportFormat::Pajek => SourceFormat::Pajek,
+            ImportFormat::NodeLink => SourceFormat::NodeLink,
+            ImportFormat::Stix => SourceFormat::Stix,
+            ImportFormat::Mtgx => SourceFormat::Mtgx,
         }
     }
 }
@@ -235,6 +250,18 @@ pub enum ExportFormatArg {
     Gexf,
     /// FollowTheMoney JSON lines.
     Ftm,
+    /// GML (networkx, igraph, Gephi).
+    Gml,
+    /// Pajek .net.
+    Pajek,
+    /// Node-link JSON (d3, networkx).
+    NodeLink,
+    /// Graphviz DOT.
+    Dot,
+    /// A STIX 2.1 bundle.
+    Stix,
+    /// A folder of Parquet tables (entities, links, events, attribute values, provenance).
+    Parquet,
 }
 
 /// Arguments of `copkit export`.
@@ -252,6 +279,9 @@ pub struct ExportArgs {
     /// Export items whose handling code forbids dissemination, for this reason (audited).
     #[arg(long, value_name = "REASON")]
     pub override_dissemination: Option<String>,
+    /// Export only these entities (ids such as E3,E7) and the links and events among them.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub selection: Vec<String>,
     #[command(flatten)]
     pub purpose: PurposeArg,
 }
@@ -262,6 +292,24 @@ pub fn export(args: &ExportArgs, actor: Actor) -> Result<ExitCode> {
     if args.recipient.trim().is_empty() {
         return Err(UsageError("--recipient must not be empty".into()).into());
     }
+    let selection = if args.selection.is_empty() {
+        None
+    } else {
+        let mut ids = Vec::new();
+        for text in &args.selection {
+            match text.trim().parse::<crate::model::AnyId>() {
+                Ok(crate::model::AnyId::Item(crate::model::ItemRef::Entity(id))) => ids.push(id),
+                Ok(other) => {
+                    return Err(UsageError(format!(
+                        "--selection takes entity ids (E3); {other} is not an entity"
+                    ))
+                    .into());
+                }
+                Err(e) => return Err(UsageError(format!("--selection: {e}")).into()),
+            }
+        }
+        Some(ids)
+    };
     let req = ExportRequest {
         format: match args.format {
             ExportFormatArg::Csv => ExportFormat::Csv,
@@ -269,10 +317,17 @@ pub fn export(args: &ExportArgs, actor: Actor) -> Result<ExitCode> {
             ExportFormatArg::Graphml => ExportFormat::GraphMl,
             ExportFormatArg::Gexf => ExportFormat::Gexf,
             ExportFormatArg::Ftm => ExportFormat::Ftm,
+            ExportFormatArg::Gml => ExportFormat::Gml,
+            ExportFormatArg::Pajek => ExportFormat::Pajek,
+            ExportFormatArg::NodeLink => ExportFormat::NodeLink,
+            ExportFormatArg::Dot => ExportFormat::Dot,
+            ExportFormatArg::Stix => ExportFormat::Stix,
+            ExportFormatArg::Parquet => ExportFormat::Parquet,
         },
         out: args.out.clone(),
         recipient: args.recipient.clone(),
         override_reason: args.override_dissemination.clone(),
+        only: selection,
     };
     let case_path = args.case.clone();
     let report = super::progress::run_job("export", move |cancel, progress| {

@@ -26,6 +26,25 @@ pub enum ExportFormat {
     Gexf,
     /// FollowTheMoney JSON lines.
     Ftm,
+    /// GML (networkx, igraph, Gephi).
+    Gml,
+    /// Pajek .net.
+    Pajek,
+    /// Node-link JSON (d3, networkx's `node_link_graph`).
+    NodeLink,
+    /// Graphviz DOT.
+    Dot,
+    /// A STIX 2.1 bundle.
+    Stix,
+    /// A folder of Parquet tables (entities, links, events, attribute values, provenance).
+    Parquet,
+}
+
+impl ExportFormat {
+    /// Whether the output is a folder of files rather than one file.
+    pub fn is_folder(self) -> bool {
+        matches!(self, ExportFormat::Csv | ExportFormat::Parquet)
+    }
 }
 
 /// What the user asked for.
@@ -36,6 +55,9 @@ pub struct ExportRequest {
     pub recipient: String,
     /// A reason to export items whose handling code forbids dissemination.
     pub override_reason: Option<String>,
+    /// Export only these entities and the links and events among them (a selection); the
+    /// whole case when `None`.
+    pub only: Option<Vec<crate::model::EntityId>>,
 }
 
 /// The manifest written beside every export.
@@ -87,6 +109,19 @@ pub(crate) fn select<'a>(
     override_reason: Option<&str>,
     path: &Path,
 ) -> Result<Selection<'a>, IoError> {
+    select_among(snap, override_reason, path, None)
+}
+
+/// [`select`] limited to some entities (and the links and events among them) when `only` is
+/// given.
+pub(crate) fn select_among<'a>(
+    snap: &'a CaseSnapshot,
+    override_reason: Option<&str>,
+    path: &Path,
+    only: Option<&[crate::model::EntityId]>,
+) -> Result<Selection<'a>, IoError> {
+    let chosen: Option<HashSet<crate::model::EntityId>> =
+        only.map(|ids| ids.iter().copied().collect());
     let mut skipped = 0;
     let mut blocked = Vec::new();
     let mut check = |what: String, g: Option<&Grading>, attrs: &[Attribute]| {
@@ -97,6 +132,7 @@ pub(crate) fn select<'a>(
     let entities: Vec<&Entity> = snap
         .entities
         .iter()
+        .filter(|e| chosen.as_ref().is_none_or(|c| c.contains(&e.id)))
         .filter(|e| {
             if e.restricted {
                 skipped += 1;
@@ -109,6 +145,11 @@ pub(crate) fn select<'a>(
         .links
         .iter()
         .filter(|l| {
+            chosen
+                .as_ref()
+                .is_none_or(|c| c.contains(&l.source) && c.contains(&l.target))
+        })
+        .filter(|l| {
             let keep = !l.restricted && ok.contains(&l.source) && ok.contains(&l.target);
             if !keep {
                 skipped += 1;
@@ -119,6 +160,11 @@ pub(crate) fn select<'a>(
     let events: Vec<&Event> = snap
         .events
         .iter()
+        .filter(|e| {
+            chosen
+                .as_ref()
+                .is_none_or(|c| e.participants.iter().all(|p| c.contains(&p.entity)))
+        })
         .filter(|e| {
             let keep = !e.restricted && e.participants.iter().all(|p| ok.contains(&p.entity));
             if !keep {
@@ -510,7 +556,12 @@ pub fn export(
     check_output_path(&manifest_path, &protected)?;
     progress.report(Some(0.0), "reading the case");
     let snap = case.snapshot()?;
-    let sel = select(&snap, req.override_reason.as_deref(), &req.out)?;
+    let sel = select_among(
+        &snap,
+        req.override_reason.as_deref(),
+        &req.out,
+        req.only.as_deref(),
+    )?;
     if cancel.is_cancelled() {
         return Err(IoError::Cancelled);
     }
@@ -543,12 +594,38 @@ pub fn export(
             not_exported.extend(dropped);
             vec![req.out.clone()]
         }
+        ExportFormat::Gml => single(&mut not_exported, super::gml::write_gml(&req.out, &sel)?),
+        ExportFormat::Pajek => single(
+            &mut not_exported,
+            super::pajek::write_pajek(&req.out, &sel)?,
+        ),
+        ExportFormat::NodeLink => single(
+            &mut not_exported,
+            super::nodelink::write_node_link(&req.out, &sel)?,
+        ),
+        ExportFormat::Dot => single(&mut not_exported, super::dot::write_dot(&req.out, &sel)?),
+        ExportFormat::Stix => single(&mut not_exported, super::stix::write_stix(&req.out, &sel)?),
+        ExportFormat::Parquet => {
+            let (files, dropped) = super::parquet::export::write_parquet_folder(&req.out, &sel)?;
+            not_exported.extend(dropped);
+            files
+        }
+    };
+    // The output is one file: what the format could not carry goes to the manifest.
+    fn single(not_exported: &mut Vec<String>, dropped: Vec<String>) -> Vec<PathBuf> {
+        not_exported.extend(dropped);
+        Vec::new()
+    }
+    let outputs = if outputs.is_empty() && !req.format.is_folder() {
+        vec![req.out.clone()]
+    } else {
+        outputs
     };
     if cancel.is_cancelled() {
         for p in &outputs {
             let _ = std::fs::remove_file(p);
         }
-        if req.format == ExportFormat::Csv {
+        if req.format.is_folder() {
             let _ = std::fs::remove_dir(&req.out);
         }
         return Err(IoError::Cancelled);

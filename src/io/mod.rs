@@ -5,16 +5,22 @@
 //! with the SHA-256 of exactly the bytes parsed recorded with the batch.
 
 pub mod csv;
+pub mod dot;
 pub mod export;
 pub mod ftm;
 pub mod gexf;
+pub mod gml;
 pub mod graphml;
+pub mod maltego;
 pub mod map;
 pub mod mapper;
+pub mod nodelink;
+pub mod pajek;
 pub mod parquet;
 pub mod report;
 pub mod source;
 pub mod spec;
+pub mod stix;
 pub mod verify;
 pub mod xlsx;
 
@@ -53,6 +59,12 @@ pub enum IoError {
         path: PathBuf,
         what: String,
         expected: &'static str,
+    },
+    #[error("{}: this file is {}, not {}; import it as {}", .path.display(), .found.label(), .expected.label(), .found.label())]
+    OtherFormat {
+        path: PathBuf,
+        found: SourceFormat,
+        expected: SourceFormat,
     },
     #[error("{}: bound {bound} hit ({detail}); raise the bound if the file is trusted", .path.display())]
     Bound {

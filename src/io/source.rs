@@ -23,6 +23,16 @@ pub enum SourceFormat {
     Ftm,
     /// Apache Parquet (a flat table).
     Parquet,
+    /// GML (networkx, igraph, Gephi, yEd's text format).
+    Gml,
+    /// Pajek .net.
+    Pajek,
+    /// Node-link JSON (d3, networkx's `node_link_data`).
+    NodeLink,
+    /// A STIX 2.1 bundle (JSON).
+    Stix,
+    /// A Maltego graph (.mtgx: a zip holding GraphML).
+    Mtgx,
 }
 
 impl SourceFormat {
@@ -41,6 +51,10 @@ impl SourceFormat {
             Some("gexf") => SourceFormat::Gexf,
             Some("ftm" | "jsonl" | "ndjson" | "ijson") => SourceFormat::Ftm,
             Some("parquet" | "parq" | "pq") => SourceFormat::Parquet,
+            Some("gml") => SourceFormat::Gml,
+            Some("net" | "paj") => SourceFormat::Pajek,
+            Some("mtgx") => SourceFormat::Mtgx,
+            Some("stix") => SourceFormat::Stix,
             _ => SourceFormat::Csv,
         }
     }
@@ -51,9 +65,13 @@ impl SourceFormat {
     /// tool's extension: GraphML saved as `.gml` or `.xml`, FtM as `.json`). Reads at most the
     /// first 4 KiB.
     pub fn detect(path: &Path) -> SourceFormat {
-        match SourceFormat::from_name(path) {
-            SourceFormat::Csv => sniff(path).unwrap_or(SourceFormat::Csv),
-            format => format,
+        let by_name = SourceFormat::from_name(path);
+        match (by_name, sniff(path)) {
+            // Binary and workbook names are taken at their word (their importers name what
+            // they find); for text formats the content decides when it is clear.
+            (SourceFormat::Parquet | SourceFormat::Xlsx | SourceFormat::Mtgx, _) => by_name,
+            (_, Some(found)) => found,
+            (format, None) => format,
         }
     }
 
@@ -74,7 +92,49 @@ impl SourceFormat {
             SourceFormat::Gexf => "GEXF",
             SourceFormat::Ftm => "FollowTheMoney (JSON lines)",
             SourceFormat::Parquet => "Parquet",
+            SourceFormat::Gml => "GML",
+            SourceFormat::Pajek => "Pajek .net",
+            SourceFormat::NodeLink => "node-link JSON",
+            SourceFormat::Stix => "STIX 2.1 bundle",
+            SourceFormat::Mtgx => "Maltego graph (.mtgx)",
         }
+    }
+
+    /// The value of `copkit import --format` that reads this format.
+    pub fn flag(self) -> &'static str {
+        match self {
+            SourceFormat::Csv => "csv",
+            SourceFormat::Tsv => "tsv",
+            SourceFormat::Xlsx => "xlsx",
+            SourceFormat::Graphml => "graphml",
+            SourceFormat::Gexf => "gexf",
+            SourceFormat::Ftm => "ftm",
+            SourceFormat::Parquet => "parquet",
+            SourceFormat::Gml => "gml",
+            SourceFormat::Pajek => "pajek",
+            SourceFormat::NodeLink => "node-link",
+            SourceFormat::Stix => "stix",
+            SourceFormat::Mtgx => "mtgx",
+        }
+    }
+
+    /// Whether a file's content says it is `found` although it was to be read as `self`,
+    /// clearly enough to refuse it with the format that would read it (a GraphML file under
+    /// `.gml`, a GEXF file given as `--format graphml`). `None` when the content agrees or says
+    /// nothing. Reads at most the first 4 KiB.
+    pub fn contradicted_by_content(self, path: &Path) -> Option<SourceFormat> {
+        let found = sniff(path)?;
+        let agrees = found == self
+            || matches!(
+                (self, found),
+                // Tabular formats read anything the sniffer calls CSV or TSV; FtM and node-link
+                // JSON are both JSON, told apart by content.
+                (
+                    SourceFormat::Csv | SourceFormat::Tsv,
+                    SourceFormat::Csv | SourceFormat::Tsv
+                )
+            );
+        (!agrees).then_some(found)
     }
 }
 
@@ -92,6 +152,12 @@ fn sniff(path: &Path) -> Option<SourceFormat> {
     if head.starts_with(b"PAR1") {
         return Some(SourceFormat::Parquet);
     }
+    if head.starts_with(b"PK\x03\x04") {
+        // A zip: a Maltego graph holds `Graphs/...graphml` entries, whose names are in the
+        // local file headers near the start.
+        let lossy = String::from_utf8_lossy(&head);
+        return lossy.contains("Graphs/").then_some(SourceFormat::Mtgx);
+    }
     let text = String::from_utf8_lossy(&head);
     let text = text.trim_start_matches('\u{feff}').trim_start();
     if text.starts_with('<') {
@@ -103,6 +169,43 @@ fn sniff(path: &Path) -> Option<SourceFormat> {
         } else {
             None
         };
+    }
+    if text.starts_with('{') || text.starts_with('[') {
+        return sniff_json(text);
+    }
+    // Pajek: `*Vertices N` (or `*Network`) before anything else but comments (`%`).
+    let first_line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('%'))?;
+    let lower = first_line.to_ascii_lowercase();
+    if lower.starts_with("*vertices") || lower.starts_with("*network") {
+        return Some(SourceFormat::Pajek);
+    }
+    // GML: `graph [` (optionally after `Creator "..."` and other top-level pairs and `#`
+    // comments) with a bracket after the key.
+    let gml_text: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let tokens: Vec<&str> = gml_text.split_whitespace().take(40).collect();
+    tokens
+        .windows(2)
+        .any(|w| w[0] == "graph" && w[1].starts_with('['))
+        .then_some(SourceFormat::Gml)
+}
+
+/// JSON content: a STIX bundle, node-link JSON (networkx or d3) or FtM lines.
+fn sniff_json(text: &str) -> Option<SourceFormat> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.contains("\"type\":\"bundle\"") && compact.contains("\"objects\"") {
+        return Some(SourceFormat::Stix);
+    }
+    if compact.contains("\"nodes\":[")
+        && (compact.contains("\"links\":") || compact.contains("\"edges\":"))
+    {
+        return Some(SourceFormat::NodeLink);
     }
     // An FtM entity is a JSON object with a schema and an id on one line.
     let first = text.lines().next()?;
@@ -182,6 +285,16 @@ pub fn import_file(
         opts,
         rejected_from,
     } = *request;
+    // A file whose content is clearly another format is refused with the format that reads
+    // it, before anything is parsed (a GraphML file saved as `.gml`, a GEXF file given as
+    // GraphML).
+    if let Some(found) = format.contradicted_by_content(source) {
+        return Err(IoError::OtherFormat {
+            path: source.to_path_buf(),
+            found,
+            expected: format,
+        });
+    }
     if !format.needs_mapping() {
         if rejected_from.is_some() {
             return Err(IoError::Refused {
@@ -200,6 +313,13 @@ pub fn import_file(
         return match format {
             SourceFormat::Gexf => super::gexf::import_gexf(case, source, &graph, cancel),
             SourceFormat::Graphml => super::graphml::import_graphml(case, source, &graph, cancel),
+            SourceFormat::Gml => super::gml::import_gml(case, source, &graph, cancel),
+            SourceFormat::Pajek => super::pajek::import_pajek(case, source, &graph, cancel),
+            SourceFormat::NodeLink => {
+                super::nodelink::import_node_link(case, source, &graph, cancel)
+            }
+            SourceFormat::Stix => super::stix::import_stix(case, source, &graph, cancel),
+            SourceFormat::Mtgx => super::maltego::import_mtgx(case, source, &graph, cancel),
             _ => super::ftm::import_ftm(case, source, opts.lenient, &opts.limits, None, cancel),
         };
     }

@@ -492,7 +492,14 @@ pub fn parse_time(text: &str, spec: &TimeSpec) -> Result<EventTime, String> {
             .filter(|x| x.is_finite())
             .ok_or_else(|| format!("'{t}' is not a number"))
     };
-    match spec.format.as_str() {
+    // A workbook's date cells arrive as ISO 8601 text (see `xlsx::cell_text`), while dates
+    // typed as numbers (or exported to CSV) are serials: "excel" reads both.
+    let format = if spec.format == "excel" && t.parse::<f64>().is_err() {
+        "auto"
+    } else {
+        spec.format.as_str()
+    };
+    match format {
         "epoch_s" => {
             let x = numeric(t)?;
             if x.abs() > 1e11 {

@@ -74,9 +74,40 @@ fn cell_text(d: &Data) -> (String, bool) {
         }
         Data::Int(i) => (i.to_string(), true),
         Data::Bool(b) => (b.to_string(), false),
-        // A date cell is its Excel serial number; read it with time.format = "excel".
-        Data::DateTime(dt) => (dt.as_f64().to_string(), false),
+        // A date cell is a date, not a number: ISO 8601 text (a date alone when it has no
+        // time of day), local wall-clock time as the workbook has no zone, so the import's zone
+        // applies. Read as its serial number, its day and month could not be told apart from
+        // text; a duration cell is written as hours, minutes and seconds.
+        Data::DateTime(dt) => (excel_date_text(dt), false),
         Data::Error(e) => (format!("{e}"), false),
+    }
+}
+
+/// The ISO 8601 text of a date or time cell (1900 or 1904 date system, as the workbook says).
+fn excel_date_text(dt: &calamine::ExcelDateTime) -> String {
+    if dt.is_duration() {
+        let total_ms = (dt.as_f64() * 86_400_000.0).round() as i64;
+        let (sign, ms) = if total_ms < 0 {
+            ("-", -total_ms)
+        } else {
+            ("", total_ms)
+        };
+        let secs = ms / 1000;
+        return format!(
+            "{sign}{}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        );
+    }
+    match dt.as_datetime() {
+        Some(at) if at.time() == chrono::NaiveTime::MIN => at.format("%Y-%m-%d").to_string(),
+        Some(at) if at.and_utc().timestamp_subsec_millis() == 0 => {
+            at.format("%Y-%m-%dT%H:%M:%S").to_string()
+        }
+        Some(at) => at.format("%Y-%m-%dT%H:%M:%S%.3f").to_string(),
+        // Outside chrono's range: the serial as it is.
+        None => dt.as_f64().to_string(),
     }
 }
 

@@ -6,7 +6,7 @@ use crate::io::export::{ExportFormat, ExportReport, ExportRequest};
 use crate::jobs::JobError;
 use std::path::PathBuf;
 
-const FORMATS: [(ExportFormat, &str, &str); 5] = [
+const FORMATS: [(ExportFormat, &str, &str); 11] = [
     (ExportFormat::Ftm, "FollowTheMoney (JSON lines)", "ftm.json"),
     (ExportFormat::GraphMl, "GraphML", "graphml"),
     (ExportFormat::Gexf, "GEXF (events as time spells)", "gexf"),
@@ -19,6 +19,20 @@ const FORMATS: [(ExportFormat, &str, &str); 5] = [
         ExportFormat::I2Csv,
         "i2-compatible CSV (one row per link)",
         "i2.csv",
+    ),
+    (ExportFormat::Gml, "GML (networkx, igraph, Gephi)", "gml"),
+    (ExportFormat::Pajek, "Pajek .net", "net"),
+    (
+        ExportFormat::NodeLink,
+        "Node-link JSON (d3, networkx)",
+        "json",
+    ),
+    (ExportFormat::Dot, "Graphviz DOT", "dot"),
+    (ExportFormat::Stix, "STIX 2.1 bundle", "stix.json"),
+    (
+        ExportFormat::Parquet,
+        "Parquet folder (entities, links, events, values, provenance)",
+        "parquet",
     ),
 ];
 
@@ -72,6 +86,7 @@ impl ExportDialog {
             recipient: self.recipient.trim().to_string(),
             override_reason: Some(self.override_reason.trim().to_string())
                 .filter(|r| !r.is_empty()),
+            only: None,
         })
     }
 

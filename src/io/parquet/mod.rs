@@ -19,6 +19,7 @@
 //! under `catch_unwind`, so a panic left in its decoders becomes an error naming the place,
 //! never a crash of the workbench.
 
+pub(crate) mod export;
 mod table;
 pub use table::{column_names, import_parquet, preview_parquet};
 

@@ -1,0 +1,31 @@
+//! GML import and export (networkx, igraph, Gephi).
+
+use super::export::Selection;
+use super::graphml::GraphOptions;
+use super::{ImportReport, IoError};
+use crate::jobs::CancelToken;
+use crate::store::Case;
+use std::path::Path;
+
+/// Imports a GML file as one batch.
+pub fn import_gml(
+    case: &mut Case,
+    path: &Path,
+    opts: &GraphOptions,
+    cancel: &CancelToken,
+) -> Result<ImportReport, IoError> {
+    let _ = (case, opts, cancel);
+    Err(IoError::Refused {
+        path: path.to_path_buf(),
+        reason: "GML import is being built".into(),
+    })
+}
+
+/// Writes the selection as GML; returns what the format could not carry, in words.
+pub(crate) fn write_gml(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>, IoError> {
+    let _ = sel;
+    Err(IoError::Refused {
+        path: path.to_path_buf(),
+        reason: "GML export is being built".into(),
+    })
+}
