@@ -288,3 +288,138 @@ fn verify_sources_reports_unchanged_changed_and_missing_files() {
     let checks = text(&log).matches("verify sources").count();
     assert!(checks >= 3, "{}", text(&log));
 }
+
+/// A file whose content is another format than the one asked for is refused before anything is
+/// read into the case, and the message names the format found and the flag that reads it.
+#[test]
+fn a_file_of_another_format_names_the_format_and_the_flag() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph");
+    let (dir, case) = new_case();
+    let file = dir.path().join("graph.xml");
+    std::fs::copy(fixtures.join("networkx.graphml"), &file).unwrap();
+    let out = copkit(&[
+        "import",
+        s(&file),
+        "--into",
+        s(&case),
+        "--format",
+        "gexf",
+        "--purpose",
+        "OP-1",
+    ]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("this file is GraphML, not GEXF"), "{t}");
+    assert!(t.contains("--format graphml"), "{t}");
+    assert!(t.contains("graph.xml"), "{t}");
+    assert!(!t.contains("--spec"), "the message blames the spec: {t}");
+}
+
+/// A FIFO given as the source is refused at once (opening it to look at its first bytes
+/// would wait for a writer forever).
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_the_source_is_refused_without_hanging() {
+    let (dir, case) = new_case();
+    let fifo = dir.path().join("calls.csv");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for format in [None, Some("graphml"), Some("csv")] {
+        let mut args = vec![
+            "import",
+            s(&fifo),
+            "--into",
+            s(&case),
+            "--template",
+            "cdr",
+            "--purpose",
+            "OP-1",
+        ];
+        if let Some(f) = format {
+            args.extend(["--format", f]);
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_copkit"))
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        // Not a timing goal: a hang would otherwise hang the test suite.
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > std::time::Duration::from_secs(60) {
+                child.kill().unwrap();
+                panic!("copkit import hung on a FIFO ({format:?})");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success());
+        let t = text(&out);
+        assert!(t.contains("FIFO"), "{format:?}: {t}");
+    }
+}
+
+/// `import --report` naming the case or the source is refused before the import runs, so a
+/// retry cannot import the file twice.
+#[test]
+fn a_report_path_over_the_case_or_the_source_is_refused_before_importing() {
+    let (dir, case) = new_case();
+    let src = dir.path().join("calls.csv");
+    std::fs::write(
+        &src,
+        "caller,callee,start,duration,cell,imei\n07700900001,07700900002,2024-03-01 10:00:00,60,LJ-1,356938035643809\n",
+    )
+    .unwrap();
+    let source_before = std::fs::read(&src).unwrap();
+    for report in [&case, &src] {
+        let out = copkit(&[
+            "import",
+            s(&src),
+            "--into",
+            s(&case),
+            "--template",
+            "cdr",
+            "--report",
+            s(report),
+            "--purpose",
+            "OP-1",
+        ]);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains("refused"), "{}", text(&out));
+    }
+    assert_eq!(std::fs::read(&src).unwrap(), source_before);
+    let info = copkit(&["info", s(&case)]);
+    assert!(
+        !text(&info).contains("calls.csv"),
+        "a refused import left a batch: {}",
+        text(&info)
+    );
+}
+
+/// A workbook with cells only in A1 and XFD1048576 (17 billion cells as a grid) is refused
+/// with the bound named, under a memory limit that the grid would blow.
+#[cfg(unix)]
+#[test]
+fn a_sparse_workbook_spanning_the_whole_sheet_is_refused_under_a_memory_limit() {
+    let bad = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad/sparse-corners.xlsx");
+    let (_dir, case) = new_case();
+    let before = std::fs::read(&bad).unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 4000000; exec '{}' import '{}' --into '{}' --template entities --purpose OP-1",
+            env!("CARGO_BIN_EXE_copkit"),
+            bad.display(),
+            case.display()
+        ))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("max_sheet_cells"), "{t}");
+    assert!(t.contains("sparse-corners.xlsx"), "{t}");
+    assert_eq!(std::fs::read(&bad).unwrap(), before);
+}

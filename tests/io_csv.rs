@@ -963,3 +963,66 @@ fn the_xlsx_preview_marks_the_rows_the_import_rejects() {
     assert_eq!(p.rows[1].problems[0].field.as_deref(), Some("caller"));
     assert!(p.encoding.contains("sheet"), "{}", p.encoding);
 }
+
+/// Date cells of a workbook (written by openpyxl) are dates, not serial numbers: a date-time,
+/// one whose day is below 13 (day and month could be swapped if read as text), and a date
+/// alone; duration cells are read as their seconds.
+#[test]
+fn xlsx_date_cells_are_read_as_dates_and_durations_as_seconds() {
+    use copkit::io::xlsx::import_xlsx;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/xlsx/dates.xlsx");
+    let mut spec = template("cdr");
+    spec.time.zone = Some("UTC".into());
+    let r = import_xlsx(
+        &mut case,
+        &path,
+        None,
+        &spec,
+        &CsvOptions::default(),
+        &CancelToken::new(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!((r.rows_accepted, r.rows_rejected), (3, 0), "{r:?}");
+    let snap = case.snapshot().unwrap();
+    let mut times: Vec<(String, i64, Option<i64>)> = snap
+        .events
+        .iter()
+        .map(|e| {
+            (
+                e.time.original_text.clone().unwrap_or_default(),
+                e.time.start_ms,
+                e.time.end_ms.map(|end| end - e.time.start_ms),
+            )
+        })
+        .collect();
+    times.sort();
+    let at = |s: &str| {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+            .unwrap()
+            .and_utc()
+            .timestamp_millis()
+    };
+    assert_eq!(
+        times,
+        vec![
+            (
+                "2024-02-01".to_string(),
+                at("2024-02-01 00:00:00"),
+                Some(3_600_000)
+            ),
+            (
+                "2024-03-04T21:15:30".to_string(),
+                at("2024-03-04 21:15:30"),
+                Some(125_000)
+            ),
+            (
+                "2024-11-05T08:00:00".to_string(),
+                at("2024-11-05 08:00:00"),
+                Some(42_000)
+            ),
+        ]
+    );
+}

@@ -135,6 +135,11 @@ pub fn import(args: &ImportArgs, actor: Actor) -> Result<ExitCode> {
         limits.set(l).map_err(UsageError)?;
     }
     let protected = [args.file.as_path(), args.into.as_path()];
+    // The report's path is checked before the import: a report that could not be written
+    // after the batch was committed would make a retry import the file twice.
+    if let Some(report) = &args.report {
+        crate::io::check_output_path(report, &protected)?;
+    }
     // Only tabular files are mapped; the others carry their own structure.
     let spec = if format.needs_mapping() {
         Some(load_spec(args)?)

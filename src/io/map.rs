@@ -372,10 +372,14 @@ impl Compiled {
             } else if let Some(col) = &ev.duration
                 && !cell(col)?.trim().is_empty()
             {
-                let secs: f64 = parse_number(cell(col)?, &spec.numbers.decimal_separator)
-                    .map_err(|e| reject(col, e))?
-                    .parse()
-                    .map_err(|_| reject(col, "not a number".into()))?;
+                let text = cell(col)?;
+                let secs: f64 = match clock_duration_secs(text) {
+                    Some(secs) => secs,
+                    None => parse_number(text, &spec.numbers.decimal_separator)
+                        .map_err(|e| reject(col, e))?
+                        .parse()
+                        .map_err(|_| reject(col, "not a number".into()))?,
+                };
                 if !(0.0..=1e9).contains(&secs) {
                     return Err(reject(
                         col,
@@ -792,4 +796,46 @@ pub fn check_gradings(
         scheme.check(g).map_err(|e| IoError::Spec(e.to_string()))?;
     }
     Ok(())
+}
+
+/// A duration written as a clock, `H:MM:SS` or `MM:SS` (as operators' exports and workbook
+/// duration cells have it), in seconds; `None` for anything else.
+fn clock_duration_secs(text: &str) -> Option<f64> {
+    let t = text.trim();
+    if !t.contains(':') {
+        return None;
+    }
+    let parts: Vec<&str> = t.split(':').collect();
+    if parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    let mut secs = 0.0;
+    for (i, p) in parts.iter().enumerate() {
+        let v: f64 = p
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
+        // Minutes and seconds after the first part are below 60.
+        if i > 0 && v >= 60.0 {
+            return None;
+        }
+        secs = secs * 60.0 + v;
+    }
+    Some(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_durations_are_read_as_seconds() {
+        assert_eq!(clock_duration_secs("0:02:05"), Some(125.0));
+        assert_eq!(clock_duration_secs("1:00:00"), Some(3600.0));
+        assert_eq!(clock_duration_secs("02:05"), Some(125.0));
+        assert_eq!(clock_duration_secs("125"), None);
+        assert_eq!(clock_duration_secs("1:75"), None);
+        assert_eq!(clock_duration_secs("a:b"), None);
+        assert_eq!(clock_duration_secs("1::2"), None);
+    }
 }

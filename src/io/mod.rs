@@ -110,6 +110,8 @@ pub struct Limits {
     pub max_rows: u64,
     pub max_xml_depth: usize,
     pub max_json_depth: usize,
+    /// Rows times columns of a spreadsheet's used range (the reader holds it as a grid).
+    pub max_sheet_cells: u64,
 }
 
 impl Default for Limits {
@@ -120,6 +122,7 @@ impl Default for Limits {
             max_rows: 50_000_000,
             max_xml_depth: 256,
             max_json_depth: 64,
+            max_sheet_cells: 50_000_000,
         }
     }
 }
@@ -140,9 +143,10 @@ impl Limits {
             "max_rows" => self.max_rows = n,
             "max_xml_depth" => self.max_xml_depth = n as usize,
             "max_json_depth" => self.max_json_depth = n as usize,
+            "max_sheet_cells" => self.max_sheet_cells = n,
             other => {
                 return Err(format!(
-                    "unknown limit '{other}' (max_file_bytes, max_field_bytes, max_rows, max_xml_depth, max_json_depth)"
+                    "unknown limit '{other}' (max_file_bytes, max_field_bytes, max_rows, max_xml_depth, max_json_depth, max_sheet_cells)"
                 ));
             }
         }

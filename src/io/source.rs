@@ -143,6 +143,11 @@ impl SourceFormat {
 fn sniff(path: &Path) -> Option<SourceFormat> {
     use std::io::Read as _;
     const HEAD: u64 = 4096;
+    // Only a regular file is opened: opening a FIFO blocks until a writer comes, and a device
+    // may never end (the importer then refuses it by name).
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
     let mut head = Vec::with_capacity(HEAD as usize);
     std::fs::File::open(path)
         .ok()?
@@ -382,6 +387,55 @@ mod tests {
     }
 
     #[test]
+    fn graph_formats_of_other_tools_are_found_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        // As networkx's write_gml, with a Creator line first as igraph's.
+        let gml = write(
+            "g.txt",
+            "Creator \"igraph\"\ngraph [\n  directed 0\n  node [\n    id 0\n  ]\n]\n",
+        );
+        assert_eq!(SourceFormat::detect(&gml), SourceFormat::Gml);
+        let pajek = write(
+            "g.dat",
+            "% made by hand\n*Vertices 2\n1 \"a\"\n2 \"b\"\n*Edges\n1 2\n",
+        );
+        assert_eq!(SourceFormat::detect(&pajek), SourceFormat::Pajek);
+        let node_link = write(
+            "g.json",
+            "{\"directed\": false, \"multigraph\": false, \"graph\": {}, \"nodes\": [{\"id\": 0}], \"edges\": []}",
+        );
+        assert_eq!(SourceFormat::detect(&node_link), SourceFormat::NodeLink);
+        let d3 = write(
+            "miserables.json",
+            "{\n  \"nodes\": [\n {\"id\": \"Myriel\"}],\n  \"links\": []\n}",
+        );
+        assert_eq!(SourceFormat::detect(&d3), SourceFormat::NodeLink);
+        let stix = write(
+            "bundle.json",
+            "{\n  \"type\": \"bundle\",\n  \"id\": \"bundle--1\",\n  \"objects\": []\n}",
+        );
+        assert_eq!(SourceFormat::detect(&stix), SourceFormat::Stix);
+        // GraphML saved as .gml is GraphML, and a GML file named as GML agrees with itself.
+        let graphml_as_gml = write("export.gml", "<?xml version=\"1.0\"?><graphml></graphml>");
+        assert_eq!(SourceFormat::from_name(&graphml_as_gml), SourceFormat::Gml);
+        assert_eq!(SourceFormat::detect(&graphml_as_gml), SourceFormat::Graphml);
+        assert_eq!(
+            SourceFormat::Gml.contradicted_by_content(&graphml_as_gml),
+            Some(SourceFormat::Graphml)
+        );
+        assert_eq!(SourceFormat::Gml.contradicted_by_content(&gml), None);
+        // Content that says nothing contradicts nothing.
+        let csv = write("calls.csv", "caller,callee\n1,2\n");
+        assert_eq!(SourceFormat::Csv.contradicted_by_content(&csv), None);
+        assert_eq!(SourceFormat::Tsv.contradicted_by_content(&csv), None);
+    }
+
+    #[test]
     fn formats_from_names_and_first_bytes() {
         for (name, format) in [
             ("a.CSV", SourceFormat::Csv),
@@ -407,10 +461,19 @@ mod tests {
         let text = dir.path().join("calls.csv");
         std::fs::write(&text, b"caller,callee\n").unwrap();
         assert_eq!(SourceFormat::detect(&text), SourceFormat::Csv);
-        // A named format is taken at its word.
+        // What a text format's name says gives way to content that clearly says otherwise;
+        // asked for by name, such a file is refused naming what it is.
         let graph = dir.path().join("g.graphml");
         std::fs::write(&graph, b"PAR1").unwrap();
-        assert_eq!(SourceFormat::detect(&graph), SourceFormat::Graphml);
+        assert_eq!(SourceFormat::detect(&graph), SourceFormat::Parquet);
+        assert_eq!(
+            SourceFormat::Graphml.contradicted_by_content(&graph),
+            Some(SourceFormat::Parquet)
+        );
+        // A workbook's name is taken at its word (its zip says little at the start).
+        let book = dir.path().join("calls.xlsx");
+        std::fs::write(&book, b"PK\x03\x04 and the rest").unwrap();
+        assert_eq!(SourceFormat::detect(&book), SourceFormat::Xlsx);
         assert_eq!(
             SourceFormat::detect(&dir.path().join("missing")),
             SourceFormat::Csv

@@ -77,28 +77,65 @@ fn cell_text(d: &Data) -> (String, bool) {
         // A date cell is a date, not a number: ISO 8601 text (a date alone when it has no
         // time of day), local wall-clock time as the workbook has no zone, so the import's zone
         // applies. Read as its serial number, its day and month could not be told apart from
-        // text; a duration cell is written as hours, minutes and seconds.
+        // text; a duration cell is its number of seconds.
         Data::DateTime(dt) => (excel_date_text(dt), false),
         Data::Error(e) => (format!("{e}"), false),
     }
 }
 
+/// Refuses a sheet whose cells span more rows times columns than `max_sheet_cells`, before
+/// calamine builds its dense range: a 1.5 KB file with cells only in A1 and XFD1048576 would
+/// otherwise make it allocate a grid of 17 billion cells (549 GB). The cells are streamed once
+/// to find their real extent (a sheet's declared `<dimension>` may lie either way).
+fn check_extent<RS: std::io::Read + std::io::Seek>(
+    path: &Path,
+    book: &mut calamine::Xlsx<RS>,
+    sheet: &str,
+    limits: &super::Limits,
+) -> Result<(), IoError> {
+    let bad = |e: calamine::XlsxError| IoError::Parse {
+        path: path.to_path_buf(),
+        location: format!("sheet '{sheet}'"),
+        reason: e.to_string(),
+    };
+    let mut cells = book.worksheet_cells_reader(sheet).map_err(bad)?;
+    let (mut min, mut max): (Option<(u32, u32)>, (u32, u32)) = (None, (0, 0));
+    while let Some(cell) = cells.next_cell().map_err(bad)? {
+        let (row, col) = cell.get_position();
+        let (r0, c0) = min.unwrap_or((row, col));
+        min = Some((r0.min(row), c0.min(col)));
+        max = (max.0.max(row), max.1.max(col));
+    }
+    let Some((r0, c0)) = min else {
+        return Ok(());
+    };
+    let rows = u64::from(max.0 - r0) + 1;
+    let cols = u64::from(max.1 - c0) + 1;
+    if rows.saturating_mul(cols) > limits.max_sheet_cells {
+        return Err(IoError::Bound {
+            path: path.to_path_buf(),
+            bound: "max_sheet_cells",
+            detail: format!(
+                "sheet '{sheet}' spans {rows} rows by {cols} columns ({} cells), the limit is {}",
+                rows.saturating_mul(cols),
+                limits.max_sheet_cells
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The ISO 8601 text of a date or time cell (1900 or 1904 date system, as the workbook says).
 fn excel_date_text(dt: &calamine::ExcelDateTime) -> String {
     if dt.is_duration() {
-        let total_ms = (dt.as_f64() * 86_400_000.0).round() as i64;
-        let (sign, ms) = if total_ms < 0 {
-            ("-", -total_ms)
+        // Seconds, as duration columns are read (a clock "0:02:05" is only its display).
+        let secs = dt.as_f64() * 86_400.0;
+        let rounded = (secs * 1000.0).round() / 1000.0;
+        return if rounded.fract() == 0.0 {
+            format!("{rounded:.0}")
         } else {
-            ("", total_ms)
+            rounded.to_string()
         };
-        let secs = ms / 1000;
-        return format!(
-            "{sign}{}:{:02}:{:02}",
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60
-        );
     }
     match dt.as_datetime() {
         Some(at) if at.time() == chrono::NaiveTime::MIN => at.format("%Y-%m-%d").to_string(),
@@ -151,6 +188,9 @@ impl Sheet {
                 what: "the workbook has no sheets",
             })?,
         };
+        if let calamine::Sheets::Xlsx(xlsx) = &mut book {
+            check_extent(path, xlsx, &name, &opts.limits)?;
+        }
         let range = book.worksheet_range(&name).map_err(|e| IoError::Parse {
             path: path.to_path_buf(),
             location: format!("sheet '{name}'"),
