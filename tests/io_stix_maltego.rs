@@ -174,3 +174,214 @@ fn hostile_stix_files_are_refused_with_a_clear_error() {
     assert_eq!(r.entities_created, 1, "a single STIX object is read as a bundle of one");
     assert!(case.snapshot().unwrap().entities.is_empty() == false);
 }
+
+fn python_has(modules: &str) -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs a Python snippet that reads `path` and prints what it found.
+fn python(code: &str, path: &Path) -> String {
+    let out = std::process::Command::new("python3")
+        .args(["-c", code, path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the peer's reader refused the file: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn export_stix(case: &mut Case, out: &Path) -> copkit::io::export::ExportReport {
+    copkit::io::export::export(
+        case,
+        &copkit::io::export::ExportRequest {
+            format: copkit::io::export::ExportFormat::Stix,
+            out: out.to_path_buf(),
+            recipient: "NCSC".into(),
+            override_reason: None,
+            only: None,
+        },
+        &CancelToken::new(),
+        &copkit::jobs::NoProgress,
+    )
+    .unwrap()
+}
+
+/// The imported bundle plus a phone and a call written out as STIX: the stix2 library parses
+/// it; ids, the relationship, the sighting, references and TLP come back; a phone becomes a
+/// custom object and the call a relationship, both said in the manifest; our import of the
+/// export gives the same items again.
+#[test]
+fn a_stix_export_is_parsed_by_stix2_and_imports_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    stix(&mut case, &fixture("graph", "sample.stix.json"), &GraphOptions::default()).unwrap();
+    let suspect = by_source(&case.snapshot().unwrap(), SUSPECT).id;
+    let mut phone = NewEntity::new("Phone", "+44 7700 900123");
+    phone.attributes.push(NewAttribute::new("number", "+44 7700 900123"));
+    let call = NewEvent {
+        participants: vec![
+            NewParticipant::new(ParticipantRole::From, EntityRef::Existing(suspect)),
+            NewParticipant::new(ParticipantRole::To, EntityRef::New(0)),
+        ],
+        ..NewEvent::new("Call", EventTime::instant(chrono::DateTime::from_timestamp(1_709_287_200, 0).unwrap()))
+    };
+    common::import(
+        &mut case,
+        common::BatchItems {
+            batch: copkit::store::NewBatch { kind: "import".into(), description: "phone".into(), ..Default::default() },
+            entities: vec![phone],
+            events: vec![call],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let out = dir.path().join("out.stix.json");
+    let rep = export_stix(&mut case, &out);
+    assert_eq!((rep.manifest.entities, rep.manifest.links, rep.manifest.events), (8, 4, 2));
+    let said = rep.manifest.not_exported.join(" | ");
+    assert!(said.contains("custom objects x-copkit-") && said.contains("Phone"), "{said}");
+    assert!(said.contains("written as relationships"), "{said}");
+
+    let bundle: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let objects = bundle["objects"].as_array().unwrap();
+    assert!(objects.iter().all(|o| o["spec_version"] == "2.1"));
+    let find = |id: &str| objects.iter().find(|o| o["id"] == id).unwrap();
+    assert_eq!(find(ACTOR)["object_marking_refs"][0], "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82");
+    assert_eq!(find(ACTOR)["created_by_ref"], ANALYST);
+    assert_eq!(find(ACTOR)["confidence"], 85);
+    assert_eq!(find(ACTOR)["aliases"][0], "BL-7");
+    assert_eq!(find(ACTOR)["external_references"][0]["external_id"], "NCA-2024-17");
+    assert_eq!(find(SUSPECT)["identity_class"], "individual");
+    assert_eq!(find(EMAIL)["value"], "jane.doe@example.org");
+    let call = objects.iter().find(|o| o["relationship_type"] == "call").unwrap();
+    assert_eq!(call["source_ref"], SUSPECT);
+    assert!(call["target_ref"].as_str().unwrap().starts_with("x-copkit-phone--"));
+    assert_eq!(call["start_time"], "2024-03-01T10:00:00.000Z");
+
+    // The same case exported again gets the same ids (deterministic, not random).
+    let again = dir.path().join("again.stix.json");
+    export_stix(&mut case, &again);
+    let ids = |p: &Path| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v["objects"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(ids(&out), ids(&again));
+
+    if python_has("stix2") {
+        let seen = python(
+            "import sys, stix2, collections\n\
+             b = stix2.parse(open(sys.argv[1]).read(), allow_custom=True)\n\
+             c = collections.Counter(o['type'] for o in b.objects)\n\
+             print(sorted(c.items()))\n\
+             r = [o for o in b.objects if o['type'] == 'relationship' and o['relationship_type'] == 'attributed-to'][0]\n\
+             print(r.source_ref, r.target_ref, r.confidence)\n\
+             s = [o for o in b.objects if o['type'] == 'sighting'][0]\n\
+             print(s.sighting_of_ref, s.count, s.first_seen.isoformat())",
+            &out,
+        );
+        let lines: Vec<&str> = seen.lines().collect();
+        assert_eq!(
+            lines[0],
+            "[('email-addr', 1), ('identity', 2), ('indicator', 1), ('location', 2), ('relationship', 3), ('sighting', 1), ('threat-actor', 1), ('x-copkit-phone', 1)]"
+        );
+        assert_eq!(lines[1], format!("{SUSPECT} {ACTOR} 60"));
+        assert_eq!(lines[2], format!("{INDICATOR} 3 2024-02-28T08:30:00+00:00"));
+    } else {
+        eprintln!("SKIPPED: python3 with stix2 is needed to check the export with the peer's reader (pip install stix2)");
+        assert!(std::env::var_os("CI").is_none(), "the CI must have stix2 for this test");
+    }
+
+    // Our own import reads the export back to the same items.
+    let (_, mut back) = temp_case(&dir, "back.copkit");
+    let r = stix(&mut back, &out, &GraphOptions::default()).unwrap();
+    assert_eq!((r.entities_created, r.links, r.events), (8, 5, 1), "{r:?}");
+    let snap = back.snapshot().unwrap();
+    let actor = by_source(&snap, ACTOR);
+    assert_eq!((actor.entity_type.as_str(), actor.label.as_str()), ("Organization", "Blue Lynx"));
+    assert_eq!(actor.values("tlp").next(), Some("TLP:AMBER"));
+    assert!(snap.entities.iter().any(|e| e.entity_type == "Phone" && e.label == "+44 7700 900123"));
+}
+
+fn mtgx(case: &mut Case, path: &Path) -> Result<copkit::io::ImportReport, IoError> {
+    let before = sha256_file(path);
+    let r = copkit::io::maltego::import_mtgx(case, path, &GraphOptions::default(), &CancelToken::new());
+    assert_eq!(sha256_file(path), before, "the source file was changed");
+    r
+}
+
+fn by_label<'a>(snap: &'a copkit::store::CaseSnapshot, label: &str) -> &'a Entity {
+    snap.entities
+        .iter()
+        .find(|e| e.label == label)
+        .unwrap_or_else(|| panic!("no entity labelled {label}"))
+}
+
+/// A graph as Maltego saves it: types mapped, labels from each type's main property (not the
+/// node ids), every property kept under its Maltego name, links typed by their label.
+#[test]
+fn a_maltego_graph_imports_with_types_labels_properties_and_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let r = mtgx(&mut case, &fixture("graph", "sample.mtgx")).unwrap();
+    assert_eq!((r.entities_created, r.links, r.rows_rejected), (9, 7, 0), "{r:?}");
+    let snap = case.snapshot().unwrap();
+    let jane = by_label(&snap, "Jane Doe");
+    assert_eq!(jane.entity_type, "Person");
+    assert_eq!(jane.source_id.as_deref(), Some("a1f0c2d4e6b8a0c2"));
+    assert_eq!(jane.values("maltegoType").next(), Some("maltego.Person"));
+    assert_eq!(jane.values("person.firstnames").next(), Some("Jane"));
+    assert_eq!(jane.values("firstName").next(), Some("Jane"));
+    assert_eq!(jane.values("lastName").next(), Some("Doe"));
+    let phone = by_label(&snap, "+44 7700 900123");
+    assert_eq!(phone.entity_type, "Phone");
+    assert_eq!(phone.values("phonenumber.areacode").next(), Some("7700"));
+    assert_eq!(phone.values("number").next(), Some("+44 7700 900123"));
+    assert!(phone.values("phonenumber.citycode").next().is_none(), "empty values are not kept");
+    assert_eq!(by_label(&snap, "jane.doe@example.org").entity_type, "Email");
+    assert_eq!(by_label(&snap, "Blue Lynx Trading Ltd").entity_type, "Organization");
+    let leeds = by_label(&snap, "Leeds, United Kingdom");
+    assert_eq!(leeds.entity_type, "Location");
+    assert_eq!(leeds.values("latitude").next(), Some("53.8008"));
+    assert_eq!(leeds.values("countrycode").next(), Some("GB"));
+    assert_eq!(by_label(&snap, "login-bank.example").entity_type, "OnlineAccount");
+    let ip = by_label(&snap, "203.0.113.7");
+    assert_eq!(ip.entity_type, "Device");
+    assert_eq!(ip.values("ipaddress.internal").next(), Some("false"));
+    let twitter = by_label(&snap, "Jane D");
+    assert_eq!(twitter.entity_type, "OnlineAccount");
+    assert_eq!(twitter.values("twitter.screen-name").next(), Some("janed_1"));
+    // A custom type: its main property from Entities/acme.CaseReference.entity.
+    let reference = by_label(&snap, "OP-17/2024");
+    assert_eq!(reference.values("maltegoType").next(), Some("acme.CaseReference"));
+
+    let uses = snap.links.iter().find(|l| l.link_type == "uses").unwrap();
+    assert_eq!((uses.source, uses.target), (jane.id, phone.id));
+    assert!(uses.directed);
+    assert_eq!(uses.weight, Some(100.0));
+    assert_eq!(value(&uses.attributes, "maltegoLinkType"), Some("maltego.link.manual-link"));
+    assert!(value(&uses.attributes, "maltego.link.color").is_none(), "drawing only");
+    assert!(snap.links.iter().any(|l| l.link_type == "director of"));
+    // Unlabelled links take the default link type.
+    assert_eq!(snap.links.iter().filter(|l| l.link_type == "associate").count(), 2);
+}
+
+#[test]
+fn hostile_mtgx_files_are_refused_naming_the_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let ratio = mtgx(&mut case, &fixture("bad", "mtgx-ratio-bomb.mtgx")).unwrap_err();
+    assert!(matches!(ratio, IoError::Bound { bound: "max_zip_ratio", .. }), "{ratio}");
+    let huge = mtgx(&mut case, &fixture("bad", "mtgx-declared-huge.mtgx")).unwrap_err();
+    assert!(matches!(huge, IoError::Bound { bound: "max_zip_bytes", .. }), "{huge}");
+    let none = mtgx(&mut case, &fixture("bad", "mtgx-no-graph.mtgx")).unwrap_err();
+    assert!(none.to_string().contains("no graph (no Graphs/*.graphml entry)"), "{none}");
+    let not_zip = mtgx(&mut case, &fixture("graph", "sample.stix.json")).unwrap_err();
+    assert!(matches!(not_zip, IoError::WrongFormat { .. }), "{not_zip}");
+    assert!(case.snapshot().unwrap().entities.is_empty());
+}
