@@ -152,10 +152,7 @@ fn zip_error(path: &Path, reason: String) -> IoError {
 }
 
 /// Checks the zip's directory: entry count, declared size, compression ratio, entry names.
-fn check_zip(
-    path: &Path,
-    archive: &mut zip::ZipArchive<Cursor<&[u8]>>,
-) -> Result<(), IoError> {
+fn check_zip(path: &Path, archive: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<(), IoError> {
     if archive.len() > MAX_ZIP_ENTRIES {
         return Err(IoError::Bound {
             path: path.to_path_buf(),
@@ -172,7 +169,9 @@ fn check_zip(
         if entry.enclosed_name().is_none() {
             return Err(zip_error(
                 path,
-                format!("entry '{name}' points outside the archive (../ or an absolute path); refused"),
+                format!(
+                    "entry '{name}' points outside the archive (../ or an absolute path); refused"
+                ),
             ));
         }
         total = total.saturating_add(entry.size());
@@ -229,7 +228,9 @@ fn read_entry(
     if bytes.len() as u64 > declared {
         return Err(zip_error(
             path,
-            format!("entry '{name}' inflates to more than the {declared} bytes its header declares; refused"),
+            format!(
+                "entry '{name}' inflates to more than the {declared} bytes its header declares; refused"
+            ),
         ));
     }
     Ok((name, bytes))
@@ -315,7 +316,11 @@ fn parse_graph(
                                 .ok_or_else(|| perr(pos, "an <edge> has no target".into()))?;
                         }
                         if empty {
-                            if is_node { nodes.push(el) } else { edges.push(el) }
+                            if is_node {
+                                nodes.push(el)
+                            } else {
+                                edges.push(el)
+                            }
                         } else {
                             current = Some((is_node, el));
                         }
@@ -349,7 +354,11 @@ fn parse_graph(
                         return Err(IoError::Bound {
                             path: path.to_path_buf(),
                             bound: "max_field_bytes",
-                            detail: format!("a value in {entry} at line {} is longer than {} bytes", line_of(text, pos), opts.limits.max_field_bytes),
+                            detail: format!(
+                                "a value in {entry} at line {} is longer than {} bytes",
+                                line_of(text, pos),
+                                opts.limits.max_field_bytes
+                            ),
                         });
                     }
                 }
@@ -399,7 +408,11 @@ fn parse_graph(
                     }
                     "node" | "edge" => {
                         if let Some((is_node, el)) = current.take() {
-                            if is_node { nodes.push(el) } else { edges.push(el) }
+                            if is_node {
+                                nodes.push(el)
+                            } else {
+                                edges.push(el)
+                            }
                         }
                     }
                     _ => {}
@@ -448,18 +461,29 @@ impl Builder {
             .find(|(k, _)| *k == t)
             .map(|(_, p)| (*p).to_string())
             .or_else(|| mains.get(t).cloned())
-            .or_else(|| t.starts_with("maltego.affiliation").then(|| "person.name".to_string()));
+            .or_else(|| {
+                t.starts_with("maltego.affiliation")
+                    .then(|| "person.name".to_string())
+            });
         let non_empty = |p: &&Property| !p.value.trim().is_empty();
         let label = main
             .and_then(|m| el.properties.iter().filter(non_empty).find(|p| p.name == m))
             .map(|p| p.value.clone())
             .or_else(|| el.direct_value.clone().filter(|v| !v.trim().is_empty()))
-            .or_else(|| el.properties.iter().find(non_empty).map(|p| p.value.clone()));
+            .or_else(|| {
+                el.properties
+                    .iter()
+                    .find(non_empty)
+                    .map(|p| p.value.clone())
+            });
         let ours = TYPES
             .iter()
             .find(|(k, _)| *k == t)
             .map(|(_, o)| *o)
-            .or_else(|| t.starts_with("maltego.affiliation").then_some("OnlineAccount"));
+            .or_else(|| {
+                t.starts_with("maltego.affiliation")
+                    .then_some("OnlineAccount")
+            });
         let mut item = Item {
             id,
             line: el.line,
@@ -510,7 +534,10 @@ impl Builder {
             data.push((self.key("weight", "ours"), w));
         }
         if !el.maltego_type.is_empty() {
-            data.push((self.key("maltegoLinkType", "string"), el.maltego_type.clone()));
+            data.push((
+                self.key("maltegoLinkType", "string"),
+                el.maltego_type.clone(),
+            ));
         }
         for p in &el.properties {
             let used = matches!(
@@ -551,11 +578,12 @@ pub fn import_mtgx(
         });
     }
     let bytes: &[u8] = &src.bytes;
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| IoError::WrongFormat {
-        path: path.to_path_buf(),
-        what: format!("not a zip archive ({e})"),
-        expected: "a Maltego graph (.mtgx, a zip)",
-    })?;
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| IoError::WrongFormat {
+            path: path.to_path_buf(),
+            what: format!("not a zip archive ({e})"),
+            expected: "a Maltego graph (.mtgx, a zip)",
+        })?;
     check_zip(path, &mut archive)?;
     let names: Vec<(usize, String)> = (0..archive.len())
         .filter_map(|i| {

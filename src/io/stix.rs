@@ -155,8 +155,16 @@ pub(crate) fn our_type(stix_type: &str, obj: &Map<String, Value>, default: &str)
         "location" => "Location",
         "email-addr" => "Email",
         "user-account" | "domain-name" | "url" => "OnlineAccount",
-        "ipv4-addr" | "ipv6-addr" | "mac-addr" | "infrastructure" | "autonomous-system"
-        | "network-traffic" | "software" | "process" | "mutex" | "windows-registry-key"
+        "ipv4-addr"
+        | "ipv6-addr"
+        | "mac-addr"
+        | "infrastructure"
+        | "autonomous-system"
+        | "network-traffic"
+        | "software"
+        | "process"
+        | "mutex"
+        | "windows-registry-key"
         | "x509-certificate" => "Device",
         "malware" | "tool" => "Weapon",
         "file" | "artifact" | "directory" | "email-message" | "indicator" | "vulnerability"
@@ -387,12 +395,16 @@ fn read_objects(
                 }
             }
         }
-        Value::Object(o) if o.contains_key("type") => ("single object", vec![Value::Object(o)], &[0usize][..]),
+        Value::Object(o) if o.contains_key("type") => {
+            ("single object", vec![Value::Object(o)], &[0usize][..])
+        }
         Value::Array(a) => ("array of objects", a, scanned.top_level.as_slice()),
         _ => {
             return Err(IoError::WrongFormat {
                 path: path.to_path_buf(),
-                what: "JSON that is neither a STIX bundle, a list of STIX objects nor a STIX object".into(),
+                what:
+                    "JSON that is neither a STIX bundle, a list of STIX objects nor a STIX object"
+                        .into(),
                 expected: "a STIX 2.1 bundle",
             });
         }
@@ -426,15 +438,17 @@ fn read_objects(
             reason: format!("object {index}: {reason}"),
         };
         let Value::Object(body) = item else {
-            report
-                .rejected
-                .push(reject("type", "not a JSON object, so not a STIX object".into()));
+            report.rejected.push(reject(
+                "type",
+                "not a JSON object, so not a STIX object".into(),
+            ));
             continue;
         };
         let Some(stix_type) = body.get("type").and_then(Value::as_str).map(str::to_string) else {
-            report
-                .rejected
-                .push(reject("type", "has no 'type'; every STIX object names its type".into()));
+            report.rejected.push(reject(
+                "type",
+                "has no 'type'; every STIX object names its type".into(),
+            ));
             continue;
         };
         let Some(id) = body.get("id").and_then(Value::as_str).map(str::to_string) else {
@@ -462,9 +476,10 @@ fn read_objects(
             "relationship" | "sighting" => Kind::Relation,
             t if META_TYPES.contains(&t) => Kind::Meta,
             "bundle" => {
-                report
-                    .rejected
-                    .push(reject("type", "a bundle inside a bundle is not STIX 2.1".into()));
+                report.rejected.push(reject(
+                    "type",
+                    "a bundle inside a bundle is not STIX 2.1".into(),
+                ));
                 continue;
             }
             _ => Kind::Entity,
@@ -552,125 +567,163 @@ pub fn import_stix(
         source_path: Some(path.display().to_string()),
         source_sha256: Some(src.sha256.clone()),
         source_bytes: Some(src.bytes.len() as u64),
-        spec: Some(json!({"format": "stix", "shape": read.shape, "default_entity_type": opts.default_entity_type})),
+        spec: Some(
+            json!({"format": "stix", "shape": read.shape, "default_entity_type": opts.default_entity_type}),
+        ),
         review_date: None,
         grading: opts.grading.clone(),
     };
     let read_rejects = report.rejected.len() as u64;
-    let (applied, mut report) = case.import_streamed(batch, |w| -> Result<ImportReport, IoError> {
-        let mut bad: BTreeSet<usize> = BTreeSet::new();
-        let mut ids: HashMap<&str, EntityId> = HashMap::new();
-        for o in read.objects.iter().filter(|o| read.kinds.get(&o.id) == Some(&Kind::Entity)) {
-            cancel.check().map_err(|_| IoError::Cancelled)?;
-            match entity(o, &read, &schema, opts, &file, &mut report) {
-                Ok(e) => {
-                    if let Some(&id) = existing.get(&o.id) {
-                        report.entities_merged += 1;
-                        for a in e.attributes {
-                            w.attribute(ItemRef::Entity(id), a)?;
-                            report.attributes += 1;
+    let (applied, mut report) =
+        case.import_streamed(batch, |w| -> Result<ImportReport, IoError> {
+            let mut bad: BTreeSet<usize> = BTreeSet::new();
+            let mut ids: HashMap<&str, EntityId> = HashMap::new();
+            for o in read
+                .objects
+                .iter()
+                .filter(|o| read.kinds.get(&o.id) == Some(&Kind::Entity))
+            {
+                cancel.check().map_err(|_| IoError::Cancelled)?;
+                match entity(o, &read, &schema, opts, &file, &mut report) {
+                    Ok(e) => {
+                        if let Some(&id) = existing.get(&o.id) {
+                            report.entities_merged += 1;
+                            for a in e.attributes {
+                                w.attribute(ItemRef::Entity(id), a)?;
+                                report.attributes += 1;
+                            }
+                            ids.insert(&o.id, id);
+                        } else {
+                            report.attributes += e.attributes.len() as u64;
+                            report.entities_created += 1;
+                            ids.insert(&o.id, w.entity(e)?);
                         }
-                        ids.insert(&o.id, id);
-                    } else {
-                        report.attributes += e.attributes.len() as u64;
-                        report.entities_created += 1;
-                        ids.insert(&o.id, w.entity(e)?);
                     }
-                }
-                Err((field, reason)) => {
-                    bad.insert(o.index);
-                    report.rejected.push(o.problem(field.as_deref(), reason));
-                }
-            }
-        }
-        let resolve = |o: &Obj, field: &str, target: &str| -> Result<EntityId, Problem> {
-            ids.get(target).or_else(|| existing.get(target)).copied().ok_or_else(|| {
-                let why = match read.kinds.get(target) {
-                    Some(Kind::Entity) => "which was rejected",
-                    Some(_) => "which is not an entity (a relationship, sighting or marking)",
-                    None => "which is in neither the bundle nor the case",
-                };
-                (Some(field.to_string()), format!("{} refers to '{target}', {why}", o.stix_type))
-            })
-        };
-        // Embedded references of the entities become links.
-        for o in read.objects.iter().filter(|o| read.kinds.get(&o.id) == Some(&Kind::Entity)) {
-            let Some(&from) = ids.get(o.id.as_str()) else { continue };
-            for (key, v) in &o.body {
-                if key == "object_marking_refs" {
-                    continue;
-                }
-                let Some(targets) = ref_ids(key, v) else { continue };
-                for target in targets {
-                    if matches!(read.kinds.get(&target), Some(Kind::Relation | Kind::Meta)) {
-                        continue; // kept as an attribute by `entity`
-                    }
-                    match resolve(o, key, &target) {
-                        Ok(to) => {
-                            let mut l = NewLink::new(
-                                ref_link_type(key),
-                                EntityRef::Existing(from),
-                                EntityRef::Existing(to),
-                            );
-                            l.directed = true;
-                            l.provenance = o.provenance(&file);
-                            l.grading = opts.grading.clone();
-                            l.attributes.push(NewAttribute {
-                                property: STIX_REF.into(),
-                                value: key.clone(),
-                                provenance: o.provenance(&file),
-                                grading: opts.grading.clone(),
-                            });
-                            report.attributes += 1;
-                            report.links += 1;
-                            w.link(l)?;
-                        }
-                        Err((field, reason)) => {
-                    bad.insert(o.index);
-                    report.rejected.push(o.problem(field.as_deref(), reason));
-                }
+                    Err((field, reason)) => {
+                        bad.insert(o.index);
+                        report.rejected.push(o.problem(field.as_deref(), reason));
                     }
                 }
             }
-        }
-        let mut warnings = Vec::new();
-        for o in read.objects.iter().filter(|o| read.kinds.get(&o.id) == Some(&Kind::Relation)) {
-            cancel.check().map_err(|_| IoError::Cancelled)?;
-            let result = if o.stix_type == "relationship" {
-                relationship(o, &read, &resolve, &schema, opts, &file, &mut warnings).map(|l| {
-                    report.attributes += l.attributes.len() as u64;
-                    report.links += 1;
-                    w.link(l).map(|_| ())
-                })
-            } else {
-                sighting(o, &read, &resolve, &schema, opts, &file, &mut warnings).map(|e| {
-                    report.attributes += e.attributes.len() as u64;
-                    report.events += 1;
-                    w.event(e).map(|_| ())
-                })
+            let resolve = |o: &Obj, field: &str, target: &str| -> Result<EntityId, Problem> {
+                ids.get(target)
+                    .or_else(|| existing.get(target))
+                    .copied()
+                    .ok_or_else(|| {
+                        let why = match read.kinds.get(target) {
+                            Some(Kind::Entity) => "which was rejected",
+                            Some(_) => {
+                                "which is not an entity (a relationship, sighting or marking)"
+                            }
+                            None => "which is in neither the bundle nor the case",
+                        };
+                        (
+                            Some(field.to_string()),
+                            format!("{} refers to '{target}', {why}", o.stix_type),
+                        )
+                    })
             };
-            match result {
-                Ok(stored) => stored?,
-                Err((field, reason)) => {
-                    bad.insert(o.index);
-                    report.rejected.push(o.problem(field.as_deref(), reason));
+            // Embedded references of the entities become links.
+            for o in read
+                .objects
+                .iter()
+                .filter(|o| read.kinds.get(&o.id) == Some(&Kind::Entity))
+            {
+                let Some(&from) = ids.get(o.id.as_str()) else {
+                    continue;
+                };
+                for (key, v) in &o.body {
+                    if key == "object_marking_refs" {
+                        continue;
+                    }
+                    let Some(targets) = ref_ids(key, v) else {
+                        continue;
+                    };
+                    for target in targets {
+                        if matches!(read.kinds.get(&target), Some(Kind::Relation | Kind::Meta)) {
+                            continue; // kept as an attribute by `entity`
+                        }
+                        match resolve(o, key, &target) {
+                            Ok(to) => {
+                                let mut l = NewLink::new(
+                                    ref_link_type(key),
+                                    EntityRef::Existing(from),
+                                    EntityRef::Existing(to),
+                                );
+                                l.directed = true;
+                                l.provenance = o.provenance(&file);
+                                l.grading = opts.grading.clone();
+                                l.attributes.push(NewAttribute {
+                                    property: STIX_REF.into(),
+                                    value: key.clone(),
+                                    provenance: o.provenance(&file),
+                                    grading: opts.grading.clone(),
+                                });
+                                report.attributes += 1;
+                                report.links += 1;
+                                w.link(l)?;
+                            }
+                            Err((field, reason)) => {
+                                bad.insert(o.index);
+                                report.rejected.push(o.problem(field.as_deref(), reason));
+                            }
+                        }
+                    }
                 }
             }
-        }
-        for o in read.objects.iter().filter(|o| matches!(o.stix_type.as_str(), "language-content" | "extension-definition")) {
-            report.warnings.push(o.problem(Some("type"), format!("a {} is not imported (COPKIT has no place for it)", o.stix_type)));
-        }
-        report.warnings.extend(warnings);
-        report.rows_rejected = read_rejects + bad.len() as u64;
-        report.rows_accepted = report.rows_read.saturating_sub(report.rows_rejected);
-        if !opts.lenient && !report.rejected.is_empty() {
-            return Err(IoError::Rejected {
-                path: path.to_path_buf(),
-                report: Box::new(report.clone()),
-            });
-        }
-        Ok(report.clone())
-    })?;
+            let mut warnings = Vec::new();
+            for o in read
+                .objects
+                .iter()
+                .filter(|o| read.kinds.get(&o.id) == Some(&Kind::Relation))
+            {
+                cancel.check().map_err(|_| IoError::Cancelled)?;
+                let result = if o.stix_type == "relationship" {
+                    relationship(o, &read, &resolve, &schema, opts, &file, &mut warnings).map(|l| {
+                        report.attributes += l.attributes.len() as u64;
+                        report.links += 1;
+                        w.link(l).map(|_| ())
+                    })
+                } else {
+                    sighting(o, &read, &resolve, &schema, opts, &file, &mut warnings).map(|e| {
+                        report.attributes += e.attributes.len() as u64;
+                        report.events += 1;
+                        w.event(e).map(|_| ())
+                    })
+                };
+                match result {
+                    Ok(stored) => stored?,
+                    Err((field, reason)) => {
+                        bad.insert(o.index);
+                        report.rejected.push(o.problem(field.as_deref(), reason));
+                    }
+                }
+            }
+            for o in read.objects.iter().filter(|o| {
+                matches!(
+                    o.stix_type.as_str(),
+                    "language-content" | "extension-definition"
+                )
+            }) {
+                report.warnings.push(o.problem(
+                    Some("type"),
+                    format!(
+                        "a {} is not imported (COPKIT has no place for it)",
+                        o.stix_type
+                    ),
+                ));
+            }
+            report.warnings.extend(warnings);
+            report.rows_rejected = read_rejects + bad.len() as u64;
+            report.rows_accepted = report.rows_read.saturating_sub(report.rows_rejected);
+            if !opts.lenient && !report.rejected.is_empty() {
+                return Err(IoError::Rejected {
+                    path: path.to_path_buf(),
+                    report: Box::new(report.clone()),
+                });
+            }
+            Ok(report.clone())
+        })?;
     report.batch = applied.batch;
     if report.entities_merged > 0 {
         case.record(
@@ -760,10 +813,18 @@ fn entity(
     let prov = o.provenance(file);
     let label = restore::<String>(c, "label")?
         .or_else(|| {
-            ["name", "value", "account_login", "display_name", "street_address", "city", "country"]
-                .iter()
-                .find_map(|k| o.text(k).filter(|t| !t.trim().is_empty()))
-                .map(str::to_string)
+            [
+                "name",
+                "value",
+                "account_login",
+                "display_name",
+                "street_address",
+                "city",
+                "country",
+            ]
+            .iter()
+            .find_map(|k| o.text(k).filter(|t| !t.trim().is_empty()))
+            .map(str::to_string)
         })
         .unwrap_or_else(|| o.id.clone());
     let mut e = NewEntity::new(entity_type.clone(), label);
@@ -813,8 +874,8 @@ fn relationship(
     };
     let s = resolve(o, "source_ref", field_text("source_ref")?)?;
     let t = resolve(o, "target_ref", field_text("target_ref")?)?;
-    let link_type = restore::<String>(c, "type")?
-        .unwrap_or(field_text("relationship_type")?.to_string());
+    let link_type =
+        restore::<String>(c, "type")?.unwrap_or(field_text("relationship_type")?.to_string());
     let mut l = NewLink::new(link_type, EntityRef::Existing(s), EntityRef::Existing(t));
     l.directed = restore(c, "directed")?.unwrap_or(true);
     l.weight = restore(c, "weight")?;
@@ -841,7 +902,10 @@ fn relationship(
         for (stix, ours) in [("start_time", "startDate"), ("stop_time", "endDate")] {
             if let Some(v) = o.text(stix) {
                 let date = date_part(v).ok_or_else(|| {
-                    (Some(stix.to_string()), format!("'{v}' is not a STIX timestamp (RFC 3339)"))
+                    (
+                        Some(stix.to_string()),
+                        format!("'{v}' is not a STIX timestamp (RFC 3339)"),
+                    )
                 })?;
                 l.attributes.push(NewAttribute {
                     property: ours.into(),
@@ -879,12 +943,18 @@ fn sighting(
                     )
                 })?;
             let start_ms = parse_time(text).ok_or_else(|| {
-                (Some(field.to_string()), format!("'{text}' is not a STIX timestamp (RFC 3339)"))
+                (
+                    Some(field.to_string()),
+                    format!("'{text}' is not a STIX timestamp (RFC 3339)"),
+                )
             })?;
             let end_ms = match o.text("last_seen") {
                 None => None,
                 Some(t) => Some(parse_time(t).ok_or_else(|| {
-                    (Some("last_seen".to_string()), format!("'{t}' is not a STIX timestamp (RFC 3339)"))
+                    (
+                        Some("last_seen".to_string()),
+                        format!("'{t}' is not a STIX timestamp (RFC 3339)"),
+                    )
                 })?),
             };
             EventTime {
@@ -932,7 +1002,11 @@ fn sighting(
             o,
             read,
             false,
-            &["sighting_of_ref", "observed_data_refs", "where_sighted_refs"],
+            &[
+                "sighting_of_ref",
+                "observed_data_refs",
+                "where_sighted_refs",
+            ],
             &prov,
             opts,
             warnings,

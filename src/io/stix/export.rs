@@ -116,12 +116,26 @@ const BOOL_PROPS: &[&str] = &[
 ];
 
 /// Our attributes that are not STIX properties of their own (they go out another way).
-const OURS: &[&str] = &[STIX_TYPE, STIX_REF, TLP, "objectMarking", "marking", "startDate", "endDate"];
+const OURS: &[&str] = &[
+    STIX_TYPE,
+    STIX_REF,
+    TLP,
+    "objectMarking",
+    "marking",
+    "startDate",
+    "endDate",
+];
 
 /// SHA-1 (FIPS 180-4), for UUID version 5 only (RFC 9562 names it; nothing here relies on
 /// it for security).
 fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
     let mut msg = data.to_vec();
     let bits = (data.len() as u64).wrapping_mul(8);
     msg.push(0x80);
@@ -421,7 +435,8 @@ pub(crate) fn write_stix(
     let mut undirected = 0usize;
     let mut relationships = Vec::new();
     for l in &sel.links {
-        let (Some((source, _)), Some((target, _))) = (stix_ids.get(&l.source), stix_ids.get(&l.target))
+        let (Some((source, _)), Some((target, _))) =
+            (stix_ids.get(&l.source), stix_ids.get(&l.target))
         else {
             continue;
         };
@@ -456,7 +471,10 @@ pub(crate) fn write_stix(
                 .filter(|v| chrono::DateTime::parse_from_rfc3339(v.trim()).is_ok());
             o.insert(key.into(), json!(given.unwrap_or(&now)));
         }
-        o.insert("relationship_type".into(), json!(relationship_type(&l.link_type)));
+        o.insert(
+            "relationship_type".into(),
+            json!(relationship_type(&l.link_type)),
+        );
         o.insert("source_ref".into(), json!(source));
         o.insert("target_ref".into(), json!(target));
         if let Some(label) = &l.label
@@ -471,7 +489,10 @@ pub(crate) fn write_stix(
                     .ok()
                     .and_then(|p| p.earliest())
             {
-                o.insert(stix.into(), json!(format!("{}T00:00:00Z", date.format("%Y-%m-%d"))));
+                o.insert(
+                    stix.into(),
+                    json!(format!("{}T00:00:00Z", date.format("%Y-%m-%d"))),
+                );
             }
         }
         put_attributes(&mut o, "relationship", &l.attributes);
@@ -495,7 +516,8 @@ pub(crate) fn write_stix(
             .iter()
             .filter_map(|p| stix_ids.get(&p.entity).map(|s| (p.role, s)))
             .collect();
-        let attrs = serde_json::from_str::<Value>(&attrs_json(&ev.attributes)).unwrap_or(Value::Null);
+        let attrs =
+            serde_json::from_str::<Value>(&attrs_json(&ev.attributes)).unwrap_or(Value::Null);
         let copkit = json!({"type": ev.event_type, "time": ev.time, "grading": ev.grading,
                             "provenance": ev.provenance, "attributes": attrs});
         let mut o = Map::new();
@@ -543,7 +565,10 @@ pub(crate) fn write_stix(
             o.insert("id".into(), json!(id));
             o.insert("created".into(), json!(now));
             o.insert("modified".into(), json!(now));
-            o.insert("relationship_type".into(), json!(relationship_type(&ev.event_type)));
+            o.insert(
+                "relationship_type".into(),
+                json!(relationship_type(&ev.event_type)),
+            );
             o.insert("source_ref".into(), json!(from));
             o.insert("target_ref".into(), json!(to));
             o.insert("start_time".into(), json!(timestamp(ev.time.start_ms)));
