@@ -596,7 +596,10 @@ pub fn export(
             super::nodelink::write_node_link(&req.out, &sel)?,
         ),
         ExportFormat::Dot => single(&mut not_exported, super::dot::write_dot(&req.out, &sel)?),
-        ExportFormat::Stix => single(&mut not_exported, super::stix::write_stix(&req.out, &sel)?),
+        ExportFormat::Stix => single(
+            &mut not_exported,
+            super::stix::write_stix(&req.out, &sel, &snap.case_id)?,
+        ),
         ExportFormat::Parquet => {
             let (files, dropped) = super::parquet::export::write_parquet_folder(&req.out, &sel)?;
             not_exported.extend(dropped);
