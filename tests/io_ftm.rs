@@ -105,7 +105,12 @@ fn library_file_imports_references_as_links_documents_whole_and_schemata_exactly
     let snap = case.snapshot().unwrap();
 
     // Schemata kept exactly where our type's name differs.
-    let schema_of = |id: &str| by_id(&snap, id).values("ftmSchema").next().map(str::to_string);
+    let schema_of = |id: &str| {
+        by_id(&snap, id)
+            .values("ftmSchema")
+            .next()
+            .map(str::to_string)
+    };
     let c1 = by_id(&snap, "c1");
     assert_eq!(c1.entity_type, "Organization");
     assert_eq!(schema_of("c1").as_deref(), Some("Company"));
@@ -275,9 +280,18 @@ fn export_is_read_by_the_library_with_the_same_schemata_values_and_references() 
     assert_eq!(lines.len(), 14, "13 things and the payment");
     let line = |id: &str| lines.iter().find(|l| l["id"] == id).unwrap();
     assert_eq!(line("c1")["schema"], "Company");
-    assert_eq!(line("c1")["properties"]["addressEntity"], serde_json::json!(["addr1"]));
-    assert_eq!(line("em1")["properties"]["emitters"], serde_json::json!(["p1"]));
-    assert_eq!(line("p3")["properties"]["addressEntity"], serde_json::json!(["addr-missing"]));
+    assert_eq!(
+        line("c1")["properties"]["addressEntity"],
+        serde_json::json!(["addr1"])
+    );
+    assert_eq!(
+        line("em1")["properties"]["emitters"],
+        serde_json::json!(["p1"])
+    );
+    assert_eq!(
+        line("p3")["properties"]["addressEntity"],
+        serde_json::json!(["addr-missing"])
+    );
     let p1 = line("p1");
     assert!(p1["properties"].get("shoeSize").is_none());
     assert!(
@@ -289,7 +303,10 @@ fn export_is_read_by_the_library_with_the_same_schemata_values_and_references() 
     );
     let pay = line("pay1");
     assert_eq!(pay["schema"], "Payment");
-    assert_eq!(pay["properties"]["payerAccount"], serde_json::json!(["ba1"]));
+    assert_eq!(
+        pay["properties"]["payerAccount"],
+        serde_json::json!(["ba1"])
+    );
     assert_eq!(pay["properties"]["payer"], serde_json::json!(["c1"]));
     assert_eq!(pay["properties"]["date"], serde_json::json!(["2024-03-01"]));
 

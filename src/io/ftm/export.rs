@@ -190,10 +190,9 @@ pub(crate) fn write_ftm(
         let (schema, from_props, to_props) = EVENTS
             .iter()
             .find(|t| t.3 == ev.event_type)
-            .map_or(
-                ("Event", &["organizer"][..], &["involved"][..]),
-                |t| (t.0, t.1, t.2),
-            );
+            .map_or(("Event", &["organizer"][..], &["involved"][..]), |t| {
+                (t.0, t.1, t.2)
+            });
         let ftm = ftm_schema(schema);
         let mut props = Map::new();
         props.insert("date".into(), json!([event_date(ev)]));

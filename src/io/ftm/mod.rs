@@ -663,11 +663,8 @@ fn thing(
                     .iter()
                     .find(|p| p.ftm.as_deref() == Some(key));
                 let property = ours.map_or_else(|| key.to_string(), |p| p.key.clone());
-                let fits = normalize_value(
-                    schema.property_kind(&entity_type, &property),
-                    &property,
-                    &v,
-                );
+                let fits =
+                    normalize_value(schema.property_kind(&entity_type, &property), &property, &v);
                 if let Err(why) = fits {
                     report.warnings.push(RowProblem {
                         line: r.line,
