@@ -104,16 +104,8 @@ fn forbids(snap: &CaseSnapshot, g: Option<&Grading>) -> bool {
     })
 }
 
-pub(crate) fn select<'a>(
-    snap: &'a CaseSnapshot,
-    override_reason: Option<&str>,
-    path: &Path,
-) -> Result<Selection<'a>, IoError> {
-    select_among(snap, override_reason, path, None)
-}
-
-/// [`select`] limited to some entities (and the links and events among them) when `only` is
-/// given.
+/// The items that may go out (see [`Selection`]), limited to some entities (and the links
+/// and events among them) when `only` is given.
 pub(crate) fn select_among<'a>(
     snap: &'a CaseSnapshot,
     override_reason: Option<&str>,
