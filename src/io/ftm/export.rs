@@ -1,10 +1,8 @@
 //! The FtM writer: one JSON object a line, each thing's references written back into the
 //! properties they were read from, and a `copkit` member with everything FtM cannot hold.
 
-use super::{
-    EVENTS, FTM_PROPERTY, FTM_SCHEMA, LINKS, RAW_PREFIX, ftm_is_a, ftm_schema, parse_time,
-    reference_link_type,
-};
+use super::schemata::{EVENTS, LINKS, ftm_is_a, ftm_schema, reference_link_type};
+use super::{FTM_PROPERTY, FTM_SCHEMA, RAW_PREFIX, parse_time};
 use crate::io::IoError;
 use crate::io::export::Selection;
 use crate::io::graphml::attrs_json;

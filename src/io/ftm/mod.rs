@@ -37,6 +37,7 @@
 
 mod export;
 mod model;
+mod schemata;
 
 pub(crate) use export::write_ftm;
 
@@ -49,10 +50,10 @@ use crate::model::{
     NewParticipant, ParticipantRole, PersonCategory, Provenance, Schema, normalize_value,
 };
 use crate::store::{AuditCategory, Case, NewBatch};
+use schemata::{EVENTS, LINKS, THINGS, ftm_schema, reference_link_type};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::LazyLock;
 
 /// The attribute that keeps a thing's FtM schema where our type's name differs (Company,
 /// LegalEntity and PublicBody all read as Organization), so that an export writes it again.
@@ -63,130 +64,6 @@ const FTM_PROPERTY: &str = "ftmProperty";
 
 /// The prefix of an attribute that keeps a value our type refused, whole, for its FtM property.
 const RAW_PREFIX: &str = "ftm:";
-
-/// FtM thing schemata and the entity types they become.
-const THINGS: &[(&str, &str)] = &[
-    ("Person", "Person"),
-    ("Company", "Organization"),
-    ("Organization", "Organization"),
-    ("LegalEntity", "Organization"),
-    ("PublicBody", "Organization"),
-    ("Address", "Address"),
-    ("Vehicle", "Vehicle"),
-    ("Vessel", "Vehicle"),
-    ("Airplane", "Vehicle"),
-    ("BankAccount", "BankAccount"),
-    ("CryptoWallet", "BankAccount"),
-    ("UserAccount", "OnlineAccount"),
-    ("Document", "Document"),
-    ("Note", "Document"),
-    ("Email", "Document"),
-    ("Message", "Document"),
-    ("Page", "Document"),
-    ("Pages", "Document"),
-    ("Folder", "Document"),
-    ("PlainText", "Document"),
-    ("HyperText", "Document"),
-    ("Table", "Document"),
-    ("Image", "Document"),
-    ("Video", "Document"),
-    ("Audio", "Document"),
-    ("Package", "Document"),
-    ("Workbook", "Document"),
-    ("Article", "Document"),
-    ("Passport", "Document"),
-    ("Identification", "Document"),
-];
-
-/// FtM interval schemata that become links: (schema, source property, target property, link
-/// type).
-const LINKS: &[(&str, &str, &str, &str)] = &[
-    ("Ownership", "owner", "asset", "owns"),
-    ("Directorship", "director", "organization", "director_of"),
-    ("Family", "person", "relative", "family"),
-    ("Associate", "person", "associate", "associate"),
-    ("Membership", "member", "organization", "member_of"),
-    ("Employment", "employee", "employer", "employed_by"),
-    ("Representation", "agent", "client", "represents"),
-    ("Succession", "predecessor", "successor", "succeeded_by"),
-    ("Control", "controller", "controlled", "controls"),
-    ("Debt", "debtor", "creditor", "owes"),
-    ("Documentation", "document", "entity", "documents"),
-    ("UnknownLink", "subject", "object", "associate"),
-];
-
-/// FtM interval schemata that become events: (schema, `from` properties, `to` properties,
-/// event type). Where a role has two properties, the export picks the one whose range the
-/// participant's schema fits (a BankAccount is a payment's payerAccount, a Company its payer).
-const EVENTS: &[(&str, &[&str], &[&str], &str)] = &[
-    ("Call", &["caller"], &["receiver"], "Call"),
-    (
-        "Payment",
-        &["payer", "payerAccount"],
-        &["beneficiary", "beneficiaryAccount"],
-        "Transaction",
-    ),
-    ("Event", &["organizer"], &["involved"], "Event"),
-];
-
-/// One FtM schema as the followthemoney library defines it.
-struct FtmSchema {
-    /// The schemata it extends, directly or not.
-    ancestors: Vec<&'static str>,
-    /// Its properties; for a reference, the schema it must point to.
-    properties: HashMap<&'static str, Option<&'static str>>,
-}
-
-static FTM_MODEL: LazyLock<HashMap<&'static str, FtmSchema>> = LazyLock::new(|| {
-    model::SCHEMATA
-        .iter()
-        .map(|&(name, ancestors, props)| {
-            let properties = props
-                .split_whitespace()
-                .map(|p| match p.split_once('>') {
-                    Some((prop, range)) => (prop, Some(range)),
-                    None => (p, None),
-                })
-                .collect();
-            let ancestors = ancestors.split_whitespace().collect();
-            (
-                name,
-                FtmSchema {
-                    ancestors,
-                    properties,
-                },
-            )
-        })
-        .collect()
-});
-
-fn ftm_schema(name: &str) -> Option<&'static FtmSchema> {
-    FTM_MODEL.get(name)
-}
-
-/// Whether schema `name` is `other` or extends it (a Company is a LegalEntity).
-fn ftm_is_a(name: &str, other: &str) -> bool {
-    name == other || ftm_schema(name).is_some_and(|s| s.ancestors.contains(&other))
-}
-
-impl FtmSchema {
-    fn defines(&self, property: &str) -> bool {
-        self.properties.contains_key(property)
-    }
-
-    /// The schema a reference property must point to; `None` for other properties.
-    fn range(&self, property: &str) -> Option<&'static str> {
-        self.properties.get(property).copied().flatten()
-    }
-}
-
-/// The link type a reference property becomes.
-fn reference_link_type(property: &str) -> &str {
-    match property {
-        "addressEntity" => "located_at",
-        other => other,
-    }
-}
 
 fn json_depth(line: &str) -> usize {
     let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
