@@ -98,7 +98,7 @@ fn library_file_imports_references_as_links_documents_whole_and_schemata_exactly
     let r = import(&mut case, &fixture(), &Limits::default()).unwrap();
     assert_eq!(
         (r.entities_created, r.links, r.events, r.rows_rejected),
-        (13, 9, 1, 0),
+        (14, 11, 1, 0),
         "{}",
         r.to_text()
     );
@@ -122,6 +122,7 @@ fn library_file_imports_references_as_links_documents_whole_and_schemata_exactly
         ("f1", Some("Folder")),
         ("n1", Some("Note")),
         ("pp1", Some("Passport")),
+        ("m1", Some("Message")),
     ] {
         assert_eq!(by_id(&snap, id).entity_type, "Document", "{id}");
         assert_eq!(schema_of(id).as_deref(), schema, "{id}");
@@ -162,6 +163,8 @@ fn library_file_imports_references_as_links_documents_whole_and_schemata_exactly
         ("em1", "p1", "emitters", "emitters"),
         ("em1", "p2", "recipients", "recipients"),
         ("n1", "p1", "entity", "entity"),
+        ("m1", "p2", "sender", "sender"),
+        ("m1", "p1", "recipients", "recipients"),
     ] {
         let l = link(from, to);
         assert_eq!(l.link_type, link_type);
@@ -175,6 +178,20 @@ fn library_file_imports_references_as_links_documents_whole_and_schemata_exactly
         );
         assert_eq!(l.provenance.source_file.as_deref(), Some("aleph.ftm.json"));
     }
+    // A date with a time of day, which our Document's date refuses: kept whole and reported.
+    let message = by_id(&snap, "m1");
+    assert_eq!(message.values("date").count(), 0);
+    assert_eq!(
+        message.values("ftm:date").next(),
+        Some("2024-03-02T09:15:00")
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.line == 15 && w.field.as_deref() == Some("date")),
+        "{}",
+        r.to_text()
+    );
     // No reference stays behind as a text value when its entity is in the file.
     assert_eq!(by_id(&snap, "p1").values("addressEntity").count(), 0);
 
@@ -277,7 +294,7 @@ fn export_is_read_by_the_library_with_the_same_schemata_values_and_references() 
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     // References went back into their properties, not out as lines of their own.
-    assert_eq!(lines.len(), 14, "13 things and the payment");
+    assert_eq!(lines.len(), 15, "14 things and the payment");
     let line = |id: &str| lines.iter().find(|l| l["id"] == id).unwrap();
     assert_eq!(line("c1")["schema"], "Company");
     assert_eq!(
@@ -309,13 +326,17 @@ fn export_is_read_by_the_library_with_the_same_schemata_values_and_references() 
     );
     assert_eq!(pay["properties"]["payer"], serde_json::json!(["c1"]));
     assert_eq!(pay["properties"]["date"], serde_json::json!(["2024-03-01"]));
+    assert_eq!(
+        line("m1")["properties"]["date"],
+        serde_json::json!(["2024-03-02T09:15:00"])
+    );
 
     // Our own import of the export: the same items, reference links with their details.
     let (_, mut other) = temp_case(&dir, "d.copkit");
     let r = import(&mut other, &out, &Limits::default()).unwrap();
     assert_eq!(
         (r.entities_created, r.links, r.events),
-        (13, 9, 1),
+        (14, 11, 1),
         "{}",
         r.to_text()
     );
@@ -383,7 +404,7 @@ fn export_is_read_by_the_library_with_the_same_schemata_values_and_references() 
     );
     assert_eq!(
         diff,
-        "14 14\n\
+        "15 15\n\
          ['1500.50'] ['EUR'] ['2024-03-01'] ['Consulting fee Q1']\n\
          ['p1'] ['p2'] ['p1']"
     );
