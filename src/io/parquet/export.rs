@@ -515,3 +515,38 @@ pub(crate) fn write_parquet_folder(
     }
     Ok((files, cannot))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_table_cut_short_leaves_no_file_and_a_finished_one_only_its_final_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let cols = || vec![("id", Kind::Text), ("at", Kind::OptTime)];
+        let mut cut = TableWriter::create(dir.path(), "cut", cols()).unwrap();
+        cut.push([text("E1"), Cell::Time(Some(0))]).unwrap();
+        assert_eq!(names(dir.path()), [".cut.parquet.partial"]);
+        drop(cut);
+        assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+        let mut done = TableWriter::create(dir.path(), "done", cols()).unwrap();
+        done.push([text("E1"), Cell::Time(None)]).unwrap();
+        // A row that does not match the columns is an error, not a panic or a bad file.
+        assert!(done.push([Cell::Bool(true), Cell::Time(None)]).is_err());
+        let mut ok = TableWriter::create(dir.path(), "ok", cols()).unwrap();
+        ok.push([text("E1"), Cell::Time(Some(1))]).unwrap();
+        let path = ok.finish().unwrap();
+        drop(done);
+        assert_eq!(names(dir.path()), ["ok.parquet"]);
+        assert!(std::fs::read(path).unwrap().starts_with(b"PAR1"));
+    }
+}
