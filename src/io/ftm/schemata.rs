@@ -129,3 +129,40 @@ pub(super) fn reference_link_type(property: &str) -> &str {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_knows_inheritance_ranges_and_undefined_properties() {
+        assert!(ftm_is_a("Company", "LegalEntity"));
+        assert!(ftm_is_a("Email", "Document"));
+        assert!(!ftm_is_a("BankAccount", "LegalEntity"));
+        let person = ftm_schema("Person").unwrap();
+        assert_eq!(person.range("addressEntity"), Some("Address"));
+        assert_eq!(person.range("name"), None);
+        assert!(person.defines("hairColor") && !person.defines("shoeSize"));
+        // Reverse (stub) properties are not data: Person.ownershipOwner is not defined.
+        assert!(!person.defines("ownershipOwner"));
+        let payment = ftm_schema("Payment").unwrap();
+        assert_eq!(payment.range("payerAccount"), Some("BankAccount"));
+    }
+
+    #[test]
+    fn every_mapped_schema_and_end_property_is_in_the_model() {
+        for (schema, _) in THINGS {
+            assert!(ftm_schema(schema).is_some(), "{schema}");
+        }
+        for (schema, from, to, _) in LINKS {
+            let s = ftm_schema(schema).unwrap();
+            assert!(s.range(from).is_some() && s.range(to).is_some(), "{schema}");
+        }
+        for (schema, from, to, _) in EVENTS {
+            let s = ftm_schema(schema).unwrap();
+            for p in from.iter().chain(to.iter()) {
+                assert!(s.range(p).is_some(), "{schema}.{p}");
+            }
+        }
+    }
+}
