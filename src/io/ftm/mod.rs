@@ -1,13 +1,47 @@
-//! FollowTheMoney JSON lines: import and export. Things (Person, Company, Organization,
-//! LegalEntity, Address, Vehicle, BankAccount) become entities; Ownership, Directorship,
-//! Family, Associate, Membership, Employment and UnknownLink become links; Call, Payment and
-//! Event become events. FtM ids become source ids. Unknown properties are kept as raw values
-//! and reported; unknown schemas reject their line. The exporter adds a `copkit` member to
-//! each object (ignored by FtM tools) holding grading, provenance and exact values, so a
-//! round trip keeps them.
+//! FollowTheMoney JSON lines: import and export, without loss for what FtM can express.
+//!
+//! Schemata. Things become entities of our types, the exact FtM schema kept in the attribute
+//! `ftmSchema` wherever it differs from our type's name (a Company read into an
+//! Organization, an Email or a Passport read into a Document), so an export writes the same
+//! schema again. Person; Company, Organization, LegalEntity, PublicBody; Address; Vehicle,
+//! Vessel, Airplane; BankAccount, CryptoWallet; UserAccount; and the document schemata
+//! (Document, Note, Email, Message, Page, Pages, Folder, PlainText, HyperText, Table, Image,
+//! Video, Audio, Package, Workbook, Article) with Passport and Identification, all as our
+//! Document. Messages and emails are documents, not events, even when dated: one FtM entity
+//! stays one item, so the export writes it back as it came (their date is an attribute).
+//! Ownership, Directorship, Family, Associate, Membership, Employment, Representation,
+//! Succession, Control, Debt, Documentation and UnknownLink become links; Call, Payment and
+//! Event become events (a payment's payer and payer account are its `from` participants,
+//! beneficiary and beneficiary account its `to`). Other schemata reject their line.
+//!
+//! References. A thing's property of FtM type `entity` (Person.addressEntity, Passport.holder,
+//! Email.emitters and recipients, Document.parent, Note.entity, Vehicle.owner, ...) becomes a
+//! directed link from the thing to the entity it names. The link's type is the property's
+//! name, except `addressEntity`, which is our `located_at`; the link keeps the property in
+//! its attribute `ftmProperty`, and the export writes the reference back into that property
+//! (and only there, not as a line of its own). All lines are read before references are
+//! resolved, so a reference may point forward. A reference to an id neither in the file nor
+//! in the case is a warning naming the line and the property, and the id is kept as a text
+//! value of the property.
+//!
+//! Properties. Which properties a schema defines comes from the followthemoney library's own
+//! model (model.rs, generated). A property the schema does not define is kept as an attribute
+//! under its own name and reported as a warning with its line; the export writes it only in
+//! the `copkit` member, since FtM tools drop it from `properties`. A value our type refuses
+//! (a date with a time in a date property) is kept whole under `ftm:<property>`, reported, and
+//! written back to `<property>`. Every value is bounded by `max_field_bytes`.
+//!
+//! FtM ids become source ids. The exporter adds a `copkit` member to each object (ignored by
+//! FtM tools) holding grading, provenance, exact values and the details of reference links,
+//! so a round trip through our own import keeps them.
 
-use super::export::Selection;
-use super::graphml::{attrs_json, stored_attrs};
+mod export;
+mod model;
+mod schemata;
+
+pub(crate) use export::write_ftm;
+
+use super::graphml::stored_attrs;
 use super::report::{ImportReport, RowProblem};
 use super::{IoError, Limits, read_source, sniff_binary};
 use crate::jobs::CancelToken;
@@ -15,56 +49,21 @@ use crate::model::{
     EntityId, EntityRef, EventTime, Grading, NewAttribute, NewEntity, NewEvent, NewLink,
     NewParticipant, ParticipantRole, PersonCategory, Provenance, Schema, normalize_value,
 };
-use crate::store::{AuditCategory, Case, CaseSnapshot, NewBatch};
+use crate::store::{AuditCategory, Case, NewBatch};
+use schemata::{EVENTS, LINKS, THINGS, ftm_schema, reference_link_type};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-/// The attribute that keeps a thing's FtM schema where our type maps several (Company,
+/// The attribute that keeps a thing's FtM schema where our type's name differs (Company,
 /// LegalEntity and PublicBody all read as Organization), so that an export writes it again.
 const FTM_SCHEMA: &str = "ftmSchema";
 
-/// FtM thing schemas and the entity types they become.
-const THINGS: &[(&str, &str)] = &[
-    ("Person", "Person"),
-    ("Company", "Organization"),
-    ("Organization", "Organization"),
-    ("LegalEntity", "Organization"),
-    ("PublicBody", "Organization"),
-    ("Address", "Address"),
-    ("Vehicle", "Vehicle"),
-    ("BankAccount", "BankAccount"),
-    ("UserAccount", "OnlineAccount"),
-    ("Document", "Document"),
-];
+/// The link attribute that keeps the FtM property a reference link was read from.
+const FTM_PROPERTY: &str = "ftmProperty";
 
-/// FtM interval schemas that become links: (schema, source property, target property, link type).
-const LINKS: &[(&str, &str, &str, &str)] = &[
-    ("Ownership", "owner", "asset", "owns"),
-    ("Directorship", "director", "organization", "director_of"),
-    ("Family", "person", "relative", "family"),
-    ("Associate", "person", "associate", "associate"),
-    ("Membership", "member", "organization", "member_of"),
-    ("Employment", "employee", "employer", "employed_by"),
-    ("UnknownLink", "subject", "object", "associate"),
-];
-
-/// FtM interval schemas that become events: (schema, from property, to property, event type).
-const EVENTS: &[(&str, &str, &str, &str)] = &[
-    ("Call", "caller", "receiver", "Call"),
-    ("Payment", "payer", "beneficiary", "Transaction"),
-    ("Event", "organizer", "involved", "Event"),
-];
-
-/// Adds a value to an FtM property's list, once.
-fn add_value(props: &mut serde_json::Map<String, Value>, key: impl Into<String>, value: &str) {
-    let list = props.entry(key).or_insert_with(|| json!([]));
-    if let Some(arr) = list.as_array_mut()
-        && !arr.iter().any(|x| x == value)
-    {
-        arr.push(json!(value));
-    }
-}
+/// The prefix of an attribute that keeps a value our type refused, whole, for its FtM property.
+const RAW_PREFIX: &str = "ftm:";
 
 fn json_depth(line: &str) -> usize {
     let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
@@ -106,12 +105,53 @@ fn values(props: &Value, key: &str) -> Vec<String> {
     }
 }
 
+/// The first property whose value is longer than the bound, with its length.
+fn oversized(props: &Value, max: usize) -> Option<(String, usize)> {
+    let map = props.as_object()?;
+    map.keys().find_map(|k| {
+        values(props, k)
+            .iter()
+            .map(String::len)
+            .find(|&n| n > max)
+            .map(|n| (k.clone(), n))
+    })
+}
+
 struct Record {
     line: u64,
     id: String,
     schema: String,
     props: Value,
     copkit: Option<Value>,
+}
+
+impl Record {
+    /// The properties in the file's order.
+    fn keys(&self) -> Vec<&str> {
+        self.props
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// Warns about each property the record's FtM schema does not define (except `skip`).
+    fn report_undefined(&self, skip: &[&str], report: &mut ImportReport) {
+        let Some(ftm) = ftm_schema(&self.schema) else {
+            return;
+        };
+        for key in self.keys() {
+            if !ftm.defines(key) && !skip.contains(&key) {
+                report.warnings.push(RowProblem {
+                    line: self.line,
+                    field: Some(key.to_string()),
+                    reason: format!(
+                        "{} {}: property '{key}' is not defined by the FollowTheMoney schema {}; kept as the attribute '{key}' (an FtM export carries it only in its copkit member)",
+                        self.schema, self.id, self.schema
+                    ),
+                });
+            }
+        }
+    }
 }
 
 type Problem = (Option<String>, String);
@@ -121,8 +161,10 @@ fn parse_time(v: &str) -> Option<i64> {
     if let Ok(d) = chrono::DateTime::parse_from_rfc3339(v) {
         return Some(d.timestamp_millis());
     }
-    if let Ok(d) = chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S") {
-        return Some(d.and_utc().timestamp_millis());
+    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+        if let Ok(d) = chrono::NaiveDateTime::parse_from_str(v, format) {
+            return Some(d.and_utc().timestamp_millis());
+        }
     }
     crate::model::PartialDate::parse(v)
         .ok()
@@ -160,6 +202,13 @@ fn check_attrs(schema: &Schema, owner: &str, attrs: &[NewAttribute]) -> Result<(
         .map_err(|e| (Some(a.property.clone()), e.to_string()))?;
     }
     Ok(())
+}
+
+/// A reference from a thing to another entity, waiting for every line to be read.
+struct Reference {
+    owner: usize,
+    property: String,
+    target: String,
 }
 
 /// Imports a FollowTheMoney JSON-lines file as one batch.
@@ -259,11 +308,22 @@ pub fn import_ftm(
             ));
             continue;
         }
+        let props = v.get("properties").cloned().unwrap_or(json!({}));
+        if let Some((key, len)) = oversized(&props, limits.max_field_bytes) {
+            report.rejected.push(reject(
+                Some(&key),
+                format!(
+                    "{schema} {id}: a value of '{key}' has {len} bytes, more than max_field_bytes ({}); raise the bound if the file is trusted",
+                    limits.max_field_bytes
+                ),
+            ));
+            continue;
+        }
         records.push(Record {
             line: n,
             id: id.to_string(),
             schema: schema.to_string(),
-            props: v.get("properties").cloned().unwrap_or(json!({})),
+            props,
             copkit: v.get("copkit").cloned(),
         });
     }
@@ -284,18 +344,30 @@ pub fn import_ftm(
         .iter()
         .filter_map(|e| e.source_id.clone().map(|s| (s, e.id)))
         .collect();
+    // Every thing in the file, so that a reference to a later line resolves.
+    let things_in_file: HashSet<&str> = records
+        .iter()
+        .filter(|r| THINGS.iter().any(|t| t.0 == r.schema))
+        .map(|r| r.id.as_str())
+        .collect();
+    let known_id = |id: &str| things_in_file.contains(id) || existing.contains_key(id);
     let (applied, mut report) = case.import_streamed(batch, |w| -> Result<ImportReport, IoError> {
         let mut ids: HashMap<String, EntityId> = HashMap::new();
+        let mut references: Vec<Reference> = Vec::new();
         let prov = |r: &Record| Provenance {
             batch: None,
             source_file: Some(file.clone()),
             record: Some(format!("line {} ({})", r.line, r.id)),
         };
-        // Things first, so intervals may refer to entities later in the file.
-        for r in records.iter().filter(|r| THINGS.iter().any(|t| t.0 == r.schema)) {
+        // Things first, so intervals and references may refer to entities later in the file.
+        for (index, r) in records.iter().enumerate() {
+            if !THINGS.iter().any(|t| t.0 == r.schema) {
+                continue;
+            }
             cancel.check().map_err(|_| IoError::Cancelled)?;
-            match thing(r, &case_schema, &prov(r), grading, &mut report) {
-                Ok(e) => {
+            let built = thing(r, &case_schema, &prov(r), grading, &known_id, &mut report);
+            match built {
+                Ok((e, refs)) => {
                     if let Some(&id) = existing.get(&r.id) {
                         report.entities_merged += 1;
                         for a in e.attributes {
@@ -309,16 +381,50 @@ pub fn import_ftm(
                             field: Some("id".into()),
                             reason: format!("entity id {} appears twice", r.id),
                         });
+                        continue;
                     } else {
                         report.attributes += e.attributes.len() as u64;
                         report.entities_created += 1;
                         ids.insert(r.id.clone(), w.entity(e)?);
                     }
+                    references.extend(refs.into_iter().map(|(property, target)| Reference {
+                        owner: index,
+                        property,
+                        target,
+                    }));
+                }
+                Err((field, reason)) => report.rejected.push(RowProblem { line: r.line, field, reason }),
+            }
+        }
+        for reference in &references {
+            cancel.check().map_err(|_| IoError::Cancelled)?;
+            let r = &records[reference.owner];
+            let (Some(&from), Some(&to)) = (
+                ids.get(&r.id),
+                ids.get(&reference.target).or_else(|| existing.get(&reference.target)),
+            ) else {
+                // The target's own line was rejected (lenient import): say so, never silently.
+                report.warnings.push(RowProblem {
+                    line: r.line,
+                    field: Some(reference.property.clone()),
+                    reason: format!(
+                        "{} {}: '{}' refers to '{}', whose line was not imported; the reference is not kept",
+                        r.schema, r.id, reference.property, reference.target
+                    ),
+                });
+                continue;
+            };
+            match reference_link(r, &reference.property, &reference.target, from, to, &prov(r), grading) {
+                Ok(l) => {
+                    report.attributes += l.attributes.len() as u64;
+                    report.links += 1;
+                    w.link(l)?;
                 }
                 Err((field, reason)) => report.rejected.push(RowProblem { line: r.line, field, reason }),
             }
         }
         for r in records.iter().filter(|r| !THINGS.iter().any(|t| t.0 == r.schema)) {
+            cancel.check().map_err(|_| IoError::Cancelled)?;
             let resolve = |prop: &str, who: &str| -> Result<EntityId, Problem> {
                 ids.get(who)
                     .or_else(|| existing.get(who))
@@ -326,12 +432,14 @@ pub fn import_ftm(
                     .ok_or_else(|| (Some(prop.to_string()), format!("{} {} refers to entity '{who}', which is neither in the file nor in the case", r.schema, r.id)))
             };
             let result = if let Some(&(_, sp, tp, lt)) = LINKS.iter().find(|t| t.0 == r.schema) {
+                r.report_undefined(&[], &mut report);
                 interval_link(r, sp, tp, lt, &resolve, &prov(r), grading, &case_schema).map(|l| {
                     report.attributes += l.attributes.len() as u64;
                     report.links += 1;
                     w.link(l).map(|_| ())
                 })
             } else if let Some(&(_, fp, tp, et)) = EVENTS.iter().find(|t| t.0 == r.schema) {
+                r.report_undefined(&[], &mut report);
                 interval_event(r, fp, tp, et, &resolve, &prov(r), grading, &case_schema).map(|e| {
                     report.attributes += e.attributes.len() as u64;
                     report.events += 1;
@@ -346,7 +454,7 @@ pub fn import_ftm(
             }
         }
         report.rows_rejected = report.rejected.len() as u64;
-        report.rows_accepted = report.rows_read - report.rows_rejected;
+        report.rows_accepted = report.rows_read.saturating_sub(report.rows_rejected);
         if !lenient && !report.rejected.is_empty() {
             return Err(IoError::Rejected {
                 path: path.to_path_buf(),
@@ -366,14 +474,17 @@ pub fn import_ftm(
     Ok(report)
 }
 
+/// Builds a thing's entity and lists its references (property, target id) for later.
 fn thing(
     r: &Record,
     schema: &Schema,
     prov: &Provenance,
     grading: Option<&Grading>,
+    known_id: &dyn Fn(&str) -> bool,
     report: &mut ImportReport,
-) -> Result<NewEntity, Problem> {
+) -> Result<(NewEntity, Vec<(String, String)>), Problem> {
     let c = r.copkit.as_ref();
+    let ftm = ftm_schema(&r.schema);
     let entity_type = restore::<String>(c, "type")?
         .filter(|t| schema.entity_type(t).is_ok())
         .unwrap_or_else(|| {
@@ -391,51 +502,159 @@ fn thing(
     e.provenance = restore(c, "provenance")?.unwrap_or(prov.clone());
     e.grading = restore(c, "grading")?.or_else(|| grading.cloned());
     e.category = restore::<PersonCategory>(c, "category")?;
-    if let Some(attrs) = stored(c)? {
-        e.attributes = attrs;
-    } else if let Some(props) = r.props.as_object() {
-        for (key, _) in props {
-            let ours = def
-                .properties
-                .iter()
-                .find(|p| p.ftm.as_deref() == Some(key.as_str()));
-            if ours.is_none() {
-                report.warnings.push(RowProblem {
-                    line: r.line,
-                    field: Some(key.clone()),
-                    reason: format!(
-                        "{} property '{key}' has no COPKIT equivalent; kept as given",
-                        r.schema
-                    ),
-                });
-            }
-            let property = ours.map_or_else(|| key.clone(), |p| p.key.clone());
-            for v in values(&r.props, key) {
-                e.attributes.push(NewAttribute {
-                    property: property.clone(),
-                    value: v,
-                    provenance: prov.clone(),
-                    grading: grading.cloned(),
-                });
+    let attribute = |property: String, value: String| NewAttribute {
+        property,
+        value,
+        provenance: prov.clone(),
+        grading: grading.cloned(),
+    };
+    let kept = stored(c)?;
+    let mut refs = Vec::new();
+    for key in r.keys() {
+        let range = ftm.and_then(|f| f.range(key));
+        for v in values(&r.props, key) {
+            if range.is_some() {
+                // Our own export keeps an unresolved reference as a value: it stays one.
+                let already = kept
+                    .as_ref()
+                    .is_some_and(|k| k.iter().any(|a| a.property == key && a.value == v));
+                if already {
+                    continue;
+                }
+                if known_id(&v) {
+                    refs.push((key.to_string(), v));
+                } else {
+                    report.warnings.push(RowProblem {
+                        line: r.line,
+                        field: Some(key.to_string()),
+                        reason: format!(
+                            "{} {}: '{key}' refers to '{v}', which is neither in the file nor in the case; the id is kept as a text value",
+                            r.schema, r.id
+                        ),
+                    });
+                    e.attributes.push(attribute(key.to_string(), v));
+                }
+            } else if kept.is_none() {
+                let ours = def
+                    .properties
+                    .iter()
+                    .find(|p| p.ftm.as_deref() == Some(key));
+                let property = ours.map_or_else(|| key.to_string(), |p| p.key.clone());
+                let fits =
+                    normalize_value(schema.property_kind(&entity_type, &property), &property, &v);
+                if let Err(why) = fits {
+                    report.warnings.push(RowProblem {
+                        line: r.line,
+                        field: Some(key.to_string()),
+                        reason: format!(
+                            "{} {}: {why}; kept whole as '{RAW_PREFIX}{key}'",
+                            r.schema, r.id
+                        ),
+                    });
+                    e.attributes
+                        .push(attribute(format!("{RAW_PREFIX}{key}"), v));
+                } else {
+                    e.attributes.push(attribute(property, v));
+                }
             }
         }
+    }
+    if let Some(kept) = kept {
+        e.attributes.extend(kept);
+    } else {
+        r.report_undefined(&[], report);
         if r.schema != entity_type {
-            e.attributes.push(NewAttribute {
-                property: FTM_SCHEMA.into(),
-                value: r.schema.clone(),
-                provenance: prov.clone(),
-                grading: grading.cloned(),
-            });
+            e.attributes
+                .push(attribute(FTM_SCHEMA.into(), r.schema.clone()));
         }
     }
     check_attrs(schema, &entity_type, &e.attributes)?;
     e.label = restore::<String>(c, "label")?
-        .or_else(|| values(&r.props, "name").into_iter().next())
-        .or_else(|| values(&r.props, "full").into_iter().next())
-        .or_else(|| values(&r.props, "registrationNumber").into_iter().next())
-        .or_else(|| values(&r.props, "iban").into_iter().next())
+        .or_else(|| {
+            [
+                "name",
+                "title",
+                "subject",
+                "fileName",
+                "full",
+                "registrationNumber",
+                "iban",
+                "number",
+                "username",
+            ]
+            .iter()
+            .find_map(|k| values(&r.props, k).into_iter().next())
+        })
         .unwrap_or_else(|| r.id.clone());
-    Ok(e)
+    Ok((e, refs))
+}
+
+/// The link a thing's reference becomes; the details our own export kept (grading,
+/// provenance, weight, ...) restored from the `copkit` member's `references`.
+fn reference_link(
+    r: &Record,
+    property: &str,
+    target: &str,
+    from: EntityId,
+    to: EntityId,
+    prov: &Provenance,
+    grading: Option<&Grading>,
+) -> Result<NewLink, Problem> {
+    let mut l = NewLink::new(
+        reference_link_type(property),
+        EntityRef::Existing(from),
+        EntityRef::Existing(to),
+    );
+    l.directed = true;
+    l.provenance = prov.clone();
+    l.grading = grading.cloned();
+    l.attributes = vec![NewAttribute {
+        property: FTM_PROPERTY.into(),
+        value: property.to_string(),
+        provenance: prov.clone(),
+        grading: grading.cloned(),
+    }];
+    let kept = r
+        .copkit
+        .as_ref()
+        .and_then(|c| c.get("references"))
+        .and_then(Value::as_array)
+        .and_then(|all| {
+            all.iter()
+                .find(|x| x["property"] == property && x["target"] == target)
+        });
+    if kept.is_some() {
+        restore_link(&mut l, kept)?;
+    }
+    Ok(l)
+}
+
+/// Restores what our export kept of a link in a `copkit` member.
+fn restore_link(l: &mut NewLink, c: Option<&Value>) -> Result<(), Problem> {
+    if let Some(t) = restore::<String>(c, "type")? {
+        l.link_type = t;
+    }
+    if let Some(d) = restore(c, "directed")? {
+        l.directed = d;
+    }
+    l.weight = restore(c, "weight")?;
+    l.label = restore(c, "label")?;
+    if let Some(st) = restore(c, "strength")? {
+        l.strength = st;
+    }
+    if let Some(p) = restore(c, "provenance")? {
+        l.provenance = p;
+    }
+    if let Some(g) = restore(c, "grading")? {
+        l.grading = Some(g);
+    }
+    if let Some(s) = restore(c, "sourceId")? {
+        l.source_id = Some(s);
+    }
+    if let Some(a) = stored(c)? {
+        l.attributes = a;
+    }
+    Ok(())
 }
 
 fn other_props(
@@ -445,19 +664,17 @@ fn other_props(
     grading: Option<&Grading>,
 ) -> Vec<NewAttribute> {
     let mut out = Vec::new();
-    if let Some(props) = r.props.as_object() {
-        for (key, _) in props {
-            if skip.contains(&key.as_str()) {
-                continue;
-            }
-            for v in values(&r.props, key) {
-                out.push(NewAttribute {
-                    property: key.clone(),
-                    value: v,
-                    provenance: prov.clone(),
-                    grading: grading.cloned(),
-                });
-            }
+    for key in r.keys() {
+        if skip.contains(&key) {
+            continue;
+        }
+        for v in values(&r.props, key) {
+            out.push(NewAttribute {
+                property: key.to_string(),
+                value: v,
+                provenance: prov.clone(),
+                grading: grading.cloned(),
+            });
         }
     }
     out
@@ -477,33 +694,31 @@ fn interval_link(
     let c = r.copkit.as_ref();
     let s = resolve(sp, &first(r, sp)?)?;
     let t = resolve(tp, &first(r, tp)?)?;
+    // An UnknownLink's role names the relation, so it becomes the link's type.
+    let role_is_type = r.schema == "UnknownLink";
     let mut l = NewLink::new(
-        restore::<String>(c, "type")?.unwrap_or_else(|| {
-            if r.schema == "UnknownLink" {
-                values(&r.props, "role")
-                    .into_iter()
-                    .next()
-                    .unwrap_or_else(|| link_type.to_string())
-            } else {
-                link_type.to_string()
-            }
-        }),
+        if role_is_type {
+            values(&r.props, "role")
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| link_type.to_string())
+        } else {
+            link_type.to_string()
+        },
         EntityRef::Existing(s),
         EntityRef::Existing(t),
     );
-    l.directed = restore(c, "directed")?.unwrap_or(true);
-    l.weight = restore(c, "weight")?;
-    l.label = restore(c, "label")?;
-    if let Some(st) = restore(c, "strength")? {
-        l.strength = st;
-    }
+    l.directed = true;
     l.source_id = Some(r.id.clone());
-    l.provenance = restore(c, "provenance")?.unwrap_or(prov.clone());
-    l.grading = restore(c, "grading")?.or_else(|| grading.cloned());
-    l.attributes = match stored(c)? {
-        Some(a) => a,
-        None => other_props(r, &[sp, tp, "role"], prov, grading),
+    l.provenance = prov.clone();
+    l.grading = grading.cloned();
+    let skip: &[&str] = if role_is_type {
+        &[sp, tp, "role"]
+    } else {
+        &[sp, tp]
     };
+    l.attributes = other_props(r, skip, prov, grading);
+    restore_link(&mut l, c)?;
     check_attrs(schema, "", &l.attributes)?;
     Ok(l)
 }
@@ -511,8 +726,8 @@ fn interval_link(
 #[allow(clippy::too_many_arguments)] // reason: one mapping row's worth of distinct inputs
 fn interval_event(
     r: &Record,
-    fp: &str,
-    tp: &str,
+    from_props: &[&str],
+    to_props: &[&str],
     event_type: &str,
     resolve: &dyn Fn(&str, &str) -> Result<EntityId, Problem>,
     prov: &Provenance,
@@ -564,18 +779,26 @@ fn interval_event(
                 .push(NewParticipant::new(role, EntityRef::Existing(id)));
         }
     } else {
-        for (prop, role) in [(fp, ParticipantRole::From), (tp, ParticipantRole::To)] {
-            for who in values(&r.props, prop) {
-                e.participants.push(NewParticipant::new(
-                    role,
-                    EntityRef::Existing(resolve(prop, &who)?),
-                ));
+        for (props, role) in [
+            (from_props, ParticipantRole::From),
+            (to_props, ParticipantRole::To),
+        ] {
+            for prop in props {
+                for who in values(&r.props, prop) {
+                    e.participants.push(NewParticipant::new(
+                        role,
+                        EntityRef::Existing(resolve(prop, &who)?),
+                    ));
+                }
             }
         }
     }
+    let mut skip: Vec<&str> = vec!["date", "startDate", "endDate"];
+    skip.extend(from_props);
+    skip.extend(to_props);
     e.attributes = match stored(c)? {
         Some(a) => a,
-        None => other_props(r, &[fp, tp, "date", "startDate", "endDate"], prov, grading),
+        None => other_props(r, &skip, prov, grading),
     };
     check_attrs(schema, "", &e.attributes)?;
     Ok(e)
@@ -588,142 +811,4 @@ fn first(r: &Record, prop: &str) -> Result<String, Problem> {
             format!("{} {} names no {prop}", r.schema, r.id),
         )
     })
-}
-
-fn ftm_id(snap: &CaseSnapshot, id: EntityId) -> String {
-    snap.entity(id)
-        .and_then(|e| e.source_id.clone())
-        .unwrap_or_else(|| id.to_string())
-}
-
-/// Writes the selection as FtM JSON lines; returns what FtM could not hold.
-pub(crate) fn write_ftm(
-    path: &Path,
-    snap: &CaseSnapshot,
-    sel: &Selection<'_>,
-) -> Result<Vec<String>, IoError> {
-    use std::io::Write;
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|source| IoError::Write {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    let mut out = std::io::BufWriter::new(file);
-    let mut lines: Vec<Value> = Vec::new();
-    let mut no_schema = 0;
-    let attrs_value = |a: &[crate::model::Attribute]| -> Value {
-        serde_json::from_str(&attrs_json(a)).unwrap_or(Value::Null)
-    };
-    for e in &sel.entities {
-        let def = snap.schema.entity_type(&e.entity_type).ok();
-        // The FtM schema an import kept (a Company read into an Organization) goes out again.
-        let kept = e
-            .attributes
-            .iter()
-            .find(|a| a.property == FTM_SCHEMA)
-            .map(|a| a.value.clone());
-        let schema = kept
-            .or_else(|| def.and_then(|d| d.ftm_schema.clone()))
-            .unwrap_or_else(|| {
-                no_schema += 1;
-                "LegalEntity".into()
-            });
-        let mut props = serde_json::Map::new();
-        props.insert("name".into(), json!([e.label]));
-        for a in e.attributes.iter().filter(|a| a.property != FTM_SCHEMA) {
-            let key = def
-                .and_then(|d| d.properties.iter().find(|p| p.key == a.property))
-                .and_then(|p| p.ftm.clone())
-                .unwrap_or_else(|| a.property.clone());
-            add_value(&mut props, key, &a.value);
-        }
-        lines.push(json!({
-            "id": ftm_id(snap, e.id),
-            "schema": schema,
-            "properties": props,
-            "copkit": {"type": e.entity_type, "label": e.label, "category": e.category,
-                       "grading": e.grading, "provenance": e.provenance,
-                       "attributes": attrs_value(&e.attributes)},
-        }));
-    }
-    for l in &sel.links {
-        let (schema, sp, tp) = LINKS
-            .iter()
-            .find(|t| t.3 == l.link_type && t.0 != "UnknownLink")
-            .map_or(("UnknownLink", "subject", "object"), |t| (t.0, t.1, t.2));
-        lines.push(json!({
-            "id": l.source_id.clone().unwrap_or_else(|| l.id.to_string()),
-            "schema": schema,
-            "properties": {sp: [ftm_id(snap, l.source)], tp: [ftm_id(snap, l.target)], "role": [l.link_type]},
-            "copkit": {"type": l.link_type, "directed": l.directed, "weight": l.weight,
-                       "label": l.label, "strength": l.strength, "grading": l.grading,
-                       "provenance": l.provenance, "attributes": attrs_value(&l.attributes)},
-        }));
-    }
-    for ev in &sel.events {
-        let (schema, fp, tp) = EVENTS
-            .iter()
-            .find(|t| t.3 == ev.event_type)
-            .map_or(("Event", "organizer", "involved"), |t| (t.0, t.1, t.2));
-        let mut props = serde_json::Map::new();
-        props.insert("date".into(), json!([ev.time.start().to_rfc3339()]));
-        if let Some(end) = ev.time.end() {
-            props.insert("endDate".into(), json!([end.to_rfc3339()]));
-        }
-        // The schema's own properties from the event's values: a payment's amount, currency
-        // and purpose, a call's duration (FtM tools read these; the copkit member keeps all).
-        let own: &[(&str, &str)] = match schema {
-            "Payment" => &[
-                ("amount", "amount"),
-                ("currency", "currency"),
-                ("purpose", "purpose"),
-                ("reference", "purpose"),
-            ],
-            "Call" => &[("durationSecs", "duration"), ("duration", "duration")],
-            _ => &[("summary", "summary"), ("description", "description")],
-        };
-        for a in &ev.attributes {
-            if let Some((_, prop)) = own.iter().find(|(k, _)| *k == a.property) {
-                add_value(&mut props, *prop, &a.value);
-            }
-        }
-        for (role, prop) in [(ParticipantRole::From, fp), (ParticipantRole::To, tp)] {
-            let who: Vec<String> = ev.in_role(role).map(|id| ftm_id(snap, id)).collect();
-            if !who.is_empty() {
-                props.insert(prop.into(), json!(who));
-            }
-        }
-        let parts: Vec<(ParticipantRole, String)> = ev
-            .participants
-            .iter()
-            .map(|p| (p.role, ftm_id(snap, p.entity)))
-            .collect();
-        lines.push(json!({
-            "id": ev.source_id.clone().unwrap_or_else(|| ev.id.to_string()),
-            "schema": schema,
-            "properties": props,
-            "copkit": {"type": ev.event_type, "time": ev.time, "grading": ev.grading,
-                       "provenance": ev.provenance, "attributes": attrs_value(&ev.attributes),
-                       "participants": parts},
-        }));
-    }
-    for v in &lines {
-        writeln!(out, "{v}").map_err(|source| IoError::Write {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    }
-    out.flush().map_err(|source| IoError::Write {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut cannot = Vec::new();
-    if no_schema > 0 {
-        cannot.push(format!("{no_schema} entities of types FtM has no schema for (Phone, Location, Device, ...) were written as LegalEntity; their type is kept in the copkit member"));
-    }
-    cannot.push("event participants in roles other than from and to, grading, provenance and exact times are kept only in the copkit member, which other FtM tools ignore".into());
-    Ok(cannot)
 }
