@@ -9,6 +9,7 @@ pub mod dot;
 pub mod export;
 pub mod ftm;
 pub mod gexf;
+pub(crate) mod graphflat;
 pub mod gml;
 pub mod graphml;
 pub mod maltego;
