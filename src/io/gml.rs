@@ -367,7 +367,7 @@ fn parse(path: &Path, text: &str, limits: &Limits, cancel: &CancelToken) -> Resu
             _ => {}
         }
     }
-    if let Some((_, opened)) = stack.get(1) {
+    if let Some((_, opened)) = stack.last().filter(|_| stack.len() > 1) {
         return Err(perr(
             tok.line,
             format!(
@@ -592,13 +592,15 @@ mod tests {
         assert_eq!(p.parsed.nodes[0].data[0].1, "Al \"B\"");
         assert_eq!(p.parsed.nodes[0].data[1].1, "3.5");
         assert_eq!(p.parsed.keys["n:age"].kind, "double");
-        assert_eq!(p.parsed.edges[0].line, 2);
+        assert_eq!(p.parsed.edges[0].line, 3);
     }
 
     #[test]
     fn broken_gml_names_the_line() {
         let e = parse_str("graph [\n node [ id 1\n").err().unwrap().to_string();
         assert!(e.contains("line 3") && e.contains("opened at line 2"), "{e}");
+        let e = parse_str("graph [\n node [ id 1 ]\n").err().unwrap().to_string();
+        assert!(e.contains("opened at line 1"), "{e}");
         let e = parse_str("graph [\n node [ id \"x ]\n]").err().unwrap().to_string();
         assert!(e.contains("line 2") && e.contains("never closed"), "{e}");
         let e = parse_str("graph [ ] ]").err().unwrap().to_string();

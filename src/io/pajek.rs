@@ -14,7 +14,9 @@
 //!
 //! The writer writes what Pajek holds: vertex labels (made unique, since networkx keys nodes
 //! by label), arcs then edges with their weight (1 where a link has none, Pajek's default)
-//! and an `l` label (the link's label, or its type). Events are arcs labelled with their type
+//! and an `l` label (the link's label, or its type); a mixed file ends with an empty `*Arcs`
+//! so that igraph (which takes the direction from the last header) and networkx (from the
+//! first) both read it as directed. Events are arcs labelled with their type
 //! and time; one-sided ones run to an outside vertex. Everything else is listed in the
 //! manifest as not carried.
 
@@ -406,6 +408,12 @@ fn pajek_text(g: &FlatGraph) -> (String, Vec<String>) {
             let _ = writeln!(out, "{s} {t} {weight} l {}", pajek_label(&label, &mut changed));
         }
     }
+    let mixed = g.edges.iter().any(|e| e.directed) && g.edges.iter().any(|e| !e.directed);
+    if mixed {
+        // igraph takes the direction of the whole graph from the last section header and
+        // networkx from the first: an empty *Arcs at the end makes both read a directed graph.
+        out.push_str("*Arcs\n");
+    }
     let mut cannot = vec![
         "Pajek holds labels, direction, weights and edge labels only: entity types, attributes, categories, grading and provenance are not carried; a link's type is its edge label where it has no label of its own".to_string(),
     ];
@@ -413,6 +421,12 @@ fn pajek_text(g: &FlatGraph) -> (String, Vec<String>) {
     if events > 0 {
         cannot.push(format!(
             "{events} events were written as arcs labelled with their type and start time (one-sided ones to an outside vertex); they read back as links"
+        ));
+    }
+    if mixed {
+        cannot.push(format!(
+            "{} undirected links were written under *Edges in a file that also has *Arcs: Pajek and COPKIT read them as undirected, networkx and igraph (which hold one direction per graph) as arcs from source to target",
+            g.edges.iter().filter(|e| !e.directed).count()
         ));
     }
     if unweighted > 0 {
