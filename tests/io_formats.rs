@@ -138,8 +138,12 @@ fn networkx_igraph_and_d3_files_import_with_labels_weights_and_direction() {
     for x in cases {
         let dir = tempfile::tempdir().unwrap();
         let (_, mut case) = temp_case(&dir, "c.copkit");
-        let r = import(&mut case, &fixture("graph", x.file), &GraphOptions::default())
-            .unwrap_or_else(|e| panic!("{}: {e}", x.file));
+        let r = import(
+            &mut case,
+            &fixture("graph", x.file),
+            &GraphOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", x.file));
         assert_eq!((r.entities_created, r.links), (4, 3), "{}", x.file);
         let snap = case.snapshot().unwrap();
         let alice = by_source(&snap, x.alice.0);
@@ -210,7 +214,11 @@ fn formats_are_detected_by_content() {
         ("networkx-links.json", SourceFormat::NodeLink),
         ("d3-links.json", SourceFormat::NodeLink),
     ] {
-        assert_eq!(SourceFormat::detect(&fixture("graph", file)), format, "{file}");
+        assert_eq!(
+            SourceFormat::detect(&fixture("graph", file)),
+            format,
+            "{file}"
+        );
     }
 }
 
@@ -230,10 +238,16 @@ fn fails(name: &str, expect: &[&str]) {
 #[test]
 fn hostile_files_are_refused_with_a_line_and_the_case_unchanged() {
     fails("deep-nesting.gml", &["max_json_depth", "line 4"]);
-    fails("truncated.gml", &["line 32", "opened at line 30", "truncated"]);
+    fails(
+        "truncated.gml",
+        &["line 32", "opened at line 30", "truncated"],
+    );
     fails("huge-vertices.net", &["max_rows", "line 1"]);
     fails("unknown-vertex.net", &["line 6", "'7'", "unknown node"]);
-    fails("link-index.json", &["line 15", "target", "index 9 is out of range"]);
+    fails(
+        "link-index.json",
+        &["line 15", "target", "index 9 is out of range"],
+    );
 }
 
 #[test]
@@ -423,7 +437,10 @@ fn gml_and_node_link_exports_come_back_whole_through_our_import() {
         let ann = snap.entities.iter().find(|e| e.label == "Ann Lee").unwrap();
         assert_eq!(ann.grading.as_ref().unwrap().source.as_deref(), Some("B"));
         assert_eq!(ann.values("heightCm").next(), Some("180"));
-        assert_eq!(ann.provenance.source_file, None, "{file}: provenance restored");
+        assert_eq!(
+            ann.provenance.source_file, None,
+            "{file}: provenance restored"
+        );
     }
 }
 
@@ -521,7 +538,10 @@ fn exports_are_read_by_networkx_igraph_and_pydot() {
         assert_eq!(ig, "True 5 5 0", "igraph on {file}");
     }
     let text = std::fs::read_to_string(dir.path().join("out.gml")).unwrap();
-    assert!(text.contains("label \"Ben &quot;the Bank&quot; Ng &amp; Co\""), "{text}");
+    assert!(
+        text.contains("label \"Ben &quot;the Bank&quot; Ng &amp; Co\""),
+        "{text}"
+    );
 }
 
 #[test]

@@ -148,7 +148,9 @@ impl<'a> Tokenizer<'a> {
                     .unwrap_or('?');
                 return Err(self.err(
                     line,
-                    format!("unexpected character '{c}' (GML has keys, numbers, quoted strings and [ ])"),
+                    format!(
+                        "unexpected character '{c}' (GML has keys, numbers, quoted strings and [ ])"
+                    ),
                 ));
             }
         };
@@ -225,7 +227,12 @@ fn scalar_text(t: &Token) -> String {
     }
 }
 
-fn parse(path: &Path, text: &str, limits: &Limits, cancel: &CancelToken) -> Result<ParsedGml, IoError> {
+fn parse(
+    path: &Path,
+    text: &str,
+    limits: &Limits,
+    cancel: &CancelToken,
+) -> Result<ParsedGml, IoError> {
     let mut tok = Tokenizer {
         text: text.as_bytes(),
         pos: 0,
@@ -257,7 +264,10 @@ fn parse(path: &Path, text: &str, limits: &Limits, cancel: &CancelToken) -> Resu
         let key = match token {
             Token::Close => {
                 if stack.len() <= 1 {
-                    return Err(perr(line, "a ']' closes a list that was never opened".into()));
+                    return Err(perr(
+                        line,
+                        "a ']' closes a list that was never opened".into(),
+                    ));
                 }
                 let Some((frame, _)) = stack.pop() else {
                     continue;
@@ -296,15 +306,23 @@ fn parse(path: &Path, text: &str, limits: &Limits, cancel: &CancelToken) -> Resu
             ));
         };
         if value == Token::Close {
-            return Err(perr(line, format!("the key '{key}' has no value before ']'")));
+            return Err(perr(
+                line,
+                format!("the key '{key}' has no value before ']'"),
+            ));
         }
         if let Token::Key(v) = &value {
             return Err(perr(
                 line,
-                format!("the key '{key}' is followed by the word '{v}': a value is a number, a quoted string or a [ list ]"),
+                format!(
+                    "the key '{key}' is followed by the word '{v}': a value is a number, a quoted string or a [ list ]"
+                ),
             ));
         }
-        let frame = &mut stack.last_mut().ok_or_else(|| perr(line, "unbalanced lists".into()))?.0;
+        let frame = &mut stack
+            .last_mut()
+            .ok_or_else(|| perr(line, "unbalanced lists".into()))?
+            .0;
         if value == Token::Open {
             let next = match (&*frame, key.as_str()) {
                 (Frame::Top, "graph") if !saw_graph => {
@@ -516,7 +534,12 @@ fn gml_text(g: &FlatGraph) -> (String, Vec<String>) {
         let _ = writeln!(out, "  node [\n    id {i}");
         pair(&mut out, "label", &Value::Text(label.clone()), &mut dropped);
         if *label != n.label {
-            pair(&mut out, "copkit_label", &Value::Text(n.label.clone()), &mut dropped);
+            pair(
+                &mut out,
+                "copkit_label",
+                &Value::Text(n.label.clone()),
+                &mut dropped,
+            );
         }
         for (name, v) in &n.values {
             pair(&mut out, name, v, &mut dropped);
@@ -582,7 +605,10 @@ mod tests {
 
     #[test]
     fn entities_and_reals_are_read() {
-        assert_eq!(unescape("A &amp; B &#233; &#x41; &nope; &"), "A & B é A &nope; &");
+        assert_eq!(
+            unescape("A &amp; B &#233; &#x41; &nope; &"),
+            "A & B é A &nope; &"
+        );
         let p = parse_str(
             "Creator \"x\"\ngraph [ directed 1 node [ id 1 label \"Al &quot;B&quot;\" age 3.5 graphics [ x 1 ] ]\n node [ id 2 ] edge [ source 1 target 2 weight 2 ] ]",
         )
@@ -597,11 +623,23 @@ mod tests {
 
     #[test]
     fn broken_gml_names_the_line() {
-        let e = parse_str("graph [\n node [ id 1\n").err().unwrap().to_string();
-        assert!(e.contains("line 3") && e.contains("opened at line 2"), "{e}");
-        let e = parse_str("graph [\n node [ id 1 ]\n").err().unwrap().to_string();
+        let e = parse_str("graph [\n node [ id 1\n")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("line 3") && e.contains("opened at line 2"),
+            "{e}"
+        );
+        let e = parse_str("graph [\n node [ id 1 ]\n")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("opened at line 1"), "{e}");
-        let e = parse_str("graph [\n node [ id \"x ]\n]").err().unwrap().to_string();
+        let e = parse_str("graph [\n node [ id \"x ]\n]")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("line 2") && e.contains("never closed"), "{e}");
         let e = parse_str("graph [ ] ]").err().unwrap().to_string();
         assert!(e.contains("never opened"), "{e}");
@@ -613,7 +651,10 @@ mod tests {
     #[test]
     fn strings_and_reals_are_written_as_gml_wants() {
         let mut d = 0;
-        assert_eq!(gml_string("Zoë & \"x\"\u{1}", &mut d), "\"Zo&#235; &amp; &quot;x&quot;\"");
+        assert_eq!(
+            gml_string("Zoë & \"x\"\u{1}", &mut d),
+            "\"Zo&#235; &amp; &quot;x&quot;\""
+        );
         assert_eq!(d, 1);
         assert_eq!(gml_real(180.0), "180.0");
         assert_eq!(gml_real(1e300), "1.0e300");

@@ -138,10 +138,7 @@ pub(crate) fn flatten(sel: &Selection<'_>) -> FlatGraph {
         nodes.push(FlatNode {
             id: OUTSIDE_NODE.to_string(),
             label: OUTSIDE_LABEL.to_string(),
-            values: vec![
-                text("type", "Unknown"),
-                text("copkit_synthetic", "true"),
-            ],
+            values: vec![text("type", "Unknown"), text("copkit_synthetic", "true")],
         });
     }
     let mut edges = Vec::with_capacity(sel.links.len() + sel.events.len());
@@ -315,7 +312,12 @@ impl KeyTable {
 }
 
 /// Refuses a graph with more nodes and edges than `max_rows`.
-pub(crate) fn check_rows(path: &Path, limits: &Limits, count: u64, line: u64) -> Result<(), IoError> {
+pub(crate) fn check_rows(
+    path: &Path,
+    limits: &Limits,
+    count: u64,
+    line: u64,
+) -> Result<(), IoError> {
     if count > limits.max_rows {
         return Err(IoError::Bound {
             path: path.to_path_buf(),

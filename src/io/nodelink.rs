@@ -63,10 +63,7 @@ fn scan(text: &str, max_depth: usize) -> Result<Scan, (usize, String)> {
             b'{' | b'[' => {
                 depth += 1;
                 if depth > max_depth {
-                    return Err((
-                        i,
-                        format!("JSON nested deeper than {max_depth} levels"),
-                    ));
+                    return Err((i, format!("JSON nested deeper than {max_depth} levels")));
                 }
                 if depth == 2 && bytes[i] == b'[' {
                     array = last_key.map(|(s, e)| text[s..e].to_string());
@@ -116,7 +113,10 @@ fn parse(
     let scanned = scan(text, limits.max_json_depth).map_err(|(offset, detail)| IoError::Bound {
         path: path.to_path_buf(),
         bound: "max_json_depth",
-        detail: format!("{detail} at line {}", super::graphml::line_of(text, offset as u64)),
+        detail: format!(
+            "{detail} at line {}",
+            super::graphml::line_of(text, offset as u64)
+        ),
     })?;
     let doc: Json = serde_json::from_str(text).map_err(|e| {
         perr(
@@ -142,7 +142,8 @@ fn parse(
         (Some(_), Some(_)) => {
             return Err(perr(
                 1,
-                "the file has both \"edges\" and \"links\"; keep the one that holds the edges".into(),
+                "the file has both \"edges\" and \"links\"; keep the one that holds the edges"
+                    .into(),
             ));
         }
         (Some(e), None) => ("edges", e),
@@ -155,7 +156,12 @@ fn parse(
         Json::Null => &empty,
         _ => return Err(perr(1, format!("\"{edge_member}\" is not an array"))),
     };
-    check_rows(path, limits, (json_nodes.len() + json_edges.len()) as u64, 1)?;
+    check_rows(
+        path,
+        limits,
+        (json_nodes.len() + json_edges.len()) as u64,
+        1,
+    )?;
     let directed = match top.get("directed") {
         None | Some(Json::Null) => false,
         Some(Json::Bool(b)) => *b,
@@ -451,10 +457,17 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("line 3") && e.contains("out of range"), "{e}");
-        let deep = format!("{{\"nodes\": [], \"x\": {}1{}}}", "[".repeat(80), "]".repeat(80));
+        let deep = format!(
+            "{{\"nodes\": [], \"x\": {}1{}}}",
+            "[".repeat(80),
+            "]".repeat(80)
+        );
         let e = parse_str(&deep).err().unwrap().to_string();
         assert!(e.contains("max_json_depth"), "{e}");
-        let e = parse_str("{\"nodes\": [\n{\"id\": 1}").err().unwrap().to_string();
+        let e = parse_str("{\"nodes\": [\n{\"id\": 1}")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("line 2") && e.contains("truncated"), "{e}");
     }
 }

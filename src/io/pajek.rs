@@ -95,7 +95,11 @@ fn pairs(item: &mut Item, rest: &[String], node: bool, keys: &mut KeyTable) {
     for chunk in it.by_ref() {
         match chunk {
             [k, v] => {
-                let name = if !node && k == "l" { "label" } else { k.as_str() };
+                let name = if !node && k == "l" {
+                    "label"
+                } else {
+                    k.as_str()
+                };
                 let numeric = v.parse::<f64>().is_ok_and(f64::is_finite);
                 let id = keys.id(node, name, numeric);
                 item.data.push((id, v.clone(), String::new()));
@@ -142,7 +146,10 @@ fn parse(
         }
         if trimmed.starts_with('*') {
             let w = words(trimmed).map_err(|r| perr(line, r))?;
-            let name = w.first().map(|s| s.to_ascii_lowercase()).unwrap_or_default();
+            let name = w
+                .first()
+                .map(|s| s.to_ascii_lowercase())
+                .unwrap_or_default();
             section = match name.as_str() {
                 "*network" => Section::None,
                 "*vertices" => {
@@ -153,7 +160,10 @@ fn parse(
                         ));
                     }
                     let n: u64 = w.get(1).and_then(|n| n.parse().ok()).ok_or_else(|| {
-                        perr(line, "*Vertices needs the number of vertices (*Vertices 12)".into())
+                        perr(
+                            line,
+                            "*Vertices needs the number of vertices (*Vertices 12)".into(),
+                        )
                     })?;
                     // Before a single node is made: the count is the file's word, not its size.
                     check_rows(path, limits, n, line)?;
@@ -182,8 +192,10 @@ fn parse(
                     Section::Skipped
                 }
             };
-            if matches!(section, Section::Arcs | Section::Edges | Section::ArcsList | Section::EdgesList)
-                && declared.is_none()
+            if matches!(
+                section,
+                Section::Arcs | Section::Edges | Section::ArcsList | Section::EdgesList
+            ) && declared.is_none()
             {
                 return Err(perr(line, format!("{} before *Vertices", w[0])));
             }
@@ -219,7 +231,8 @@ fn parse(
                 item.line = line;
                 let mut rest = &w[1..];
                 if let Some((label, more)) = rest.split_first() {
-                    item.data.push((label_key.clone(), label.clone(), String::new()));
+                    item.data
+                        .push((label_key.clone(), label.clone(), String::new()));
                     rest = more;
                 }
                 let coords = rest
@@ -255,11 +268,17 @@ fn parse(
                 };
                 let mut rest = &w[2..];
                 if let Some(weight) = rest.first().filter(|t| t.parse::<f64>().is_ok()) {
-                    item.data.push((weight_key.clone(), weight.clone(), String::new()));
+                    item.data
+                        .push((weight_key.clone(), weight.clone(), String::new()));
                     rest = &rest[1..];
                 }
                 pairs(&mut item, rest, false, &mut keys);
-                check_rows(path, limits, nodes.len() as u64 + edges.len() as u64 + 1, line)?;
+                check_rows(
+                    path,
+                    limits,
+                    nodes.len() as u64 + edges.len() as u64 + 1,
+                    line,
+                )?;
                 edges.push(item);
             }
             Section::ArcsList | Section::EdgesList => {
@@ -267,7 +286,12 @@ fn parse(
                 any_arcs |= directed;
                 let source = vertex(&w[0], "source")?.to_string();
                 for t in &w[1..] {
-                    check_rows(path, limits, nodes.len() as u64 + edges.len() as u64 + 1, line)?;
+                    check_rows(
+                        path,
+                        limits,
+                        nodes.len() as u64 + edges.len() as u64 + 1,
+                        line,
+                    )?;
                     edges.push(Item {
                         line,
                         source: source.clone(),
@@ -405,7 +429,11 @@ fn pajek_text(g: &FlatGraph) -> (String, Vec<String>) {
                 (None, Some(l)) => l.clone(),
                 (None, None) => e.kind.clone(),
             };
-            let _ = writeln!(out, "{s} {t} {weight} l {}", pajek_label(&label, &mut changed));
+            let _ = writeln!(
+                out,
+                "{s} {t} {weight} l {}",
+                pajek_label(&label, &mut changed)
+            );
         }
     }
     let mixed = g.edges.iter().any(|e| e.directed) && g.edges.iter().any(|e| !e.directed);
@@ -483,11 +511,17 @@ mod tests {
 
     #[test]
     fn declared_counts_are_bounded_before_allocation() {
-        let e = parse_str("*Vertices 999999999999\n").err().unwrap().to_string();
+        let e = parse_str("*Vertices 999999999999\n")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("max_rows") && e.contains("line 1"), "{e}");
         let e = parse_str("*Vertices 2\n3 x\n").err().unwrap().to_string();
         assert!(e.contains("line 2") && e.contains("outside 1..2"), "{e}");
-        let e = parse_str("*Vertices 2\n*Arcs\n1 two\n").err().unwrap().to_string();
+        let e = parse_str("*Vertices 2\n*Arcs\n1 two\n")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("line 3") && e.contains("target"), "{e}");
     }
 }
