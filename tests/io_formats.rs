@@ -204,7 +204,7 @@ fn a_d3_file_with_index_ends_imports_undirected() {
 }
 
 #[test]
-fn formats_are_detected_by_content() {
+fn formats_are_detected_by_content_and_imported_through_import_file() {
     for (file, format) in [
         ("networkx.gml", SourceFormat::Gml),
         ("igraph.gml", SourceFormat::Gml),
@@ -214,11 +214,26 @@ fn formats_are_detected_by_content() {
         ("networkx-links.json", SourceFormat::NodeLink),
         ("d3-links.json", SourceFormat::NodeLink),
     ] {
-        assert_eq!(
-            SourceFormat::detect(&fixture("graph", file)),
-            format,
-            "{file}"
-        );
+        let path = fixture("graph", file);
+        assert_eq!(SourceFormat::detect(&path), format, "{file}");
+        // The entry point the command line and the import wizard use.
+        let dir = tempfile::tempdir().unwrap();
+        let (_, mut case) = temp_case(&dir, "c.copkit");
+        let r = copkit::io::import_file(
+            &mut case,
+            &path,
+            &copkit::io::ImportRequest {
+                format,
+                spec: None,
+                sheet: None,
+                opts: &copkit::io::csv::CsvOptions::default(),
+                rejected_from: None,
+            },
+            &CancelToken::new(),
+            &copkit::jobs::NoProgress,
+        )
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!((r.entities_created, r.links), (4, 3), "{file}");
     }
 }
 
