@@ -10,6 +10,7 @@ pub mod export;
 pub mod ftm;
 pub mod gexf;
 pub mod gml;
+pub(crate) mod graphflat;
 pub mod graphml;
 pub mod maltego;
 pub mod map;
