@@ -1,10 +1,32 @@
-//! GEXF import and export (Gephi's format), static and dynamic. The reader shares the
-//! GraphML hardening (quick-xml, DOCTYPE refused, depth bounded) and its batch writer: GEXF
-//! attribute declarations become typed keys, `label`, `weight` and edge `type` map to the
-//! same fields, spells (`start`/`end` attributes or `<spell>` elements) become `spell:start`
-//! and `spell:end` values. The writer exports events as edges with a time spell, so a round
+//! GEXF import and export (Gephi's format), static, dynamic and hierarchical. The reader
+//! shares the GraphML hardening (quick-xml, DOCTYPE refused, depth bounded) and its batch
+//! writer: GEXF attribute declarations become typed keys, `label`, `weight` and edge `kind`
+//! map to the same fields. The writer exports events as edges with a time spell, so a round
 //! trip restores them; grading, provenance and multi-valued attributes travel as `copkit:`
-//! attributes.
+//! attributes. The output is valid against the official GEXF 1.3 schema.
+//!
+//! Time, kept with its pairing. Our attributes have no time of their own, so the interval
+//! travels in the attribute:
+//!
+//! - An element's existence in time (`start`/`end`/`timestamp` attributes, `timestamps` and
+//!   `intervals` lists, `<spell>` and GEXF 1.1's `<slice>` elements, a `mode="slice"` graph's
+//!   own time) becomes one `spell` value per spell: ISO 8601 interval text `start/end`, an
+//!   open bound as `..` (`2009-03-01/..`), an instant (the timestamp representation) as the
+//!   bare time `2009-03-01`. Times stay as written (integer, double, date or dateTime, as
+//!   the file's `timeformat` says); each must read as one of the four.
+//! - A time-varying value (`<attvalue for="2" value="1" start=".." end=".."/>`, or with
+//!   `timestamp`) becomes a value of property `title@interval`, for example `indegree@
+//!   2009-03-01/2009-03-10` = `2`: the value keeps its own type and sits with the interval
+//!   it held in. A value without time stays a plain `title` value.
+//!
+//! The writer turns both back: `spell` values into `<spells>`, `title@interval` values into
+//! a dynamic attribute `title` with one `<attvalue start end>` (or `timestamp`) per value,
+//! choosing the `timeformat` the values share and the timestamp representation when every
+//! time is an instant, so GEXF → case → GEXF keeps every value with its interval.
+//!
+//! Nested nodes: a node inside another's `<nodes>`, or naming a `pid`, becomes an entity of
+//! its own linked to its parent by a directed `member_of` link (child → parent); phylogeny
+//! `<parents>` become `descends_from` links. Edges may name nodes at any level.
 
 use super::export::Selection;
 use super::graphml::{
@@ -20,6 +42,138 @@ use std::path::Path;
 
 use super::graphml::{OUTSIDE_LABEL, OUTSIDE_NODE, attr, check_depth};
 
+/// The property that holds an element's spells, one interval text per value.
+pub(crate) const SPELL: &str = "spell";
+
+/// How one time reads: the GEXF time formats, from the narrowest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimeKind {
+    Integer,
+    Double,
+    Date,
+    DateTime,
+}
+
+/// Which of the GEXF time formats a time is written in, if any.
+fn time_kind(t: &str) -> Option<TimeKind> {
+    let t = t.trim();
+    if t.parse::<i64>().is_ok() {
+        Some(TimeKind::Integer)
+    } else if t.parse::<f64>().is_ok() {
+        Some(TimeKind::Double)
+    } else if chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok() {
+        Some(TimeKind::Date)
+    } else if chrono::DateTime::parse_from_rfc3339(t).is_ok()
+        || chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+        || chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M").is_ok()
+    {
+        Some(TimeKind::DateTime)
+    } else {
+        None
+    }
+}
+
+/// The interval text of a spell: `start/end`, `..` for an open bound; `None` when neither
+/// bound is given.
+fn interval_text(start: Option<&str>, end: Option<&str>) -> Option<String> {
+    let bound = |b: Option<&str>| {
+        b.map(str::trim)
+            .filter(|b| !b.is_empty())
+            .map_or_else(|| "..".to_string(), str::to_string)
+    };
+    if start.is_none_or(|s| s.trim().is_empty()) && end.is_none_or(|e| e.trim().is_empty()) {
+        return None;
+    }
+    Some(format!("{}/{}", bound(start), bound(end)))
+}
+
+/// One spell as read back from its text: an instant, or an interval with optional bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Spell<'a> {
+    Instant(&'a str),
+    Interval(Option<&'a str>, Option<&'a str>),
+}
+
+/// Reads interval text (`start/end`, `..` open, or a bare instant); `None` if a bound is no
+/// GEXF time.
+pub(crate) fn parse_spell(text: &str) -> Option<Spell<'_>> {
+    let text = text.trim();
+    match text.split_once('/') {
+        None => time_kind(text).map(|_| Spell::Instant(text)),
+        Some((s, e)) => {
+            let (s, e) = (open_bound(s)?, open_bound(e)?);
+            (s.is_some() || e.is_some()).then_some(Spell::Interval(s, e))
+        }
+    }
+}
+
+/// One bound of interval text: `Some(None)` when open (`..`), `None` when no GEXF time.
+fn open_bound(b: &str) -> Option<Option<&str>> {
+    let b = b.trim();
+    if b == ".." || b.is_empty() {
+        Some(None)
+    } else {
+        time_kind(b).map(|_| Some(b))
+    }
+}
+
+/// A time-varying value's property split into its title and interval text
+/// (`indegree@2009-03-01/2009-03-10`), when what follows the last `@` is a spell.
+pub(crate) fn split_timed(property: &str) -> Option<(&str, &str)> {
+    let (title, interval) = property.rsplit_once('@')?;
+    (!title.is_empty() && parse_spell(interval).is_some()).then_some((title, interval))
+}
+
+/// The times of a GEXF list attribute: `timestamps="<[2019-03-20, 2019-03-21]>"` (instants)
+/// or `intervals="<[4.0, 14.0]; [21.0, 124.0]>"` (pairs), as spell texts.
+fn time_list(list: &str, intervals: bool) -> Result<Vec<String>, String> {
+    let inner = list.trim().trim_start_matches('<').trim_end_matches('>');
+    let mut out = Vec::new();
+    if intervals {
+        for part in inner.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let pair = part.trim_matches(|c| matches!(c, '[' | ']' | '(' | ')'));
+            let (s, e) = pair
+                .split_once(',')
+                .ok_or_else(|| format!("'{part}' in intervals is not a [start, end] pair"))?;
+            if let Some(t) = interval_text(Some(s), Some(e)) {
+                out.push(t);
+            }
+        }
+    } else {
+        let inner = inner.trim_matches(|c| matches!(c, '[' | ']' | '(' | ')'));
+        for t in inner.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            out.push(t.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The spell texts of one element's (or spell's, or attvalue's) time attributes.
+fn spells_of(
+    a: &dyn Fn(&str) -> Result<Option<String>, IoError>,
+) -> Result<Vec<String>, IoError> {
+    let mut out = Vec::new();
+    if let Some(t) = interval_text(a("start")?.as_deref(), a("end")?.as_deref()) {
+        out.push(t);
+    }
+    if let Some(t) = a("timestamp")?.filter(|t| !t.trim().is_empty()) {
+        out.push(t.trim().to_string());
+    }
+    Ok(out)
+}
+
+/// A link between a nested node and its parent, as an edge of the parsed file.
+fn parent_edge(child: &str, parent: &str, line: u64, link_type: &str) -> Item {
+    Item {
+        id: String::new(),
+        line,
+        source: child.to_string(),
+        target: parent.to_string(),
+        directed: Some(true),
+        data: vec![("kind".into(), link_type.into(), String::new())],
+    }
+}
+
 fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoError> {
     let mut reader = quick_xml::Reader::from_str(text);
     let perr = |offset: u64, reason: String| IoError::Parse {
@@ -32,8 +186,7 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
         ("label", "label", "string"),
         ("weight", "weight", "double"),
         ("kind", "type", "string"),
-        ("spell:start", "spell:start", "string"),
-        ("spell:end", "spell:end", "string"),
+        (SPELL, SPELL, "string"),
     ] {
         keys.insert(
             id.into(),
@@ -48,7 +201,12 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
     let mut edges = Vec::new();
     let mut depth = 0usize;
     let mut class = "node".to_string();
-    let mut current: Option<(bool, Item)> = None;
+    // The nodes open around the parser (a node's children sit in its own <nodes>), and the
+    // edge open, if any (edges hold no nodes).
+    let mut open: Vec<Item> = Vec::new();
+    let mut edge: Option<Item> = None;
+    let mut graph_seen = false;
+    let mut slice_spells: Vec<String> = Vec::new();
     let mut saw_root = false;
     let mut lines = super::graphml::LineCounter::new(text);
     loop {
@@ -69,10 +227,28 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
             let name = e.local_name();
             let name: &str = name.as_ref();
             let a = |n: &str| attr(&e, n).map_err(|r| perr(pos, r));
+            // Every time a file gives must read as one of GEXF's time formats.
+            let checked = |spells: Vec<String>, what: &str| -> Result<Vec<String>, IoError> {
+                for s in &spells {
+                    if parse_spell(s).is_none() {
+                        return Err(perr(
+                            pos,
+                            format!(
+                                "{what}: '{s}' is no GEXF time (an integer, a double, a date yyyy-mm-dd or a dateTime)"
+                            ),
+                        ));
+                    }
+                }
+                Ok(spells)
+            };
             match name {
                 "gexf" => saw_root = true,
-                "graph" => {
-                    directed_default = a("defaultedgetype")?.as_deref() != Some("undirected")
+                "graph" if !graph_seen => {
+                    graph_seen = true;
+                    directed_default = a("defaultedgetype")?.as_deref() != Some("undirected");
+                    if a("mode")?.as_deref() == Some("slice") {
+                        slice_spells = checked(spells_of(&a)?, "the graph's time")?;
+                    }
                 }
                 "attributes" => class = a("class")?.unwrap_or_else(|| "node".into()),
                 "attribute" => {
@@ -108,19 +284,34 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                     if let Some(l) = a("label")? {
                         item.data.push(("label".into(), l, String::new()));
                     }
-                    for (attr_name, key) in [("start", "spell:start"), ("end", "spell:end")] {
-                        if let Some(v) = a(attr_name)? {
-                            item.data.push((key.into(), v, String::new()));
+                    let mut spells = spells_of(&a)?;
+                    for (list, intervals) in [("timestamps", false), ("intervals", true)] {
+                        if let Some(v) = a(list)? {
+                            spells.extend(time_list(&v, intervals).map_err(|r| perr(pos, r))?);
                         }
                     }
-                    if empty {
-                        if is_node {
-                            nodes.push(item);
-                        } else {
-                            edges.push(item);
+                    for s in checked(spells, &format!("<{name}> time"))? {
+                        item.data.push((SPELL.into(), s, String::new()));
+                    }
+                    if is_node {
+                        let parent = open.last().map(|p| p.id.clone());
+                        if let Some(p) = &parent {
+                            edges.push(parent_edge(&item.id, p, item.line, "member_of"));
                         }
-                    } else {
-                        current = Some((is_node, item));
+                        if let Some(pid) = a("pid")?.filter(|p| Some(p) != parent.as_ref()) {
+                            edges.push(parent_edge(&item.id, &pid, item.line, "member_of"));
+                        }
+                    }
+                    match (empty, is_node) {
+                        (true, true) => nodes.push(item),
+                        (true, false) => edges.push(item),
+                        (false, true) => open.push(item),
+                        (false, false) => edge = Some(item),
+                    }
+                }
+                "parent" => {
+                    if let (Some(node), Some(of)) = (open.last(), a("for")?) {
+                        edges.push(parent_edge(&node.id, &of, node.line, "descends_from"));
                     }
                 }
                 "attvalue" => {
@@ -131,25 +322,38 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                         }
                     };
                     let value = a("value")?.unwrap_or_default();
-                    if let Some((is_node, item)) = current.as_mut() {
-                        let key = format!("{}:{id}", if *is_node { "node" } else { "edge" });
-                        if !keys.contains_key(&key) {
+                    let is_node = edge.is_none();
+                    let spells = checked(spells_of(&a)?, "<attvalue> time")?;
+                    if let Some(item) = edge.as_mut().or(open.last_mut()) {
+                        let key = format!("{}:{id}", if is_node { "node" } else { "edge" });
+                        let Some(declared) = keys.get(&key).cloned() else {
                             return Err(perr(
                                 pos,
                                 format!(
                                     "<attvalue for=\"{id}\"> names an attribute no <attribute> element declares"
                                 ),
                             ));
+                        };
+                        if spells.is_empty() {
+                            item.data.push((key.clone(), value.clone(), String::new()));
                         }
-                        item.data.push((key, value, String::new()));
+                        // A time-varying value: a key of its own per interval, named
+                        // title@interval, so the value keeps the interval it held in.
+                        for s in spells {
+                            let timed = format!("{key}@{s}");
+                            keys.entry(timed.clone()).or_insert_with(|| Key {
+                                name: format!("{}@{s}", declared.name),
+                                kind: declared.kind.clone(),
+                            });
+                            item.data.push((timed, value.clone(), String::new()));
+                        }
                     }
                 }
-                "spell" => {
-                    if let Some((_, item)) = current.as_mut() {
-                        for (attr_name, key) in [("start", "spell:start"), ("end", "spell:end")] {
-                            if let Some(v) = a(attr_name)? {
-                                item.data.push((key.into(), v, String::new()));
-                            }
+                "spell" | "slice" => {
+                    let spells = checked(spells_of(&a)?, &format!("<{name}>"))?;
+                    if let Some(item) = edge.as_mut().or(open.last_mut()) {
+                        for s in spells {
+                            item.data.push((SPELL.into(), s, String::new()));
                         }
                     }
                 }
@@ -166,14 +370,10 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
             }
             X::End(e) => {
                 depth = depth.saturating_sub(1);
-                if matches!(e.local_name().as_ref(), "node" | "edge")
-                    && let Some((is_node, item)) = current.take()
-                {
-                    if is_node {
-                        nodes.push(item);
-                    } else {
-                        edges.push(item);
-                    }
+                match e.local_name().as_ref() {
+                    "node" => nodes.extend(open.pop()),
+                    "edge" => edges.extend(edge.take()),
+                    _ => {}
                 }
             }
             X::Eof => break,
@@ -186,6 +386,16 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
             what: "XML without a <gexf> root element".into(),
             expected: "GEXF",
         });
+    }
+    // A slice is a graph at one time: its elements exist then, unless they say otherwise.
+    if !slice_spells.is_empty() {
+        for item in nodes.iter_mut().chain(edges.iter_mut()) {
+            if !item.data.iter().any(|(k, _, _)| k == SPELL) {
+                for s in &slice_spells {
+                    item.data.push((SPELL.into(), s.clone(), String::new()));
+                }
+            }
+        }
     }
     Ok(Parsed {
         keys,
