@@ -347,3 +347,279 @@ fn nested_graphml_groups_deeper_than_the_bound_are_refused() {
         [("b", "a"), ("c", "b")].map(|(a, b)| (a.to_string(), b.to_string()))
     );
 }
+
+/// An export as the CLI runs it, without cancelling.
+fn export_gexf(case: &mut Case, out: &Path) -> copkit::io::export::ExportReport {
+    use copkit::io::export::{ExportFormat, ExportRequest};
+    copkit::io::export::export(
+        case,
+        &ExportRequest {
+            format: ExportFormat::Gexf,
+            out: out.to_path_buf(),
+            recipient: "CPS".into(),
+            override_reason: None,
+            only: None,
+        },
+        &CancelToken::new(),
+        &copkit::jobs::NoProgress,
+    )
+    .unwrap()
+}
+
+type Values = std::collections::BTreeMap<String, Vec<(String, String)>>;
+
+/// Every attribute value of a case, by entity label and by link (its ends' labels and
+/// type), sorted: what a round trip must keep.
+fn all_values(case: &mut Case) -> Values {
+    let snap = case.snapshot().unwrap();
+    let label = |id| {
+        snap.entities
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.label.clone())
+            .unwrap()
+    };
+    let mut out = Values::new();
+    for e in &snap.entities {
+        out.entry(format!("node {}", e.label)).or_default().extend(
+            e.attributes
+                .iter()
+                .map(|a| (a.property.clone(), a.value.clone())),
+        );
+    }
+    for l in &snap.links {
+        out.entry(format!(
+            "{} {} -> {}",
+            l.link_type,
+            label(l.source),
+            label(l.target)
+        ))
+        .or_default()
+        .extend(
+            l.attributes
+                .iter()
+                .map(|a| (a.property.clone(), a.value.clone())),
+        );
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    out
+}
+
+/// The export without its `copkit:attributes` values, so that an import can only find the
+/// values in the GEXF structures themselves (columns, spells, timed attvalues).
+fn without_copkit_attributes(text: &str) -> String {
+    assert!(text.contains("<attribute id=\"5\" title=\"copkit:attributes\""));
+    assert_eq!(
+        text.matches("<attribute id=\"5\" title=\"copkit:attributes\"")
+            .count(),
+        2,
+        "copkit:attributes is attribute 5 of both classes"
+    );
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("<attvalue for=\"5\" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn gexf_round_trip_keeps_every_value_with_its_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "dynamics.gexf",
+        "timestamp.gexf",
+        "intervals-double.gexf",
+        "integer.gexf",
+        "datetime.gexf",
+        "hierarchy1.gexf",
+        "data.gexf",
+    ] {
+        let (_, mut case) = temp_case(&dir, &format!("{name}.a.copkit"));
+        gexf(&mut case, &fixture("gexf-1.3/examples", name)).unwrap();
+        let before = all_values(&mut case);
+        let out = dir.path().join(format!("out-{name}"));
+        let rep = export_gexf(&mut case, &out);
+        let text = std::fs::read_to_string(&out).unwrap();
+        if name == "dynamics.gexf" {
+            // Spells and timed values as GEXF writes them, in the file's own time format.
+            assert!(text.contains("timeformat=\"date\""), "{text}");
+            assert!(text.contains("<attributes class=\"node\" mode=\"dynamic\">"));
+            assert!(text.contains("value=\"2\" start=\"2009-03-01\" end=\"2009-03-10\"/>"));
+            assert!(text.contains("<spell start=\"2009-03-01\"/>"));
+            assert!(
+                !rep.manifest
+                    .not_exported
+                    .iter()
+                    .any(|n| n.contains("time") || n.contains("instant")),
+                "{:?}",
+                rep.manifest.not_exported
+            );
+        }
+        if name == "timestamp.gexf" {
+            assert!(text.contains("timerepresentation=\"timestamp\""));
+            assert!(text.contains("<spell timestamp=\"2009-01-15\"/>"));
+            assert!(text.contains("value=\"20.0\" timestamp=\"2005-01-01\"/>"));
+        }
+        // Back through our reader: exactly the same values.
+        let (_, mut back) = temp_case(&dir, &format!("{name}.b.copkit"));
+        gexf(&mut back, &out).unwrap();
+        assert_eq!(all_values(&mut back), before, "{name}");
+        // And from the GEXF structures alone, as Gephi would give them back.
+        let bare = dir.path().join(format!("bare-{name}"));
+        std::fs::write(&bare, without_copkit_attributes(&text)).unwrap();
+        let (_, mut bare_case) = temp_case(&dir, &format!("{name}.c.copkit"));
+        gexf(&mut bare_case, &bare).unwrap();
+        assert_eq!(all_values(&mut bare_case), before, "{name} without copkit:attributes");
+    }
+}
+
+/// Whether python3 can import these modules (the CI installs them from PyPI; see .ci/run).
+fn python_has(modules: &str) -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A case with what a GEXF export must carry: typed attribute columns (a number, a text with
+/// a line break), directed and undirected links, a two-sided and a one-sided event.
+fn seed(case: &mut Case, undirected_only: bool) {
+    use copkit::model::*;
+    let mut a = NewEntity::new("Person", "Anna \"A\" <Smith> & co");
+    a.source_id = Some("p-a".into());
+    a.attributes.push(NewAttribute::new("phone", "+44 7700 900123"));
+    a.attributes.push(NewAttribute::new("age", "41"));
+    a.attributes
+        .push(NewAttribute::new("address", "1 High Street\nLeeds"));
+    let mut b = NewEntity::new("Organization", "Acme");
+    b.attributes.push(NewAttribute::new("age", "12"));
+    b.attributes.push(NewAttribute::new(SPELL_PROPERTY, "2020-01-01/.."));
+    let c = NewEntity::new("BankAccount", "GB29 NWBK 6016 1331 9268 19");
+    let mut l = NewLink::new("employed_by", EntityRef::New(0), EntityRef::New(1));
+    l.directed = !undirected_only;
+    l.weight = Some(2.5);
+    l.label = Some("since\t2020".into());
+    l.attributes.push(NewAttribute::new("startDate", "2020-01"));
+    l.attributes
+        .push(NewAttribute::new("role@2020-01-01/2021-06-30", "clerk"));
+    l.attributes
+        .push(NewAttribute::new("role@2021-07-01/..", "manager"));
+    let l2 = NewLink::new("owns", EntityRef::New(0), EntityRef::New(2));
+    let mut events = Vec::new();
+    if !undirected_only {
+        let at = |t: &str| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .unwrap()
+                .to_utc()
+        };
+        let mut meet = NewEvent::new("Meeting", EventTime::instant(at("2024-03-01T10:00:00Z")));
+        meet.participants = vec![
+            NewParticipant::new(ParticipantRole::Participant, EntityRef::New(0)),
+            NewParticipant::new(ParticipantRole::Participant, EntityRef::New(1)),
+        ];
+        let mut cash = NewEvent::new("Transaction", EventTime::instant(at("2024-03-02T09:00:00Z")));
+        cash.participants = vec![NewParticipant::new(ParticipantRole::To, EntityRef::New(2))];
+        cash.attributes.push(NewAttribute::new("amount", "9900"));
+        events = vec![meet, cash];
+    }
+    common::import(
+        case,
+        common::BatchItems {
+            batch: copkit::store::NewBatch {
+                kind: "import".into(),
+                description: "seed".into(),
+                ..copkit::store::NewBatch::default()
+            },
+            entities: vec![a, b, c],
+            links: vec![l, l2],
+            events,
+        },
+    )
+    .unwrap();
+}
+
+const SPELL_PROPERTY: &str = "spell";
+
+/// Our GEXF exports (static, dynamic with events, undirected, one-sided events, typed
+/// columns, spells and timed values from a foreign file) are valid against the official
+/// GEXF 1.3 schema, checked with the Python `xmlschema` package.
+#[test]
+fn gexf_exports_are_valid_against_the_official_1_3_schema() {
+    if !python_has("xmlschema") {
+        eprintln!("SKIPPED: python3 with xmlschema is needed (pip install xmlschema)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the CI must have xmlschema for this test"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for (name, undirected) in [("dynamic-events", false), ("undirected", true)] {
+        let (_, mut case) = temp_case(&dir, &format!("{name}.copkit"));
+        seed(&mut case, undirected);
+        let out = dir.path().join(format!("{name}.gexf"));
+        export_gexf(&mut case, &out);
+        files.push(out);
+    }
+    // A static case: no time at all.
+    let (_, mut case) = temp_case(&dir, "static.copkit");
+    gexf(&mut case, &fixture("gexf-1.3/examples", "data.gexf")).unwrap();
+    let out = dir.path().join("static.gexf");
+    export_gexf(&mut case, &out);
+    assert!(std::fs::read_to_string(&out).unwrap().contains("mode=\"static\""));
+    files.push(out);
+    for name in [
+        "dynamics.gexf",
+        "timestamp.gexf",
+        "integer.gexf",
+        "intervals-double.gexf",
+        "datetime.gexf",
+        "hierarchy2.gexf",
+    ] {
+        let (_, mut case) = temp_case(&dir, &format!("{name}.copkit"));
+        gexf(&mut case, &fixture("gexf-1.3/examples", name)).unwrap();
+        let out = dir.path().join(format!("export-{name}"));
+        export_gexf(&mut case, &out);
+        files.push(out);
+    }
+    let dynamic = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(dynamic.contains("address") && dynamic.contains("Leeds"));
+    assert!(dynamic.contains("&#10;Leeds"), "a line break survives in an attribute");
+    assert!(dynamic.contains("title=\"age\" type=\"double\""));
+    assert!(dynamic.contains("copkit-outside"), "the one-sided event's other end");
+    // The primer's own examples validate too: the check is a real one.
+    for name in ["basic.gexf", "data.gexf", "dynamics.gexf", "hierarchy1.gexf"] {
+        files.push(fixture("gexf-1.3/examples", name));
+    }
+    let schema = fixture("gexf-1.3", "gexf.xsd");
+    let mut args = vec![
+        "-c".to_string(),
+        "import sys, xmlschema\ns = xmlschema.XMLSchema(sys.argv[1])\nbad = 0\nfor f in sys.argv[2:]:\n    for e in s.iter_errors(f):\n        bad += 1\n        print(f, e.reason, e.path)\nsys.exit(1 if bad else 0)".to_string(),
+        schema.display().to_string(),
+    ];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let run = std::process::Command::new("python3")
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "the GEXF 1.3 schema refuses our export:\n{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // And the one our schema must refuse is refused (the check can fail).
+    let broken = dir.path().join("broken.gexf");
+    std::fs::write(
+        &broken,
+        dynamic.replace("defaultedgetype=\"directed\"", "defaultedgetype=\"sideways\""),
+    )
+    .unwrap();
+    let run = std::process::Command::new("python3")
+        .args([&args[0], &args[1], &args[2], &broken.display().to_string()])
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+}

@@ -440,31 +440,162 @@ pub fn import_gexf(
     )
 }
 
-/// Writes the selection as GEXF 1.3; events become edges with a time spell. Returns what
-/// the format could not hold.
+/// An element's attribute values sorted for GEXF: its spells, its time-varying values
+/// (title, spell, value) and the values without time.
+struct TimedValues<'a> {
+    spells: Vec<Spell<'a>>,
+    timed: Vec<(&'a str, Spell<'a>, &'a str)>,
+    plain: Vec<crate::model::Attribute>,
+}
+
+fn timed_values(attrs: &[crate::model::Attribute]) -> TimedValues<'_> {
+    let mut out = TimedValues {
+        spells: Vec::new(),
+        timed: Vec::new(),
+        plain: Vec::new(),
+    };
+    for a in attrs {
+        if a.property == SPELL
+            && let Some(s) = parse_spell(&a.value)
+        {
+            out.spells.push(s);
+        } else if let Some((title, interval)) = split_timed(&a.property)
+            && let Some(s) = parse_spell(interval)
+        {
+            out.timed.push((title, s, a.value.as_str()));
+        } else {
+            out.plain.push(a.clone());
+        }
+    }
+    out
+}
+
+/// Text for an XML attribute value: escaped, and line breaks and tabs as character
+/// references (a reader normalises literal ones to spaces).
+fn attr_text(s: &str, dropped: &mut usize) -> String {
+    xml_text(s, dropped)
+        .replace('"', "&quot;")
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
+        .replace('\t', "&#9;")
+}
+
+/// The time attributes of one spell: `timestamp` in the timestamp representation, else
+/// `start`/`end` (an instant as a one-point interval).
+fn spell_attrs(s: &Spell<'_>, timestamps: bool, dropped: &mut usize) -> String {
+    match (s, timestamps) {
+        (Spell::Instant(t), true) => format!(" timestamp=\"{}\"", attr_text(t, dropped)),
+        (Spell::Instant(t), false) => {
+            let t = attr_text(t, dropped);
+            format!(" start=\"{t}\" end=\"{t}\"")
+        }
+        (Spell::Interval(start, end), _) => {
+            let mut out = String::new();
+            if let Some(t) = start {
+                out.push_str(&format!(" start=\"{}\"", attr_text(t, dropped)));
+            }
+            if let Some(t) = end {
+                out.push_str(&format!(" end=\"{}\"", attr_text(t, dropped)));
+            }
+            out
+        }
+    }
+}
+
+/// One attribute declaration of the output: its title and GEXF type.
+struct Declared {
+    title: String,
+    kind: &'static str,
+}
+
+/// Writes the selection as GEXF 1.3; events become edges with a time spell, spells and
+/// time-varying values (see the module doc) become `<spells>` and timed `<attvalue>`s.
+/// Returns what the format could not hold.
 pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>, IoError> {
+    use std::collections::{BTreeMap, BTreeSet};
     use std::fmt::Write;
     let mut dropped = 0usize;
     let mut out = String::new();
+    let entity_times: Vec<TimedValues<'_>> = sel
+        .entities
+        .iter()
+        .map(|e| timed_values(&e.attributes))
+        .collect();
+    let link_times: Vec<TimedValues<'_>> = sel
+        .links
+        .iter()
+        .map(|l| timed_values(&l.attributes))
+        .collect();
+    let event_times: Vec<TimedValues<'_>> = sel
+        .events
+        .iter()
+        .map(|e| timed_values(&e.attributes))
+        .collect();
+    // The time format the file's times share, and whether every one is an instant (the
+    // timestamp representation; GEXF cannot mix the two). Events are written as dateTime
+    // intervals.
+    let mut kinds: BTreeSet<TimeKind> = BTreeSet::new();
+    let mut instants = 0usize;
+    let mut intervals = 0usize;
+    for t in entity_times
+        .iter()
+        .chain(&link_times)
+        .chain(&event_times)
+    {
+        for s in t.spells.iter().chain(t.timed.iter().map(|(_, s, _)| s)) {
+            match s {
+                Spell::Instant(x) => {
+                    instants += 1;
+                    kinds.extend(time_kind(x));
+                }
+                Spell::Interval(a, b) => {
+                    intervals += 1;
+                    kinds.extend(a.iter().chain(b.iter()).filter_map(|x| time_kind(x)));
+                }
+            }
+        }
+    }
+    if !sel.events.is_empty() {
+        kinds.insert(TimeKind::DateTime);
+        intervals += 1;
+    }
+    let numbers = kinds.iter().any(|k| *k <= TimeKind::Double);
+    let dates = kinds.iter().any(|k| *k >= TimeKind::Date);
+    let timeformat = match kinds.iter().max() {
+        None => None,
+        Some(_) if numbers && dates => Some("dateTime"),
+        Some(TimeKind::Integer) => Some("integer"),
+        Some(TimeKind::Double) => Some("double"),
+        Some(TimeKind::Date) => Some("date"),
+        Some(TimeKind::DateTime) => Some("dateTime"),
+    };
+    let timestamps = intervals == 0 && instants > 0;
     // As in GraphML: the default is what the links agree on (events, from one party to the
-    // other, are directed), and an edge names its type only when it differs (GEXF 1.3 spells
-    // the time format `dateTime`).
+    // other, are directed), and an edge names its type only when it differs.
     let directed_default =
         !sel.events.is_empty() || sel.links.is_empty() || sel.links.iter().any(|l| l.directed);
-    let mode = if sel.events.is_empty() {
-        "static"
-    } else {
-        "dynamic"
-    };
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gexf xmlns=\"http://gexf.net/1.3\" version=\"1.3\">\n  <meta><creator>COPKIT Workbench</creator></meta>\n  <graph defaultedgetype=\"{}\" mode=\"{mode}\" timeformat=\"dateTime\">",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gexf xmlns=\"http://gexf.net/1.3\" version=\"1.3\">\n  <meta><creator>COPKIT Workbench</creator></meta>\n  <graph defaultedgetype=\"{}\" mode=\"{}\"",
         if directed_default {
             "directed"
         } else {
             "undirected"
+        },
+        if timeformat.is_some() {
+            "dynamic"
+        } else {
+            "static"
         }
     );
+    if let Some(f) = timeformat {
+        let _ = write!(
+            out,
+            " timeformat=\"{f}\" timerepresentation=\"{}\"",
+            if timestamps { "timestamp" } else { "interval" }
+        );
+    }
+    out.push_str(">\n");
     let node_attrs = [
         "type",
         "copkit:source_id",
@@ -486,43 +617,93 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         "copkit:time_text",
         "copkit:time_zone",
     ];
+    // The time-varying titles of each class, numeric when every value is a number: a
+    // dynamic attribute each, which also carries the title's values without time.
+    let dynamic = |times: &[&TimedValues<'_>]| -> BTreeMap<String, bool> {
+        let mut titles: BTreeMap<String, bool> = BTreeMap::new();
+        for t in times {
+            for (title, _, v) in &t.timed {
+                let numeric = titles.entry((*title).to_string()).or_insert(true);
+                *numeric &= v.trim().parse::<f64>().is_ok_and(f64::is_finite);
+            }
+        }
+        for t in times {
+            for a in &t.plain {
+                if let Some(numeric) = titles.get_mut(&a.property) {
+                    *numeric &= a.value.trim().parse::<f64>().is_ok_and(f64::is_finite);
+                }
+            }
+        }
+        titles
+    };
+    let node_dynamic = dynamic(&entity_times.iter().collect::<Vec<_>>());
+    let edge_dynamic = dynamic(&link_times.iter().chain(&event_times).collect::<Vec<_>>());
     // Attribute values also as typed columns, one per property, as in the GraphML writer
     // (Gephi filters and partitions on columns; our import reads copkit:attributes instead).
-    let reserved = ["type", "label", "weight"];
-    let (node_cols, nodes_over) =
-        super::graphml::columns(sel.entities.iter().map(|e| &e.attributes[..]), &reserved);
-    let (edge_cols, edges_over) = super::graphml::columns(
-        sel.links
+    let reserved = |dynamic: &BTreeMap<String, bool>| -> Vec<String> {
+        ["type", "label", "weight"]
             .iter()
-            .map(|l| &l.attributes[..])
-            .chain(sel.events.iter().map(|e| &e.attributes[..])),
-        &reserved,
+            .map(|s| s.to_string())
+            .chain(dynamic.keys().cloned())
+            .collect()
+    };
+    let node_reserved = reserved(&node_dynamic);
+    let edge_reserved = reserved(&edge_dynamic);
+    let node_reserved: Vec<&str> = node_reserved.iter().map(String::as_str).collect();
+    let edge_reserved: Vec<&str> = edge_reserved.iter().map(String::as_str).collect();
+    let (node_cols, nodes_over) = super::graphml::columns(
+        entity_times.iter().map(|t| &t.plain[..]),
+        &node_reserved,
     );
-    let typed =
-        |fixed: &[&'static str], cols: &[super::graphml::Column]| -> Vec<(String, &'static str)> {
-            fixed
-                .iter()
-                .map(|t| (t.to_string(), "string"))
-                .chain(cols.iter().map(|c| {
-                    (
-                        c.property.clone(),
-                        if c.numeric { "double" } else { "string" },
-                    )
-                }))
-                .collect()
-        };
-    let node_list = typed(&node_attrs, &node_cols);
-    let edge_list = typed(&edge_attrs, &edge_cols);
-    for (class, list) in [("node", &node_list), ("edge", &edge_list)] {
+    let (edge_cols, edges_over) = super::graphml::columns(
+        link_times
+            .iter()
+            .chain(&event_times)
+            .map(|t| &t.plain[..]),
+        &edge_reserved,
+    );
+    let declared = |fixed: &[&'static str], cols: &[super::graphml::Column]| -> Vec<Declared> {
+        fixed
+            .iter()
+            .map(|t| Declared {
+                title: t.to_string(),
+                kind: "string",
+            })
+            .chain(cols.iter().map(|c| Declared {
+                title: c.property.clone(),
+                kind: if c.numeric { "double" } else { "string" },
+            }))
+            .collect()
+    };
+    let node_list = declared(&node_attrs, &node_cols);
+    let edge_list = declared(&edge_attrs, &edge_cols);
+    for (class, list, dynamic) in [
+        ("node", &node_list, &node_dynamic),
+        ("edge", &edge_list, &edge_dynamic),
+    ] {
         let _ = writeln!(out, "    <attributes class=\"{class}\" mode=\"static\">");
-        for (i, (t, ty)) in list.iter().enumerate() {
+        for (i, d) in list.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "      <attribute id=\"{i}\" title=\"{}\" type=\"{ty}\"/>",
-                xml_text(t, &mut dropped).replace('"', "&quot;")
+                "      <attribute id=\"{i}\" title=\"{}\" type=\"{}\"/>",
+                attr_text(&d.title, &mut dropped),
+                d.kind
             );
         }
         out.push_str("    </attributes>\n");
+        if !dynamic.is_empty() {
+            let _ = writeln!(out, "    <attributes class=\"{class}\" mode=\"dynamic\">");
+            for (i, (title, numeric)) in dynamic.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "      <attribute id=\"{}\" title=\"{}\" type=\"{}\"/>",
+                    list.len() + i,
+                    attr_text(title, &mut dropped),
+                    if *numeric { "double" } else { "string" }
+                );
+            }
+            out.push_str("    </attributes>\n");
+        }
     }
     let column_values = |cols: &[super::graphml::Column],
                          attrs: &[crate::model::Attribute],
@@ -533,29 +714,62 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
             }
         }
     };
+    // An element's attvalues (static, then each dynamic title's values with their times)
+    // and its spells.
     let attvalues = |out: &mut String,
-                     list: &[(String, &str)],
+                     list: &[Declared],
+                     dynamic: &BTreeMap<String, bool>,
                      values: &[(String, String)],
+                     times: &TimedValues<'_>,
                      dropped: &mut usize| {
         out.push_str("        <attvalues>\n");
         for (title, v) in values {
-            if let Some(i) = list.iter().position(|(t, _)| t == title) {
+            if let Some(i) = list.iter().position(|d| &d.title == title) {
                 let _ = writeln!(
                     out,
                     "          <attvalue for=\"{i}\" value=\"{}\"/>",
-                    xml_text(v, dropped).replace('"', "&quot;")
+                    attr_text(v, dropped)
+                );
+            }
+        }
+        for (j, title) in dynamic.keys().enumerate() {
+            let id = list.len() + j;
+            for a in times.plain.iter().filter(|a| &a.property == title) {
+                let _ = writeln!(
+                    out,
+                    "          <attvalue for=\"{id}\" value=\"{}\"/>",
+                    attr_text(&a.value, dropped)
+                );
+            }
+            for (_, s, v) in times.timed.iter().filter(|(t, _, _)| t == title) {
+                let _ = writeln!(
+                    out,
+                    "          <attvalue for=\"{id}\" value=\"{}\"{}/>",
+                    attr_text(v, dropped),
+                    spell_attrs(s, timestamps, dropped)
                 );
             }
         }
         out.push_str("        </attvalues>\n");
+        if !times.spells.is_empty() {
+            out.push_str("        <spells>\n");
+            for s in &times.spells {
+                let _ = writeln!(
+                    out,
+                    "          <spell{}/>",
+                    spell_attrs(s, timestamps, dropped)
+                );
+            }
+            out.push_str("        </spells>\n");
+        }
     };
     out.push_str("    <nodes>\n");
-    for e in &sel.entities {
+    for (e, times) in sel.entities.iter().zip(&entity_times) {
         let _ = writeln!(
             out,
             "      <node id=\"{}\" label=\"{}\">",
             e.id,
-            xml_text(&e.label, &mut dropped).replace('"', "&quot;")
+            attr_text(&e.label, &mut dropped)
         );
         let mut v = vec![
             ("type", e.entity_type.clone()),
@@ -572,8 +786,15 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
             v.push(("copkit:grading", to_json(&e.grading)));
         }
         let mut v: Vec<(String, String)> = v.into_iter().map(|(t, x)| (t.to_string(), x)).collect();
-        column_values(&node_cols, &e.attributes, &mut v);
-        attvalues(&mut out, &node_list, &v, &mut dropped);
+        column_values(&node_cols, &times.plain, &mut v);
+        attvalues(
+            &mut out,
+            &node_list,
+            &node_dynamic,
+            &v,
+            times,
+            &mut dropped,
+        );
         out.push_str("      </node>\n");
     }
     if sel.events.iter().any(|ev| ev.participants.len() == 1) {
@@ -587,7 +808,7 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         );
     }
     out.push_str("    </nodes>\n    <edges>\n");
-    for l in &sel.links {
+    for (l, times) in sel.links.iter().zip(&link_times) {
         let _ = write!(
             out,
             "      <edge id=\"{}\" source=\"{}\" target=\"{}\"",
@@ -604,11 +825,7 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
             let _ = write!(out, " weight=\"{w}\"");
         }
         if let Some(lb) = &l.label {
-            let _ = write!(
-                out,
-                " label=\"{}\"",
-                xml_text(lb, &mut dropped).replace('"', "&quot;")
-            );
+            let _ = write!(out, " label=\"{}\"", attr_text(lb, &mut dropped));
         }
         out.push_str(">\n");
         let mut v = vec![
@@ -624,12 +841,19 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
             v.push(("copkit:grading", to_json(&l.grading)));
         }
         let mut v: Vec<(String, String)> = v.into_iter().map(|(t, x)| (t.to_string(), x)).collect();
-        column_values(&edge_cols, &l.attributes, &mut v);
-        attvalues(&mut out, &edge_list, &v, &mut dropped);
+        column_values(&edge_cols, &times.plain, &mut v);
+        attvalues(
+            &mut out,
+            &edge_list,
+            &edge_dynamic,
+            &v,
+            times,
+            &mut dropped,
+        );
         out.push_str("      </edge>\n");
     }
     let mut partial = 0;
-    for ev in &sel.events {
+    for (ev, times) in sel.events.iter().zip(&event_times) {
         let Some(first) = ev.participants.first() else {
             partial += 1;
             continue;
@@ -678,11 +902,21 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
             v.push(("copkit:grading", to_json(&ev.grading)));
         }
         let mut v: Vec<(String, String)> = v.into_iter().map(|(t, x)| (t.to_string(), x)).collect();
-        column_values(&edge_cols, &ev.attributes, &mut v);
-        attvalues(&mut out, &edge_list, &v, &mut dropped);
-        let _ = writeln!(
-            out,
-            "        <spells><spell start=\"{start}\" end=\"{end}\"/></spells>"
+        column_values(&edge_cols, &times.plain, &mut v);
+        // The event's own time is its spell; spells it carries as values are left to
+        // copkit:attributes (an edge has one existence).
+        let own = TimedValues {
+            spells: vec![Spell::Interval(Some(&start), Some(&end))],
+            timed: times.timed.clone(),
+            plain: times.plain.clone(),
+        };
+        attvalues(
+            &mut out,
+            &edge_list,
+            &edge_dynamic,
+            &v,
+            &own,
+            &mut dropped,
         );
         out.push_str("      </edge>\n");
     }
@@ -706,6 +940,16 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         cannot.push(format!(
             "{} attribute properties beyond the column limit have no column of their own (their values are in copkit:attributes)",
             nodes_over + edges_over
+        ));
+    }
+    if numbers && dates {
+        cannot.push(
+            "times mix numbers and dates, and a GEXF file has one time format: they are written as they are under dateTime (exact in copkit:attributes)".to_string(),
+        );
+    }
+    if instants > 0 && !timestamps {
+        cannot.push(format!(
+            "{instants} instants written as one-point intervals (GEXF cannot mix instants and intervals in one file)"
         ));
     }
     if dropped > 0 {
