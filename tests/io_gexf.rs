@@ -176,7 +176,10 @@ fn gexf_spells_and_time_varying_values_keep_their_intervals() {
     assert_eq!(values(&mut case, "2", "spell"), ["../2009-03-10"]);
     assert_eq!(values(&mut case, "1", "url"), ["http://webatlas.fr"]);
     assert_eq!(values(&mut case, "1", "indegree@../2009-03-01"), ["1"]);
-    assert_eq!(values(&mut case, "1", "indegree@2009-03-01/2009-03-10"), ["2"]);
+    assert_eq!(
+        values(&mut case, "1", "indegree@2009-03-01/2009-03-10"),
+        ["2"]
+    );
     assert_eq!(values(&mut case, "1", "indegree@2009-03-11/.."), ["1"]);
     assert!(values(&mut case, "1", "indegree").is_empty());
     // A static value beside dynamic ones stays plain; the edges' spells are theirs.
@@ -197,14 +200,24 @@ fn gexf_spells_and_time_varying_values_keep_their_intervals() {
     // The timestamp representation: instants, from spells, lists and the element itself.
     let (_, mut case) = temp_case(&dir, "t.copkit");
     gexf(&mut case, &fixture("gexf-1.3/examples", "timestamp.gexf")).unwrap();
-    assert_eq!(values(&mut case, "0", "spell"), ["2009-01-15", "2009-02-01"]);
-    assert_eq!(values(&mut case, "1", "spell"), ["2019-03-20", "2019-03-21"]);
+    assert_eq!(
+        values(&mut case, "0", "spell"),
+        ["2009-01-15", "2009-02-01"]
+    );
+    assert_eq!(
+        values(&mut case, "1", "spell"),
+        ["2019-03-20", "2019-03-21"]
+    );
     assert_eq!(values(&mut case, "3", "indegree@2005-01-01"), ["20.0"]);
     assert_eq!(link_values(&mut case, "spell"), [vec!["2009-01-20"]]);
 
     // Every time format reads, kept as written.
     let (_, mut case) = temp_case(&dir, "d.copkit");
-    gexf(&mut case, &fixture("gexf-1.3/examples", "intervals-double.gexf")).unwrap();
+    gexf(
+        &mut case,
+        &fixture("gexf-1.3/examples", "intervals-double.gexf"),
+    )
+    .unwrap();
     assert_eq!(values(&mut case, "0", "spell"), ["21.0/124.0", "4.0/14.0"]);
     assert_eq!(values(&mut case, "2", "spell"), ["1.0/.."]);
     let (_, mut case) = temp_case(&dir, "i.copkit");
@@ -242,11 +255,19 @@ fn yed_groups_become_member_of_links_and_labels_come_from_the_graphics() {
     let (_, mut case) = temp_case(&dir, "c.copkit");
     let path = fixture("graph", "yed-groups.graphml");
     let before = sha256_file(&path);
-    let r = import_graphml(&mut case, &path, &GraphOptions::default(), &CancelToken::new())
-        .unwrap();
+    let r = import_graphml(
+        &mut case,
+        &path,
+        &GraphOptions::default(),
+        &CancelToken::new(),
+    )
+    .unwrap();
     assert_eq!(sha256_file(&path), before);
     // 9 nodes at three levels; 4 edges, two across groups; 6 memberships.
-    assert_eq!((r.entities_created, r.links, r.rows_rejected), (9, 4 + 6, 0));
+    assert_eq!(
+        (r.entities_created, r.links, r.rows_rejected),
+        (9, 4 + 6, 0)
+    );
     let mut m = memberships(&mut case);
     m.sort();
     assert_eq!(
@@ -305,7 +326,10 @@ fn yed_groups_become_member_of_links_and_labels_come_from_the_graphics() {
         .iter()
         .find(|e| e.source_id.as_deref() == Some("n2"))
         .unwrap();
-    assert_eq!(n2.values("description").next(), Some("description\nline1\nline2"));
+    assert_eq!(
+        n2.values("description").next(),
+        Some("description\nline1\nline2")
+    );
     assert!(
         snap.entities
             .iter()
@@ -329,8 +353,13 @@ fn nested_graphml_groups_deeper_than_the_bound_are_refused() {
     text.push_str("</graph></graphml>");
     std::fs::write(&path, &text).unwrap();
     let (_, mut case) = temp_case(&dir, "c.copkit");
-    let err = import_graphml(&mut case, &path, &GraphOptions::default(), &CancelToken::new())
-        .unwrap_err();
+    let err = import_graphml(
+        &mut case,
+        &path,
+        &GraphOptions::default(),
+        &CancelToken::new(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("max_xml_depth"), "{err}");
     // Within the bound, every level is a member of the one around it.
     let path = dir.path().join("groups.graphml");
@@ -339,8 +368,13 @@ fn nested_graphml_groups_deeper_than_the_bound_are_refused() {
         "<graphml><graph edgedefault=\"directed\"><node id=\"a\"><graph><node id=\"b\"><graph><node id=\"c\"/></graph></node></graph></node><edge source=\"c\" target=\"a\"/></graph></graphml>",
     )
     .unwrap();
-    let r = import_graphml(&mut case, &path, &GraphOptions::default(), &CancelToken::new())
-        .unwrap();
+    let r = import_graphml(
+        &mut case,
+        &path,
+        &GraphOptions::default(),
+        &CancelToken::new(),
+    )
+    .unwrap();
     assert_eq!((r.entities_created, r.links), (3, 3));
     assert_eq!(
         memberships(&mut case),
@@ -470,7 +504,11 @@ fn gexf_round_trip_keeps_every_value_with_its_interval() {
         std::fs::write(&bare, without_copkit_attributes(&text)).unwrap();
         let (_, mut bare_case) = temp_case(&dir, &format!("{name}.c.copkit"));
         gexf(&mut bare_case, &bare).unwrap();
-        assert_eq!(all_values(&mut bare_case), before, "{name} without copkit:attributes");
+        assert_eq!(
+            all_values(&mut bare_case),
+            before,
+            "{name} without copkit:attributes"
+        );
     }
 }
 
@@ -488,13 +526,15 @@ fn seed(case: &mut Case, undirected_only: bool) {
     use copkit::model::*;
     let mut a = NewEntity::new("Person", "Anna \"A\" <Smith> & co");
     a.source_id = Some("p-a".into());
-    a.attributes.push(NewAttribute::new("phone", "+44 7700 900123"));
+    a.attributes
+        .push(NewAttribute::new("phone", "+44 7700 900123"));
     a.attributes.push(NewAttribute::new("age", "41"));
     a.attributes
         .push(NewAttribute::new("address", "1 High Street\nLeeds"));
     let mut b = NewEntity::new("Organization", "Acme");
     b.attributes.push(NewAttribute::new("age", "12"));
-    b.attributes.push(NewAttribute::new(SPELL_PROPERTY, "2020-01-01/.."));
+    b.attributes
+        .push(NewAttribute::new(SPELL_PROPERTY, "2020-01-01/.."));
     let c = NewEntity::new("BankAccount", "GB29 NWBK 6016 1331 9268 19");
     let mut l = NewLink::new("employed_by", EntityRef::New(0), EntityRef::New(1));
     l.directed = !undirected_only;
@@ -508,17 +548,16 @@ fn seed(case: &mut Case, undirected_only: bool) {
     let l2 = NewLink::new("owns", EntityRef::New(0), EntityRef::New(2));
     let mut events = Vec::new();
     if !undirected_only {
-        let at = |t: &str| {
-            chrono::DateTime::parse_from_rfc3339(t)
-                .unwrap()
-                .to_utc()
-        };
+        let at = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc();
         let mut meet = NewEvent::new("Meeting", EventTime::instant(at("2024-03-01T10:00:00Z")));
         meet.participants = vec![
             NewParticipant::new(ParticipantRole::Participant, EntityRef::New(0)),
             NewParticipant::new(ParticipantRole::Participant, EntityRef::New(1)),
         ];
-        let mut cash = NewEvent::new("Transaction", EventTime::instant(at("2024-03-02T09:00:00Z")));
+        let mut cash = NewEvent::new(
+            "Transaction",
+            EventTime::instant(at("2024-03-02T09:00:00Z")),
+        );
         cash.participants = vec![NewParticipant::new(ParticipantRole::To, EntityRef::New(2))];
         cash.attributes.push(NewAttribute::new("amount", "9900"));
         events = vec![meet, cash];
@@ -568,7 +607,11 @@ fn gexf_exports_are_valid_against_the_official_1_3_schema() {
     gexf(&mut case, &fixture("gexf-1.3/examples", "data.gexf")).unwrap();
     let out = dir.path().join("static.gexf");
     export_gexf(&mut case, &out);
-    assert!(std::fs::read_to_string(&out).unwrap().contains("mode=\"static\""));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("mode=\"static\"")
+    );
     files.push(out);
     for name in [
         "dynamics.gexf",
@@ -586,11 +629,22 @@ fn gexf_exports_are_valid_against_the_official_1_3_schema() {
     }
     let dynamic = std::fs::read_to_string(&files[0]).unwrap();
     assert!(dynamic.contains("address") && dynamic.contains("Leeds"));
-    assert!(dynamic.contains("&#10;Leeds"), "a line break survives in an attribute");
+    assert!(
+        dynamic.contains("&#10;Leeds"),
+        "a line break survives in an attribute"
+    );
     assert!(dynamic.contains("title=\"age\" type=\"double\""));
-    assert!(dynamic.contains("copkit-outside"), "the one-sided event's other end");
+    assert!(
+        dynamic.contains("copkit-outside"),
+        "the one-sided event's other end"
+    );
     // The primer's own examples validate too: the check is a real one.
-    for name in ["basic.gexf", "data.gexf", "dynamics.gexf", "hierarchy1.gexf"] {
+    for name in [
+        "basic.gexf",
+        "data.gexf",
+        "dynamics.gexf",
+        "hierarchy1.gexf",
+    ] {
         files.push(fixture("gexf-1.3/examples", name));
     }
     let schema = fixture("gexf-1.3", "gexf.xsd");
@@ -614,7 +668,10 @@ fn gexf_exports_are_valid_against_the_official_1_3_schema() {
     let broken = dir.path().join("broken.gexf");
     std::fs::write(
         &broken,
-        dynamic.replace("defaultedgetype=\"directed\"", "defaultedgetype=\"sideways\""),
+        dynamic.replace(
+            "defaultedgetype=\"directed\"",
+            "defaultedgetype=\"sideways\"",
+        ),
     )
     .unwrap();
     let run = std::process::Command::new("python3")

@@ -149,9 +149,7 @@ fn time_list(list: &str, intervals: bool) -> Result<Vec<String>, String> {
 }
 
 /// The spell texts of one element's (or spell's, or attvalue's) time attributes.
-fn spells_of(
-    a: &dyn Fn(&str) -> Result<Option<String>, IoError>,
-) -> Result<Vec<String>, IoError> {
+fn spells_of(a: &dyn Fn(&str) -> Result<Option<String>, IoError>) -> Result<Vec<String>, IoError> {
     let mut out = Vec::new();
     if let Some(t) = interval_text(a("start")?.as_deref(), a("end")?.as_deref()) {
         out.push(t);
@@ -537,11 +535,7 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
     let mut kinds: BTreeSet<TimeKind> = BTreeSet::new();
     let mut instants = 0usize;
     let mut intervals = 0usize;
-    for t in entity_times
-        .iter()
-        .chain(&link_times)
-        .chain(&event_times)
-    {
+    for t in entity_times.iter().chain(&link_times).chain(&event_times) {
         for s in t.spells.iter().chain(t.timed.iter().map(|(_, s, _)| s)) {
             match s {
                 Spell::Instant(x) => {
@@ -651,15 +645,10 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
     let edge_reserved = reserved(&edge_dynamic);
     let node_reserved: Vec<&str> = node_reserved.iter().map(String::as_str).collect();
     let edge_reserved: Vec<&str> = edge_reserved.iter().map(String::as_str).collect();
-    let (node_cols, nodes_over) = super::graphml::columns(
-        entity_times.iter().map(|t| &t.plain[..]),
-        &node_reserved,
-    );
+    let (node_cols, nodes_over) =
+        super::graphml::columns(entity_times.iter().map(|t| &t.plain[..]), &node_reserved);
     let (edge_cols, edges_over) = super::graphml::columns(
-        link_times
-            .iter()
-            .chain(&event_times)
-            .map(|t| &t.plain[..]),
+        link_times.iter().chain(&event_times).map(|t| &t.plain[..]),
         &edge_reserved,
     );
     let declared = |fixed: &[&'static str], cols: &[super::graphml::Column]| -> Vec<Declared> {
@@ -787,14 +776,7 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         }
         let mut v: Vec<(String, String)> = v.into_iter().map(|(t, x)| (t.to_string(), x)).collect();
         column_values(&node_cols, &times.plain, &mut v);
-        attvalues(
-            &mut out,
-            &node_list,
-            &node_dynamic,
-            &v,
-            times,
-            &mut dropped,
-        );
+        attvalues(&mut out, &node_list, &node_dynamic, &v, times, &mut dropped);
         out.push_str("      </node>\n");
     }
     if sel.events.iter().any(|ev| ev.participants.len() == 1) {
@@ -842,14 +824,7 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         }
         let mut v: Vec<(String, String)> = v.into_iter().map(|(t, x)| (t.to_string(), x)).collect();
         column_values(&edge_cols, &times.plain, &mut v);
-        attvalues(
-            &mut out,
-            &edge_list,
-            &edge_dynamic,
-            &v,
-            times,
-            &mut dropped,
-        );
+        attvalues(&mut out, &edge_list, &edge_dynamic, &v, times, &mut dropped);
         out.push_str("      </edge>\n");
     }
     let mut partial = 0;
@@ -910,14 +885,7 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
             timed: times.timed.clone(),
             plain: times.plain.clone(),
         };
-        attvalues(
-            &mut out,
-            &edge_list,
-            &edge_dynamic,
-            &v,
-            &own,
-            &mut dropped,
-        );
+        attvalues(&mut out, &edge_list, &edge_dynamic, &v, &own, &mut dropped);
         out.push_str("      </edge>\n");
     }
     out.push_str("    </edges>\n  </graph>\n</gexf>\n");

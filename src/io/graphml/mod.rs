@@ -267,13 +267,11 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
                     };
                     keys.insert(id, key);
                 }
-                "graph" => {
-                    // Only the outermost graph sets the default: a group's own graph
-                    // repeats it (or not) for its members.
-                    if !graph_seen {
-                        directed_default = a("edgedefault")?.as_deref() == Some("directed");
-                        graph_seen = true;
-                    }
+                // Only the outermost graph sets the default: a group's own graph repeats it
+                // (or not) for its members.
+                "graph" if !graph_seen => {
+                    directed_default = a("edgedefault")?.as_deref() == Some("directed");
+                    graph_seen = true;
                 }
                 "node" | "edge" => {
                     let is_node = name == "node";
@@ -400,24 +398,26 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
                             && let Some(item) = edge.as_mut().or(open.last_mut())
                         {
                             match d.kind.as_str() {
-                                YFILES_GRAPHICS if d.label_done => {
-                                    item.data.push((d.key, d.text.trim().to_string(), String::new()))
-                                }
+                                YFILES_GRAPHICS if d.label_done => item.data.push((
+                                    d.key,
+                                    d.text.trim().to_string(),
+                                    String::new(),
+                                )),
                                 YFILES_GRAPHICS | YFILES_OTHER => {}
                                 _ => item.data.push((d.key, d.text, String::new())),
                             }
                         }
                     }
-                    (_, Some(d)) => {
-                        if d.label_depth == Some(depth) {
-                            d.label_depth = None;
-                            if d.text.trim().is_empty() {
-                                d.text.clear();
-                            } else {
-                                d.label_done = true;
-                            }
+                    // The end of the label being read: a non-empty one is the label.
+                    (_, Some(d)) if d.label_depth == Some(depth) => {
+                        d.label_depth = None;
+                        if d.text.trim().is_empty() {
+                            d.text.clear();
+                        } else {
+                            d.label_done = true;
                         }
                     }
+                    (_, Some(_)) => {}
                     ("node", None) => nodes.extend(open.pop()),
                     ("edge", None) => edges.extend(edge.take()),
                     _ => {}
@@ -943,10 +943,9 @@ fn edge_event(
             (Some(start), _) => (Some(start), time_of("spell:end")?),
             (None, Some(spell)) => match crate::io::gexf::parse_spell(&spell) {
                 Some(crate::io::gexf::Spell::Instant(t)) => (Some(rfc3339(t)?), None),
-                Some(crate::io::gexf::Spell::Interval(s, e)) => (
-                    s.map(rfc3339).transpose()?,
-                    e.map(rfc3339).transpose()?,
-                ),
+                Some(crate::io::gexf::Spell::Interval(s, e)) => {
+                    (s.map(rfc3339).transpose()?, e.map(rfc3339).transpose()?)
+                }
                 None => (None, None),
             },
             (None, None) => (None, None),
