@@ -154,6 +154,8 @@ fn the_gexf_primer_examples_import_with_the_right_counts() {
         if name == "data.gexf" {
             assert_eq!(values(&mut case, "3", "url"), ["http://barabasilab.com"]);
             assert_eq!(values(&mut case, "3", "frog"), ["false"]);
+            // The declared default holds where a node gives no value of its own.
+            assert_eq!(values(&mut case, "0", "frog"), ["true"]);
             assert_eq!(values(&mut case, "0", "indegree"), ["1"]);
         }
         if name == "viz.gexf" {
@@ -235,18 +237,24 @@ fn gexf_spells_and_time_varying_values_keep_their_intervals() {
 #[test]
 fn a_time_that_is_no_gexf_time_is_refused_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad-time.gexf");
-    std::fs::write(
-        &path,
-        "<?xml version=\"1.0\"?>\n<gexf xmlns=\"http://gexf.net/1.3\" version=\"1.3\">\n<graph mode=\"dynamic\">\n<nodes>\n<node id=\"a\" start=\"next tuesday\"/>\n</nodes>\n<edges/>\n</graph>\n</gexf>\n",
-    )
-    .unwrap();
+    let path = fixture("bad", "gexf-bad-time.gexf");
     let (_, mut case) = temp_case(&dir, "c.copkit");
     let err = gexf(&mut case, &path).unwrap_err().to_string();
     assert!(
-        err.contains("bad-time.gexf") && err.contains("line 5") && err.contains("next tuesday"),
+        err.contains("gexf-bad-time.gexf")
+            && err.contains("line 5")
+            && err.contains("next tuesday"),
         "{err}"
     );
+    // A pid naming no node: the child's line and the missing parent, nothing imported.
+    let err = gexf(&mut case, &fixture("bad", "gexf-unknown-parent.gexf"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 6") && err.contains("'zz' is not in the file"),
+        "{err}"
+    );
+    assert!(case.snapshot().unwrap().entities.is_empty());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! GEXF import and export (Gephi's format), static, dynamic and hierarchical. The reader
 //! shares the GraphML hardening (quick-xml, DOCTYPE refused, depth bounded) and its batch
-//! writer: GEXF attribute declarations become typed keys, `label`, `weight` and edge `kind`
+//! writer: GEXF attribute declarations become typed keys (a declared `<default>` is the value
+//! of every element of the class without one of its own), `label`, `weight` and edge `kind`
 //! map to the same fields. The writer exports events as edges with a time spell, so a round
 //! trip restores them; grading, provenance and multi-valued attributes travel as `copkit:`
 //! attributes. The output is valid against the official GEXF 1.3 schema.
@@ -205,6 +206,13 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
     let mut edge: Option<Item> = None;
     let mut graph_seen = false;
     let mut slice_spells: Vec<String> = Vec::new();
+    // Declared defaults (`<attribute><default>true</default>`), by key, given to every
+    // element of the class that has no value of its own; the default being read.
+    let mut defaults: Vec<(String, String)> = Vec::new();
+    let mut last_attribute: Option<String> = None;
+    let mut reading_default: Option<String> = None;
+    // Links from nested nodes to their parents: no element of the file, so no defaults.
+    let mut parent_edges: Vec<Item> = Vec::new();
     let mut saw_root = false;
     let mut lines = super::graphml::LineCounter::new(text);
     loop {
@@ -255,7 +263,9 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                     let title = a("title")?.unwrap_or_else(|| id.clone());
                     let kind = a("type")?.unwrap_or_else(|| "string".into());
                     keys.insert(format!("{class}:{id}"), Key { name: title, kind });
+                    last_attribute = Some(format!("{class}:{id}"));
                 }
+                "default" if !empty => reading_default = Some(String::new()),
                 "node" | "edge" => {
                     let is_node = name == "node";
                     let mut item = Item {
@@ -294,10 +304,10 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                     if is_node {
                         let parent = open.last().map(|p| p.id.clone());
                         if let Some(p) = &parent {
-                            edges.push(parent_edge(&item.id, p, item.line, "member_of"));
+                            parent_edges.push(parent_edge(&item.id, p, item.line, "member_of"));
                         }
                         if let Some(pid) = a("pid")?.filter(|p| Some(p) != parent.as_ref()) {
-                            edges.push(parent_edge(&item.id, &pid, item.line, "member_of"));
+                            parent_edges.push(parent_edge(&item.id, &pid, item.line, "member_of"));
                         }
                     }
                     match (empty, is_node) {
@@ -309,7 +319,7 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                 }
                 "parent" => {
                     if let (Some(node), Some(of)) = (open.last(), a("for")?) {
-                        edges.push(parent_edge(&node.id, &of, node.line, "descends_from"));
+                        parent_edges.push(parent_edge(&node.id, &of, node.line, "descends_from"));
                     }
                 }
                 "attvalue" => {
@@ -366,9 +376,38 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                     "the file declares a DOCTYPE; GEXF needs none and entity declarations are refused".into(),
                 ));
             }
+            X::Text(t) if reading_default.is_some() => {
+                if let Some(d) = reading_default.as_mut() {
+                    d.push_str(&t.into_inner());
+                }
+            }
+            X::GeneralRef(r) if reading_default.is_some() => {
+                let c = match r.resolve_char_ref() {
+                    Ok(Some(c)) => Some(c),
+                    _ => match r.into_inner().as_ref() {
+                        "amp" => Some('&'),
+                        "lt" => Some('<'),
+                        "gt" => Some('>'),
+                        "quot" => Some('"'),
+                        "apos" => Some('\''),
+                        _ => None,
+                    },
+                };
+                match (c, reading_default.as_mut()) {
+                    (Some(c), Some(d)) => d.push(c),
+                    _ => return Err(perr(pos, "an undeclared entity reference".into())),
+                }
+            }
             X::End(e) => {
                 depth = depth.saturating_sub(1);
                 match e.local_name().as_ref() {
+                    "default" => {
+                        if let (Some(d), Some(key)) = (reading_default.take(), &last_attribute)
+                            && !d.trim().is_empty()
+                        {
+                            defaults.push((key.clone(), d));
+                        }
+                    }
                     "node" => nodes.extend(open.pop()),
                     "edge" => edges.extend(edge.take()),
                     _ => {}
@@ -385,6 +424,23 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
             expected: "GEXF",
         });
     }
+    for (key, value) in &defaults {
+        let list = if key.starts_with("node:") {
+            &mut nodes
+        } else {
+            &mut edges
+        };
+        let timed = format!("{key}@");
+        for item in list.iter_mut() {
+            if !item
+                .data
+                .iter()
+                .any(|(k, _, _)| k == key || k.starts_with(&timed))
+            {
+                item.data.push((key.clone(), value.clone(), String::new()));
+            }
+        }
+    }
     // A slice is a graph at one time: its elements exist then, unless they say otherwise.
     if !slice_spells.is_empty() {
         for item in nodes.iter_mut().chain(edges.iter_mut()) {
@@ -395,6 +451,7 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
             }
         }
     }
+    edges.append(&mut parent_edges);
     Ok(Parsed {
         keys,
         directed_default,
