@@ -984,3 +984,54 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
     }
     Ok(cannot)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interval_text_reads_back_as_the_spell_it_was() {
+        assert_eq!(
+            parse_spell("2009-03-01/2009-03-10"),
+            Some(Spell::Interval(Some("2009-03-01"), Some("2009-03-10")))
+        );
+        assert_eq!(
+            parse_spell("../4.5"),
+            Some(Spell::Interval(None, Some("4.5")))
+        );
+        assert_eq!(
+            parse_spell("2012-11-04T11:00:01+03:00/.."),
+            Some(Spell::Interval(Some("2012-11-04T11:00:01+03:00"), None))
+        );
+        assert_eq!(parse_spell("2000"), Some(Spell::Instant("2000")));
+        assert_eq!(parse_spell("../.."), None);
+        assert_eq!(parse_spell("next tuesday"), None);
+        assert_eq!(interval_text(Some("1"), None).as_deref(), Some("1/.."));
+        assert_eq!(interval_text(None, None), None);
+    }
+
+    #[test]
+    fn only_a_property_ending_in_a_spell_is_time_varying() {
+        assert_eq!(
+            split_timed("indegree@2009-03-01/2009-03-10"),
+            Some(("indegree", "2009-03-01/2009-03-10"))
+        );
+        assert_eq!(split_timed("a@b@2005"), Some(("a@b", "2005")));
+        assert_eq!(split_timed("contact@example.org"), None);
+        assert_eq!(split_timed("@2005"), None);
+        assert_eq!(split_timed("email"), None);
+    }
+
+    #[test]
+    fn gexf_time_lists_become_spells() {
+        assert_eq!(
+            time_list("<[2019-03-20, 2019-03-21]>", false).unwrap(),
+            ["2019-03-20", "2019-03-21"]
+        );
+        assert_eq!(
+            time_list("<[4.0, 14.0]; [21.0, 124.0]>", true).unwrap(),
+            ["4.0/14.0", "21.0/124.0"]
+        );
+        assert!(time_list("<[4.0]>", true).is_err());
+    }
+}
