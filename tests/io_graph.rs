@@ -492,7 +492,8 @@ fn gephi_gexf_static_and_dynamic_import() {
         .iter()
         .find(|e| e.source_id.as_deref() == Some("a"))
         .unwrap();
-    assert_eq!(a.values("spell:start").next(), Some("2009-01-01"));
+    // Each spell one interval value, start and end kept together (see io_gexf.rs).
+    assert_eq!(a.values("spell").next(), Some("2009-01-01/2009-01-15"));
     let l = snap
         .links
         .iter()
@@ -501,7 +502,7 @@ fn gephi_gexf_static_and_dynamic_import() {
     assert!(
         l.attributes
             .iter()
-            .any(|x| x.property == "spell:end" && x.value == "2009-03-01")
+            .any(|x| x.property == "spell" && x.value == "2009-01-01/2009-03-01")
     );
 }
 

@@ -4,6 +4,14 @@
 //! be a number), directed and undirected graphs and per-edge `directed` are read, node ids
 //! become source ids. The writer stores what GraphML has no slot for (grading, provenance,
 //! multi-valued attributes) as `copkit:` keys holding JSON, so a round trip keeps them.
+//!
+//! Nested graphs (yEd's groups and folders, `yfiles.foldertype`): a node whose `<graph>` holds
+//! other nodes becomes an entity like any other, and each node inside it is linked to it by a
+//! directed `member_of` link (member → group); edges may name nodes at any level. yEd keeps
+//! labels in its graphics (`yfiles.type="nodegraphics"`/`"edgegraphics"` keys holding
+//! `y:ShapeNode`, `y:GenericNode`, `y:ProxyAutoBoundsNode`, `y:UMLClassNode`, `y:PolyLineEdge`
+//! ...): the text of the first non-empty `NodeLabel`/`EdgeLabel` is the label; the rest of the
+//! graphics, and the other yFiles keys (resources, ports), become no attributes.
 
 mod export;
 pub(crate) use export::{
@@ -169,6 +177,25 @@ pub(crate) struct Parsed {
     pub edges: Vec<Item>,
 }
 
+/// The key kind our reader gives yFiles graphics keys (`yfiles.type="nodegraphics"` or
+/// `"edgegraphics"`): their data is XML, of which only the label text is taken.
+const YFILES_GRAPHICS: &str = "yfiles:graphics";
+/// The key kind of the other yFiles keys (resources, ports): their data is dropped.
+const YFILES_OTHER: &str = "yfiles:other";
+/// The key our reader adds for the type of the links between nested nodes and their group.
+const NESTING_TYPE_KEY: &str = "copkit-nesting:type";
+
+/// What a `<data>` element open around the parser is collecting.
+struct OpenData {
+    key: String,
+    kind: String,
+    text: String,
+    /// yFiles graphics: inside the first `NodeLabel`/`EdgeLabel` (its element depth).
+    label_depth: Option<usize>,
+    /// yFiles graphics: a non-empty label was found; later ones are ignored.
+    label_done: bool,
+}
+
 fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
     let mut reader = quick_xml::Reader::from_str(text);
     let perr = |offset: u64, reason: String| IoError::Parse {
@@ -181,9 +208,12 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
     let mut depth = 0usize;
-    let mut current: Option<(bool, Item)> = None;
-    let mut data_key: Option<String> = None;
-    let mut data_text = String::new();
+    // The nodes open around the parser (a group node holds a <graph> of its own, yEd's
+    // folders and groups), and the edge open, if any.
+    let mut open: Vec<Item> = Vec::new();
+    let mut edge: Option<Item> = None;
+    let mut graph_seen = false;
+    let mut data: Option<OpenData> = None;
     let mut saw_root = false;
     let mut lines = LineCounter::new(text);
     loop {
@@ -204,16 +234,44 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
             let name = e.local_name();
             let name: &str = name.as_ref();
             let a = |n: &str| attr(&e, n).map_err(|r| perr(pos, r));
+            // Inside a <data>, elements are its content (yFiles graphics), not GraphML.
+            if let Some(d) = data.as_mut() {
+                if d.kind == YFILES_GRAPHICS
+                    && !d.label_done
+                    && d.label_depth.is_none()
+                    && matches!(name, "NodeLabel" | "EdgeLabel")
+                    && !empty
+                {
+                    d.label_depth = Some(depth);
+                    d.text.clear();
+                }
+                continue;
+            }
             match name {
                 "graphml" => saw_root = true,
                 "key" => {
                     let id = a("id")?.ok_or_else(|| perr(pos, "a <key> has no id".into()))?;
-                    let kname = a("attr.name")?.unwrap_or_else(|| id.clone());
-                    let kind = a("attr.type")?.unwrap_or_else(|| "string".into());
-                    keys.insert(id, Key { name: kname, kind });
+                    let key = match a("yfiles.type")?.as_deref() {
+                        Some("nodegraphics" | "edgegraphics") => Key {
+                            name: "label".into(),
+                            kind: YFILES_GRAPHICS.into(),
+                        },
+                        Some(_) => Key {
+                            name: id.clone(),
+                            kind: YFILES_OTHER.into(),
+                        },
+                        None => Key {
+                            name: a("attr.name")?.unwrap_or_else(|| id.clone()),
+                            kind: a("attr.type")?.unwrap_or_else(|| "string".into()),
+                        },
+                    };
+                    keys.insert(id, key);
                 }
-                "graph" => {
+                // Only the outermost graph sets the default: a group's own graph repeats it
+                // (or not) for its members.
+                "graph" if !graph_seen => {
                     directed_default = a("edgedefault")?.as_deref() == Some("directed");
+                    graph_seen = true;
                 }
                 "node" | "edge" => {
                     let is_node = name == "node";
@@ -226,6 +284,26 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
                         if item.id.is_empty() {
                             return Err(perr(pos, "a <node> has no id".into()));
                         }
+                        // A node in a group's graph is a member of the group.
+                        if let Some(parent) = open.last() {
+                            keys.entry(NESTING_TYPE_KEY.to_string())
+                                .or_insert_with(|| Key {
+                                    name: "type".into(),
+                                    kind: "string".into(),
+                                });
+                            edges.push(Item {
+                                id: String::new(),
+                                line: item.line,
+                                source: item.id.clone(),
+                                target: parent.id.clone(),
+                                directed: Some(true),
+                                data: vec![(
+                                    NESTING_TYPE_KEY.into(),
+                                    "member_of".into(),
+                                    String::new(),
+                                )],
+                            });
+                        }
                     } else {
                         item.source = a("source")?
                             .ok_or_else(|| perr(pos, "an <edge> has no source".into()))?;
@@ -233,37 +311,49 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
                             .ok_or_else(|| perr(pos, "an <edge> has no target".into()))?;
                         item.directed = a("directed")?.map(|d| d == "true");
                     }
-                    if empty {
-                        if is_node {
-                            nodes.push(item);
-                        } else {
-                            edges.push(item);
-                        }
-                    } else {
-                        current = Some((is_node, item));
+                    match (empty, is_node) {
+                        (true, true) => nodes.push(item),
+                        (true, false) => edges.push(item),
+                        (false, true) => open.push(item),
+                        (false, false) => edge = Some(item),
                     }
                 }
                 "data" => {
                     let key = a("key")?.ok_or_else(|| perr(pos, "a <data> has no key".into()))?;
-                    if !keys.contains_key(&key) {
+                    let Some(declared) = keys.get(&key) else {
                         return Err(perr(
                             pos,
                             format!("<data key=\"{key}\"> uses a key no <key> element declares"),
                         ));
-                    }
-                    data_text.clear();
+                    };
+                    let kind = declared.kind.clone();
                     if empty {
-                        if let Some((_, item)) = current.as_mut() {
+                        if let Some(item) = edge.as_mut().or(open.last_mut())
+                            && !kind.starts_with("yfiles:")
+                        {
                             item.data.push((key, String::new(), String::new()));
                         }
                     } else {
-                        data_key = Some(key);
+                        data = Some(OpenData {
+                            key,
+                            kind,
+                            text: String::new(),
+                            label_depth: None,
+                            label_done: false,
+                        });
                     }
                 }
                 _ => {}
             }
             continue;
         }
+        // Whether text here belongs to the open data: plain data takes all its text, yFiles
+        // graphics only their first label's.
+        let collecting = data.as_ref().is_some_and(|d| match d.kind.as_str() {
+            YFILES_GRAPHICS => d.label_depth.is_some(),
+            YFILES_OTHER => false,
+            _ => true,
+        });
         match ev {
             X::DocType(_) => {
                 return Err(perr(
@@ -271,9 +361,17 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
                     "the file declares a DOCTYPE; GraphML needs none and entity declarations are refused (they can expand without bound or read other files)".into(),
                 ));
             }
-            X::Text(t) if data_key.is_some() => data_text.push_str(&t.into_inner()),
-            X::CData(t) if data_key.is_some() => data_text.push_str(&t.into_inner()),
-            X::GeneralRef(r) if data_key.is_some() => {
+            X::Text(t) if collecting => {
+                if let Some(d) = data.as_mut() {
+                    d.text.push_str(&t.into_inner());
+                }
+            }
+            X::CData(t) if collecting => {
+                if let Some(d) = data.as_mut() {
+                    d.text.push_str(&t.into_inner());
+                }
+            }
+            X::GeneralRef(r) if collecting => {
                 let c = match r.resolve_char_ref() {
                     Ok(Some(c)) => Some(c),
                     _ => match r.into_inner().as_ref() {
@@ -285,32 +383,46 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
                         _ => None,
                     },
                 };
-                match c {
-                    Some(c) => data_text.push(c),
-                    None => return Err(perr(pos, "an undeclared entity reference".into())),
+                match (c, data.as_mut()) {
+                    (Some(c), Some(d)) => d.text.push(c),
+                    (Some(_), None) => {}
+                    (None, _) => return Err(perr(pos, "an undeclared entity reference".into())),
                 }
             }
             X::GeneralRef(_) => {}
             X::End(e) => {
-                depth = depth.saturating_sub(1);
                 let name = e.local_name();
-                match name.as_ref() {
-                    "data" => {
-                        if let (Some(key), Some((_, item))) = (data_key.take(), current.as_mut()) {
-                            item.data.push((key, data_text.clone(), String::new()));
-                        }
-                    }
-                    "node" | "edge" => {
-                        if let Some((is_node, item)) = current.take() {
-                            if is_node {
-                                nodes.push(item);
-                            } else {
-                                edges.push(item);
+                match (name.as_ref(), data.as_mut()) {
+                    ("data", Some(_)) => {
+                        if let Some(d) = data.take()
+                            && let Some(item) = edge.as_mut().or(open.last_mut())
+                        {
+                            match d.kind.as_str() {
+                                YFILES_GRAPHICS if d.label_done => item.data.push((
+                                    d.key,
+                                    d.text.trim().to_string(),
+                                    String::new(),
+                                )),
+                                YFILES_GRAPHICS | YFILES_OTHER => {}
+                                _ => item.data.push((d.key, d.text, String::new())),
                             }
                         }
                     }
+                    // The end of the label being read: a non-empty one is the label.
+                    (_, Some(d)) if d.label_depth == Some(depth) => {
+                        d.label_depth = None;
+                        if d.text.trim().is_empty() {
+                            d.text.clear();
+                        } else {
+                            d.label_done = true;
+                        }
+                    }
+                    (_, Some(_)) => {}
+                    ("node", None) => nodes.extend(open.pop()),
+                    ("edge", None) => edges.extend(edge.take()),
                     _ => {}
                 }
+                depth = depth.saturating_sub(1);
             }
             X::Eof => break,
             _ => {}
@@ -816,13 +928,35 @@ fn edge_event(
                     }),
             }
         };
-        let start = time_of("spell:start")?.ok_or_else(|| {
+        // GraphML carries the time as spell:start and spell:end keys, GEXF as a spell.
+        let rfc3339 = |v: &str| -> Result<i64, Problem> {
+            chrono::DateTime::parse_from_rfc3339(v.trim())
+                .map(|d| d.timestamp_millis())
+                .map_err(|e| {
+                    (
+                        Some("spell".to_string()),
+                        format!("'{v}' is not an RFC 3339 time ({e})"),
+                    )
+                })
+        };
+        let (start, end) = match (time_of("spell:start")?, get(crate::io::gexf::SPELL)) {
+            (Some(start), _) => (Some(start), time_of("spell:end")?),
+            (None, Some(spell)) => match crate::io::gexf::parse_spell(&spell) {
+                Some(crate::io::gexf::Spell::Instant(t)) => (Some(rfc3339(t)?), None),
+                Some(crate::io::gexf::Spell::Interval(s, e)) => {
+                    (s.map(rfc3339).transpose()?, e.map(rfc3339).transpose()?)
+                }
+                None => (None, None),
+            },
+            (None, None) => (None, None),
+        };
+        let start = start.ok_or_else(|| {
             (
                 Some("spell".to_string()),
                 "an event edge has no spell start".to_string(),
             )
         })?;
-        let end = time_of("spell:end")?.filter(|&e| e != start);
+        let end = end.filter(|&e| e != start);
         let mut ev = crate::model::NewEvent::new(
             event_type,
             crate::model::EventTime {
