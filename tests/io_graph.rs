@@ -1174,3 +1174,94 @@ fn i2_csv_carries_events_as_dated_link_rows() {
     assert_eq!(&cash[col("end1_id")], "copkit-outside");
     assert_eq!(&cash[col("end2_label")], "ACC-1");
 }
+
+/// A GraphML or GEXF file cut short (before its root element closes) is refused: the part
+/// before the cut is not imported as if it were the whole file. A character reference to a
+/// character XML does not allow is named as such, not as an undeclared entity.
+#[test]
+fn cut_short_xml_is_refused_and_bad_character_references_are_named() {
+    graph_fails(
+        "truncated.graphml",
+        &["cut short", "</graphml>", "nothing was imported"],
+    );
+    graph_fails(
+        "nul-reference.graphml",
+        &["&#0;", "character XML does not allow"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let before = dump(&case);
+    let path = fixture("bad", "truncated.gexf");
+    let err = copkit::io::gexf::import_gexf(
+        &mut case,
+        &path,
+        &GraphOptions::default(),
+        &CancelToken::new(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("truncated.gexf") && err.contains("cut short"),
+        "{err}"
+    );
+    assert!(err.contains("</gexf>"), "{err}");
+    assert_eq!(dump(&case), before);
+}
+
+/// A graph import run through `import_file` (as the CLI and the window run it) reports its
+/// progress as a fraction of the nodes and edges written.
+#[test]
+fn graph_imports_report_progress() {
+    #[derive(Default)]
+    struct Seen(std::sync::Mutex<Vec<(Option<f32>, String)>>);
+    impl copkit::jobs::Progress for Seen {
+        fn report(&self, fraction: Option<f32>, message: &str) {
+            self.0.lock().unwrap().push((fraction, message.to_string()));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    // 5,000 nodes in a path: more than one progress step of 4,096 items.
+    let path = dir.path().join("path.graphml");
+    let mut text = String::from(
+        "<?xml version=\"1.0\"?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">\n<graph edgedefault=\"undirected\">\n",
+    );
+    for i in 0..5000 {
+        text.push_str(&format!("<node id=\"n{i}\"/>\n"));
+    }
+    for i in 1..5000 {
+        text.push_str(&format!("<edge source=\"n{}\" target=\"n{i}\"/>\n", i - 1));
+    }
+    text.push_str("</graph>\n</graphml>\n");
+    std::fs::write(&path, text).unwrap();
+    let seen = Seen::default();
+    let opts = copkit::io::csv::CsvOptions::default();
+    let report = copkit::io::import_file(
+        &mut case,
+        &path,
+        &copkit::io::ImportRequest {
+            format: copkit::io::SourceFormat::Graphml,
+            spec: None,
+            sheet: None,
+            opts: &opts,
+            rejected_from: None,
+        },
+        &CancelToken::new(),
+        &seen,
+    )
+    .unwrap();
+    assert_eq!((report.entities_created, report.links), (5000, 4999));
+    let seen = seen.0.lock().unwrap();
+    let fractions: Vec<f32> = seen.iter().filter_map(|(f, _)| *f).collect();
+    assert!(fractions.len() >= 2, "{seen:?}");
+    assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(
+        fractions.iter().all(|f| (0.0..=1.0).contains(f)),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|(_, m)| m.contains("nodes and edges written")),
+        "{seen:?}"
+    );
+}

@@ -382,6 +382,7 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                 }
             }
             X::GeneralRef(r) if reading_default.is_some() => {
+                let r_text = r.clone();
                 let c = match r.resolve_char_ref() {
                     Ok(Some(c)) => Some(c),
                     _ => match r.into_inner().as_ref() {
@@ -395,7 +396,8 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                 };
                 match (c, reading_default.as_mut()) {
                     (Some(c), Some(d)) => d.push(c),
-                    _ => return Err(perr(pos, "an undeclared entity reference".into())),
+                    (None, _) => return Err(perr(pos, super::graphml::bad_reference(&r_text))),
+                    _ => {}
                 }
             }
             X::End(e) => {
@@ -412,6 +414,9 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                     "edge" => edges.extend(edge.take()),
                     _ => {}
                 }
+            }
+            X::Eof if depth > 0 && saw_root => {
+                return Err(super::graphml::cut_short(path, text, depth, "gexf"));
             }
             X::Eof => break,
             _ => {}

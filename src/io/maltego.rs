@@ -418,6 +418,9 @@ fn parse_graph(
                     _ => {}
                 }
             }
+            X::Eof if depth > 0 && saw_root => {
+                return Err(super::graphml::cut_short(path, text, depth, "graphml"));
+            }
             X::Eof => break,
             _ => {}
         }

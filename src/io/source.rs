@@ -310,23 +310,31 @@ pub fn import_file(
                 ),
             });
         }
-        let graph = GraphOptions {
-            lenient: opts.lenient,
-            limits: opts.limits.clone(),
-            ..GraphOptions::default()
-        };
-        return match format {
-            SourceFormat::Gexf => super::gexf::import_gexf(case, source, &graph, cancel),
-            SourceFormat::Graphml => super::graphml::import_graphml(case, source, &graph, cancel),
-            SourceFormat::Gml => super::gml::import_gml(case, source, &graph, cancel),
-            SourceFormat::Pajek => super::pajek::import_pajek(case, source, &graph, cancel),
-            SourceFormat::NodeLink => {
-                super::nodelink::import_node_link(case, source, &graph, cancel)
+        progress.report(None, &format!("reading the {} file", format.label()));
+        // The graph importers report through options they own; their reports reach
+        // `progress` (on the job's terminal line or the window's list of jobs).
+        return crate::jobs::forward_progress(progress, |sender| {
+            let graph = GraphOptions {
+                lenient: opts.lenient,
+                limits: opts.limits.clone(),
+                progress: Some(sender),
+                ..GraphOptions::default()
+            };
+            match format {
+                SourceFormat::Gexf => super::gexf::import_gexf(case, source, &graph, cancel),
+                SourceFormat::Graphml => {
+                    super::graphml::import_graphml(case, source, &graph, cancel)
+                }
+                SourceFormat::Gml => super::gml::import_gml(case, source, &graph, cancel),
+                SourceFormat::Pajek => super::pajek::import_pajek(case, source, &graph, cancel),
+                SourceFormat::NodeLink => {
+                    super::nodelink::import_node_link(case, source, &graph, cancel)
+                }
+                SourceFormat::Stix => super::stix::import_stix(case, source, &graph, cancel),
+                SourceFormat::Mtgx => super::maltego::import_mtgx(case, source, &graph, cancel),
+                _ => super::ftm::import_ftm(case, source, opts.lenient, &opts.limits, None, cancel),
             }
-            SourceFormat::Stix => super::stix::import_stix(case, source, &graph, cancel),
-            SourceFormat::Mtgx => super::maltego::import_mtgx(case, source, &graph, cancel),
-            _ => super::ftm::import_ftm(case, source, opts.lenient, &opts.limits, None, cancel),
-        };
+        });
     }
     let spec = spec.ok_or_else(|| {
         IoError::Spec(format!(

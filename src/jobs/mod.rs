@@ -70,6 +70,38 @@ pub trait Progress: Send + Sync {
     fn report(&self, fraction: Option<f32>, message: &str);
 }
 
+/// A [`Progress`] that options can own (clone, send to a thread): it forwards each report
+/// through a channel to the borrowed progress of [`forward_progress`].
+#[derive(Clone)]
+pub struct ProgressSender(std::sync::mpsc::Sender<(Option<f32>, String)>);
+
+impl std::fmt::Debug for ProgressSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressSender")
+    }
+}
+
+impl Progress for ProgressSender {
+    fn report(&self, fraction: Option<f32>, message: &str) {
+        // The receiver lives as long as `forward_progress` runs; a report after it is lost.
+        let _ = self.0.send((fraction, message.to_string()));
+    }
+}
+
+/// Runs `work` with a [`ProgressSender`] whose reports reach `progress` (on a scoped thread
+/// that ends when `work` has returned and dropped every clone of the sender).
+pub fn forward_progress<T>(progress: &dyn Progress, work: impl FnOnce(ProgressSender) -> T) -> T {
+    let (tx, rx) = std::sync::mpsc::channel::<(Option<f32>, String)>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for (fraction, message) in rx {
+                progress.report(fraction, &message);
+            }
+        });
+        work(ProgressSender(tx))
+    })
+}
+
 /// Discards progress (for tests and simple callers).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoProgress;

@@ -42,6 +42,8 @@ pub struct GraphOptions {
     pub default_link_type: String,
     pub limits: Limits,
     pub grading: Option<Grading>,
+    /// Where the import reports how far it is (nodes and edges written of all read).
+    pub progress: Option<crate::jobs::ProgressSender>,
 }
 
 impl Default for GraphOptions {
@@ -52,6 +54,7 @@ impl Default for GraphOptions {
             default_link_type: "associate".into(),
             limits: Limits::default(),
             grading: None,
+            progress: None,
         }
     }
 }
@@ -149,6 +152,34 @@ pub(crate) fn attr(
 
 /// Refuses elements nested deeper than the bound (a 100k-deep document must not exhaust the
 /// stack or memory of whatever walks it later).
+/// Why a `&...;` reference in XML text cannot be read: a character reference to a character
+/// XML does not allow (`&#0;`), or a named entity that no DTD declares (and DTDs are refused).
+pub(crate) fn bad_reference(r: &quick_xml::events::BytesRef<'_>) -> String {
+    let name: &str = r.as_ref();
+    if name.starts_with('#') {
+        format!("the character reference &{name}; names a character XML does not allow")
+    } else {
+        format!(
+            "the entity reference &{name}; is not one of XML's five (&amp; &lt; &gt; &quot; &apos;) and no DTD may declare it"
+        )
+    }
+}
+
+/// The error for XML that ends while elements are still open: a file cut short (a copy that
+/// stopped, a truncated download) must not import the part before the cut as if it were whole.
+pub(crate) fn cut_short(path: &Path, text: &str, open: usize, root: &str) -> IoError {
+    IoError::Parse {
+        path: path.to_path_buf(),
+        location: format!(
+            "line {}, the end of the file",
+            line_of(text, text.len() as u64)
+        ),
+        reason: format!(
+            "the file ends with {open} element(s) still open (no closing </{root}>): it was cut short; nothing was imported. Copy or export the file again"
+        ),
+    }
+}
+
 pub(crate) fn check_depth(
     depth: usize,
     limits: &super::Limits,
@@ -372,6 +403,7 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
                 }
             }
             X::GeneralRef(r) if collecting => {
+                let r_text = r.clone();
                 let c = match r.resolve_char_ref() {
                     Ok(Some(c)) => Some(c),
                     _ => match r.into_inner().as_ref() {
@@ -386,7 +418,7 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
                 match (c, data.as_mut()) {
                     (Some(c), Some(d)) => d.text.push(c),
                     (Some(_), None) => {}
-                    (None, _) => return Err(perr(pos, "an undeclared entity reference".into())),
+                    (None, _) => return Err(perr(pos, bad_reference(&r_text))),
                 }
             }
             X::GeneralRef(_) => {}
@@ -424,6 +456,7 @@ fn parse(path: &Path, text: &str, limits: &Limits) -> Result<Parsed, IoError> {
                 }
                 depth = depth.saturating_sub(1);
             }
+            X::Eof if depth > 0 && saw_root => return Err(cut_short(path, text, depth, "graphml")),
             X::Eof => break,
             _ => {}
         }
@@ -569,6 +602,16 @@ pub(crate) fn import_parsed(
         grading: opts.grading.clone(),
     };
     let keys = parsed.keys;
+    let total = (parsed.nodes.len() + parsed.edges.len()).max(1) as f32;
+    let progress = |done: u64| {
+        if let Some(p) = &opts.progress {
+            crate::jobs::Progress::report(
+                p,
+                Some(done as f32 / total),
+                &format!("{done} of {total} nodes and edges written"),
+            );
+        }
+    };
     let (applied, mut report) = case.import_streamed(batch, |w| -> Result<ImportReport, IoError> {
         let mut ids: HashMap<String, EntityId> = HashMap::new();
         let mut outside: std::collections::HashSet<&str> = std::collections::HashSet::new();
@@ -580,6 +623,7 @@ pub(crate) fn import_parsed(
             report.rows_read += 1;
             if report.rows_read.is_multiple_of(4096) {
                 cancel.check().map_err(|_| IoError::Cancelled)?;
+                progress(report.rows_read);
             }
             let reject = |field: Option<&str>, reason: String| RowProblem {
                 line: n.line,
@@ -617,6 +661,10 @@ pub(crate) fn import_parsed(
         }
         for e in &parsed.edges {
             report.rows_read += 1;
+            if report.rows_read.is_multiple_of(4096) {
+                cancel.check().map_err(|_| IoError::Cancelled)?;
+                progress(report.rows_read);
+            }
             let label = if e.id.is_empty() {
                 format!("edge {}->{}", e.source, e.target)
             } else {
