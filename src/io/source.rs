@@ -207,9 +207,10 @@ fn sniff_json(text: &str) -> Option<SourceFormat> {
     if compact.contains("\"type\":\"bundle\"") && compact.contains("\"objects\"") {
         return Some(SourceFormat::Stix);
     }
-    if compact.contains("\"nodes\":[")
-        && (compact.contains("\"links\":") || compact.contains("\"edges\":"))
-    {
+    // A `nodes` array is node-link JSON (networkx writes `directed`, `multigraph`, `graph` and
+    // `nodes` first; its `edges` or `links` come after every node, past the first 4 KiB of a
+    // large file, so they cannot be required here).
+    if compact.contains("\"nodes\":[") {
         return Some(SourceFormat::NodeLink);
     }
     // An FtM entity is a JSON object with a schema and an id on one line.
@@ -423,6 +424,16 @@ mod tests {
             "{\n  \"nodes\": [\n {\"id\": \"Myriel\"}],\n  \"links\": []\n}",
         );
         assert_eq!(SourceFormat::detect(&d3), SourceFormat::NodeLink);
+        // A large networkx file: its edges come after 4 KiB of nodes.
+        let mut big = String::from(
+            "{\"directed\": false, \"multigraph\": false, \"graph\": {}, \"nodes\": [",
+        );
+        for i in 0..2000 {
+            big.push_str(&format!("{{\"id\": {i}}}, "));
+        }
+        big.push_str("{\"id\": 2000}], \"edges\": []}");
+        let big = write("ba.json", &big);
+        assert_eq!(SourceFormat::detect(&big), SourceFormat::NodeLink);
         let stix = write(
             "bundle.json",
             "{\n  \"type\": \"bundle\",\n  \"id\": \"bundle--1\",\n  \"objects\": []\n}",
