@@ -266,7 +266,19 @@ impl WorkbenchApp {
             UiCommand::Import => self.open_import(None),
             UiCommand::Export => match &self.open {
                 Some(open) => {
-                    self.export = Some(ui::export_dialog::ExportDialog::new(open.case.path()));
+                    let selected: Vec<crate::model::EntityId> = self
+                        .view
+                        .selection
+                        .iter()
+                        .filter_map(|item| match item {
+                            crate::model::ItemRef::Entity(id) => Some(*id),
+                            _ => None,
+                        })
+                        .collect();
+                    self.export = Some(
+                        ui::export_dialog::ExportDialog::new(open.case.path())
+                            .with_selection(selected),
+                    );
                 }
                 None => self.error("Open a case first, then export it"),
             },

@@ -43,6 +43,10 @@ pub struct ExportDialog {
     pub out: String,
     pub recipient: String,
     pub override_reason: String,
+    /// The entities selected when the dialog opened, and whether to export only them (and
+    /// the links and events among them).
+    pub selection: Vec<crate::model::EntityId>,
+    pub only_selection: bool,
     /// The app runs the export.
     pub running: bool,
     pub report: Option<ExportReport>,
@@ -64,10 +68,19 @@ impl ExportDialog {
                 .to_string(),
             recipient: String::new(),
             override_reason: String::new(),
+            selection: Vec::new(),
+            only_selection: false,
             running: false,
             report: None,
             error: None,
         }
+    }
+
+    /// Offers to export only these entities (the selection when the dialog opened).
+    pub fn with_selection(mut self, selection: Vec<crate::model::EntityId>) -> ExportDialog {
+        self.only_selection = !selection.is_empty();
+        self.selection = selection;
+        self
     }
 
     /// What the export will run, or why it cannot start (the message is also shown).
@@ -86,7 +99,8 @@ impl ExportDialog {
             recipient: self.recipient.trim().to_string(),
             override_reason: Some(self.override_reason.trim().to_string())
                 .filter(|r| !r.is_empty()),
-            only: None,
+            only: (self.only_selection && !self.selection.is_empty())
+                .then(|| self.selection.clone()),
         })
     }
 
@@ -149,15 +163,15 @@ pub fn show(ui: &mut egui::Ui, dialog: &mut ExportDialog) -> ExportRequestUi {
                         .selectable_value(&mut dialog.format, format, label)
                         .clicked()
                     {
-                        // Keep the chosen name, change its extension.
-                        let base = dialog
-                            .out
-                            .trim()
-                            .trim_end_matches(".ftm.json")
-                            .trim_end_matches(".graphml")
-                            .trim_end_matches(".gexf")
-                            .trim_end_matches(".i2.csv")
-                            .trim_end_matches(".csv")
+                        // Keep the chosen name, change its extension (the longest known
+                        // one first: `.ftm.json` before `.json`).
+                        let out = dialog.out.trim().to_string();
+                        let mut known: Vec<&str> = FORMATS.iter().map(|f| f.2).collect();
+                        known.sort_by_key(|e| std::cmp::Reverse(e.len()));
+                        let base = known
+                            .iter()
+                            .find_map(|e| out.strip_suffix(&format!(".{e}")))
+                            .unwrap_or(&out)
                             .to_string();
                         dialog.out = format!("{base}.{ext}");
                     }
@@ -190,6 +204,15 @@ pub fn show(ui: &mut egui::Ui, dialog: &mut ExportDialog) -> ExportRequestUi {
                 "only when the items' handling codes forbid this export and it is authorised: the reason is recorded with the disclosure",
             );
         });
+        if !dialog.selection.is_empty() {
+            ui.checkbox(
+                &mut dialog.only_selection,
+                format!(
+                    "Only the {} selected entities (and the links and events among them)",
+                    dialog.selection.len()
+                ),
+            );
+        }
         ui.weak("Restricted items are never exported. A manifest with the SHA-256 of each file is written beside the export; the open case and source files are never overwritten.");
         ui.horizontal(|ui| {
             if ui.button("Export").clicked() {
@@ -207,4 +230,34 @@ pub fn show(ui: &mut egui::Ui, dialog: &mut ExportDialog) -> ExportRequestUi {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
     request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::EntityId;
+
+    #[test]
+    fn the_selection_is_offered_and_exported_only_when_ticked() {
+        let case = std::path::Path::new("/tmp/op.copkit");
+        let mut dialog = ExportDialog::new(case).with_selection(vec![EntityId(3), EntityId(7)]);
+        dialog.recipient = "Prosecutor".into();
+        assert!(dialog.only_selection, "a selection is proposed ticked");
+        let req = dialog.request().unwrap();
+        assert_eq!(req.only, Some(vec![EntityId(3), EntityId(7)]));
+        dialog.only_selection = false;
+        assert_eq!(dialog.request().unwrap().only, None);
+        let mut whole = ExportDialog::new(case).with_selection(Vec::new());
+        whole.recipient = "Prosecutor".into();
+        assert!(!whole.only_selection);
+        assert_eq!(whole.request().unwrap().only, None);
+    }
+
+    #[test]
+    fn every_format_has_its_own_extension() {
+        let mut exts: Vec<&str> = FORMATS.iter().map(|f| f.2).collect();
+        exts.sort_unstable();
+        exts.dedup();
+        assert_eq!(exts.len(), FORMATS.len());
+    }
 }
