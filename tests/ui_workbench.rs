@@ -80,8 +80,10 @@ fn settle(harness: &mut Harness<'static, WorkbenchApp>) {
             harness.run_steps(3);
             return;
         }
+        // A guard against a hang, not a timing goal: generating the demo case and laying it
+        // out in a debug build took close to 20 s on a slower machine with two tests at once.
         assert!(
-            start.elapsed() < Duration::from_secs(20),
+            start.elapsed() < Duration::from_secs(120),
             "jobs did not finish"
         );
         std::thread::sleep(Duration::from_millis(10));
@@ -352,7 +354,7 @@ fn opening_another_case_replaces_the_chart_and_cancels_its_layout() {
     let start = Instant::now();
     while !harness.state().graph.placement.layout_running {
         assert!(
-            start.elapsed() < Duration::from_secs(20),
+            start.elapsed() < Duration::from_secs(120),
             "no layout started"
         );
         harness.step();
