@@ -29,12 +29,12 @@
 //! its own linked to its parent by a directed `member_of` link (child → parent); phylogeny
 //! `<parents>` become `descends_from` links. Edges may name nodes at any level.
 
+use super::IoError;
 use super::export::Selection;
 use super::graphml::{
     GraphOptions, Item, Key, Parsed, attrs_json, import_parsed, line_of, to_json, xml_text,
 };
 use super::report::ImportReport;
-use super::{IoError, read_source, sniff_binary};
 use crate::jobs::CancelToken;
 use crate::store::Case;
 use quick_xml::events::Event as X;
@@ -472,21 +472,7 @@ pub fn import_gexf(
     opts: &GraphOptions,
     cancel: &CancelToken,
 ) -> Result<ImportReport, IoError> {
-    let src = read_source(path, &opts.limits)?;
-    if src.bytes.is_empty() {
-        return Err(IoError::Empty {
-            path: path.to_path_buf(),
-            what: "the file is empty (0 bytes); there is nothing to import",
-        });
-    }
-    if let Some(what) = sniff_binary(&src.bytes) {
-        return Err(IoError::WrongFormat {
-            path: path.to_path_buf(),
-            what: what.into(),
-            expected: "a GEXF (XML) file",
-        });
-    }
-    let decoded = super::decode_text(&src, None)?;
+    let (src, decoded) = super::read_source_text(path, &opts.limits, "a GEXF (XML) file")?;
     let parsed = parse(path, &decoded.text, &opts.limits)?;
     import_parsed(
         case,

@@ -21,8 +21,8 @@
 
 use super::export::Selection;
 use super::graphflat::{
-    FlatGraph, KeyTable, Value, check_field, check_rows, flatten, read_text, says_undirected,
-    undirected_note, unique_labels, write_new,
+    FlatGraph, KeyTable, Value, check_field, check_rows, flatten, says_undirected, undirected_note,
+    unique_labels, write_new,
 };
 use super::graphml::{GraphOptions, Item, Parsed, import_parsed};
 use super::{ImportReport, IoError, Limits, RowProblem};
@@ -418,7 +418,7 @@ pub fn import_gml(
     opts: &GraphOptions,
     cancel: &CancelToken,
 ) -> Result<ImportReport, IoError> {
-    let (src, decoded) = read_text(path, &opts.limits, "a GML file")?;
+    let (src, decoded) = super::read_source_text(path, &opts.limits, "a GML file")?;
     let ParsedGml {
         parsed,
         skipped_lists,

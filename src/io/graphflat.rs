@@ -365,30 +365,6 @@ pub(crate) fn write_new(path: &Path, text: &str) -> Result<(), IoError> {
         })
 }
 
-/// Reads, checks and decodes a text source: empty and binary files are refused by name.
-pub(crate) fn read_text(
-    path: &Path,
-    limits: &Limits,
-    expected: &'static str,
-) -> Result<(super::SourceBytes, super::DecodedText), IoError> {
-    let src = super::read_source(path, limits)?;
-    if src.bytes.is_empty() {
-        return Err(IoError::Empty {
-            path: path.to_path_buf(),
-            what: "the file is empty (0 bytes); there is nothing to import",
-        });
-    }
-    if let Some(what) = super::sniff_binary(&src.bytes) {
-        return Err(IoError::WrongFormat {
-            path: path.to_path_buf(),
-            what: what.into(),
-            expected,
-        });
-    }
-    let decoded = super::decode_text(&src, None)?;
-    Ok((src, decoded))
-}
-
 /// Labels made unique for formats whose readers key nodes by label (Pajek in networkx, GML
 /// in networkx's default reading): a repeated label gets its node id appended. Returns the
 /// labels and how many were changed.

@@ -215,6 +215,31 @@ pub fn read_source(path: &Path, limits: &Limits) -> Result<SourceBytes, IoError>
     })
 }
 
+/// Reads, checks and decodes a text source: empty and binary files are refused by name
+/// (`expected` says what the importer reads, "a GraphML (XML) file").
+pub(crate) fn read_source_text(
+    path: &Path,
+    limits: &Limits,
+    expected: &'static str,
+) -> Result<(SourceBytes, DecodedText), IoError> {
+    let src = read_source(path, limits)?;
+    if src.bytes.is_empty() {
+        return Err(IoError::Empty {
+            path: path.to_path_buf(),
+            what: "the file is empty (0 bytes); there is nothing to import",
+        });
+    }
+    if let Some(what) = sniff_binary(&src.bytes) {
+        return Err(IoError::WrongFormat {
+            path: path.to_path_buf(),
+            what: what.into(),
+            expected,
+        });
+    }
+    let decoded = decode_text(&src, None)?;
+    Ok((src, decoded))
+}
+
 #[cfg(unix)]
 fn file_kind(meta: &std::fs::Metadata) -> &'static str {
     use std::os::unix::fs::FileTypeExt;

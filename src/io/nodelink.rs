@@ -18,8 +18,8 @@
 
 use super::export::Selection;
 use super::graphflat::{
-    FlatGraph, KeyTable, Value, check_field, check_rows, flatten, read_text, says_undirected,
-    undirected_note, write_new,
+    FlatGraph, KeyTable, Value, check_field, check_rows, flatten, says_undirected, undirected_note,
+    write_new,
 };
 use super::graphml::{GraphOptions, Item, LineCounter, Parsed, import_parsed};
 use super::{ImportReport, IoError, Limits, RowProblem};
@@ -328,7 +328,7 @@ pub fn import_node_link(
     opts: &GraphOptions,
     cancel: &CancelToken,
 ) -> Result<ImportReport, IoError> {
-    let (src, decoded) = read_text(path, &opts.limits, "a node-link JSON file")?;
+    let (src, decoded) = super::read_source_text(path, &opts.limits, "a node-link JSON file")?;
     let (parsed, warnings) = parse(path, &decoded.text, &opts.limits, cancel)?;
     let mut report = import_parsed(
         case,

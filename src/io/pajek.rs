@@ -22,7 +22,7 @@
 
 use super::export::Selection;
 use super::graphflat::{
-    FlatGraph, KeyTable, check_field, check_rows, flatten, read_text, unique_labels, write_new,
+    FlatGraph, KeyTable, check_field, check_rows, flatten, unique_labels, write_new,
 };
 use super::graphml::{GraphOptions, Item, Parsed, import_parsed};
 use super::{ImportReport, IoError, Limits, RowProblem};
@@ -329,7 +329,7 @@ pub fn import_pajek(
     opts: &GraphOptions,
     cancel: &CancelToken,
 ) -> Result<ImportReport, IoError> {
-    let (src, decoded) = read_text(path, &opts.limits, "a Pajek .net file")?;
+    let (src, decoded) = super::read_source_text(path, &opts.limits, "a Pajek .net file")?;
     let ParsedPajek {
         parsed,
         layout_values,

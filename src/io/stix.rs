@@ -57,9 +57,9 @@ mod read;
 pub(crate) use export::write_stix;
 use read::{Kind, Obj, Read, read_objects, texts};
 
+use super::IoError;
 use super::graphml::{GraphOptions, stored_attrs};
 use super::report::{ImportReport, RowProblem};
-use super::{IoError, read_source, sniff_binary};
 use crate::jobs::CancelToken;
 use crate::model::{
     EntityId, EntityRef, EventTime, ItemRef, NewAttribute, NewEntity, NewEvent, NewLink,
@@ -246,21 +246,7 @@ pub fn import_stix(
     opts: &GraphOptions,
     cancel: &CancelToken,
 ) -> Result<ImportReport, IoError> {
-    let src = read_source(path, &opts.limits)?;
-    if src.bytes.is_empty() {
-        return Err(IoError::Empty {
-            path: path.to_path_buf(),
-            what: "the file is empty (0 bytes); there is nothing to import",
-        });
-    }
-    if let Some(what) = sniff_binary(&src.bytes) {
-        return Err(IoError::WrongFormat {
-            path: path.to_path_buf(),
-            what: what.into(),
-            expected: "a STIX 2.1 bundle (JSON)",
-        });
-    }
-    let decoded = super::decode_text(&src, None)?;
+    let (src, decoded) = super::read_source_text(path, &opts.limits, "a STIX 2.1 bundle (JSON)")?;
     let file = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());

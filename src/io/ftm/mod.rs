@@ -43,7 +43,7 @@ pub(crate) use export::write_ftm;
 
 use super::graphml::stored_attrs;
 use super::report::{ImportReport, RowProblem};
-use super::{IoError, Limits, read_source, sniff_binary};
+use super::{IoError, Limits};
 use crate::jobs::CancelToken;
 use crate::model::{
     EntityId, EntityRef, EventTime, Grading, NewAttribute, NewEntity, NewEvent, NewLink,
@@ -220,21 +220,7 @@ pub fn import_ftm(
     grading: Option<&Grading>,
     cancel: &CancelToken,
 ) -> Result<ImportReport, IoError> {
-    let src = read_source(path, limits)?;
-    if src.bytes.is_empty() {
-        return Err(IoError::Empty {
-            path: path.to_path_buf(),
-            what: "the file is empty (0 bytes); there is nothing to import",
-        });
-    }
-    if let Some(what) = sniff_binary(&src.bytes) {
-        return Err(IoError::WrongFormat {
-            path: path.to_path_buf(),
-            what: what.into(),
-            expected: "a FollowTheMoney JSON-lines file",
-        });
-    }
-    let decoded = super::decode_text(&src, None)?;
+    let (src, decoded) = super::read_source_text(path, limits, "a FollowTheMoney JSON-lines file")?;
     let file = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());

@@ -20,7 +20,7 @@ pub(crate) use export::{
 
 use super::export::Selection;
 use super::report::{ImportReport, RowProblem};
-use super::{IoError, Limits, read_source, sniff_binary};
+use super::{IoError, Limits};
 use crate::jobs::CancelToken;
 use crate::model::{
     EntityId, EntityRef, Grading, ItemRef, NewAttribute, NewEntity, NewLink, PersonCategory,
@@ -483,21 +483,7 @@ pub fn import_graphml(
     opts: &GraphOptions,
     cancel: &CancelToken,
 ) -> Result<ImportReport, IoError> {
-    let src = read_source(path, &opts.limits)?;
-    if src.bytes.is_empty() {
-        return Err(IoError::Empty {
-            path: path.to_path_buf(),
-            what: "the file is empty (0 bytes); there is nothing to import",
-        });
-    }
-    if let Some(what) = sniff_binary(&src.bytes) {
-        return Err(IoError::WrongFormat {
-            path: path.to_path_buf(),
-            what: what.into(),
-            expected: "a GraphML (XML) file",
-        });
-    }
-    let decoded = super::decode_text(&src, None)?;
+    let (src, decoded) = super::read_source_text(path, &opts.limits, "a GraphML (XML) file")?;
     let parsed = parse(path, &decoded.text, &opts.limits)?;
     import_parsed(
         case,
