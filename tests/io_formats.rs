@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{BatchItems, dump, sha256_file, temp_case};
+use common::{BatchItems, dump, python_has, sha256_file, temp_case};
 use copkit::io::export::{ExportFormat, ExportReport, ExportRequest};
 use copkit::io::graphml::GraphOptions;
 use copkit::io::{ImportReport, IoError, SourceFormat};
@@ -276,14 +276,6 @@ fn edges_to_unknown_vertices_are_skipped_in_lenient_mode() {
     let r = import(&mut case, &fixture("bad", "unknown-vertex.net"), &opts).unwrap();
     assert_eq!((r.entities_created, r.links, r.rows_rejected), (2, 1, 1));
     assert_eq!(r.rejected[0].line, 6);
-}
-
-/// Whether python3 can import these modules (the CI installs them from PyPI; see .ci/run).
-fn python_has(modules: &str) -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// Skips loudly where a peer is missing, and fails in the CI, which must have it.

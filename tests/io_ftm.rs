@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{dump, sha256_file, temp_case};
+use common::{dump, python_has, sha256_file, temp_case};
 use copkit::io::export::{ExportFormat, ExportRequest};
 use copkit::io::ftm::import_ftm;
 use copkit::io::{ImportReport, IoError, Limits};
@@ -54,13 +54,6 @@ fn export_ftm(case: &mut Case, out: &Path) {
         &copkit::jobs::NoProgress,
     )
     .unwrap();
-}
-
-fn python_has(modules: &str) -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// Runs a Python snippet with the given arguments and returns what it printed.

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{sha256_file, temp_case};
+use common::{python_has, sha256_file, temp_case};
 use copkit::io::IoError;
 use copkit::io::gexf::import_gexf;
 use copkit::io::graphml::{GraphOptions, import_graphml};
@@ -518,14 +518,6 @@ fn gexf_round_trip_keeps_every_value_with_its_interval() {
             "{name} without copkit:attributes"
         );
     }
-}
-
-/// Whether python3 can import these modules (the CI installs them from PyPI; see .ci/run).
-fn python_has(modules: &str) -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// A case with what a GEXF export must carry: typed attribute columns (a number, a text with

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{BatchItems, dump, sha256_file, temp_case};
+use common::{BatchItems, dump, python, python_has, sha256_file, temp_case};
 use copkit::io::IoError;
 use copkit::io::export::{ExportFormat, ExportReport, ExportRequest};
 use copkit::io::graphml::{GraphOptions, import_graphml};
@@ -793,29 +793,6 @@ fn gexf_refuses_doctypes_and_names_unknown_nodes() {
     .unwrap_err();
     assert!(err.to_string().contains("zip archive"), "{err}");
     assert_eq!(dump(&case), before);
-}
-
-/// Whether python3 can import these modules (the CI installs networkx and python-igraph from
-/// PyPI; see .ci/run).
-fn python_has(modules: &str) -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Runs a Python snippet that reads `path` and prints what it found.
-fn python(code: &str, path: &Path) -> String {
-    let out = std::process::Command::new("python3")
-        .args(["-c", code, path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the peer's reader refused the file: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// An undirected case exported as GraphML and GEXF is read by networkx (which refuses a

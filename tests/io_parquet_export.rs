@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{BatchItems, temp_case};
+use common::{BatchItems, python_has, temp_case};
 use copkit::io::csv::CsvOptions;
 use copkit::io::export::{ExportFormat, ExportReport, ExportRequest};
 use copkit::io::{IoError, MappingSpec};
@@ -124,13 +124,6 @@ fn export_parquet(case: &mut Case, out: &Path) -> Result<ExportReport, IoError> 
         &CancelToken::new(),
         &NoProgress,
     )
-}
-
-fn python_has(modules: &str) -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 fn python(code: &str, dir: &Path) -> String {

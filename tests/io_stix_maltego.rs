@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{sha256_file, temp_case};
+use common::{python, python_has, sha256_file, temp_case};
 use copkit::io::IoError;
 use copkit::io::graphml::GraphOptions;
 use copkit::io::stix::import_stix;
@@ -316,27 +316,6 @@ fn hostile_stix_files_are_refused_with_a_clear_error() {
         .entity_type,
         "Device"
     );
-}
-
-fn python_has(modules: &str) -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Runs a Python snippet that reads `path` and prints what it found.
-fn python(code: &str, path: &Path) -> String {
-    let out = std::process::Command::new("python3")
-        .args(["-c", code, path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the peer's reader refused the file: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 fn export_stix(case: &mut Case, out: &Path) -> copkit::io::export::ExportReport {

@@ -118,3 +118,26 @@ pub fn import(case: &mut Case, items: BatchItems) -> Result<Applied, StoreError>
     })
     .map(|(applied, ())| applied)
 }
+
+/// Whether python3 can import these modules (the CI installs the peers' libraries from PyPI;
+/// see .ci/run).
+pub fn python_has(modules: &str) -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs a Python snippet that reads `path` and prints what it found.
+pub fn python(code: &str, path: &Path) -> String {
+    let out = std::process::Command::new("python3")
+        .args(["-c", code, path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the peer's reader refused the file: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
