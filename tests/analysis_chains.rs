@@ -281,7 +281,7 @@ fn chain_cli_stores_every_step_and_writes_the_last() {
     assert!(out.status.success(), "{out:?}");
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(
-        csv.starts_with("entity_id,source_id,label,value\n"),
+        csv.starts_with("rank,entity_id,source_id,label,value\n"),
         "{csv}"
     );
     assert_eq!(csv.lines().count(), 21);

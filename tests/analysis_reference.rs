@@ -178,7 +178,11 @@ fn components_and_louvain_match_networkx() {
             panic!("louvain: no modularity");
         };
         // Our modularity, recomputed from the partition, equals the reported one.
-        let analysis_graph = analysis::AnalysisGraph::build(&f.snapshot, None).unwrap();
+        let analysis_graph = analysis::AnalysisGraph::build(
+            &copkit::store::CompactGraph::from_snapshot(&f.snapshot),
+            None,
+        )
+        .unwrap();
         let g = SimpleGraph::from_analysis(&analysis_graph);
         let partition: Vec<u32> = assignment.iter().map(|a| a.1).collect();
         assert!((modularity(&g, &partition, false, 1.0) - q).abs() < 1e-12);
@@ -420,7 +424,11 @@ fn weighted_betweenness_matches_networkx() {
 fn leiden_matches_igraph_and_keeps_communities_connected() {
     for name in GRAPHS {
         let f = load(name);
-        let analysis_graph = analysis::AnalysisGraph::build(&f.snapshot, None).unwrap();
+        let analysis_graph = analysis::AnalysisGraph::build(
+            &copkit::store::CompactGraph::from_snapshot(&f.snapshot),
+            None,
+        )
+        .unwrap();
         let g = SimpleGraph::from_analysis(&analysis_graph);
         let reference = f.json["expected"]["leiden_modularity_igraph_best_of_10"]
             .as_f64()

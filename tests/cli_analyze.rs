@@ -62,8 +62,8 @@ fn analyze_writes_the_documented_csv_and_stores_the_run() {
     let csv = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
         csv,
-        "entity_id,source_id,label,value\n1,src-d,Person d,1\n2,src-c,Person c,3\n\
-         3,src-b,Person b,2\n4,src-a,Person a,2\n"
+        "rank,entity_id,source_id,label,value\n1,2,src-c,Person c,3\n2,3,src-b,Person b,2\n\
+         2,4,src-a,Person a,2\n4,1,src-d,Person d,1\n"
     );
     let out = copkit(&["analyze", &case, "louvain", "--purpose", "OP-1"]);
     assert!(out.status.success(), "{out:?}");
@@ -274,4 +274,107 @@ fn closed_output_pipe_ends_quietly() {
         "status {:?}, stderr: {stderr}",
         output.status
     );
+}
+
+/// A star around `hub` with a restricted spoke and graded links (B2 and C3).
+fn case_with_restricted_and_graded(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    use copkit::model::Grading;
+    let (path, mut case) = temp_case(dir, "restricted.copkit");
+    let mut entities: Vec<NewEntity> = ["hub", "a", "b", "secret"]
+        .iter()
+        .map(|n| NewEntity::new("Person", format!("Person {n}")))
+        .collect();
+    entities[3].restricted = true;
+    let grade = |s: &str, i: &str| Grading {
+        scheme: "admiralty".into(),
+        source: Some(s.into()),
+        information: Some(i.into()),
+        handling: None,
+    };
+    let mut links: Vec<NewLink> = (1..4)
+        .map(|i| NewLink::new("knows", EntityRef::New(0), EntityRef::New(i)))
+        .collect();
+    links[0].grading = Some(grade("B", "2"));
+    links[1].grading = Some(grade("C", "3"));
+    links[2].grading = Some(grade("B", "2"));
+    common::import(
+        &mut case,
+        BatchItems {
+            batch: NewBatch {
+                kind: "import".into(),
+                description: "star".into(),
+                ..NewBatch::default()
+            },
+            entities,
+            links,
+            events: vec![],
+        },
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn the_compact_graph_read_from_the_file_is_the_snapshots_without_restricted_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = case_with_restricted_and_graded(&dir);
+    let mut case = copkit::store::Case::open(&path, common::actor(), "OP-1").unwrap();
+    let from_file = case.compact_graph().unwrap();
+    let from_snapshot = copkit::store::CompactGraph::from_snapshot(&case.snapshot().unwrap());
+    assert_eq!(from_file.nodes, from_snapshot.nodes);
+    assert_eq!(from_file.links, from_snapshot.links);
+    assert_eq!(from_file.gradings, from_snapshot.gradings);
+    assert_eq!(from_file.generation, from_snapshot.generation);
+    // The restricted entity is no node, and its link is gone with it.
+    assert_eq!(from_file.nodes.len(), 3);
+    assert_eq!(from_file.links.len(), 2);
+    // Ungraded, B2 and C3: three distinct gradings, "ungraded" first.
+    assert_eq!(from_file.gradings.len(), 3);
+    assert!(from_file.gradings[0].is_none());
+}
+
+#[test]
+fn analyze_leaves_restricted_entities_out_ranks_by_value_and_applies_grades() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = case_with_restricted_and_graded(&dir);
+    let case = path.to_str().unwrap();
+    let out = copkit(&["analyze", case, "degree", "--purpose", "OP-1"]);
+    assert!(out.status.success(), "{out:?}");
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        csv,
+        "rank,entity_id,source_id,label,value\n1,1,,Person hub,2\n2,2,,Person a,1\n\
+         2,3,,Person b,1\n"
+    );
+    let out = copkit(&[
+        "analyze",
+        case,
+        "degree",
+        "--param",
+        "grade=B2",
+        "--purpose",
+        "OP-1",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        csv,
+        "rank,entity_id,source_id,label,value\n1,1,,Person hub,1\n1,2,,Person a,1\n\
+         3,3,,Person b,0\n"
+    );
+    // A path to the restricted entity is refused with a reason, not answered.
+    let out = copkit(&[
+        "analyze",
+        case,
+        "shortest-path",
+        "--param",
+        "from=E1",
+        "--param",
+        "to=E4",
+        "--purpose",
+        "OP-1",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("restricted"), "{err}");
 }

@@ -7,9 +7,11 @@
 //! measure would make the numbers hard to explain.
 
 use super::simple::{SEED_PARAM, SeededRng, SimpleGraph, entity_values, simple_graph};
-use super::{AnalysisError, Component, GRADE_PARAM, Output, ParamKind, ParamSpec, Params};
+use super::{
+    AnalysisError, AnalysisInput, Component, GRADE_PARAM, Needs, Output, ParamKind, ParamSpec,
+    Params,
+};
 use crate::jobs::{CancelToken, Progress};
-use crate::store::CaseSnapshot;
 use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -557,13 +559,17 @@ impl Component for Betweenness {
     fn params(&self) -> &'static [ParamSpec] {
         BETWEENNESS_PARAMS
     }
-    fn run(
+    fn needs(&self) -> Needs {
+        Needs::Graph
+    }
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.graph();
         let samples = params.get_usize("samples", 0)?;
         let normalized = params.get_bool("normalized", true)?;
         let seed = params.get_u64("seed", 1)?;
@@ -591,13 +597,17 @@ impl Component for Closeness {
     fn params(&self) -> &'static [ParamSpec] {
         CLOSENESS_PARAMS
     }
-    fn run(
+    fn needs(&self) -> Needs {
+        Needs::Graph
+    }
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.graph();
         let g = simple_graph(case, params)?;
         let values = closeness(&g, false, cancel, progress)?;
         Ok(entity_values(&g.nodes, values))
@@ -614,13 +624,17 @@ impl Component for Harmonic {
     fn params(&self) -> &'static [ParamSpec] {
         CLOSENESS_PARAMS
     }
-    fn run(
+    fn needs(&self) -> Needs {
+        Needs::Graph
+    }
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.graph();
         let g = simple_graph(case, params)?;
         let values = closeness(&g, true, cancel, progress)?;
         Ok(entity_values(&g.nodes, values))
@@ -637,13 +651,17 @@ impl Component for Eigenvector {
     fn params(&self) -> &'static [ParamSpec] {
         ITER_PARAMS
     }
-    fn run(
+    fn needs(&self) -> Needs {
+        Needs::Graph
+    }
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.graph();
         let weighted = params.get_bool("weighted", false)?;
         let tol = positive(params, "tol", 1e-10)?;
         let max_iter = params.get_usize("max_iter", 1000)?;
@@ -664,13 +682,17 @@ impl Component for PageRank {
     fn params(&self) -> &'static [ParamSpec] {
         PAGERANK_PARAMS
     }
-    fn run(
+    fn needs(&self) -> Needs {
+        Needs::Graph
+    }
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.graph();
         let damping = params.get_f64("damping", 0.85)?;
         if !(0.0..1.0).contains(&damping) {
             return Err(AnalysisError::BadParam {

@@ -4,9 +4,11 @@
 
 use super::simple::{SEED_PARAM, SeededRng, SimpleGraph, check_every, simple_graph};
 use super::structure::renumber;
-use super::{AnalysisError, Component, GRADE_PARAM, Output, ParamKind, ParamSpec, Params};
+use super::{
+    AnalysisError, AnalysisInput, Component, GRADE_PARAM, Needs, Output, ParamKind, ParamSpec,
+    Params,
+};
 use crate::jobs::{CancelToken, Progress};
-use crate::store::CaseSnapshot;
 
 /// Modularity Q = Σ_c [ L_c / m − γ (d_c / 2m)² ] (networkx's `modularity`), where L_c is the
 /// weight inside community c and d_c its total strength.
@@ -228,13 +230,17 @@ impl Component for Louvain {
     fn params(&self) -> &'static [ParamSpec] {
         LOUVAIN_PARAMS
     }
-    fn run(
+    fn needs(&self) -> Needs {
+        Needs::Graph
+    }
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.graph();
         let resolution = params.get_f64("resolution", 1.0)?;
         if !(resolution.is_finite() && resolution > 0.0) {
             return Err(AnalysisError::BadParam {
@@ -642,13 +648,17 @@ impl Component for Leiden {
     fn params(&self) -> &'static [ParamSpec] {
         LEIDEN_PARAMS
     }
-    fn run(
+    fn needs(&self) -> Needs {
+        Needs::Graph
+    }
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.graph();
         let resolution = params.get_f64("resolution", 1.0)?;
         if !(resolution.is_finite() && resolution > 0.0) {
             return Err(AnalysisError::BadParam {

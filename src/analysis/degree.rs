@@ -1,10 +1,10 @@
 //! Degree: links per entity, in, out, total or weighted.
 
 use super::{
-    AnalysisError, AnalysisGraph, Component, GRADE_PARAM, Output, ParamKind, ParamSpec, Params,
+    AnalysisError, AnalysisGraph, AnalysisInput, Component, GRADE_PARAM, Needs, Output, ParamKind,
+    ParamSpec, Params,
 };
 use crate::jobs::{CancelToken, Progress};
-use crate::store::CaseSnapshot;
 
 pub struct Degree;
 
@@ -37,13 +37,17 @@ impl Component for Degree {
         PARAMS
     }
 
-    fn run(
+    fn needs(&self) -> Needs {
+        Needs::Graph
+    }
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.graph();
         let mode = params.get_str("mode").unwrap_or("total");
         if !matches!(mode, "total" | "in" | "out") {
             return Err(AnalysisError::BadParam {

@@ -1,11 +1,12 @@
-//! The graph analysis runs on: entities as nodes, usable links as edges, after leaving out
-//! restricted items and, when a grade threshold is given, links graded below it.
+//! The graph analysis runs on: unrestricted entities as nodes, usable links as edges, after
+//! leaving out restricted items and, when a grade threshold is given, links graded below it.
 
 use super::AnalysisError;
 use crate::model::{EntityId, Grade, LinkId};
-use crate::store::CaseSnapshot;
+use crate::store::CompactGraph;
 
-/// Compressed adjacency over a snapshot. Node `i` is `case.entities[i]`.
+/// Compressed adjacency over the compact graph. Node `i` is `case.nodes[i]` (restricted
+/// entities are not nodes).
 #[derive(Debug, Clone)]
 pub struct AnalysisGraph {
     pub nodes: Vec<EntityId>,
@@ -20,7 +21,7 @@ impl AnalysisGraph {
     /// Builds the graph, keeping links that are not restricted, whose ends are not restricted,
     /// and that meet `threshold` when one is given.
     pub fn build(
-        case: &CaseSnapshot,
+        case: &CompactGraph,
         threshold: Option<&Grade>,
     ) -> Result<AnalysisGraph, AnalysisError> {
         let scheme = match threshold {
@@ -29,26 +30,30 @@ impl AnalysisGraph {
             })?),
             None => None,
         };
-        let nodes: Vec<EntityId> = case.entities.iter().map(|e| e.id).collect();
-        let mut edges = Vec::new();
-        for edge in case.graph.edge_indices() {
-            let Some((s, t)) = case.graph.edge_endpoints(edge) else {
-                continue;
-            };
-            let link = &case.links[case.graph[edge]];
-            if let (Some(scheme), Some(t)) = (scheme, threshold)
-                && !scheme.meets(link.grading.as_ref(), t)
-            {
-                continue;
-            }
-            edges.push((
-                s.index(),
-                t.index(),
-                link.weight.unwrap_or(1.0),
-                link.id,
-                link.directed,
-            ));
-        }
+        // Whether each distinct grading meets the threshold, decided once.
+        let meets: Vec<bool> = case
+            .gradings
+            .iter()
+            .map(|g| match (scheme, threshold) {
+                (Some(scheme), Some(t)) => scheme.meets(g.as_ref(), t),
+                _ => true,
+            })
+            .collect();
+        let nodes = case.nodes.clone();
+        let edges: Vec<_> = case
+            .links
+            .iter()
+            .filter(|l| meets[l.grading as usize])
+            .map(|l| {
+                (
+                    l.source as usize,
+                    l.target as usize,
+                    l.weight,
+                    l.id,
+                    l.directed,
+                )
+            })
+            .collect();
         let mut degree = vec![0usize; nodes.len()];
         for &(s, t, ..) in &edges {
             degree[s] += 1;
@@ -84,6 +89,11 @@ impl AnalysisGraph {
     /// Neighbours of node `i` with the edge index, each undirected edge seen from both ends.
     pub fn neighbours(&self, i: usize) -> &[(usize, usize)] {
         &self.adj[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// The node of an entity (`None` when it is restricted or not in the case).
+    pub fn node_of(&self, id: EntityId) -> Option<usize> {
+        self.nodes.binary_search(&id).ok()
     }
 
     pub fn node_count(&self) -> usize {

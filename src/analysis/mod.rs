@@ -24,7 +24,7 @@ pub use structure::{core_numbers, weak_components};
 
 use crate::jobs::{CancelToken, JobError, Progress};
 use crate::model::{EntityId, Grade, Grading, LinkId};
-use crate::store::CaseSnapshot;
+use crate::store::{CaseSnapshot, CompactGraph};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -231,19 +231,19 @@ impl Params {
     }
 
     /// The `grade` threshold under the case's default scheme, if given.
-    pub fn get_grade(&self, case: &CaseSnapshot) -> Result<Option<Grade>, AnalysisError> {
+    pub fn get_grade(&self, case: &impl GradingContext) -> Result<Option<Grade>, AnalysisError> {
         let Some(text) = self.0.get(GRADE_PARAM.name) else {
             return Ok(None);
         };
-        let scheme = case
-            .scheme(&case.default_scheme)
-            .ok_or_else(|| AnalysisError::BadParam {
-                name: "grade".into(),
-                reason: format!(
-                    "the case's default scheme '{}' is missing",
-                    case.default_scheme
-                ),
-            })?;
+        let scheme =
+            case.scheme_of(case.default_scheme_key())
+                .ok_or_else(|| AnalysisError::BadParam {
+                    name: "grade".into(),
+                    reason: format!(
+                        "the case's default scheme '{}' is missing",
+                        case.default_scheme_key()
+                    ),
+                })?;
         scheme
             .parse_grade(text)
             .map(Some)
@@ -338,6 +338,56 @@ pub enum Output {
     },
 }
 
+/// What a component reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// The compact graph alone (ids, link ends, weights, gradings): `copkit analyze` reads it
+    /// straight from the case file without building a snapshot.
+    Graph,
+    /// The full snapshot (labels, attributes, events, source ids).
+    Snapshot,
+}
+
+/// A component's input: a full snapshot (the window, chains, `score`), from which the compact
+/// graph is built the first time a component asks for it, or the compact graph alone.
+pub enum AnalysisInput<'a> {
+    Snapshot {
+        case: &'a CaseSnapshot,
+        graph: std::sync::OnceLock<CompactGraph>,
+    },
+    Graph(&'a CompactGraph),
+}
+
+impl<'a> AnalysisInput<'a> {
+    pub fn from_snapshot(case: &'a CaseSnapshot) -> AnalysisInput<'a> {
+        AnalysisInput::Snapshot {
+            case,
+            graph: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The compact graph (built from the snapshot on first use).
+    pub fn graph(&self) -> &CompactGraph {
+        match self {
+            AnalysisInput::Snapshot { case, graph } => {
+                graph.get_or_init(|| CompactGraph::from_snapshot(case))
+            }
+            AnalysisInput::Graph(g) => g,
+        }
+    }
+
+    /// The full snapshot; an error for a component that declared [`Needs::Graph`] but asks
+    /// for more (a programming error, reported rather than a panic).
+    pub fn snapshot(&self) -> Result<&'a CaseSnapshot, AnalysisError> {
+        match self {
+            AnalysisInput::Snapshot { case, .. } => Ok(case),
+            AnalysisInput::Graph(_) => Err(AnalysisError::Failed(
+                "internal error: this component needs the whole case, not only its graph".into(),
+            )),
+        }
+    }
+}
+
 /// An analysis component.
 pub trait Component: Send + Sync {
     /// The name used on the command line and in chain files (`pagerank`, `louvain`, ...).
@@ -345,14 +395,57 @@ pub trait Component: Send + Sync {
     /// One line for `copkit analyze --list`.
     fn summary(&self) -> &'static str;
     fn params(&self) -> &'static [ParamSpec];
-    /// Runs on a snapshot. Checks `cancel` inside its loops and reports progress.
+    /// What the component reads (the compact graph alone is much faster to load).
+    fn needs(&self) -> Needs {
+        Needs::Snapshot
+    }
+    /// Runs on its input. Checks `cancel` inside its loops and reports progress.
+    fn run_on(
+        &self,
+        input: &AnalysisInput<'_>,
+        params: &Params,
+        cancel: &CancelToken,
+        progress: &dyn Progress,
+    ) -> Result<Output, AnalysisError>;
+    /// Runs on a snapshot.
     fn run(
         &self,
         case: &CaseSnapshot,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
-    ) -> Result<Output, AnalysisError>;
+    ) -> Result<Output, AnalysisError> {
+        self.run_on(
+            &AnalysisInput::from_snapshot(case),
+            params,
+            cancel,
+            progress,
+        )
+    }
+}
+
+/// The grading schemes a grade parameter is read against.
+pub trait GradingContext {
+    fn default_scheme_key(&self) -> &str;
+    fn scheme_of(&self, key: &str) -> Option<&crate::model::GradingScheme>;
+}
+
+impl GradingContext for CaseSnapshot {
+    fn default_scheme_key(&self) -> &str {
+        &self.default_scheme
+    }
+    fn scheme_of(&self, key: &str) -> Option<&crate::model::GradingScheme> {
+        self.scheme(key)
+    }
+}
+
+impl GradingContext for CompactGraph {
+    fn default_scheme_key(&self) -> &str {
+        &self.default_scheme
+    }
+    fn scheme_of(&self, key: &str) -> Option<&crate::model::GradingScheme> {
+        self.scheme(key)
+    }
 }
 
 /// One stored analysis run, as this layer reads it back from the case.
@@ -445,4 +538,16 @@ pub fn run_component(
 ) -> Result<Output, AnalysisError> {
     params.check_known(component.params())?;
     component.run(case, params, cancel, progress)
+}
+
+/// Runs a component on its input after checking its parameters.
+pub fn run_component_on(
+    component: &dyn Component,
+    input: &AnalysisInput<'_>,
+    params: &Params,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<Output, AnalysisError> {
+    params.check_known(component.params())?;
+    component.run_on(input, params, cancel, progress)
 }

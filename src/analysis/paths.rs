@@ -5,12 +5,12 @@
 
 use super::simple::check_every;
 use super::{
-    AnalysisError, AnalysisGraph, Component, GRADE_PARAM, Output, ParamKind, ParamSpec, Params,
-    PathResult,
+    AnalysisError, AnalysisGraph, AnalysisInput, Component, GRADE_PARAM, Output, ParamKind,
+    ParamSpec, Params, PathResult,
 };
 use crate::jobs::{CancelToken, Progress};
 use crate::model::{EntityId, Grading, LinkId};
-use crate::store::CaseSnapshot;
+use crate::store::{CaseSnapshot, CompactGraph};
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, BinaryHeap, HashSet, VecDeque};
 
@@ -192,12 +192,14 @@ fn to_result(case: &CaseSnapshot, g: &AnalysisGraph, p: &RawPath) -> PathResult 
     }
 }
 
-#[allow(
-    clippy::expect_used,
-    reason = "called only with entities the component resolved against this snapshot"
-)]
-fn node_of(case: &CaseSnapshot, id: EntityId) -> usize {
-    case.node(id).expect("resolved entities exist").index()
+/// The node of an entity the component resolved; a restricted entity is not in the graph.
+fn node_of(g: &AnalysisGraph, id: EntityId, param: &str) -> Result<usize, AnalysisError> {
+    g.node_of(id).ok_or_else(|| AnalysisError::BadParam {
+        name: param.into(),
+        reason: format!(
+            "{id} is restricted; restricted items are kept for evidence but left out of analysis"
+        ),
+    })
 }
 
 fn endpoints(
@@ -216,7 +218,7 @@ fn endpoints(
         .ok_or_else(|| missing("to"))?;
     let weighted = params.get_bool("weighted", false)?;
     let threshold = params.get_grade(case)?;
-    let g = AnalysisGraph::build(case, threshold.as_ref())?;
+    let g = AnalysisGraph::build(&CompactGraph::from_snapshot(case), threshold.as_ref())?;
     if weighted && g.edges.iter().any(|e| e.2 < 0.0) {
         return Err(AnalysisError::Failed(
             "some links have negative weights, which weighted paths cannot use; run with \
@@ -224,7 +226,12 @@ fn endpoints(
                 .into(),
         ));
     }
-    Ok((node_of(case, from), node_of(case, to), weighted, g))
+    Ok((
+        node_of(&g, from, "from")?,
+        node_of(&g, to, "to")?,
+        weighted,
+        g,
+    ))
 }
 
 /// Every simple path from `from` to `to` with at most `max_length` links, shortest first,
@@ -406,13 +413,14 @@ impl Component for ShortestPath {
     fn params(&self) -> &'static [ParamSpec] {
         SHORTEST_PARAMS
     }
-    fn run(
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.snapshot()?;
         let (from, to, weighted, g) = endpoints(case, params)?;
         let none = HashSet::new();
         let path = dijkstra(&g, from, to, weighted, &none, &none, cancel)?;
@@ -434,13 +442,14 @@ impl Component for AllPaths {
     fn params(&self) -> &'static [ParamSpec] {
         ALL_PARAMS
     }
-    fn run(
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.snapshot()?;
         let max_length = params.get_usize("max_length", 4)?;
         if !(1..=12).contains(&max_length) {
             return Err(AnalysisError::BadParam {
@@ -484,13 +493,14 @@ impl Component for KShortestPaths {
     fn params(&self) -> &'static [ParamSpec] {
         K_PARAMS
     }
-    fn run(
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.snapshot()?;
         let k = params.get_usize("k", 3)?.max(1);
         let (from, to, weighted, g) = endpoints(case, params)?;
         let paths = k_shortest(&g, from, to, k, weighted, cancel)?;
@@ -511,13 +521,14 @@ impl Component for ConnectingNetwork {
     fn params(&self) -> &'static [ParamSpec] {
         CONNECT_PARAMS
     }
-    fn run(
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.snapshot()?;
         let chosen = params.get_entities(case, "entities")?;
         if chosen.len() < 2 {
             return Err(AnalysisError::BadParam {
@@ -526,8 +537,11 @@ impl Component for ConnectingNetwork {
             });
         }
         let threshold = params.get_grade(case)?;
-        let g = AnalysisGraph::build(case, threshold.as_ref())?;
-        let nodes: Vec<usize> = chosen.iter().map(|&id| node_of(case, id)).collect();
+        let g = AnalysisGraph::build(&CompactGraph::from_snapshot(case), threshold.as_ref())?;
+        let nodes: Vec<usize> = chosen
+            .iter()
+            .map(|&id| node_of(&g, id, "entities"))
+            .collect::<Result<_, _>>()?;
         let mut entities: BTreeSet<EntityId> = chosen.iter().copied().collect();
         let mut links = BTreeSet::new();
         let none = HashSet::new();
@@ -560,13 +574,14 @@ impl Component for Expand {
     fn params(&self) -> &'static [ParamSpec] {
         EXPAND_PARAMS
     }
-    fn run(
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.snapshot()?;
         let chosen = params.get_entities(case, "entities")?;
         if chosen.is_empty() {
             return Err(AnalysisError::BadParam {
@@ -576,11 +591,11 @@ impl Component for Expand {
         }
         let degrees = params.get_usize("degrees", 1)?;
         let threshold = params.get_grade(case)?;
-        let g = AnalysisGraph::build(case, threshold.as_ref())?;
+        let g = AnalysisGraph::build(&CompactGraph::from_snapshot(case), threshold.as_ref())?;
         let mut dist = vec![usize::MAX; g.node_count()];
         let mut queue = VecDeque::new();
         for &id in &chosen {
-            let v = node_of(case, id);
+            let v = node_of(&g, id, "entities")?;
             dist[v] = 0;
             queue.push_back(v);
         }

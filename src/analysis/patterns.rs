@@ -3,7 +3,10 @@
 //! report `Output::Alerts` that name the entities and explain themselves in the description.
 
 use super::simple::check_every;
-use super::{Alert, AnalysisError, Component, GRADE_PARAM, Output, ParamKind, ParamSpec, Params};
+use super::{
+    Alert, AnalysisError, AnalysisInput, Component, GRADE_PARAM, Output, ParamKind, ParamSpec,
+    Params,
+};
 use crate::jobs::{CancelToken, Progress};
 use crate::model::{EntityId, Event, ParticipantRole};
 use crate::store::CaseSnapshot;
@@ -271,13 +274,14 @@ impl Component for PhoneSwaps {
     fn params(&self) -> &'static [ParamSpec] {
         SWAP_PARAMS
     }
-    fn run(
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.snapshot()?;
         let window_days = params.get_u64("window_days", 14)?;
         let min_jaccard = params.get_f64("min_jaccard", 0.25)?;
         if !(0.0..=1.0).contains(&min_jaccard) {
@@ -453,13 +457,14 @@ impl Component for CoLocation {
     fn params(&self) -> &'static [ParamSpec] {
         COLOC_PARAMS
     }
-    fn run(
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.snapshot()?;
         let window_minutes = params.get_u64("window_minutes", 30)?;
         if window_minutes == 0 || window_minutes > 60 * 24 * 366 {
             return Err(AnalysisError::BadParam {

@@ -9,7 +9,7 @@
 use super::{AnalysisError, AnalysisGraph, Output, Params};
 use crate::jobs::CancelToken;
 use crate::model::EntityId;
-use crate::store::CaseSnapshot;
+use crate::store::CompactGraph;
 
 /// Undirected simple graph in CSR form. Node `i` is `nodes[i]`.
 #[derive(Debug, Clone)]
@@ -95,7 +95,7 @@ impl SimpleGraph {
 }
 
 /// Builds the simple graph for a component from its `grade` parameter.
-pub fn simple_graph(case: &CaseSnapshot, params: &Params) -> Result<SimpleGraph, AnalysisError> {
+pub fn simple_graph(case: &CompactGraph, params: &Params) -> Result<SimpleGraph, AnalysisError> {
     let threshold = params.get_grade(case)?;
     let graph = AnalysisGraph::build(case, threshold.as_ref())?;
     Ok(SimpleGraph::from_analysis(&graph))

@@ -3,10 +3,10 @@
 
 use super::simple::{SimpleGraph, check_every, entity_values, simple_graph};
 use super::{
-    AnalysisError, AnalysisGraph, Component, GRADE_PARAM, Output, ParamKind, ParamSpec, Params,
+    AnalysisError, AnalysisGraph, AnalysisInput, Component, GRADE_PARAM, Needs, Output, ParamKind,
+    ParamSpec, Params,
 };
 use crate::jobs::{CancelToken, Progress};
-use crate::store::CaseSnapshot;
 
 /// Weakly connected components, numbered 0.. in order of their lowest node (so the numbering
 /// is the same whatever order the entities were added in, given the same ids).
@@ -191,13 +191,17 @@ impl Component for Components {
     fn params(&self) -> &'static [ParamSpec] {
         COMPONENT_PARAMS
     }
-    fn run(
+    fn needs(&self) -> Needs {
+        Needs::Graph
+    }
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.graph();
         let mode = params.get_str("mode").unwrap_or("weak");
         let threshold = params.get_grade(case)?;
         let graph = AnalysisGraph::build(case, threshold.as_ref())?;
@@ -229,13 +233,17 @@ impl Component for KCore {
     fn params(&self) -> &'static [ParamSpec] {
         KCORE_PARAMS
     }
-    fn run(
+    fn needs(&self) -> Needs {
+        Needs::Graph
+    }
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.graph();
         let g = simple_graph(case, params)?;
         let cores = core_numbers(&g, cancel)?;
         progress.report(Some(1.0), "k-core done");

@@ -3,7 +3,10 @@
 //! bin stands far above its own recent baseline (mean + z standard deviations of the preceding
 //! bins), reported as `Output::Alerts` of kind "burst".
 
-use super::{Alert, AnalysisError, Component, GRADE_PARAM, Output, ParamKind, ParamSpec, Params};
+use super::{
+    Alert, AnalysisError, AnalysisInput, Component, GRADE_PARAM, Output, ParamKind, ParamSpec,
+    Params,
+};
 use crate::jobs::{CancelToken, Progress};
 use crate::model::EntityId;
 use crate::store::CaseSnapshot;
@@ -76,13 +79,14 @@ impl Component for Bursts {
     fn params(&self) -> &'static [ParamSpec] {
         BURST_PARAMS
     }
-    fn run(
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.snapshot()?;
         let window = params.get_usize("window", 7)?.max(1);
         let z = params.get_f64("z", 3.0)?;
         let min_count = params.get_u64("min_count", 5)?;
@@ -155,13 +159,14 @@ impl Component for Activity {
     fn params(&self) -> &'static [ParamSpec] {
         ACTIVITY_PARAMS
     }
-    fn run(
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.snapshot()?;
         let by_type = match params.get_str("by").unwrap_or("entity") {
             "entity" => false,
             "type" => true,

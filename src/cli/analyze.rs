@@ -3,9 +3,10 @@
 //! JSON to stdout or a file. `copkit analyze --list` shows the components and their parameters.
 
 use super::{PurposeArg, UsageError, resolve_purpose};
-use crate::analysis::{self, AnalysisError, Output, Params};
+use crate::analysis::{self, AnalysisError, AnalysisInput, Needs, Output, Params};
 use crate::io::neutralise_formula;
-use crate::store::{Actor, Case, CaseSnapshot};
+use crate::model::EntityId;
+use crate::store::{Actor, Case, CaseSnapshot, CompactGraph};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -75,8 +76,21 @@ pub fn run(args: AnalyzeArgs, actor: Actor) -> Result<ExitCode> {
     }
     let purpose = resolve_purpose(args.purpose)?;
     let mut case = Case::open(&case_path, actor, &purpose)?;
-    let snapshot = case.snapshot()?;
-    let output = run_as_job(component, Arc::clone(&snapshot), params.clone())?;
+    // A graph component reads the compact graph straight from the case; the snapshot (every
+    // entity's full record) is built only for components that need it.
+    let (input, generation) = match component.needs() {
+        Needs::Graph => {
+            let graph = Arc::new(case.compact_graph()?);
+            let generation = graph.generation;
+            (JobInput::Graph(graph), generation)
+        }
+        Needs::Snapshot => {
+            let snapshot = case.snapshot()?;
+            let generation = snapshot.generation;
+            (JobInput::Snapshot(snapshot), generation)
+        }
+    };
+    let output = run_as_job(component, input.clone(), params.clone())?;
     let run_id = crate::analysis::store_run(&mut case, component.name(), &params, &output)
         .context("could not store the analysis run in the case")?;
     eprintln!("copkit: stored as analysis run {run_id}");
@@ -87,13 +101,19 @@ pub fn run(args: AnalyzeArgs, actor: Actor) -> Result<ExitCode> {
                 "run_id": run_id,
                 "component": component.name(),
                 "params": params,
-                "generation": snapshot.generation,
+                "generation": generation,
                 "output": output,
             });
             serde_json::to_writer_pretty(&mut buffer, &doc)?;
             buffer.push(b'\n');
         }
-        AnalyzeFormat::Csv => write_csv(&mut buffer, &snapshot, &output)?,
+        AnalyzeFormat::Csv => {
+            let names = match &input {
+                JobInput::Snapshot(snapshot) => EntityNames::from_snapshot(snapshot),
+                JobInput::Graph(_) => EntityNames(case.entity_names()?),
+            };
+            write_csv(&mut buffer, &names, &output)?;
+        }
     }
     write_output(args.out.as_deref(), &buffer)?;
     Ok(ExitCode::SUCCESS)
@@ -116,22 +136,53 @@ pub(super) fn write_output(out: Option<&std::path::Path>, buffer: &[u8]) -> Resu
     Ok(())
 }
 
+/// What a component runs on in a job: the whole snapshot or the compact graph alone.
+#[derive(Clone)]
+pub enum JobInput {
+    Snapshot(Arc<CaseSnapshot>),
+    Graph(Arc<CompactGraph>),
+}
+
 /// Runs a component as a job, with a progress line on a terminal and ctrl-c cancelling it.
 /// A bad parameter found while running is a usage error.
 pub fn run_as_job(
     component: &'static dyn analysis::Component,
-    snapshot: Arc<CaseSnapshot>,
+    input: JobInput,
     params: Params,
 ) -> Result<Output> {
     let result = super::progress::run_job(component.name(), move |cancel, progress| {
-        Ok(analysis::run_component(
-            component, &snapshot, &params, cancel, progress,
+        let input = match &input {
+            JobInput::Snapshot(snapshot) => AnalysisInput::from_snapshot(snapshot),
+            JobInput::Graph(graph) => AnalysisInput::Graph(graph),
+        };
+        Ok(analysis::run_component_on(
+            component, &input, &params, cancel, progress,
         ))
     })?;
     match result {
         Ok(output) => Ok(output),
         Err(e @ AnalysisError::BadParam { .. }) => Err(UsageError(e.to_string()).into()),
         Err(e) => Err(anyhow::anyhow!("{} failed: {e}", component.name())),
+    }
+}
+
+/// Each entity's id, source id and label, sorted by id: what a CSV result row names.
+pub struct EntityNames(pub Vec<(EntityId, Option<String>, String)>);
+
+impl EntityNames {
+    pub fn from_snapshot(case: &CaseSnapshot) -> EntityNames {
+        EntityNames(
+            case.entities
+                .iter()
+                .map(|e| (e.id, e.source_id.clone(), e.label.clone()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, id: EntityId) -> Option<(Option<&str>, &str)> {
+        let i = self.0.binary_search_by_key(&id, |r| r.0).ok()?;
+        let (_, source_id, label) = &self.0[i];
+        Some((source_id.as_deref(), label.as_str()))
     }
 }
 
@@ -156,32 +207,39 @@ fn print_list() {
     }
 }
 
-/// Writes an output as CSV. Per-entity results: `entity_id,source_id,label,value` (or
-/// `community`), one row per entity, sorted by entity id.
-pub fn write_csv(out: &mut Vec<u8>, case: &CaseSnapshot, output: &Output) -> Result<()> {
+/// Writes an output as CSV. Per-entity values: `rank,entity_id,source_id,label,value`, highest
+/// value first (ties share a rank, then go by entity id); communities:
+/// `entity_id,source_id,label,community`, by community and then entity id.
+pub fn write_csv(out: &mut Vec<u8>, names: &EntityNames, output: &Output) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    let who = |id: crate::model::EntityId| -> (String, String, String) {
-        let e = case.entity(id);
+    let who = |id: EntityId| -> (String, String, String) {
+        let (source_id, label) = names.get(id).unwrap_or((None, ""));
         (
             id.0.to_string(),
-            neutralise_formula(e.and_then(|e| e.source_id.as_deref()).unwrap_or("")),
-            neutralise_formula(e.map_or("", |e| e.label.as_str())),
+            neutralise_formula(source_id.unwrap_or("")),
+            neutralise_formula(label),
         )
     };
     match output {
         Output::EntityValues { values } => {
-            w.write_record(["entity_id", "source_id", "label", "value"])?;
+            w.write_record(["rank", "entity_id", "source_id", "label", "value"])?;
             let mut rows = values.clone();
-            rows.sort_by_key(|r| r.0);
-            for (id, v) in rows {
+            rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let mut rank = 0;
+            let mut previous = None;
+            for (i, (id, v)) in rows.into_iter().enumerate() {
+                if previous != Some(v) {
+                    rank = i + 1;
+                    previous = Some(v);
+                }
                 let (a, b, c) = who(id);
-                w.write_record([a, b, c, v.to_string()])?;
+                w.write_record([rank.to_string(), a, b, c, v.to_string()])?;
             }
         }
         Output::Communities { assignment, .. } => {
             w.write_record(["entity_id", "source_id", "label", "community"])?;
             let mut rows = assignment.clone();
-            rows.sort_by_key(|r| r.0);
+            rows.sort_by_key(|r| (r.1, r.0));
             for (id, c) in rows {
                 let (a, b, l) = who(id);
                 w.write_record([a, b, l, c.to_string()])?;

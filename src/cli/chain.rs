@@ -2,7 +2,7 @@
 //! background job with progress on stderr, stores every step's output as an analysis run with
 //! its audit record, and writes the result: JSON with every step, or CSV of the last step.
 
-use super::analyze::{AnalyzeFormat, write_csv};
+use super::analyze::{AnalyzeFormat, EntityNames, write_csv};
 use super::{PurposeArg, UsageError, resolve_purpose};
 use crate::analysis::chain::{Chain, ChainError, StepOutput};
 use crate::jobs::JobError;
@@ -116,7 +116,11 @@ fn run_chain(args: ChainRunArgs, actor: Actor) -> Result<ExitCode> {
         }
         AnalyzeFormat::Csv => {
             if let Some(last) = steps.last() {
-                write_csv(&mut buffer, &snapshot, &last.output)?;
+                write_csv(
+                    &mut buffer,
+                    &EntityNames::from_snapshot(&snapshot),
+                    &last.output,
+                )?;
             }
         }
     }

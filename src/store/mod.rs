@@ -6,6 +6,7 @@ mod audit;
 mod bulk;
 mod changeset;
 mod command;
+mod compact;
 mod deferred;
 mod error;
 mod file_check;
@@ -22,6 +23,7 @@ pub use audit::{
     Actor, AuditCategory, AuditRecord, ChainCheck, GENESIS_HASH, now_utc, verify_records,
 };
 pub use command::{BatchWriter, Command, NewBatch};
+pub use compact::{CompactGraph, CompactLink};
 pub use error::StoreError;
 pub use file_check::{HeaderFacts, check_case_file, sniff};
 pub use info::{BatchInfo, CaseInfo};
@@ -31,7 +33,7 @@ pub use schema::{APPLICATION_ID, SCHEMA_VERSION, UNDOABLE_TABLES};
 pub use snapshot::{CaseSnapshot, SnapshotHeader};
 pub use undo::ChangeDigest;
 
-use crate::model::{BatchId, EntityTypeDef, GradingScheme, ItemRef, Schema};
+use crate::model::{BatchId, EntityId, EntityTypeDef, GradingScheme, ItemRef, Schema};
 use chrono::Utc;
 use command::{BatchWriter as Writer, ExecContext};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -133,6 +135,28 @@ impl Case {
         let snapshot = Arc::new(snapshot::load(&self.conn, header)?);
         self.snapshot = Some(Arc::clone(&snapshot));
         Ok(snapshot)
+    }
+
+    /// The graph analysis runs on, read straight from the case file without a snapshot
+    /// (see [`CompactGraph`]): what `copkit analyze` loads for a graph component.
+    pub fn compact_graph(&self) -> Result<CompactGraph, StoreError> {
+        compact::load(
+            &self.conn,
+            self.generation,
+            self.schemes.clone(),
+            self.meta("default_scheme")?
+                .unwrap_or_else(|| "admiralty".into()),
+        )
+    }
+
+    /// Every entity's id, source id and label, sorted by id (what a result row names),
+    /// without the rest of its record.
+    pub fn entity_names(&self) -> Result<Vec<(EntityId, Option<String>, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, source_id, label FROM entities ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((EntityId(r.get(0)?), r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Something that loads a fresh snapshot on another thread through its own read-only

@@ -441,13 +441,14 @@ impl Component for ResolveEntities {
     fn params(&self) -> &'static [ParamSpec] {
         PARAMS
     }
-    fn run(
+    fn run_on(
         &self,
-        case: &CaseSnapshot,
+        input: &super::AnalysisInput<'_>,
         params: &Params,
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
+        let case = input.snapshot()?;
         let threshold = params.get_f64("threshold", 0.85)?;
         if !(0.0..=1.0).contains(&threshold) {
             return Err(AnalysisError::BadParam {
