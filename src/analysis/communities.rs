@@ -251,14 +251,52 @@ impl Component for Louvain {
         let weighted = params.get_bool("weighted", false)?;
         let seed = params.get_u64("seed", 1)?;
         let g = simple_graph(case, params)?;
-        let partition = louvain(&g, weighted, resolution, seed, cancel, progress)?;
-        let q = modularity(&g, &partition, weighted, resolution);
+        let (partition, q) = best_of_seeds(&g, weighted, resolution, seed, |s| {
+            louvain(&g, weighted, resolution, s, cancel, progress)
+        })?;
         progress.report(Some(1.0), "louvain done");
         Ok(Output::Communities {
             assignment: g.nodes.iter().copied().zip(partition).collect(),
             modularity: Some(q),
         })
     }
+}
+
+/// An iteration of Leiden that raises modularity by less than this is the last.
+const LEIDEN_TOLERANCE: f64 = 1e-4;
+
+/// Graphs with at most this many nodes are partitioned from several seeds and the partition
+/// with the highest modularity kept: on small graphs one visiting order can land in a poor
+/// local optimum (Zachary's karate club: 0.394 from one seed, 0.420 at best), and the extra
+/// runs cost milliseconds.
+const SMALL_GRAPH: usize = 5_000;
+
+/// How many seeds a small graph is tried from (`seed`, `seed + 1`, …).
+const SMALL_GRAPH_SEEDS: u64 = 10;
+
+/// Runs `partition` from one seed, or on a small graph from [`SMALL_GRAPH_SEEDS`] seeds in
+/// turn, keeping the partition with the highest modularity (the first of equals).
+fn best_of_seeds(
+    g: &SimpleGraph,
+    weighted: bool,
+    resolution: f64,
+    seed: u64,
+    mut partition: impl FnMut(u64) -> Result<Vec<u32>, AnalysisError>,
+) -> Result<(Vec<u32>, f64), AnalysisError> {
+    let tries = if g.len() <= SMALL_GRAPH {
+        SMALL_GRAPH_SEEDS
+    } else {
+        1
+    };
+    let mut best: Option<(Vec<u32>, f64)> = None;
+    for k in 0..tries {
+        let p = partition(seed.wrapping_add(k))?;
+        let q = modularity(g, &p, weighted, resolution);
+        if best.as_ref().is_none_or(|(_, b)| q > *b + 1e-12) {
+            best = Some((p, q));
+        }
+    }
+    Ok(best.unwrap_or_default())
 }
 
 /// θ of the refinement phase (Traag, Waltman & van Eck 2019): how random the choice among
@@ -304,6 +342,7 @@ pub fn leiden(
     let mut rng = SeededRng::new(seed);
     // The partition of the original nodes, kept across iterations.
     let mut membership: Vec<usize> = (0..n).collect();
+    let mut quality = f64::NEG_INFINITY;
     for iteration in 0..max_iterations.max(1) {
         progress.report(
             Some(iteration as f32 / max_iterations.max(1) as f32),
@@ -354,6 +393,19 @@ pub fn leiden(
             comm = start;
         }
         if !changed {
+            break;
+        }
+        // Later iterations only move a few nodes at the margins: stop once one no longer
+        // raises modularity by `LEIDEN_TOLERANCE` (leidenalg and igraph stop after a fixed 2).
+        let now = modularity(
+            g,
+            &membership.iter().map(|&c| c as u32).collect::<Vec<_>>(),
+            weighted,
+            resolution,
+        );
+        let gained = now - quality;
+        quality = now;
+        if gained < LEIDEN_TOLERANCE {
             break;
         }
     }
@@ -632,7 +684,7 @@ const LEIDEN_PARAMS: &[ParamSpec] = &[
         name: "max_iterations",
         kind: ParamKind::Int,
         default: Some("50"),
-        help: "stop after this many iterations even if the partition still improves",
+        help: "at most this many iterations (it stops earlier once an iteration raises modularity by less than 0.0001)",
     },
     SEED_PARAM,
     GRADE_PARAM,
@@ -675,16 +727,17 @@ impl Component for Leiden {
                 "some links have negative or missing weights; run with weighted=false".into(),
             ));
         }
-        let partition = leiden(
-            &g,
-            weighted,
-            resolution,
-            seed,
-            max_iterations,
-            cancel,
-            progress,
-        )?;
-        let q = modularity(&g, &partition, weighted, resolution);
+        let (partition, q) = best_of_seeds(&g, weighted, resolution, seed, |s| {
+            leiden(
+                &g,
+                weighted,
+                resolution,
+                s,
+                max_iterations,
+                cancel,
+                progress,
+            )
+        })?;
         progress.report(Some(1.0), "leiden done");
         Ok(Output::Communities {
             assignment: g.nodes.iter().copied().zip(partition).collect(),
