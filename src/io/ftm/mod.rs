@@ -50,7 +50,10 @@ use crate::model::{
     NewParticipant, ParticipantRole, PersonCategory, Provenance, Schema, normalize_value,
 };
 use crate::store::{AuditCategory, Case, NewBatch};
-use schemata::{EVENTS, LINKS, THINGS, ftm_schema, reference_link_type};
+use schemata::{
+    EVENTS, EventRow, FALLBACK_TYPE, LINKS, LinkRow, THINGS, default_event_schema,
+    default_link_schema, extra_references, ftm_is_a, ftm_schema, reference_link_type,
+};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -64,6 +67,80 @@ const FTM_PROPERTY: &str = "ftmProperty";
 
 /// The prefix of an attribute that keeps a value our type refused, whole, for its FtM property.
 const RAW_PREFIX: &str = "ftm:";
+
+/// The event attribute that says which FtM property named a participant beyond the event's
+/// two ends (`contract=ct1` for a payment's contract), so that the export writes it there.
+const FTM_ROLE: &str = "ftmRole";
+
+/// What one FtM record becomes.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// An entity of our type.
+    Thing(&'static str),
+    Link(&'static LinkRow),
+    Event(&'static EventRow),
+}
+
+/// What a record of `schema` becomes; `None` for a schema the FtM model does not have. An
+/// interval that cannot be its link (an end missing or given twice) or its event (no date)
+/// comes in as a thing, with the reason, to be reported.
+fn shape_of(
+    schema: &str,
+    props: &Value,
+    copkit: Option<&Value>,
+) -> Option<(Shape, Option<String>)> {
+    if let Some(t) = THINGS.iter().find(|t| t.0 == schema) {
+        return Some((Shape::Thing(t.1), None));
+    }
+    if let Some(row) = LINKS.iter().find(|t| t.0 == schema) {
+        for end in [row.1, row.2] {
+            let n = values(props, end).len();
+            if n != 1 {
+                let why = format!("names {n} {end} (a link has one at each end)");
+                return Some((Shape::Thing(FALLBACK_TYPE), Some(why)));
+            }
+        }
+        return Some((Shape::Link(row), None));
+    }
+    let row = EVENTS.iter().find(|t| t.0 == schema)?;
+    Some(match event_time(schema, props, copkit) {
+        Ok(_) => (Shape::Event(row), None),
+        Err((_, why)) => (Shape::Thing(FALLBACK_TYPE), Some(why)),
+    })
+}
+
+/// An event's time: the one our export kept, else its `date` (else `startDate`) to its
+/// `endDate`.
+fn event_time(schema: &str, props: &Value, copkit: Option<&Value>) -> Result<EventTime, Problem> {
+    if let Some(t) = restore(copkit, "time")? {
+        return Ok(t);
+    }
+    let text = ["date", "startDate"]
+        .iter()
+        .find_map(|k| values(props, k).into_iter().next())
+        .ok_or_else(|| {
+            (
+                Some("date".to_string()),
+                format!("no date or startDate, so a {schema} has no time"),
+            )
+        })?;
+    let start_ms = parse_time(&text).ok_or_else(|| {
+        (
+            Some("date".to_string()),
+            format!("'{text}' is not a date or time"),
+        )
+    })?;
+    let end_ms = values(props, "endDate")
+        .into_iter()
+        .next()
+        .and_then(|t| parse_time(&t));
+    Ok(EventTime {
+        start_ms,
+        end_ms: end_ms.filter(|&e| e >= start_ms),
+        original_text: Some(text),
+        original_zone: None,
+    })
+}
 
 fn json_depth(line: &str) -> usize {
     let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
@@ -121,6 +198,7 @@ struct Record {
     line: u64,
     id: String,
     schema: String,
+    shape: Shape,
     props: Value,
     copkit: Option<Value>,
 }
@@ -284,17 +362,14 @@ pub fn import_ftm(
             ));
             continue;
         };
-        let known = THINGS.iter().any(|t| t.0 == schema)
-            || LINKS.iter().any(|t| t.0 == schema)
-            || EVENTS.iter().any(|t| t.0 == schema);
-        if !known {
+        let props = v.get("properties").cloned().unwrap_or(json!({}));
+        let Some((shape, fallback)) = shape_of(schema, &props, v.get("copkit")) else {
             report.rejected.push(reject(
                 Some("schema"),
-                format!("unknown or unsupported schema '{schema}' (entity {id})"),
+                format!("'{schema}' is not a schema of the FollowTheMoney model (entity {id}); check the spelling or the FtM version that wrote the file"),
             ));
             continue;
-        }
-        let props = v.get("properties").cloned().unwrap_or(json!({}));
+        };
         if let Some((key, len)) = oversized(&props, limits.max_field_bytes) {
             report.rejected.push(reject(
                 Some(&key),
@@ -305,10 +380,17 @@ pub fn import_ftm(
             ));
             continue;
         }
+        if let Some(why) = fallback {
+            report.warnings.push(reject(
+                Some("schema"),
+                format!("{schema} {id}: {why}; imported as a {FALLBACK_TYPE} entity (ftmSchema {schema}) with its references as links, so that an FtM export writes it back the same"),
+            ));
+        }
         records.push(Record {
             line: n,
             id: id.to_string(),
             schema: schema.to_string(),
+            shape,
             props,
             copkit: v.get("copkit").cloned(),
         });
@@ -333,7 +415,7 @@ pub fn import_ftm(
     // Every thing in the file, so that a reference to a later line resolves.
     let things_in_file: HashSet<&str> = records
         .iter()
-        .filter(|r| THINGS.iter().any(|t| t.0 == r.schema))
+        .filter(|r| matches!(r.shape, Shape::Thing(_)))
         .map(|r| r.id.as_str())
         .collect();
     let known_id = |id: &str| things_in_file.contains(id) || existing.contains_key(id);
@@ -347,11 +429,11 @@ pub fn import_ftm(
         };
         // Things first, so intervals and references may refer to entities later in the file.
         for (index, r) in records.iter().enumerate() {
-            if !THINGS.iter().any(|t| t.0 == r.schema) {
+            let Shape::Thing(our_type) = r.shape else {
                 continue;
-            }
+            };
             cancel.check().map_err(|_| IoError::Cancelled)?;
-            let built = thing(r, &case_schema, &prov(r), grading, &known_id, &mut report);
+            let built = thing(r, our_type, &case_schema, &prov(r), grading, &known_id, &mut report);
             match built {
                 Ok((e, refs)) => {
                     if let Some(&id) = existing.get(&r.id) {
@@ -409,7 +491,7 @@ pub fn import_ftm(
                 Err((field, reason)) => report.rejected.push(RowProblem { line: r.line, field, reason }),
             }
         }
-        for r in records.iter().filter(|r| !THINGS.iter().any(|t| t.0 == r.schema)) {
+        for r in records.iter().filter(|r| !matches!(r.shape, Shape::Thing(_))) {
             cancel.check().map_err(|_| IoError::Cancelled)?;
             let resolve = |prop: &str, who: &str| -> Result<EntityId, Problem> {
                 ids.get(who)
@@ -417,16 +499,16 @@ pub fn import_ftm(
                     .copied()
                     .ok_or_else(|| (Some(prop.to_string()), format!("{} {} refers to entity '{who}', which is neither in the file nor in the case", r.schema, r.id)))
             };
-            let result = if let Some(&(_, sp, tp, lt)) = LINKS.iter().find(|t| t.0 == r.schema) {
+            let result = if let Shape::Link(row) = r.shape {
                 r.report_undefined(&[], &mut report);
-                interval_link(r, sp, tp, lt, &resolve, &prov(r), grading, &case_schema).map(|l| {
+                interval_link(r, row, &resolve, &prov(r), grading, &case_schema).map(|l| {
                     report.attributes += l.attributes.len() as u64;
                     report.links += 1;
                     w.link(l).map(|_| ())
                 })
-            } else if let Some(&(_, fp, tp, et)) = EVENTS.iter().find(|t| t.0 == r.schema) {
+            } else if let Shape::Event(row) = r.shape {
                 r.report_undefined(&[], &mut report);
-                interval_event(r, fp, tp, et, &resolve, &prov(r), grading, &case_schema).map(|e| {
+                interval_event(r, row, &resolve, &prov(r), grading, &case_schema, &mut report.warnings).map(|e| {
                     report.attributes += e.attributes.len() as u64;
                     report.events += 1;
                     w.event(e).map(|_| ())
@@ -463,6 +545,7 @@ pub fn import_ftm(
 /// Builds a thing's entity and lists its references (property, target id) for later.
 fn thing(
     r: &Record,
+    our_type: &str,
     schema: &Schema,
     prov: &Provenance,
     grading: Option<&Grading>,
@@ -473,13 +556,7 @@ fn thing(
     let ftm = ftm_schema(&r.schema);
     let entity_type = restore::<String>(c, "type")?
         .filter(|t| schema.entity_type(t).is_ok())
-        .unwrap_or_else(|| {
-            THINGS
-                .iter()
-                .find(|t| t.0 == r.schema)
-                .map_or("Organization", |t| t.1)
-                .to_string()
-        });
+        .unwrap_or_else(|| our_type.to_string());
     let def = schema
         .entity_type(&entity_type)
         .map_err(|e| (Some("schema".into()), e.to_string()))?;
@@ -567,6 +644,9 @@ fn thing(
                 "iban",
                 "number",
                 "username",
+                "caseNumber",
+                "program",
+                "isin",
             ]
             .iter()
             .find_map(|k| values(&r.props, k).into_iter().next())
@@ -666,17 +746,27 @@ fn other_props(
     out
 }
 
-#[allow(clippy::too_many_arguments)] // reason: one mapping row's worth of distinct inputs
+/// The attribute keeping a link's or event's FtM schema, when the export would otherwise
+/// write another for its type (an UnknownLink whose role is `owns`, an EconomicActivity read
+/// as a Transaction).
+fn schema_attribute(r: &Record, prov: &Provenance, grading: Option<&Grading>) -> NewAttribute {
+    NewAttribute {
+        property: FTM_SCHEMA.into(),
+        value: r.schema.clone(),
+        provenance: prov.clone(),
+        grading: grading.cloned(),
+    }
+}
+
 fn interval_link(
     r: &Record,
-    sp: &str,
-    tp: &str,
-    link_type: &str,
+    row: &LinkRow,
     resolve: &dyn Fn(&str, &str) -> Result<EntityId, Problem>,
     prov: &Provenance,
     grading: Option<&Grading>,
     schema: &Schema,
 ) -> Result<NewLink, Problem> {
+    let &(_, sp, tp, link_type) = row;
     let c = r.copkit.as_ref();
     let s = resolve(sp, &first(r, sp)?)?;
     let t = resolve(tp, &first(r, tp)?)?;
@@ -704,53 +794,29 @@ fn interval_link(
         &[sp, tp]
     };
     l.attributes = other_props(r, skip, prov, grading);
+    if default_link_schema(&l.link_type).0 != r.schema {
+        l.attributes.push(schema_attribute(r, prov, grading));
+    }
     restore_link(&mut l, c)?;
     check_attrs(schema, "", &l.attributes)?;
     Ok(l)
 }
 
-#[allow(clippy::too_many_arguments)] // reason: one mapping row's worth of distinct inputs
+/// An interval that becomes an event: its ends in the roles from and to, its other references
+/// (a payment's contract, a trip's vehicle) as participants with their property kept in
+/// `ftmRole`, and every other property, dates included, as the event's attributes.
 fn interval_event(
     r: &Record,
-    from_props: &[&str],
-    to_props: &[&str],
-    event_type: &str,
+    row: &EventRow,
     resolve: &dyn Fn(&str, &str) -> Result<EntityId, Problem>,
     prov: &Provenance,
     grading: Option<&Grading>,
     schema: &Schema,
+    warnings: &mut Vec<RowProblem>,
 ) -> Result<NewEvent, Problem> {
+    let &(_, from_props, to_props, event_type) = row;
     let c = r.copkit.as_ref();
-    let time: EventTime = match restore(c, "time")? {
-        Some(t) => t,
-        None => {
-            let text = ["date", "startDate"]
-                .iter()
-                .find_map(|k| values(&r.props, k).into_iter().next())
-                .ok_or_else(|| {
-                    (
-                        Some("date".to_string()),
-                        format!("{} {} has no date", r.schema, r.id),
-                    )
-                })?;
-            let start_ms = parse_time(&text).ok_or_else(|| {
-                (
-                    Some("date".to_string()),
-                    format!("'{text}' is not a date or time"),
-                )
-            })?;
-            let end_ms = values(&r.props, "endDate")
-                .into_iter()
-                .next()
-                .and_then(|t| parse_time(&t));
-            EventTime {
-                start_ms,
-                end_ms: end_ms.filter(|&e| e >= start_ms),
-                original_text: Some(text),
-                original_zone: None,
-            }
-        }
-    };
+    let time = event_time(&r.schema, &r.props, c)?;
     let mut e = NewEvent::new(
         restore::<String>(c, "type")?.unwrap_or_else(|| event_type.to_string()),
         time,
@@ -758,6 +824,13 @@ fn interval_event(
     e.source_id = Some(r.id.clone());
     e.provenance = restore(c, "provenance")?.unwrap_or(prov.clone());
     e.grading = restore(c, "grading")?.or_else(|| grading.cloned());
+    let attribute = |property: String, value: String| NewAttribute {
+        property,
+        value,
+        provenance: prov.clone(),
+        grading: grading.cloned(),
+    };
+    let extras = extra_references(row);
     if let Some(parts) = restore::<Vec<(ParticipantRole, String)>>(c, "participants")? {
         for (role, who) in parts {
             let id = resolve("copkit.participants", &who)?;
@@ -778,14 +851,45 @@ fn interval_event(
                 }
             }
         }
+        for &(prop, range) in &extras {
+            for who in values(&r.props, prop) {
+                let Ok(id) = resolve(prop, &who) else {
+                    warnings.push(RowProblem {
+                        line: r.line,
+                        field: Some(prop.to_string()),
+                        reason: format!(
+                            "{} {}: '{prop}' refers to '{who}', which is neither in the file nor in the case; the id is kept as a text value",
+                            r.schema, r.id
+                        ),
+                    });
+                    e.attributes.push(attribute(prop.to_string(), who));
+                    continue;
+                };
+                let role = if ftm_is_a(range, "Address") {
+                    ParticipantRole::Location
+                } else {
+                    ParticipantRole::Participant
+                };
+                e.participants
+                    .push(NewParticipant::new(role, EntityRef::Existing(id)));
+                e.attributes
+                    .push(attribute(FTM_ROLE.into(), format!("{prop}={who}")));
+            }
+        }
     }
-    let mut skip: Vec<&str> = vec!["date", "startDate", "endDate"];
+    let mut skip: Vec<&str> = Vec::new();
     skip.extend(from_props);
     skip.extend(to_props);
-    e.attributes = match stored(c)? {
-        Some(a) => a,
-        None => other_props(r, &skip, prov, grading),
-    };
+    skip.extend(extras.iter().map(|x| x.0));
+    match stored(c)? {
+        Some(a) => e.attributes = a,
+        None => {
+            e.attributes.extend(other_props(r, &skip, prov, grading));
+            if default_event_schema(&e.event_type).0 != r.schema {
+                e.attributes.push(schema_attribute(r, prov, grading));
+            }
+        }
+    }
     check_attrs(schema, "", &e.attributes)?;
     Ok(e)
 }
