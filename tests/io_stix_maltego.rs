@@ -318,6 +318,9 @@ fn hostile_stix_files_are_refused_with_a_clear_error() {
     );
 }
 
+/// An event as compared after a round trip: type, time, participants by role and label.
+type EventSummary = (String, EventTime, Vec<(ParticipantRole, String)>);
+
 /// Every kind of event written as STIX (a call and a payment with a third participant as
 /// relationships, a meeting with one participant and an incident with none as custom
 /// `x-copkit-event` objects, a sighting with a participant it has no slot for): the stix2
@@ -449,7 +452,7 @@ fn every_event_comes_back_an_event_from_our_stix_export() {
     );
 
     let events_of = |s: &copkit::store::CaseSnapshot| {
-        let mut v: Vec<(String, EventTime, Vec<(ParticipantRole, String)>)> = s
+        let mut v: Vec<EventSummary> = s
             .events
             .iter()
             .map(|e| {
