@@ -578,7 +578,39 @@ fn every_schema_of_the_model_comes_in_as_an_entity_link_or_event() {
         source_ids(&snap, meeting.in_role(ParticipantRole::Location)),
         ["a1"]
     );
-    assert_eq!(event("call1").event_type, "Call");
+    let call = event("call1");
+    assert_eq!(call.event_type, "Call");
+    assert_eq!(call.time.start().to_rfc3339(), "2024-03-02T10:15:30+00:00");
+    // A time of day our date property refuses: kept whole; reported on the link, not on the
+    // call, whose time holds it.
+    assert!(
+        call.attributes
+            .iter()
+            .any(|a| a.property == "ftm:date" && a.value == "2024-03-02T10:15:30")
+    );
+    assert!(
+        !r.warnings.iter().any(|w| w.line == line_of(&path, "call1")),
+        "{}",
+        r.to_text()
+    );
+    let directorship = snap
+        .links
+        .iter()
+        .find(|l| l.source_id.as_deref() == Some("dir1"))
+        .unwrap();
+    assert!(
+        directorship
+            .attributes
+            .iter()
+            .any(|a| a.property == "ftm:startDate" && a.value == "2015-03-01T09:00:00")
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.line == line_of(&path, "dir1") && w.field.as_deref() == Some("startDate")),
+        "{}",
+        r.to_text()
+    );
 
     // Properties the schema does not define: kept and reported with their line.
     assert!(

@@ -195,8 +195,9 @@ pub(crate) fn write_ftm(
             props.insert("role".into(), json!([l.link_type]));
         }
         for a in l.attributes.iter().filter(|a| a.property != FTM_SCHEMA) {
-            if ftm.is_some_and(|f| f.defines(&a.property)) {
-                add_value(&mut props, a.property.clone(), &a.value);
+            let key = a.property.strip_prefix(RAW_PREFIX).unwrap_or(&a.property);
+            if ftm.is_some_and(|f| f.defines(key)) {
+                add_value(&mut props, key, &a.value);
             } else {
                 copkit_only += 1;
             }
@@ -224,7 +225,7 @@ pub(crate) fn write_ftm(
             .iter()
             .filter(|a| a.property != FTM_SCHEMA && a.property != FTM_ROLE)
         {
-            let key = match a.property.as_str() {
+            let key = match a.property.strip_prefix(RAW_PREFIX).unwrap_or(&a.property) {
                 "durationSecs" => "duration",
                 "reference" if schema == "Payment" => "purpose",
                 other => other,

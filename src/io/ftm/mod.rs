@@ -1,18 +1,32 @@
 //! FollowTheMoney JSON lines: import and export, without loss for what FtM can express.
 //!
-//! Schemata. Things become entities of our types, the exact FtM schema kept in the attribute
-//! `ftmSchema` wherever it differs from our type's name (a Company read into an
-//! Organization, an Email or a Passport read into a Document), so an export writes the same
-//! schema again. Person; Company, Organization, LegalEntity, PublicBody; Address; Vehicle,
-//! Vessel, Airplane; BankAccount, CryptoWallet; UserAccount; and the document schemata
-//! (Document, Note, Email, Message, Page, Pages, Folder, PlainText, HyperText, Table, Image,
-//! Video, Audio, Package, Workbook, Article) with Passport and Identification, all as our
-//! Document. Messages and emails are documents, not events, even when dated: one FtM entity
-//! stays one item, so the export writes it back as it came (their date is an attribute).
-//! Ownership, Directorship, Family, Associate, Membership, Employment, Representation,
-//! Succession, Control, Debt, Documentation and UnknownLink become links; Call, Payment and
-//! Event become events (a payment's payer and payer account are its `from` participants,
-//! beneficiary and beneficiary account its `to`). Other schemata reject their line.
+//! Schemata. Every schema of the FtM model comes in (schemata.rs maps each, a test holds it to
+//! the model); a schema the model lacks rejects its line. Things become entities of our types,
+//! the exact FtM schema kept in the attribute `ftmSchema` wherever it differs from our type's
+//! name (a Company read into an Organization, an Email or a Contract into a Document), so an
+//! export writes the same schema again. Person; Company, Organization, LegalEntity,
+//! PublicBody, and Project and Position as Organization; Address, and RealEstate as Address;
+//! Territory as Location; Vehicle, Vessel, Airplane; BankAccount, CryptoWallet, and Asset and
+//! Security as BankAccount; UserAccount; and the document schemata (Document, Note, Email,
+//! Message, Page, Pages, Folder, PlainText, HyperText, Table, Image, Video, Audio, Package,
+//! Workbook, Article) with Passport, Identification, Contract, License, CourtCase,
+//! CallForTenders and the one-ended intervals Sanction, Risk and TaxRoll (whose subject is a
+//! reference, as a passport's holder), all as our Document. Messages and emails are documents,
+//! not events, even when dated: one FtM entity stays one item, so the export writes it back as
+//! it came (their date is an attribute). The edges of the model (Ownership, Directorship,
+//! Family, Associate, Membership, Employment, Representation, Succession, Control, Debt,
+//! Documentation, UnknownLink, ContractAward, CourtCaseParty, Occupancy, ProjectParticipant),
+//! and Mention and Similar, become links from their source to their target; Call, Payment,
+//! Event, EconomicActivity and Trip become events (a payment's payer and payer account are its
+//! `from` participants, beneficiary and beneficiary account its `to`). An event's other
+//! references (a payment's contract and project, a trip's vehicle) are participants too (in
+//! the location role for an address), each with an attribute `ftmRole` (`contract=ct1`) so that
+//! the export writes it back into the same property. A link or event whose type would be
+//! written as another schema (an UnknownLink whose role is `owns`, an EconomicActivity read as
+//! a Transaction) keeps `ftmSchema` too. An interval that cannot be its link (an end missing or
+//! given twice) or its event (no date) comes in as a Document entity with its schema kept and
+//! its ends as references, and a warning with its line. An event's dates are kept as they came
+//! (a partial date stays partial); the export writes its time instead only when it was edited.
 //!
 //! References. A thing's property of FtM type `entity` (Person.addressEntity, Passport.holder,
 //! Email.emitters and recipients, Document.parent, Note.entity, Vehicle.owner, ...) becomes a
@@ -501,7 +515,7 @@ pub fn import_ftm(
             };
             let result = if let Shape::Link(row) = r.shape {
                 r.report_undefined(&[], &mut report);
-                interval_link(r, row, &resolve, &prov(r), grading, &case_schema).map(|l| {
+                interval_link(r, row, &resolve, &prov(r), grading, &case_schema, &mut report.warnings).map(|l| {
                     report.attributes += l.attributes.len() as u64;
                     report.links += 1;
                     w.link(l).map(|_| ())
@@ -758,6 +772,42 @@ fn schema_attribute(r: &Record, prov: &Provenance, grading: Option<&Grading>) ->
     }
 }
 
+/// Keeps each value our kinds refuse (a date with a time of day in a date property) whole
+/// under `ftm:<property>`, so that the export writes it back; reported, unless it is a time
+/// that an event's own time holds anyway (an FtM payment dated to the second).
+fn keep_refused(
+    r: &Record,
+    schema: &Schema,
+    attrs: &mut [NewAttribute],
+    warnings: &mut Vec<RowProblem>,
+) {
+    for a in attrs.iter_mut() {
+        if a.property.starts_with(RAW_PREFIX) {
+            continue;
+        }
+        let Err(why) =
+            normalize_value(schema.property_kind("", &a.property), &a.property, &a.value)
+        else {
+            continue;
+        };
+        let a_time = matches!(r.shape, Shape::Event(_))
+            && matches!(a.property.as_str(), "date" | "startDate" | "endDate")
+            && parse_time(&a.value).is_some();
+        if !a_time {
+            warnings.push(RowProblem {
+                line: r.line,
+                field: Some(a.property.clone()),
+                reason: format!(
+                    "{} {}: {why}; kept whole as '{RAW_PREFIX}{}'",
+                    r.schema, r.id, a.property
+                ),
+            });
+        }
+        a.property = format!("{RAW_PREFIX}{}", a.property);
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // reason: one mapping row's worth of distinct inputs
 fn interval_link(
     r: &Record,
     row: &LinkRow,
@@ -765,6 +815,7 @@ fn interval_link(
     prov: &Provenance,
     grading: Option<&Grading>,
     schema: &Schema,
+    warnings: &mut Vec<RowProblem>,
 ) -> Result<NewLink, Problem> {
     let &(_, sp, tp, link_type) = row;
     let c = r.copkit.as_ref();
@@ -794,6 +845,7 @@ fn interval_link(
         &[sp, tp]
     };
     l.attributes = other_props(r, skip, prov, grading);
+    keep_refused(r, schema, &mut l.attributes, warnings);
     if default_link_schema(&l.link_type).0 != r.schema {
         l.attributes.push(schema_attribute(r, prov, grading));
     }
@@ -884,7 +936,9 @@ fn interval_event(
     match stored(c)? {
         Some(a) => e.attributes = a,
         None => {
-            e.attributes.extend(other_props(r, &skip, prov, grading));
+            let mut others = other_props(r, &skip, prov, grading);
+            keep_refused(r, schema, &mut others, warnings);
+            e.attributes.extend(others);
             if default_event_schema(&e.event_type).0 != r.schema {
                 e.attributes.push(schema_attribute(r, prov, grading));
             }
