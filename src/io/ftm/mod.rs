@@ -43,7 +43,8 @@
 //! under its own name and reported as a warning with its line; the export writes it only in
 //! the `copkit` member, since FtM tools drop it from `properties`. A value our type refuses
 //! (a date with a time in a date property) is kept whole under `ftm:<property>`, reported, and
-//! written back to `<property>`. Every value is bounded by `max_field_bytes`.
+//! written back to `<property>`; on an event, a time its own time holds is not reported. Every
+//! value is bounded by `max_field_bytes`.
 //!
 //! FtM ids become source ids. The exporter adds a `copkit` member to each object (ignored by
 //! FtM tools) holding grading, provenance, exact values and the details of reference links,
