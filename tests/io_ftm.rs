@@ -402,3 +402,310 @@ fn export_is_read_by_the_library_with_the_same_schemata_values_and_references() 
          ['p1'] ['p2'] ['p1']"
     );
 }
+
+fn schemata_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph/ftm-schemata.ftm.json")
+}
+
+/// The line of the fixture that holds entity `id`.
+fn line_of(path: &Path, id: &str) -> u64 {
+    let needle = format!("\"id\": \"{id}\"");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .position(|l| l.contains(&needle))
+        .unwrap_or_else(|| panic!("no line with {id}")) as u64
+        + 1
+}
+
+fn source_ids(snap: &CaseSnapshot, ids: impl Iterator<Item = EntityId>) -> Vec<String> {
+    let mut v: Vec<String> = ids
+        .map(|id| snap.entity(id).unwrap().source_id.clone().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+/// One entity of every schema of the FtM model (tests/fixtures/graph/ftm-schemata.ftm.json,
+/// made by make_ftm_schemata.py with the followthemoney library): nothing rejected; things as
+/// entities of our nearest type, edges as links, payments, calls, events, economic activities
+/// and trips as events with their other references as participants; intervals without their
+/// ends or date as entities, reported; the exact schema kept everywhere.
+#[test]
+fn every_schema_of_the_model_comes_in_as_an_entity_link_or_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let path = schemata_fixture();
+    let r = import(&mut case, &path, &Limits::default()).unwrap();
+    // 47 things and 3 intervals kept as entities; 19 interval links and 31 references;
+    // 5 events.
+    assert_eq!(
+        (r.entities_created, r.links, r.events, r.rows_rejected),
+        (50, 50, 5, 0),
+        "{}",
+        r.to_text()
+    );
+    let snap = case.snapshot().unwrap();
+    let kept_schema = |attrs: &[Attribute]| {
+        attrs
+            .iter()
+            .find(|a| a.property == "ftmSchema")
+            .map(|a| a.value.clone())
+    };
+    for (id, our_type, schema) in [
+        ("c1", "Organization", Some("Company")),
+        ("p1", "Person", None),
+        ("as1", "BankAccount", Some("Asset")),
+        ("sec1", "BankAccount", Some("Security")),
+        ("re1", "Address", Some("RealEstate")),
+        ("t2", "Location", Some("Territory")),
+        ("pr1", "Organization", Some("Project")),
+        ("pos1", "Organization", Some("Position")),
+        ("ct1", "Document", Some("Contract")),
+        ("cc1", "Document", Some("CourtCase")),
+        ("s1", "Document", Some("Sanction")),
+        ("pg1", "Document", Some("Page")),
+        // Intervals that cannot be their link or event.
+        ("pay2", "Document", Some("Payment")),
+        ("ev2", "Document", Some("Event")),
+        ("men2", "Document", Some("Mention")),
+    ] {
+        let e = by_id(&snap, id);
+        assert_eq!(e.entity_type, our_type, "{id}");
+        assert_eq!(kept_schema(&e.attributes).as_deref(), schema, "{id}");
+    }
+    // Amounts, currencies and dates kept as they came.
+    let contract = by_id(&snap, "ct1");
+    assert_eq!(contract.label, "Road works, lot 2");
+    for (p, v) in [
+        ("amount", "1250000.00"),
+        ("currency", "EUR"),
+        ("contractDate", "2023-04-17"),
+    ] {
+        assert_eq!(contract.values(p).next(), Some(v), "{p}");
+    }
+    for (id, p) in [("pay2", "schema"), ("ev2", "schema"), ("men2", "schema")] {
+        assert!(
+            r.warnings.iter().any(|w| w.line == line_of(&path, id)
+                && w.field.as_deref() == Some(p)
+                && w.reason.contains("imported as a Document")),
+            "{id}: {}",
+            r.to_text()
+        );
+    }
+    // The undated payment's ends are references, so the export writes them back.
+    let link = |from: &str, to: &str| {
+        let (a, b) = (by_id(&snap, from).id, by_id(&snap, to).id);
+        snap.links
+            .iter()
+            .find(|l| l.source == a && l.target == b)
+            .unwrap_or_else(|| panic!("no link {from} -> {to}"))
+    };
+    assert_eq!(link("pay2", "le1").link_type, "payer");
+    // Edges along the model's direction, with their schema where the type would not say it.
+    for (from, to, link_type, id, schema) in [
+        ("ct1", "c1", "awarded_to", "ca1", None),
+        ("p1", "cc1", "party_to", "ccp1", None),
+        ("p2", "pos1", "holds", "occ1", None),
+        ("c1", "pr1", "participates_in", "ppt1", None),
+        ("doc1", "p1", "mentions", "men1", None),
+        ("p1", "p2", "similar", "sim1", None),
+        ("p1", "c1", "owns", "own1", None),
+        ("p2", "as1", "owns", "ul2", Some("UnknownLink")),
+    ] {
+        let l = snap
+            .links
+            .iter()
+            .find(|l| l.source_id.as_deref() == Some(id))
+            .unwrap_or_else(|| panic!("no link {id}"));
+        let ends = (by_id(&snap, from).id, by_id(&snap, to).id);
+        assert_eq!((l.source, l.target), ends, "{id}");
+        assert_eq!(l.link_type, link_type, "{id}");
+        assert_eq!(kept_schema(&l.attributes).as_deref(), schema, "{id}");
+    }
+    // A reference inside a link (the award's call for tenders) is kept as its value.
+    let award = link("ct1", "c1");
+    assert!(
+        award
+            .attributes
+            .iter()
+            .any(|a| a.property == "callForTenders" && a.value == "cft1")
+    );
+
+    // Events: their ends from and to, every other reference a participant, its property kept.
+    let event = |id: &str| {
+        snap.events
+            .iter()
+            .find(|e| e.source_id.as_deref() == Some(id))
+            .unwrap_or_else(|| panic!("no event {id}"))
+    };
+    let pay = event("pay1");
+    assert_eq!(pay.event_type, "Transaction");
+    assert_eq!(
+        source_ids(&snap, pay.in_role(ParticipantRole::Participant)),
+        ["ct1", "pr1"]
+    );
+    let roles: Vec<&str> = pay
+        .attributes
+        .iter()
+        .filter(|a| a.property == "ftmRole")
+        .map(|a| a.value.as_str())
+        .collect();
+    assert_eq!(roles, ["contract=ct1", "project=pr1"]);
+    let eca = event("eca1");
+    assert_eq!(eca.event_type, "Transaction");
+    assert_eq!(
+        kept_schema(&eca.attributes).as_deref(),
+        Some("EconomicActivity")
+    );
+    assert_eq!(
+        source_ids(&snap, eca.in_role(ParticipantRole::From)),
+        ["c1"]
+    );
+    assert_eq!(
+        source_ids(&snap, eca.in_role(ParticipantRole::Participant)),
+        ["ba1", "ba2", "ct1", "p1", "v1"]
+    );
+    assert_eq!(eca.time.start().to_rfc3339(), "2023-06-10T00:00:00+00:00");
+    let trip = event("trip1");
+    assert_eq!(trip.event_type, "Travel");
+    assert_eq!(
+        source_ids(&snap, trip.in_role(ParticipantRole::Participant)),
+        ["p2", "v1"]
+    );
+    let meeting = event("ev1");
+    assert_eq!(
+        source_ids(&snap, meeting.in_role(ParticipantRole::Location)),
+        ["a1"]
+    );
+    let call = event("call1");
+    assert_eq!(call.event_type, "Call");
+    assert_eq!(call.time.start().to_rfc3339(), "2024-03-02T10:15:30+00:00");
+    // A time of day our date property refuses: kept whole; reported on the link, not on the
+    // call, whose time holds it.
+    assert!(
+        call.attributes
+            .iter()
+            .any(|a| a.property == "ftm:date" && a.value == "2024-03-02T10:15:30")
+    );
+    assert!(
+        !r.warnings.iter().any(|w| w.line == line_of(&path, "call1")),
+        "{}",
+        r.to_text()
+    );
+    let directorship = snap
+        .links
+        .iter()
+        .find(|l| l.source_id.as_deref() == Some("dir1"))
+        .unwrap();
+    assert!(
+        directorship
+            .attributes
+            .iter()
+            .any(|a| a.property == "ftm:startDate" && a.value == "2015-03-01T09:00:00")
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.line == line_of(&path, "dir1") && w.field.as_deref() == Some("startDate")),
+        "{}",
+        r.to_text()
+    );
+
+    // Properties the schema does not define: kept and reported with their line.
+    assert!(
+        snap.links
+            .iter()
+            .find(|l| l.source_id.as_deref() == Some("own1"))
+            .unwrap()
+            .attributes
+            .iter()
+            .any(|a| a.property == "sharesClass" && a.value == "A")
+    );
+    assert!(
+        pay.attributes
+            .iter()
+            .any(|a| a.property == "invoiceNumber" && a.value == "2024-17")
+    );
+    for (id, p) in [("own1", "sharesClass"), ("pay1", "invoiceNumber")] {
+        assert!(
+            r.warnings.iter().any(|w| w.line == line_of(&path, id)
+                && w.field.as_deref() == Some(p)
+                && w.reason.contains("not defined")),
+            "{id}: {}",
+            r.to_text()
+        );
+    }
+}
+
+/// The same file through our export: the followthemoney library reads back the same ids, the
+/// same schemata and the same values of every property (as sets; the undefined ones aside,
+/// which FtM tools drop and our export keeps only in its copkit member); our own import of the
+/// export gives the same entities, links and events again.
+#[test]
+fn every_schema_goes_back_to_the_library_with_the_same_ids_schemata_and_properties() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    import(&mut case, &schemata_fixture(), &Limits::default()).unwrap();
+    let out = dir.path().join("out.ftm.json");
+    export_ftm(&mut case, &out);
+
+    let (_, mut other) = temp_case(&dir, "d.copkit");
+    let r = import(&mut other, &out, &Limits::default()).unwrap();
+    assert_eq!(
+        (r.entities_created, r.links, r.events, r.rows_rejected),
+        (50, 50, 5, 0),
+        "{}",
+        r.to_text()
+    );
+    let (a, b) = (case.snapshot().unwrap(), other.snapshot().unwrap());
+    let events = |s: &CaseSnapshot| {
+        let mut v: Vec<(String, String, Vec<String>)> = s
+            .events
+            .iter()
+            .map(|e| {
+                let mut parts: Vec<String> = e
+                    .participants
+                    .iter()
+                    .map(|p| {
+                        let id = s.entity(p.entity).unwrap().source_id.clone().unwrap();
+                        format!("{}:{id}", p.role.as_str())
+                    })
+                    .collect();
+                parts.sort();
+                (e.source_id.clone().unwrap(), e.event_type.clone(), parts)
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(events(&b), events(&a));
+
+    if skip_without_followthemoney() {
+        return;
+    }
+    let diff = python(
+        "import sys, json\n\
+         from followthemoney import model\n\
+         def read(path):\n\
+         \x20   out = {}\n\
+         \x20   for line in open(path, encoding='utf-8'):\n\
+         \x20       d = json.loads(line)\n\
+         \x20       d.pop('copkit', None)\n\
+         \x20       p = model.get_proxy(d, cleaned=False)\n\
+         \x20       out[p.id] = p\n\
+         \x20   return out\n\
+         orig, ours = read(sys.argv[1]), read(sys.argv[2])\n\
+         print(len(orig), len(ours), sorted(orig) == sorted(ours))\n\
+         for id, p in sorted(orig.items()):\n\
+         \x20   q = ours.get(id)\n\
+         \x20   if q is None or q.schema != p.schema:\n\
+         \x20       print('schema', id, p.schema, q and q.schema)\n\
+         \x20       continue\n\
+         \x20   for prop in sorted(set(p.properties) | set(q.properties)):\n\
+         \x20       if set(p.get(prop)) != set(q.get(prop)):\n\
+         \x20           print('differs', id, prop, p.get(prop), q.get(prop))",
+        &[&schemata_fixture(), &out],
+    );
+    assert_eq!(diff, "74 74 True");
+}

@@ -207,6 +207,17 @@ fn sniff_json(text: &str) -> Option<SourceFormat> {
     if compact.contains("\"type\":\"bundle\"") && compact.contains("\"objects\"") {
         return Some(SourceFormat::Stix);
     }
+    // A bare list of STIX objects: an object whose id is `<its type>--...`.
+    if compact.starts_with("[{")
+        && compact
+            .split("\"type\":\"")
+            .skip(1)
+            .take(20)
+            .filter_map(|rest| rest.split_once('"').map(|(t, _)| t))
+            .any(|t| !t.is_empty() && compact.contains(&format!("\"id\":\"{t}--")))
+    {
+        return Some(SourceFormat::Stix);
+    }
     // A `nodes` array is node-link JSON (networkx writes `directed`, `multigraph`, `graph` and
     // `nodes` first; its `edges` or `links` come after every node, past the first 4 KiB of a
     // large file, so they cannot be required here).
@@ -439,6 +450,13 @@ mod tests {
             "{\n  \"type\": \"bundle\",\n  \"id\": \"bundle--1\",\n  \"objects\": []\n}",
         );
         assert_eq!(SourceFormat::detect(&stix), SourceFormat::Stix);
+        let stix_list = write(
+            "objects.json",
+            "[\n  {\n    \"type\": \"identity\",\n    \"spec_version\": \"2.1\",\n    \"id\": \"identity--023d105b-752e-4e3c-941c-7d3f3cb15e9e\"\n  }\n]",
+        );
+        assert_eq!(SourceFormat::detect(&stix_list), SourceFormat::Stix);
+        let other_list = write("rows.json", "[{\"type\": \"a\", \"id\": \"b--c\"}]");
+        assert_eq!(SourceFormat::detect(&other_list), SourceFormat::Csv);
         // GraphML saved as .gml is GraphML, and a GML file named as GML agrees with itself.
         let graphml_as_gml = write("export.gml", "<?xml version=\"1.0\"?><graphml></graphml>");
         assert_eq!(SourceFormat::from_name(&graphml_as_gml), SourceFormat::Gml);

@@ -50,7 +50,10 @@
 //!   `extension-definition` objects are not entities; the latter two are reported as not
 //!   imported.
 //! - An object written by our export carries `x_copkit` (our type, label, grading, provenance
-//!   and exact attributes), which is restored in place of the mapping above.
+//!   and exact attributes), which is restored in place of the mapping above. An event our
+//!   export wrote as a `relationship` (marked `event` in `x_copkit`) or as a custom
+//!   `x-copkit-event` comes back as that event, its participants in their roles; a sighting
+//!   gets its participants from `x_copkit` too, those a sighting has no slot for included.
 
 mod export;
 mod read;
@@ -80,6 +83,9 @@ pub(crate) const TLP: &str = "tlp";
 pub(crate) const COPKIT_MEMBER: &str = "x_copkit";
 /// The event type a sighting becomes (one of the built-in event types).
 pub(crate) const SIGHTING_EVENT: &str = "Sighting";
+/// The custom object our export writes for an event that is neither a sighting nor has two
+/// participants to be a relationship between.
+pub(crate) const EVENT_OBJECT: &str = "x-copkit-event";
 
 /// The TLP 2.0 marking definitions that STIX 2.1 (section 7.2.1.4) names by fixed ids; bundles
 /// refer to them without carrying them.
@@ -385,7 +391,13 @@ pub fn import_stix(
                 .filter(|o| read.kinds.get(&o.id) == Some(&Kind::Relation))
             {
                 cancel.check().map_err(|_| IoError::Cancelled)?;
-                let result = if o.stix_type == "relationship" {
+                let result = if is_our_event(o) {
+                    our_event(o, &read, &resolve, &schema, opts, &file, &mut warnings).map(|e| {
+                        report.attributes += e.attributes.len() as u64;
+                        report.events += 1;
+                        w.event(e).map(|_| ())
+                    })
+                } else if o.stix_type == "relationship" {
                     relationship(o, &read, &resolve, &schema, opts, &file, &mut warnings).map(|l| {
                         report.attributes += l.attributes.len() as u64;
                         report.links += 1;
@@ -686,6 +698,11 @@ fn sighting(
             "a sighting needs a 'sighting_of_ref'".to_string(),
         )
     })?;
+    if let Some(parts) = restored_participants(o, resolve)? {
+        // Our export kept every participant in its role, those a sighting has no slot for too.
+        e.participants = parts;
+        return finish_event(e, o, read, schema, opts, &prov, warnings, SIGHTING_SLOTS);
+    }
     e.participants.push(NewParticipant::new(
         ParticipantRole::Participant,
         EntityRef::Existing(resolve(o, "sighting_of_ref", of)?),
@@ -702,23 +719,151 @@ fn sighting(
                 .push(NewParticipant::new(role, EntityRef::Existing(who)));
         }
     }
-    if let Some(attrs) = restored_attrs(c)? {
-        e.attributes = attrs;
-    } else {
-        e.attributes = attributes(
-            o,
-            read,
-            false,
-            &[
-                "sighting_of_ref",
-                "observed_data_refs",
-                "where_sighted_refs",
-            ],
-            &prov,
-            opts,
-            warnings,
-        );
-    }
+    finish_event(e, o, read, schema, opts, &prov, warnings, SIGHTING_SLOTS)
+}
+
+/// The properties of a sighting that are its participants, not attributes.
+const SIGHTING_SLOTS: &[&str] = &[
+    "sighting_of_ref",
+    "observed_data_refs",
+    "where_sighted_refs",
+];
+
+/// The properties of an event our export wrote as a relationship or custom object that are
+/// its ends, type and time, not attributes.
+const EVENT_SLOTS: &[&str] = &[
+    "source_ref",
+    "target_ref",
+    "relationship_type",
+    "start_time",
+    "stop_time",
+    "participant_refs",
+    "name",
+];
+
+/// An event's attributes: those our export kept, else the object's other properties.
+#[allow(clippy::too_many_arguments)] // reason: the event and everything its attributes come from
+fn finish_event(
+    mut e: NewEvent,
+    o: &Obj,
+    read: &Read,
+    schema: &Schema,
+    opts: &GraphOptions,
+    prov: &Provenance,
+    warnings: &mut Vec<RowProblem>,
+    slots: &[&str],
+) -> Result<NewEvent, Problem> {
+    let c = o.body.get(COPKIT_MEMBER);
+    e.attributes = match restored_attrs(c)? {
+        Some(attrs) => attrs,
+        None => attributes(o, read, false, slots, prov, opts, warnings),
+    };
     check_attrs(schema, "", &e.attributes)?;
     Ok(e)
+}
+
+/// The participants our export kept in `x_copkit` (role and STIX id of each), resolved.
+fn restored_participants(
+    o: &Obj,
+    resolve: &Resolve<'_>,
+) -> Result<Option<Vec<NewParticipant>>, Problem> {
+    let Some(parts) =
+        restore::<Vec<(ParticipantRole, String)>>(o.body.get(COPKIT_MEMBER), "participants")?
+    else {
+        return Ok(None);
+    };
+    let field = format!("{COPKIT_MEMBER}.participants");
+    parts
+        .into_iter()
+        .map(|(role, id)| {
+            resolve(o, &field, &id).map(|e| NewParticipant::new(role, EntityRef::Existing(e)))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// Whether an object is an event our export wrote: its custom event object, or a
+/// relationship whose `x_copkit` marks it an event.
+fn is_our_event(o: &Obj) -> bool {
+    o.stix_type == EVENT_OBJECT
+        || o.body
+            .get(COPKIT_MEMBER)
+            .and_then(|c| c.get("event"))
+            .and_then(Value::as_bool)
+            == Some(true)
+}
+
+/// An event our export wrote as a relationship or an `x-copkit-event`: its time, type and
+/// participants from `x_copkit`, else from `start_time`/`stop_time`, the relationship type
+/// or `name`, and the ends (`source_ref` from, `target_ref` to) or `participant_refs`.
+fn our_event(
+    o: &Obj,
+    read: &Read,
+    resolve: &Resolve<'_>,
+    schema: &Schema,
+    opts: &GraphOptions,
+    file: &str,
+    warnings: &mut Vec<RowProblem>,
+) -> Result<NewEvent, Problem> {
+    let c = o.body.get(COPKIT_MEMBER);
+    let stamp = |key: &str| -> Result<Option<i64>, Problem> {
+        o.text(key)
+            .map(|t| {
+                parse_time(t).ok_or_else(|| {
+                    (
+                        Some(key.to_string()),
+                        format!("'{t}' is not a STIX timestamp (RFC 3339)"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let time = match restore::<EventTime>(c, "time")? {
+        Some(t) => t,
+        None => {
+            let start_ms = stamp("start_time")?.ok_or_else(|| {
+                (
+                    Some("start_time".to_string()),
+                    format!("an event ({}) without start_time has no time", o.stix_type),
+                )
+            })?;
+            EventTime {
+                start_ms,
+                end_ms: stamp("stop_time")?.filter(|&e| e > start_ms),
+                original_text: o.text("start_time").map(str::to_string),
+                original_zone: None,
+            }
+        }
+    };
+    let event_type = restore::<String>(c, "type")?
+        .or_else(|| {
+            ["relationship_type", "name"]
+                .iter()
+                .find_map(|k| o.text(k))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "Event".to_string());
+    let mut e = NewEvent::new(event_type, time);
+    e.source_id = Some(o.id.clone());
+    let prov = o.provenance(file);
+    e.provenance = restore(c, "provenance")?.unwrap_or_else(|| prov.clone());
+    e.grading = restore(c, "grading")?.or_else(|| opts.grading.clone());
+    e.participants = match restored_participants(o, resolve)? {
+        Some(parts) => parts,
+        None => {
+            let mut parts = Vec::new();
+            for (key, role) in [
+                ("source_ref", ParticipantRole::From),
+                ("target_ref", ParticipantRole::To),
+                ("participant_refs", ParticipantRole::Participant),
+            ] {
+                for target in o.body.get(key).map(texts).unwrap_or_default() {
+                    let who = resolve(o, key, &target)?;
+                    parts.push(NewParticipant::new(role, EntityRef::Existing(who)));
+                }
+            }
+            parts
+        }
+    };
+    finish_event(e, o, read, schema, opts, &prov, warnings, EVENT_SLOTS)
 }

@@ -1,8 +1,11 @@
 //! The FtM writer: one JSON object a line, each thing's references written back into the
 //! properties they were read from, and a `copkit` member with everything FtM cannot hold.
 
-use super::schemata::{EVENTS, LINKS, ftm_is_a, ftm_schema, reference_link_type};
-use super::{FTM_PROPERTY, FTM_SCHEMA, RAW_PREFIX, parse_time};
+use super::schemata::{
+    EVENTS, LINKS, default_event_schema, default_link_schema, extra_references, ftm_is_a,
+    ftm_schema, reference_link_type,
+};
+use super::{FTM_PROPERTY, FTM_ROLE, FTM_SCHEMA, RAW_PREFIX, parse_time};
 use crate::io::IoError;
 use crate::io::export::Selection;
 use crate::io::graphml::attrs_json;
@@ -64,6 +67,24 @@ fn event_date(ev: &Event) -> String {
         .unwrap_or_else(|| ev.time.start().format("%Y-%m-%dT%H:%M:%S").to_string())
 }
 
+/// The FtM schema an import kept in an item's attributes.
+fn kept_schema(attrs: &[Attribute]) -> Option<&str> {
+    attrs
+        .iter()
+        .find(|a| a.property == FTM_SCHEMA)
+        .map(|a| a.value.as_str())
+}
+
+/// The instant the first value of a date property means.
+fn first_time(props: &Map<String, Value>, key: &str) -> Option<i64> {
+    props
+        .get(key)
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(Value::as_str)
+        .and_then(parse_time)
+}
+
 /// Writes the selection as FtM JSON lines; returns what FtM could not hold.
 pub(crate) fn write_ftm(
     path: &Path,
@@ -83,6 +104,7 @@ pub(crate) fn write_ftm(
     let mut lines: Vec<Value> = Vec::new();
     let mut no_schema = 0;
     let mut copkit_only = 0;
+    let mut unplaced = 0;
     // Each entity's FtM schema: the one an import kept, else its type's.
     let mut schemata: HashMap<EntityId, String> = HashMap::new();
     for e in &sel.entities {
@@ -116,9 +138,14 @@ pub(crate) fn write_ftm(
         let ftm = ftm_schema(schema);
         let defines = |p: &str| ftm.is_some_and(|f| f.defines(p));
         let mut props = Map::new();
-        // The label is a name unless it is only the id (a Note has no name).
+        // The label is a name unless it is only the id (a Note has no name) or the value of
+        // a property it was read from (a Contract's title).
         let id = ftm_id(snap, e.id);
-        if defines("name") && e.label != id {
+        let label_is_a_value = e
+            .attributes
+            .iter()
+            .any(|a| a.property != "name" && a.property != FTM_SCHEMA && a.value == e.label);
+        if defines("name") && e.label != id && !label_is_a_value {
             props.insert("name".into(), json!([e.label]));
         }
         for a in e.attributes.iter().filter(|a| a.property != FTM_SCHEMA) {
@@ -157,10 +184,9 @@ pub(crate) fn write_ftm(
         }));
     }
     for l in sel.links.iter().filter(|l| !as_reference.contains(&l.id)) {
-        let (schema, sp, tp) = LINKS
-            .iter()
-            .find(|t| t.3 == l.link_type && t.0 != "UnknownLink")
-            .map_or(("UnknownLink", "subject", "object"), |t| (t.0, t.1, t.2));
+        // The schema the import kept, else the one of the link's type.
+        let kept = kept_schema(&l.attributes).and_then(|k| LINKS.iter().find(|t| t.0 == k));
+        let &(schema, sp, tp, _) = kept.unwrap_or_else(|| default_link_schema(&l.link_type));
         let ftm = ftm_schema(schema);
         let mut props = Map::new();
         props.insert(sp.into(), json!([ftm_id(snap, l.source)]));
@@ -168,9 +194,10 @@ pub(crate) fn write_ftm(
         if schema == "UnknownLink" {
             props.insert("role".into(), json!([l.link_type]));
         }
-        for a in &l.attributes {
-            if ftm.is_some_and(|f| f.defines(&a.property)) {
-                add_value(&mut props, a.property.clone(), &a.value);
+        for a in l.attributes.iter().filter(|a| a.property != FTM_SCHEMA) {
+            let key = a.property.strip_prefix(RAW_PREFIX).unwrap_or(&a.property);
+            if ftm.is_some_and(|f| f.defines(key)) {
+                add_value(&mut props, key, &a.value);
             } else {
                 copkit_only += 1;
             }
@@ -185,25 +212,20 @@ pub(crate) fn write_ftm(
         }));
     }
     for ev in &sel.events {
-        let (schema, from_props, to_props) = EVENTS
-            .iter()
-            .find(|t| t.3 == ev.event_type)
-            .map_or(("Event", &["organizer"][..], &["involved"][..]), |t| {
-                (t.0, t.1, t.2)
-            });
+        let kept = kept_schema(&ev.attributes).and_then(|k| EVENTS.iter().find(|t| t.0 == k));
+        let row = kept.unwrap_or_else(|| default_event_schema(&ev.event_type));
+        let &(schema, from_props, to_props, _) = row;
         let ftm = ftm_schema(schema);
         let mut props = Map::new();
-        props.insert("date".into(), json!([event_date(ev)]));
-        if let Some(end) = ev.time.end() {
-            props.insert(
-                "endDate".into(),
-                json!([end.format("%Y-%m-%dT%H:%M:%S").to_string()]),
-            );
-        }
         // The schema's own properties from the event's values: a payment's amount, currency
-        // and purpose, a call's duration (FtM tools read these; the copkit member keeps all).
-        for a in &ev.attributes {
-            let key = match a.property.as_str() {
+        // and purpose, a call's duration, the dates as they came (FtM tools read these; the
+        // copkit member keeps all).
+        for a in ev
+            .attributes
+            .iter()
+            .filter(|a| a.property != FTM_SCHEMA && a.property != FTM_ROLE)
+        {
+            let key = match a.property.strip_prefix(RAW_PREFIX).unwrap_or(&a.property) {
                 "durationSecs" => "duration",
                 "reference" if schema == "Payment" => "purpose",
                 other => other,
@@ -213,6 +235,23 @@ pub(crate) fn write_ftm(
             } else {
                 copkit_only += 1;
             }
+        }
+        // The time, unless the dates kept from the source still say it (a date stays a date;
+        // an edited time wins).
+        let time_prop = ["date", "startDate"]
+            .into_iter()
+            .find(|p| props.contains_key(*p))
+            .unwrap_or("date");
+        if first_time(&props, time_prop) != Some(ev.time.start_ms) {
+            props.insert(time_prop.into(), json!([event_date(ev)]));
+        }
+        if let Some(end) = ev.time.end()
+            && first_time(&props, "endDate") != ev.time.end_ms
+        {
+            props.insert(
+                "endDate".into(),
+                json!([end.format("%Y-%m-%dT%H:%M:%S").to_string()]),
+            );
         }
         for (role, candidates) in [
             (ParticipantRole::From, from_props),
@@ -226,6 +265,34 @@ pub(crate) fn write_ftm(
                 });
                 let prop = fits.or(candidates.first()).copied().unwrap_or("involved");
                 add_value(&mut props, prop, &ftm_id(snap, id));
+            }
+        }
+        // The other participants go back into the property the import read them from, else
+        // into the first other reference whose range they fit (a Contract is a payment's
+        // contract); one that fits none is only in the copkit member.
+        let extras = extra_references(row);
+        for p in ev
+            .participants
+            .iter()
+            .filter(|p| !matches!(p.role, ParticipantRole::From | ParticipantRole::To))
+        {
+            let who = ftm_id(snap, p.entity);
+            let named = ev
+                .attributes
+                .iter()
+                .filter(|a| a.property == FTM_ROLE)
+                .filter_map(|a| a.value.split_once('='))
+                .find(|(prop, id)| *id == who && extras.iter().any(|x| x.0 == *prop))
+                .map(|(prop, _)| prop);
+            let fits = || {
+                extras
+                    .iter()
+                    .find(|(_, range)| ftm_is_a(schema_of(p.entity), range))
+                    .map(|x| x.0)
+            };
+            match named.or_else(fits) {
+                Some(prop) => add_value(&mut props, prop, &who),
+                None => unplaced += 1,
             }
         }
         let parts: Vec<(ParticipantRole, String)> = ev
@@ -259,6 +326,9 @@ pub(crate) fn write_ftm(
     if copkit_only > 0 {
         cannot.push(format!("{copkit_only} values of properties their FtM schema does not define are kept only in the copkit member, which other FtM tools ignore"));
     }
-    cannot.push("event participants in roles other than from and to, grading, provenance and exact times are kept only in the copkit member, which other FtM tools ignore".into());
+    if unplaced > 0 {
+        cannot.push(format!("{unplaced} event participants fit none of their FtM schema's references; they are kept only in the copkit member"));
+    }
+    cannot.push("grading, provenance and exact times are kept only in the copkit member, which other FtM tools ignore".into());
     Ok(cannot)
 }

@@ -1,6 +1,7 @@
 """Writes src/io/ftm/model.rs: the FollowTheMoney schemata and their properties, from the
 followthemoney library's own model, so the importer knows which properties a schema defines
-and which of them refer to other entities.
+and which of them refer to other entities, and which schemata are edges between two of their
+properties.
 
 Run from the repository root when the followthemoney version changes:
     python3 src/io/ftm/make_model.py && cargo fmt
@@ -16,6 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def main():
     rows = []
+    edges = []
     for schema in sorted(model.schemata.values(), key=lambda s: s.name):
         if schema.abstract:
             continue
@@ -31,6 +33,8 @@ def main():
                 props.append(prop.name)
         ancestors = sorted(s.name for s in schema.schemata if s is not schema)
         rows.append((schema.name, " ".join(ancestors), " ".join(props)))
+        if schema.edge:
+            edges.append((schema.name, schema.edge_source, schema.edge_target))
     with open(os.path.join(HERE, "model.rs"), "w") as out:
         out.write(
             "//! The FollowTheMoney schemata (followthemoney "
@@ -44,6 +48,15 @@ def main():
         )
         for name, ancestors, props in rows:
             out.write(f'    ("{name}", "{ancestors}", "{props}"),\n')
+        out.write("];\n\n")
+        out.write(
+            "/// The schemata FtM draws as edges: (schema, source property, target property); the\n"
+            "/// tests check the link mapping against it.\n"
+            "#[cfg(test)]\n"
+            "pub(super) const EDGES: &[(&str, &str, &str)] = &[\n"
+        )
+        for name, source, target in edges:
+            out.write(f'    ("{name}", "{source}", "{target}"),\n')
         out.write("];\n")
 
 

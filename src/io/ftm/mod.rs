@@ -1,18 +1,32 @@
 //! FollowTheMoney JSON lines: import and export, without loss for what FtM can express.
 //!
-//! Schemata. Things become entities of our types, the exact FtM schema kept in the attribute
-//! `ftmSchema` wherever it differs from our type's name (a Company read into an
-//! Organization, an Email or a Passport read into a Document), so an export writes the same
-//! schema again. Person; Company, Organization, LegalEntity, PublicBody; Address; Vehicle,
-//! Vessel, Airplane; BankAccount, CryptoWallet; UserAccount; and the document schemata
-//! (Document, Note, Email, Message, Page, Pages, Folder, PlainText, HyperText, Table, Image,
-//! Video, Audio, Package, Workbook, Article) with Passport and Identification, all as our
-//! Document. Messages and emails are documents, not events, even when dated: one FtM entity
-//! stays one item, so the export writes it back as it came (their date is an attribute).
-//! Ownership, Directorship, Family, Associate, Membership, Employment, Representation,
-//! Succession, Control, Debt, Documentation and UnknownLink become links; Call, Payment and
-//! Event become events (a payment's payer and payer account are its `from` participants,
-//! beneficiary and beneficiary account its `to`). Other schemata reject their line.
+//! Schemata. Every schema of the FtM model comes in (schemata.rs maps each, a test holds it to
+//! the model); a schema the model lacks rejects its line. Things become entities of our types,
+//! the exact FtM schema kept in the attribute `ftmSchema` wherever it differs from our type's
+//! name (a Company read into an Organization, an Email or a Contract into a Document), so an
+//! export writes the same schema again. Person; Company, Organization, LegalEntity,
+//! PublicBody, and Project and Position as Organization; Address, and RealEstate as Address;
+//! Territory as Location; Vehicle, Vessel, Airplane; BankAccount, CryptoWallet, and Asset and
+//! Security as BankAccount; UserAccount; and the document schemata (Document, Note, Email,
+//! Message, Page, Pages, Folder, PlainText, HyperText, Table, Image, Video, Audio, Package,
+//! Workbook, Article) with Passport, Identification, Contract, License, CourtCase,
+//! CallForTenders and the one-ended intervals Sanction, Risk and TaxRoll (whose subject is a
+//! reference, as a passport's holder), all as our Document. Messages and emails are documents,
+//! not events, even when dated: one FtM entity stays one item, so the export writes it back as
+//! it came (their date is an attribute). The edges of the model (Ownership, Directorship,
+//! Family, Associate, Membership, Employment, Representation, Succession, Control, Debt,
+//! Documentation, UnknownLink, ContractAward, CourtCaseParty, Occupancy, ProjectParticipant),
+//! and Mention and Similar, become links from their source to their target; Call, Payment,
+//! Event, EconomicActivity and Trip become events (a payment's payer and payer account are its
+//! `from` participants, beneficiary and beneficiary account its `to`). An event's other
+//! references (a payment's contract and project, a trip's vehicle) are participants too (in
+//! the location role for an address), each with an attribute `ftmRole` (`contract=ct1`) so that
+//! the export writes it back into the same property. A link or event whose type would be
+//! written as another schema (an UnknownLink whose role is `owns`, an EconomicActivity read as
+//! a Transaction) keeps `ftmSchema` too. An interval that cannot be its link (an end missing or
+//! given twice) or its event (no date) comes in as a Document entity with its schema kept and
+//! its ends as references, and a warning with its line. An event's dates are kept as they came
+//! (a partial date stays partial); the export writes its time instead only when it was edited.
 //!
 //! References. A thing's property of FtM type `entity` (Person.addressEntity, Passport.holder,
 //! Email.emitters and recipients, Document.parent, Note.entity, Vehicle.owner, ...) becomes a
@@ -29,7 +43,8 @@
 //! under its own name and reported as a warning with its line; the export writes it only in
 //! the `copkit` member, since FtM tools drop it from `properties`. A value our type refuses
 //! (a date with a time in a date property) is kept whole under `ftm:<property>`, reported, and
-//! written back to `<property>`. Every value is bounded by `max_field_bytes`.
+//! written back to `<property>`; on an event, a time its own time holds is not reported. Every
+//! value is bounded by `max_field_bytes`.
 //!
 //! FtM ids become source ids. The exporter adds a `copkit` member to each object (ignored by
 //! FtM tools) holding grading, provenance, exact values and the details of reference links,
@@ -50,7 +65,10 @@ use crate::model::{
     NewParticipant, ParticipantRole, PersonCategory, Provenance, Schema, normalize_value,
 };
 use crate::store::{AuditCategory, Case, NewBatch};
-use schemata::{EVENTS, LINKS, THINGS, ftm_schema, reference_link_type};
+use schemata::{
+    EVENTS, EventRow, FALLBACK_TYPE, LINKS, LinkRow, THINGS, default_event_schema,
+    default_link_schema, extra_references, ftm_is_a, ftm_schema, reference_link_type,
+};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -64,6 +82,80 @@ const FTM_PROPERTY: &str = "ftmProperty";
 
 /// The prefix of an attribute that keeps a value our type refused, whole, for its FtM property.
 const RAW_PREFIX: &str = "ftm:";
+
+/// The event attribute that says which FtM property named a participant beyond the event's
+/// two ends (`contract=ct1` for a payment's contract), so that the export writes it there.
+const FTM_ROLE: &str = "ftmRole";
+
+/// What one FtM record becomes.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// An entity of our type.
+    Thing(&'static str),
+    Link(&'static LinkRow),
+    Event(&'static EventRow),
+}
+
+/// What a record of `schema` becomes; `None` for a schema the FtM model does not have. An
+/// interval that cannot be its link (an end missing or given twice) or its event (no date)
+/// comes in as a thing, with the reason, to be reported.
+fn shape_of(
+    schema: &str,
+    props: &Value,
+    copkit: Option<&Value>,
+) -> Option<(Shape, Option<String>)> {
+    if let Some(t) = THINGS.iter().find(|t| t.0 == schema) {
+        return Some((Shape::Thing(t.1), None));
+    }
+    if let Some(row) = LINKS.iter().find(|t| t.0 == schema) {
+        for end in [row.1, row.2] {
+            let n = values(props, end).len();
+            if n != 1 {
+                let why = format!("names {n} {end} (a link has one at each end)");
+                return Some((Shape::Thing(FALLBACK_TYPE), Some(why)));
+            }
+        }
+        return Some((Shape::Link(row), None));
+    }
+    let row = EVENTS.iter().find(|t| t.0 == schema)?;
+    Some(match event_time(schema, props, copkit) {
+        Ok(_) => (Shape::Event(row), None),
+        Err((_, why)) => (Shape::Thing(FALLBACK_TYPE), Some(why)),
+    })
+}
+
+/// An event's time: the one our export kept, else its `date` (else `startDate`) to its
+/// `endDate`.
+fn event_time(schema: &str, props: &Value, copkit: Option<&Value>) -> Result<EventTime, Problem> {
+    if let Some(t) = restore(copkit, "time")? {
+        return Ok(t);
+    }
+    let text = ["date", "startDate"]
+        .iter()
+        .find_map(|k| values(props, k).into_iter().next())
+        .ok_or_else(|| {
+            (
+                Some("date".to_string()),
+                format!("no date or startDate, so a {schema} has no time"),
+            )
+        })?;
+    let start_ms = parse_time(&text).ok_or_else(|| {
+        (
+            Some("date".to_string()),
+            format!("'{text}' is not a date or time"),
+        )
+    })?;
+    let end_ms = values(props, "endDate")
+        .into_iter()
+        .next()
+        .and_then(|t| parse_time(&t));
+    Ok(EventTime {
+        start_ms,
+        end_ms: end_ms.filter(|&e| e >= start_ms),
+        original_text: Some(text),
+        original_zone: None,
+    })
+}
 
 fn json_depth(line: &str) -> usize {
     let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
@@ -121,6 +213,7 @@ struct Record {
     line: u64,
     id: String,
     schema: String,
+    shape: Shape,
     props: Value,
     copkit: Option<Value>,
 }
@@ -284,17 +377,14 @@ pub fn import_ftm(
             ));
             continue;
         };
-        let known = THINGS.iter().any(|t| t.0 == schema)
-            || LINKS.iter().any(|t| t.0 == schema)
-            || EVENTS.iter().any(|t| t.0 == schema);
-        if !known {
+        let props = v.get("properties").cloned().unwrap_or(json!({}));
+        let Some((shape, fallback)) = shape_of(schema, &props, v.get("copkit")) else {
             report.rejected.push(reject(
                 Some("schema"),
-                format!("unknown or unsupported schema '{schema}' (entity {id})"),
+                format!("'{schema}' is not a schema of the FollowTheMoney model (entity {id}); check the spelling or the FtM version that wrote the file"),
             ));
             continue;
-        }
-        let props = v.get("properties").cloned().unwrap_or(json!({}));
+        };
         if let Some((key, len)) = oversized(&props, limits.max_field_bytes) {
             report.rejected.push(reject(
                 Some(&key),
@@ -305,10 +395,17 @@ pub fn import_ftm(
             ));
             continue;
         }
+        if let Some(why) = fallback {
+            report.warnings.push(reject(
+                Some("schema"),
+                format!("{schema} {id}: {why}; imported as a {FALLBACK_TYPE} entity (ftmSchema {schema}) with its references as links, so that an FtM export writes it back the same"),
+            ));
+        }
         records.push(Record {
             line: n,
             id: id.to_string(),
             schema: schema.to_string(),
+            shape,
             props,
             copkit: v.get("copkit").cloned(),
         });
@@ -333,7 +430,7 @@ pub fn import_ftm(
     // Every thing in the file, so that a reference to a later line resolves.
     let things_in_file: HashSet<&str> = records
         .iter()
-        .filter(|r| THINGS.iter().any(|t| t.0 == r.schema))
+        .filter(|r| matches!(r.shape, Shape::Thing(_)))
         .map(|r| r.id.as_str())
         .collect();
     let known_id = |id: &str| things_in_file.contains(id) || existing.contains_key(id);
@@ -347,11 +444,11 @@ pub fn import_ftm(
         };
         // Things first, so intervals and references may refer to entities later in the file.
         for (index, r) in records.iter().enumerate() {
-            if !THINGS.iter().any(|t| t.0 == r.schema) {
+            let Shape::Thing(our_type) = r.shape else {
                 continue;
-            }
+            };
             cancel.check().map_err(|_| IoError::Cancelled)?;
-            let built = thing(r, &case_schema, &prov(r), grading, &known_id, &mut report);
+            let built = thing(r, our_type, &case_schema, &prov(r), grading, &known_id, &mut report);
             match built {
                 Ok((e, refs)) => {
                     if let Some(&id) = existing.get(&r.id) {
@@ -409,7 +506,7 @@ pub fn import_ftm(
                 Err((field, reason)) => report.rejected.push(RowProblem { line: r.line, field, reason }),
             }
         }
-        for r in records.iter().filter(|r| !THINGS.iter().any(|t| t.0 == r.schema)) {
+        for r in records.iter().filter(|r| !matches!(r.shape, Shape::Thing(_))) {
             cancel.check().map_err(|_| IoError::Cancelled)?;
             let resolve = |prop: &str, who: &str| -> Result<EntityId, Problem> {
                 ids.get(who)
@@ -417,16 +514,16 @@ pub fn import_ftm(
                     .copied()
                     .ok_or_else(|| (Some(prop.to_string()), format!("{} {} refers to entity '{who}', which is neither in the file nor in the case", r.schema, r.id)))
             };
-            let result = if let Some(&(_, sp, tp, lt)) = LINKS.iter().find(|t| t.0 == r.schema) {
+            let result = if let Shape::Link(row) = r.shape {
                 r.report_undefined(&[], &mut report);
-                interval_link(r, sp, tp, lt, &resolve, &prov(r), grading, &case_schema).map(|l| {
+                interval_link(r, row, &resolve, &prov(r), grading, &case_schema, &mut report.warnings).map(|l| {
                     report.attributes += l.attributes.len() as u64;
                     report.links += 1;
                     w.link(l).map(|_| ())
                 })
-            } else if let Some(&(_, fp, tp, et)) = EVENTS.iter().find(|t| t.0 == r.schema) {
+            } else if let Shape::Event(row) = r.shape {
                 r.report_undefined(&[], &mut report);
-                interval_event(r, fp, tp, et, &resolve, &prov(r), grading, &case_schema).map(|e| {
+                interval_event(r, row, &resolve, &prov(r), grading, &case_schema, &mut report.warnings).map(|e| {
                     report.attributes += e.attributes.len() as u64;
                     report.events += 1;
                     w.event(e).map(|_| ())
@@ -463,6 +560,7 @@ pub fn import_ftm(
 /// Builds a thing's entity and lists its references (property, target id) for later.
 fn thing(
     r: &Record,
+    our_type: &str,
     schema: &Schema,
     prov: &Provenance,
     grading: Option<&Grading>,
@@ -473,13 +571,7 @@ fn thing(
     let ftm = ftm_schema(&r.schema);
     let entity_type = restore::<String>(c, "type")?
         .filter(|t| schema.entity_type(t).is_ok())
-        .unwrap_or_else(|| {
-            THINGS
-                .iter()
-                .find(|t| t.0 == r.schema)
-                .map_or("Organization", |t| t.1)
-                .to_string()
-        });
+        .unwrap_or_else(|| our_type.to_string());
     let def = schema
         .entity_type(&entity_type)
         .map_err(|e| (Some("schema".into()), e.to_string()))?;
@@ -567,6 +659,9 @@ fn thing(
                 "iban",
                 "number",
                 "username",
+                "caseNumber",
+                "program",
+                "isin",
             ]
             .iter()
             .find_map(|k| values(&r.props, k).into_iter().next())
@@ -666,17 +761,64 @@ fn other_props(
     out
 }
 
+/// The attribute keeping a link's or event's FtM schema, when the export would otherwise
+/// write another for its type (an UnknownLink whose role is `owns`, an EconomicActivity read
+/// as a Transaction).
+fn schema_attribute(r: &Record, prov: &Provenance, grading: Option<&Grading>) -> NewAttribute {
+    NewAttribute {
+        property: FTM_SCHEMA.into(),
+        value: r.schema.clone(),
+        provenance: prov.clone(),
+        grading: grading.cloned(),
+    }
+}
+
+/// Keeps each value our kinds refuse (a date with a time of day in a date property) whole
+/// under `ftm:<property>`, so that the export writes it back; reported, unless it is a time
+/// that an event's own time holds anyway (an FtM payment dated to the second).
+fn keep_refused(
+    r: &Record,
+    schema: &Schema,
+    attrs: &mut [NewAttribute],
+    warnings: &mut Vec<RowProblem>,
+) {
+    for a in attrs.iter_mut() {
+        if a.property.starts_with(RAW_PREFIX) {
+            continue;
+        }
+        let Err(why) =
+            normalize_value(schema.property_kind("", &a.property), &a.property, &a.value)
+        else {
+            continue;
+        };
+        let a_time = matches!(r.shape, Shape::Event(_))
+            && matches!(a.property.as_str(), "date" | "startDate" | "endDate")
+            && parse_time(&a.value).is_some();
+        if !a_time {
+            warnings.push(RowProblem {
+                line: r.line,
+                field: Some(a.property.clone()),
+                reason: format!(
+                    "{} {}: {why}; kept whole as '{RAW_PREFIX}{}'",
+                    r.schema, r.id, a.property
+                ),
+            });
+        }
+        a.property = format!("{RAW_PREFIX}{}", a.property);
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // reason: one mapping row's worth of distinct inputs
 fn interval_link(
     r: &Record,
-    sp: &str,
-    tp: &str,
-    link_type: &str,
+    row: &LinkRow,
     resolve: &dyn Fn(&str, &str) -> Result<EntityId, Problem>,
     prov: &Provenance,
     grading: Option<&Grading>,
     schema: &Schema,
+    warnings: &mut Vec<RowProblem>,
 ) -> Result<NewLink, Problem> {
+    let &(_, sp, tp, link_type) = row;
     let c = r.copkit.as_ref();
     let s = resolve(sp, &first(r, sp)?)?;
     let t = resolve(tp, &first(r, tp)?)?;
@@ -704,53 +846,30 @@ fn interval_link(
         &[sp, tp]
     };
     l.attributes = other_props(r, skip, prov, grading);
+    keep_refused(r, schema, &mut l.attributes, warnings);
+    if default_link_schema(&l.link_type).0 != r.schema {
+        l.attributes.push(schema_attribute(r, prov, grading));
+    }
     restore_link(&mut l, c)?;
     check_attrs(schema, "", &l.attributes)?;
     Ok(l)
 }
 
-#[allow(clippy::too_many_arguments)] // reason: one mapping row's worth of distinct inputs
+/// An interval that becomes an event: its ends in the roles from and to, its other references
+/// (a payment's contract, a trip's vehicle) as participants with their property kept in
+/// `ftmRole`, and every other property, dates included, as the event's attributes.
 fn interval_event(
     r: &Record,
-    from_props: &[&str],
-    to_props: &[&str],
-    event_type: &str,
+    row: &EventRow,
     resolve: &dyn Fn(&str, &str) -> Result<EntityId, Problem>,
     prov: &Provenance,
     grading: Option<&Grading>,
     schema: &Schema,
+    warnings: &mut Vec<RowProblem>,
 ) -> Result<NewEvent, Problem> {
+    let &(_, from_props, to_props, event_type) = row;
     let c = r.copkit.as_ref();
-    let time: EventTime = match restore(c, "time")? {
-        Some(t) => t,
-        None => {
-            let text = ["date", "startDate"]
-                .iter()
-                .find_map(|k| values(&r.props, k).into_iter().next())
-                .ok_or_else(|| {
-                    (
-                        Some("date".to_string()),
-                        format!("{} {} has no date", r.schema, r.id),
-                    )
-                })?;
-            let start_ms = parse_time(&text).ok_or_else(|| {
-                (
-                    Some("date".to_string()),
-                    format!("'{text}' is not a date or time"),
-                )
-            })?;
-            let end_ms = values(&r.props, "endDate")
-                .into_iter()
-                .next()
-                .and_then(|t| parse_time(&t));
-            EventTime {
-                start_ms,
-                end_ms: end_ms.filter(|&e| e >= start_ms),
-                original_text: Some(text),
-                original_zone: None,
-            }
-        }
-    };
+    let time = event_time(&r.schema, &r.props, c)?;
     let mut e = NewEvent::new(
         restore::<String>(c, "type")?.unwrap_or_else(|| event_type.to_string()),
         time,
@@ -758,6 +877,13 @@ fn interval_event(
     e.source_id = Some(r.id.clone());
     e.provenance = restore(c, "provenance")?.unwrap_or(prov.clone());
     e.grading = restore(c, "grading")?.or_else(|| grading.cloned());
+    let attribute = |property: String, value: String| NewAttribute {
+        property,
+        value,
+        provenance: prov.clone(),
+        grading: grading.cloned(),
+    };
+    let extras = extra_references(row);
     if let Some(parts) = restore::<Vec<(ParticipantRole, String)>>(c, "participants")? {
         for (role, who) in parts {
             let id = resolve("copkit.participants", &who)?;
@@ -778,14 +904,47 @@ fn interval_event(
                 }
             }
         }
+        for &(prop, range) in &extras {
+            for who in values(&r.props, prop) {
+                let Ok(id) = resolve(prop, &who) else {
+                    warnings.push(RowProblem {
+                        line: r.line,
+                        field: Some(prop.to_string()),
+                        reason: format!(
+                            "{} {}: '{prop}' refers to '{who}', which is neither in the file nor in the case; the id is kept as a text value",
+                            r.schema, r.id
+                        ),
+                    });
+                    e.attributes.push(attribute(prop.to_string(), who));
+                    continue;
+                };
+                let role = if ftm_is_a(range, "Address") {
+                    ParticipantRole::Location
+                } else {
+                    ParticipantRole::Participant
+                };
+                e.participants
+                    .push(NewParticipant::new(role, EntityRef::Existing(id)));
+                e.attributes
+                    .push(attribute(FTM_ROLE.into(), format!("{prop}={who}")));
+            }
+        }
     }
-    let mut skip: Vec<&str> = vec!["date", "startDate", "endDate"];
+    let mut skip: Vec<&str> = Vec::new();
     skip.extend(from_props);
     skip.extend(to_props);
-    e.attributes = match stored(c)? {
-        Some(a) => a,
-        None => other_props(r, &skip, prov, grading),
-    };
+    skip.extend(extras.iter().map(|x| x.0));
+    match stored(c)? {
+        Some(a) => e.attributes = a,
+        None => {
+            let mut others = other_props(r, &skip, prov, grading);
+            keep_refused(r, schema, &mut others, warnings);
+            e.attributes.extend(others);
+            if default_event_schema(&e.event_type).0 != r.schema {
+                e.attributes.push(schema_attribute(r, prov, grading));
+            }
+        }
+    }
     check_attrs(schema, "", &e.attributes)?;
     Ok(e)
 }

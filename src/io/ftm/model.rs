@@ -336,3 +336,26 @@ pub(super) const SCHEMATA: &[(&str, &str, &str)] = &[
         "address addressEntity>Address alephUrl alias ancestors>Folder author authoredAt bodyText companiesMentioned contentHash country crawler createdAt date description detectedCountry detectedLanguage emailMentioned encoding extension fileName fileSize generator ibanMentioned indexText ipMentioned keywords language locationMentioned messageId mimeType modifiedAt name namesMentioned notes parent>Folder peopleMentioned phoneMentioned previousName processedAt processingAgent processingError processingStatus program programId proof>Document publishedAt publisher publisherUrl retrievedAt riskSource>Thing sourceUrl summary title topics translatedLanguage translatedText weakAlias wikidataId wikipediaUrl",
     ),
 ];
+
+/// The schemata FtM draws as edges: (schema, source property, target property); the
+/// tests check the link mapping against it.
+#[cfg(test)]
+pub(super) const EDGES: &[(&str, &str, &str)] = &[
+    ("Associate", "person", "associate"),
+    ("ContractAward", "contract", "supplier"),
+    ("Control", "controller", "controlled"),
+    ("CourtCaseParty", "party", "case"),
+    ("Debt", "debtor", "creditor"),
+    ("Directorship", "director", "organization"),
+    ("Documentation", "document", "entity"),
+    ("Employment", "employee", "employer"),
+    ("Family", "person", "relative"),
+    ("Membership", "member", "organization"),
+    ("Occupancy", "holder", "post"),
+    ("Ownership", "owner", "asset"),
+    ("Payment", "payer", "beneficiary"),
+    ("ProjectParticipant", "participant", "project"),
+    ("Representation", "agent", "client"),
+    ("Succession", "predecessor", "successor"),
+    ("UnknownLink", "subject", "object"),
+];

@@ -18,9 +18,14 @@
 //!   `sighting`s (first and last seen, count, where sighted: the identities and locations among
 //!   the other participants). Any other event with two participants or more becomes a
 //!   `relationship` between its first two, typed by the event type, with `start_time` and
-//!   `stop_time`; an event with one participant cannot be written (listed).
+//!   `stop_time`; an event with fewer participants becomes a custom object `x-copkit-event`
+//!   (its type as `name`, `start_time`, `stop_time`, `participant_refs`). Each carries in
+//!   `x_copkit` the mark `event`, its time and every participant in its role, so that our
+//!   import reads it back as the same event, not as a link.
 
-use super::{COPKIT_MEMBER, RENAMED, SIGHTING_EVENT, STIX_REF, STIX_TYPE, TLP, TLP_MARKINGS};
+use super::{
+    COPKIT_MEMBER, EVENT_OBJECT, RENAMED, SIGHTING_EVENT, STIX_REF, STIX_TYPE, TLP, TLP_MARKINGS,
+};
 use crate::io::IoError;
 use crate::io::export::Selection;
 use crate::io::graphml::attrs_json;
@@ -456,8 +461,15 @@ pub(crate) fn write_stix(
             .collect();
         let attrs =
             serde_json::from_str::<Value>(&attrs_json(&ev.attributes)).unwrap_or(Value::Null);
-        let copkit = json!({"type": ev.event_type, "time": ev.time, "grading": ev.grading,
-                            "provenance": ev.provenance, "attributes": attrs});
+        // Every participant in its role, and the mark of an event: our import reads the
+        // object back as this event, whatever STIX object carries it.
+        let roles: Vec<(ParticipantRole, &str)> = parts
+            .iter()
+            .map(|(role, (id, _))| (*role, id.as_str()))
+            .collect();
+        let copkit = json!({"event": true, "type": ev.event_type, "time": ev.time,
+                            "grading": ev.grading, "provenance": ev.provenance,
+                            "attributes": attrs, "participants": roles});
         let mut o = Map::new();
         let sighted = parts
             .first()
@@ -515,8 +527,24 @@ pub(crate) fn write_stix(
             }
             put_attributes(&mut o, "relationship", &ev.attributes);
         } else {
+            // A relationship needs two ends: an event with fewer is our own custom object.
             one_sided += 1;
-            continue;
+            o.insert("type".into(), json!(EVENT_OBJECT));
+            o.insert("spec_version".into(), json!("2.1"));
+            let id = keep_or_new(ev.source_id.as_deref(), EVENT_OBJECT, &ev.id.to_string());
+            o.insert("id".into(), json!(id));
+            o.insert("created".into(), json!(now));
+            o.insert("modified".into(), json!(now));
+            o.insert("name".into(), json!(ev.event_type));
+            o.insert("start_time".into(), json!(timestamp(ev.time.start_ms)));
+            if let Some(end) = ev.time.end_ms {
+                o.insert("stop_time".into(), json!(timestamp(end)));
+            }
+            let refs: Vec<Value> = parts.iter().map(|(_, (id, _))| json!(id)).collect();
+            if !refs.is_empty() {
+                o.insert("participant_refs".into(), Value::Array(refs));
+            }
+            put_attributes(&mut o, EVENT_OBJECT, &ev.attributes);
         }
         let marks = markings(&ev.attributes);
         if !marks.is_empty() {
@@ -574,7 +602,7 @@ pub(crate) fn write_stix(
     }
     if one_sided > 0 {
         cannot.push(format!(
-            "{one_sided} events with fewer than two participants that are not sightings were not written (a relationship needs two ends)"
+            "{one_sided} events with fewer than two participants that are not sightings were written as custom objects {EVENT_OBJECT} (a relationship needs two ends); STIX tools that do not know them may ignore them"
         ));
     }
     Ok(cannot)

@@ -123,7 +123,7 @@ pub(super) fn texts(v: &Value) -> Vec<String> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
     Entity,
-    /// A relationship or sighting: a reference to it cannot be a link.
+    /// A relationship, sighting or event of ours: a reference to it cannot be a link.
     Relation,
     Meta,
 }
@@ -251,7 +251,7 @@ pub(super) fn read_objects(
             continue;
         }
         let kind = match stix_type.as_str() {
-            "relationship" | "sighting" => Kind::Relation,
+            "relationship" | "sighting" | super::EVENT_OBJECT => Kind::Relation,
             t if META_TYPES.contains(&t) => Kind::Meta,
             "bundle" => {
                 report.rejected.push(reject(
