@@ -14,7 +14,8 @@
 //!   own time) becomes one `spell` value per spell: ISO 8601 interval text `start/end`, an
 //!   open bound as `..` (`2009-03-01/..`), an instant (the timestamp representation) as the
 //!   bare time `2009-03-01`. Times stay as written (integer, double, date or dateTime, as
-//!   the file's `timeformat` says); each must read as one of the four.
+//!   the file's `timeformat` says, a dateTime without offset with the graph's timezone
+//!   applied); each must read as one of the four.
 //! - A time-varying value (`<attvalue for="2" value="1" start=".." end=".."/>`, or with
 //!   `timestamp`) becomes a value of property `title@interval`, for example `indegree@
 //!   2009-03-01/2009-03-10` = `2`: the value keeps its own type and sits with the interval
@@ -25,9 +26,21 @@
 //! choosing the `timeformat` the values share and the timestamp representation when every
 //! time is an instant, so GEXF → case → GEXF keeps every value with its interval.
 //!
-//! Nested nodes: a node inside another's `<nodes>`, or naming a `pid`, becomes an entity of
-//! its own linked to its parent by a directed `member_of` link (child → parent); phylogeny
-//! `<parents>` become `descends_from` links. Edges may name nodes at any level.
+//! Nested nodes are collection membership: a node inside another's `<nodes>`, naming a
+//! `pid`, or listing `<parents>` (several collections) becomes an entity of its own with a
+//! directed `member_of` link to each parent (child → parent), one per pair however many ways
+//! the file says it. The writer turns member_of links back into nesting: `pid` for a node
+//! with one parent, `<parents>` for several (both in the 1.3 schema; `pid` rather than nested
+//! `<nodes>` because networkx's reader drops a node that holds `<nodes>` and Gephi reads
+//! both as flat nodes), and what each membership link held (weight, label, strength,
+//! grading, provenance, values) goes in the child's `copkit:memberships` attribute. Edges may
+//! name nodes at any level.
+//!
+//! The graph's `timezone` (an IANA name or an offset) is applied to every dateTime without an
+//! offset: it is read with the offset the zone had then (`2012-09-12T15:04:01` under
+//! America/Los_Angeles is `2012-09-12T15:04:01-07:00`). A time that does not parse fails the
+//! file with its line, or in lenient mode rejects only its node or edge (and the edges that
+//! hang on a rejected node), each reject with its line and field.
 
 use super::IoError;
 use super::export::Selection;
@@ -252,8 +265,13 @@ fn check_spells(
     let mut out = Vec::with_capacity(spells.len());
     for s in spells {
         if parse_spell(&s).is_none() {
+            // The bound that is no time, not the interval text made of it.
+            let bad = s
+                .split_once('/')
+                .and_then(|(a, b)| [a, b].into_iter().find(|x| open_bound(x).is_none()))
+                .unwrap_or(&s);
             return Err(format!(
-                "{what}: '{s}' is no GEXF time (an integer, a double, a date yyyy-mm-dd or a dateTime)"
+                "{what}: '{bad}' is no GEXF time (an integer, a double, a date yyyy-mm-dd or a dateTime)"
             ));
         }
         let Some(zone) = zone else {
@@ -1512,5 +1530,56 @@ mod tests {
             ["4.0/14.0", "21.0/124.0"]
         );
         assert!(time_list("<[4.0]>", true).is_err());
+    }
+
+    #[test]
+    fn a_zone_is_a_name_or_an_offset() {
+        let east = |s| chrono::FixedOffset::east_opt(s).map(Zone::Fixed);
+        assert_eq!(parse_zone("+05:30"), east(5 * 3600 + 1800));
+        assert_eq!(parse_zone("-0500"), east(-5 * 3600));
+        assert_eq!(parse_zone("+02"), east(2 * 3600));
+        assert_eq!(parse_zone("Z"), east(0));
+        assert_eq!(
+            parse_zone("Europe/Paris"),
+            Some(Zone::Named(chrono_tz::Tz::Europe__Paris))
+        );
+        assert_eq!(parse_zone("UTC"), Some(Zone::Named(chrono_tz::Tz::UTC)));
+        for bad in ["Mars/Olympus", "+25:00", "+5:30", "+05:3x", "", "0530"] {
+            assert_eq!(parse_zone(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_a_datetime_without_an_offset_takes_the_zone() {
+        let paris = Zone::Named(chrono_tz::Tz::Europe__Paris);
+        let mut notes = Vec::new();
+        let mut z = |t| zoned_time(t, paris, &mut notes);
+        assert_eq!(
+            z("2020-06-01T10:00:00").unwrap(),
+            "2020-06-01T10:00:00+02:00"
+        );
+        assert_eq!(z("2020-12-01T10:00").unwrap(), "2020-12-01T10:00:00+01:00");
+        assert_eq!(z("2020-06-01T10:00:00Z").unwrap(), "2020-06-01T10:00:00Z");
+        assert_eq!(z("2020-06-01").unwrap(), "2020-06-01");
+        assert_eq!(z("12.5").unwrap(), "12.5");
+        assert!(
+            z("2020-03-29T02:30:00").is_err(),
+            "the hour the clocks skip"
+        );
+        assert_eq!(
+            check_spells(
+                vec!["2020-06-01T10:00:00/..".into()],
+                "t",
+                Some(paris),
+                &mut notes
+            )
+            .unwrap(),
+            ["2020-06-01T10:00:00+02:00/.."]
+        );
+        assert!(
+            check_spells(vec!["2020-06-01/soon".into()], "t", None, &mut notes)
+                .unwrap_err()
+                .contains("'soon' is no GEXF time")
+        );
     }
 }
