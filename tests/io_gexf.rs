@@ -1,6 +1,8 @@
 //! GEXF at full fidelity: the official 1.3 schema accepts our exports, the 1.3 primer's
 //! examples import with the right counts, dynamics keep each value with its interval through
-//! a round trip, nested nodes (GEXF hierarchies, yEd groups) become member_of links, and yEd
+//! a round trip, nested nodes (GEXF hierarchies, pid, <parents>, yEd groups) become member_of
+//! links and go out again as pid and <parents> (the schema and networkx read them), lenient
+//! mode rejects only an element with a bad time, the graph's timezone applies, and yEd
 //! labels are read from their graphics.
 
 #![allow(
@@ -231,7 +233,12 @@ fn gexf_spells_and_time_varying_values_keep_their_intervals() {
         values(&mut case, "1", "spell"),
         ["2012-11-04T11:00:01+03:00/2012-12-04T11:00:01+03:00"]
     );
-    assert_eq!(values(&mut case, "0", "spell"), ["2012-09-12T15:04:01/.."]);
+    // The graph's timezone (America/Los_Angeles) gives a time without an offset the one
+    // the zone had then: summer time, -07:00. A time with its own offset keeps it.
+    assert_eq!(
+        values(&mut case, "0", "spell"),
+        ["2012-09-12T15:04:01-07:00/.."]
+    );
 }
 
 #[test]
@@ -679,4 +686,382 @@ fn gexf_exports_are_valid_against_the_official_1_3_schema() {
         .output()
         .unwrap();
     assert!(!run.status.success());
+}
+
+fn lenient() -> GraphOptions {
+    GraphOptions {
+        lenient: true,
+        ..GraphOptions::default()
+    }
+}
+
+/// A GEXF whose nodes b, c and d each carry one bad time (on the node, in a spell, in a
+/// timed value), and whose edges y (to b) and z (its own time) fall with them.
+const BAD_TIMES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<gexf xmlns="http://gexf.net/1.3" version="1.3">
+  <graph mode="dynamic" timeformat="date">
+    <attributes class="node" mode="dynamic">
+      <attribute id="0" title="score" type="integer"/>
+    </attributes>
+    <nodes>
+      <node id="a" label="A" start="2020-01-01"/>
+      <node id="b" label="B" start="next tuesday"/>
+      <node id="c" label="C">
+        <spells>
+          <spell start="2020-01-01" end="someday"/>
+        </spells>
+      </node>
+      <node id="d" label="D">
+        <attvalues>
+          <attvalue for="0" value="3" start="2020-13-45"/>
+        </attvalues>
+      </node>
+      <node id="e" label="E" start="2021-02-03"/>
+    </nodes>
+    <edges>
+      <edge id="x" source="a" target="e"/>
+      <edge id="y" source="a" target="b"/>
+      <edge id="z" source="a" target="e" start="soon"/>
+    </edges>
+  </graph>
+</gexf>
+"#;
+
+#[test]
+fn lenient_gexf_rejects_only_the_element_with_a_bad_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad-times.gexf");
+    std::fs::write(&path, BAD_TIMES).unwrap();
+    // Strict: the first bad time fails the file, with its line and value; nothing written.
+    let (_, mut case) = temp_case(&dir, "strict.copkit");
+    let err = gexf(&mut case, &path).unwrap_err().to_string();
+    assert!(
+        err.contains("bad-times.gexf") && err.contains("line 9") && err.contains("next tuesday"),
+        "{err}"
+    );
+    assert!(case.snapshot().unwrap().entities.is_empty());
+    // Lenient: each bad element is one reject with its line and field; the rest imports.
+    let (_, mut case) = temp_case(&dir, "lenient.copkit");
+    let r = import_gexf(&mut case, &path, &lenient(), &CancelToken::new()).unwrap();
+    assert_eq!(
+        (
+            r.entities_created,
+            r.links,
+            r.rows_read,
+            r.rows_accepted,
+            r.rows_rejected
+        ),
+        (2, 1, 8, 3, 5)
+    );
+    let got: Vec<(u64, Option<&str>, &str)> = r
+        .rejected
+        .iter()
+        .map(|p| (p.line, p.field.as_deref(), p.reason.as_str()))
+        .collect();
+    assert_eq!(
+        got.iter().map(|(l, f, _)| (*l, *f)).collect::<Vec<_>>(),
+        [
+            (9, Some("spell")),
+            (10, Some("spell")),
+            (15, Some("score")),
+            (24, Some("target")),
+            (25, Some("spell")),
+        ],
+        "{got:?}"
+    );
+    assert!(
+        got[0].2.starts_with("node b:") && got[0].2.contains("'next tuesday'"),
+        "{}",
+        got[0].2
+    );
+    assert!(
+        got[1].2.contains("'someday'") && got[1].2.contains("line 12"),
+        "a bad spell names its own line: {}",
+        got[1].2
+    );
+    assert!(got[2].2.contains("'2020-13-45'") && got[2].2.contains("line 17"));
+    assert!(
+        got[3].2.contains("edge y") && got[3].2.contains("node 'b' was rejected (line 9)"),
+        "{}",
+        got[3].2
+    );
+    assert!(got[4].2.contains("edge z") && got[4].2.contains("'soon'"));
+    let snap = case.snapshot().unwrap();
+    let mut labels: Vec<&str> = snap.entities.iter().map(|e| e.label.as_str()).collect();
+    labels.sort();
+    assert_eq!(labels, ["A", "E"]);
+    assert_eq!(values(&mut case, "e", "spell"), ["2021-02-03/.."]);
+}
+
+fn write_gexf_text(dir: &tempfile::TempDir, name: &str, graph_attrs: &str, nodes: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gexf xmlns=\"http://gexf.net/1.3\" version=\"1.3\">\n  <graph mode=\"dynamic\" {graph_attrs}>\n    <nodes>\n{nodes}    </nodes>\n    <edges/>\n  </graph>\n</gexf>\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn the_graphs_timezone_applies_to_times_without_an_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let london = write_gexf_text(
+        &dir,
+        "london.gexf",
+        "timeformat=\"dateTime\" timezone=\"Europe/London\"",
+        concat!(
+            "      <node id=\"winter\" start=\"2021-01-15T12:00:00\"/>\n",
+            "      <node id=\"summer\" start=\"2021-07-15T12:00:00.5\" end=\"2021-07-16T08:30\"/>\n",
+            "      <node id=\"own\" start=\"2021-07-15T12:00:00+05:00\"/>\n",
+            "      <node id=\"twice\" start=\"2021-10-31T01:30:00\"/>\n",
+            "      <node id=\"skipped\" start=\"2021-03-28T01:30:00\"/>\n",
+        ),
+    );
+    // Strict: the hour the clocks skipped does not exist in the zone.
+    let (_, mut case) = temp_case(&dir, "strict.copkit");
+    let err = gexf(&mut case, &london).unwrap_err().to_string();
+    assert!(
+        err.contains("line 9") && err.contains("2021-03-28T01:30:00"),
+        "{err}"
+    );
+    let (_, mut case) = temp_case(&dir, "london.copkit");
+    let r = import_gexf(&mut case, &london, &lenient(), &CancelToken::new()).unwrap();
+    assert_eq!((r.entities_created, r.rows_rejected), (4, 1));
+    assert_eq!(r.rejected[0].line, 9);
+    assert_eq!(
+        values(&mut case, "winter", "spell"),
+        ["2021-01-15T12:00:00+00:00/.."]
+    );
+    assert_eq!(
+        values(&mut case, "summer", "spell"),
+        ["2021-07-15T12:00:00.5+01:00/2021-07-16T08:30:00+01:00"]
+    );
+    assert_eq!(
+        values(&mut case, "own", "spell"),
+        ["2021-07-15T12:00:00+05:00/.."]
+    );
+    // The hour the clocks went back happens twice: the earlier reading, and a warning.
+    assert_eq!(
+        values(&mut case, "twice", "spell"),
+        ["2021-10-31T01:30:00+01:00/.."]
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.line == 8 && w.reason.contains("happens twice")),
+        "{:?}",
+        r.warnings
+    );
+
+    // A fixed offset, and a date (a calendar day, no zone) under it.
+    let fixed = write_gexf_text(
+        &dir,
+        "fixed.gexf",
+        "timezone=\"+05:30\"",
+        concat!(
+            "      <node id=\"t\" timestamp=\"2021-01-15T12:00:00\"/>\n",
+            "      <node id=\"d\" start=\"2021-01-15\"/>\n",
+        ),
+    );
+    let (_, mut case) = temp_case(&dir, "fixed.copkit");
+    gexf(&mut case, &fixed).unwrap();
+    assert_eq!(
+        values(&mut case, "t", "spell"),
+        ["2021-01-15T12:00:00+05:30"]
+    );
+    assert_eq!(values(&mut case, "d", "spell"), ["2021-01-15/.."]);
+
+    // A zone that is none fails the file, lenient or not (every time hangs on it).
+    let mars = write_gexf_text(&dir, "mars.gexf", "timezone=\"Mars/Olympus\"", "");
+    let (_, mut case) = temp_case(&dir, "mars.copkit");
+    let err = import_gexf(&mut case, &mars, &lenient(), &CancelToken::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 3") && err.contains("'Mars/Olympus'"),
+        "{err}"
+    );
+}
+
+/// Validates GEXF files against the official 1.3 schema; the errors, if any.
+fn xsd_errors(files: &[PathBuf]) -> Option<String> {
+    let schema = fixture("gexf-1.3", "gexf.xsd");
+    let mut args = vec![
+        "-c".to_string(),
+        "import sys, xmlschema\ns = xmlschema.XMLSchema(sys.argv[1])\nbad = 0\nfor f in sys.argv[2:]:\n    for e in s.iter_errors(f):\n        bad += 1\n        print(f, e.reason, e.path)\nsys.exit(1 if bad else 0)".to_string(),
+        schema.display().to_string(),
+    ];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let run = std::process::Command::new("python3")
+        .args(&args)
+        .output()
+        .unwrap();
+    (!run.status.success()).then(|| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        )
+    })
+}
+
+/// A node in two collections (GEXF `<parents>`) and two in a single one (`pid`), with an
+/// edge of their own.
+const PARENTS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<gexf xmlns="http://gexf.net/1.3" version="1.3">
+  <graph mode="static" defaultedgetype="directed">
+    <nodes>
+      <node id="gang" label="Gang"/>
+      <node id="firm" label="Firm"/>
+      <node id="x" label="X">
+        <parents>
+          <parent for="gang"/>
+          <parent for="firm"/>
+        </parents>
+      </node>
+      <node id="y" label="Y" pid="gang"/>
+      <node id="z" label="Z" pid="firm"/>
+    </nodes>
+    <edges>
+      <edge id="e1" source="x" target="y"/>
+    </edges>
+  </graph>
+</gexf>
+"#;
+
+#[test]
+fn nesting_goes_out_as_pid_and_parents_and_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let parents = dir.path().join("parents.gexf");
+    std::fs::write(&parents, PARENTS).unwrap();
+    // <parents> are memberships, as pid and nested nodes are: no descends_from.
+    let (_, mut case) = temp_case(&dir, "parents.copkit");
+    let r = gexf(&mut case, &parents).unwrap();
+    assert_eq!((r.entities_created, r.links), (5, 5));
+    let expected: Vec<(String, String)> =
+        [("X", "Firm"), ("X", "Gang"), ("Y", "Gang"), ("Z", "Firm")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .to_vec();
+    assert_eq!(memberships(&mut case), expected);
+    // A membership carrying data of its own (weight, label, a value, grading) keeps it.
+    {
+        use copkit::model::*;
+        let snap = case.snapshot().unwrap();
+        let by = |l: &str| snap.entities.iter().find(|e| e.label == l).unwrap().id;
+        let (y, firm) = (by("Y"), by("Firm"));
+        let mut l = NewLink::new(
+            "member_of",
+            EntityRef::Existing(y),
+            EntityRef::Existing(firm),
+        );
+        l.directed = true;
+        l.weight = Some(0.5);
+        l.label = Some("associate".into());
+        l.source_id = Some("m-1".into());
+        l.attributes.push(NewAttribute::new("role", "driver"));
+        common::import(
+            &mut case,
+            common::BatchItems {
+                batch: copkit::store::NewBatch {
+                    kind: "import".into(),
+                    description: "membership".into(),
+                    ..copkit::store::NewBatch::default()
+                },
+                entities: vec![],
+                links: vec![l],
+                events: vec![],
+            },
+        )
+        .unwrap();
+    }
+    let before = all_values(&mut case);
+    // A note on an item: GEXF has no place for it, and the manifest says so.
+    {
+        let snap = case.snapshot().unwrap();
+        let x = snap.entities.iter().find(|e| e.label == "X").unwrap().id;
+        case.apply(copkit::store::Command::AddNote {
+            owner: copkit::model::ItemRef::Entity(x),
+            note: copkit::model::NewNote {
+                text: "seen twice".into(),
+                source_ref: None,
+                grading: None,
+            },
+        })
+        .unwrap();
+    }
+    let manifest_check = dir.path().join("with-note.gexf");
+    let rep = export_gexf(&mut case, &manifest_check);
+    assert!(
+        rep.manifest
+            .not_exported
+            .iter()
+            .any(|n| n.starts_with("1 analyst notes")),
+        "{:?}",
+        rep.manifest.not_exported
+    );
+    // Our case (pid and <parents>), and the primer's nested nodes and pid hierarchies.
+    let (out, text, mut back) = nesting_round_trip(&dir, "parents", &mut case);
+    assert!(
+        text.contains("<parents>\n          <parent for="),
+        "a node in two collections names them in <parents>: {text}"
+    );
+    assert_eq!(all_values(&mut back), before);
+    let snap = back.snapshot().unwrap();
+    let m = snap
+        .links
+        .iter()
+        .find(|l| l.source_id.as_deref() == Some("m-1"))
+        .expect("the membership's own data came back");
+    assert_eq!(
+        (m.link_type.as_str(), m.weight, m.label.as_deref()),
+        ("member_of", Some(0.5), Some("associate"))
+    );
+    let mut files = vec![out];
+    for f in ["hierarchy1.gexf", "hierarchy3.gexf"] {
+        let (_, mut c) = temp_case(&dir, &format!("{f}.copkit"));
+        gexf(&mut c, &fixture("gexf-1.3/examples", f)).unwrap();
+        files.push(nesting_round_trip(&dir, f, &mut c).0);
+    }
+    if !python_has("xmlschema") || !python_has("networkx") {
+        eprintln!("SKIPPED: python3 with xmlschema and networkx is needed for the peer checks");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the CI must have xmlschema and networkx for this test"
+        );
+        return;
+    }
+    if let Some(errors) = xsd_errors(&files) {
+        panic!("the GEXF 1.3 schema refuses the nested export:\n{errors}");
+    }
+    // networkx reads the nesting: the parent of a pid, the list of <parents>.
+    let got = common::python(
+        "import sys, networkx as nx\nG = nx.read_gexf(sys.argv[1])\nlab = {n: d.get('label') for n, d in G.nodes(data=True)}\nout = []\nfor n, d in G.nodes(data=True):\n    ps = ([d['pid']] if 'pid' in d else []) + list(d.get('parents', []))\n    out.append(d['label'] + '<' + ','.join(sorted(lab[p] for p in ps)))\nprint(G.number_of_nodes(), G.number_of_edges(), ' '.join(sorted(out)))",
+        &files[0],
+    );
+    assert_eq!(got, "5 1 Firm< Gang< X<Firm,Gang Y<Firm,Gang Z<Firm");
+}
+
+/// Exports a case, checks its memberships went out as nesting (`pid`), not edges, and
+/// imports the export again: the same memberships. The export, its text and the new case.
+fn nesting_round_trip(
+    dir: &tempfile::TempDir,
+    name: &str,
+    case: &mut Case,
+) -> (PathBuf, String, Case) {
+    let members = memberships(case);
+    let out = dir.path().join(format!("out-{name}.gexf"));
+    export_gexf(case, &out);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains(" pid=\""), "{name}: {text}");
+    assert!(
+        !text.contains("value=\"member_of\""),
+        "{name}: a membership written as an edge"
+    );
+    let (_, mut back) = temp_case(dir, &format!("{name}.back.copkit"));
+    gexf(&mut back, &out).unwrap();
+    assert_eq!(memberships(&mut back), members, "{name}");
+    (out, text, back)
 }

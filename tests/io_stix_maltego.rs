@@ -754,6 +754,62 @@ fn a_maltego_graph_imports_with_types_labels_properties_and_links() {
     );
 }
 
+/// Two graph tabs of one .mtgx show the same entity (same Maltego id): one entity, its
+/// properties unioned, the different surname reported; notes, bookmark colour and link
+/// weight kept.
+#[test]
+fn an_entity_in_two_graphs_is_merged_with_notes_bookmark_and_weights_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let r = mtgx(&mut case, &fixture("graph", "two-graphs.mtgx")).unwrap();
+    assert_eq!(
+        (r.entities_created, r.links, r.rows_rejected),
+        (3, 2, 0),
+        "{r:?}"
+    );
+    let snap = case.snapshot().unwrap();
+    let jane = by_label(&snap, "Jane Doe");
+    assert_eq!(jane.source_id.as_deref(), Some("a1f0c2d4e6b8a0c2"));
+    assert_eq!(
+        jane.values("notes").collect::<Vec<_>>(),
+        ["Seen at the harbour\non two nights"]
+    );
+    assert_eq!(jane.values("bookmark").collect::<Vec<_>>(), ["red"]);
+    assert!(jane.values("notes#").next().is_none() && jane.values("bookmark#").next().is_none());
+    // From the second graph: a property the first lacks, and the surname it differs on.
+    assert_eq!(jane.values("person.age").collect::<Vec<_>>(), ["41"]);
+    let mut surnames: Vec<&str> = jane.values("person.lastname").collect();
+    surnames.sort();
+    assert_eq!(surnames, ["Doe", "Doe-Smith"]);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.field.as_deref() == Some("person.lastname")
+                && w.reason.contains("'Doe'")
+                && w.reason.contains("'Doe-Smith'")
+                && w.reason.contains("Graphs/Graph2.graphml")),
+        "{:?}",
+        r.warnings
+    );
+    // Links of both graphs hang on the one Jane, each with its weight.
+    let phone = by_label(&snap, "+44 7700 900123");
+    let company = by_label(&snap, "Blue Lynx Trading Ltd");
+    let uses = snap.links.iter().find(|l| l.link_type == "uses").unwrap();
+    assert_eq!(
+        (uses.source, uses.target, uses.weight),
+        (jane.id, phone.id, Some(75.0))
+    );
+    let director = snap
+        .links
+        .iter()
+        .find(|l| l.link_type == "director of")
+        .unwrap();
+    assert_eq!(
+        (director.source, director.target, director.weight),
+        (jane.id, company.id, Some(0.0))
+    );
+}
+
 #[test]
 fn hostile_mtgx_files_are_refused_naming_the_bound() {
     let dir = tempfile::tempdir().unwrap();

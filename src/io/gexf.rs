@@ -14,7 +14,8 @@
 //!   own time) becomes one `spell` value per spell: ISO 8601 interval text `start/end`, an
 //!   open bound as `..` (`2009-03-01/..`), an instant (the timestamp representation) as the
 //!   bare time `2009-03-01`. Times stay as written (integer, double, date or dateTime, as
-//!   the file's `timeformat` says); each must read as one of the four.
+//!   the file's `timeformat` says, a dateTime without offset with the graph's timezone
+//!   applied); each must read as one of the four.
 //! - A time-varying value (`<attvalue for="2" value="1" start=".." end=".."/>`, or with
 //!   `timestamp`) becomes a value of property `title@interval`, for example `indegree@
 //!   2009-03-01/2009-03-10` = `2`: the value keeps its own type and sits with the interval
@@ -25,16 +26,28 @@
 //! choosing the `timeformat` the values share and the timestamp representation when every
 //! time is an instant, so GEXF → case → GEXF keeps every value with its interval.
 //!
-//! Nested nodes: a node inside another's `<nodes>`, or naming a `pid`, becomes an entity of
-//! its own linked to its parent by a directed `member_of` link (child → parent); phylogeny
-//! `<parents>` become `descends_from` links. Edges may name nodes at any level.
+//! Nested nodes are collection membership: a node inside another's `<nodes>`, naming a
+//! `pid`, or listing `<parents>` (several collections) becomes an entity of its own with a
+//! directed `member_of` link to each parent (child → parent), one per pair however many ways
+//! the file says it. The writer turns member_of links back into nesting: `pid` for a node
+//! with one parent, `<parents>` for several (both in the 1.3 schema; `pid` rather than nested
+//! `<nodes>` because networkx's reader drops a node that holds `<nodes>` and Gephi reads
+//! both as flat nodes), and what each membership link held (weight, label, strength,
+//! grading, provenance, values) goes in the child's `copkit:memberships` attribute. Edges may
+//! name nodes at any level.
+//!
+//! The graph's `timezone` (an IANA name or an offset) is applied to every dateTime without an
+//! offset: it is read with the offset the zone had then (`2012-09-12T15:04:01` under
+//! America/Los_Angeles is `2012-09-12T15:04:01-07:00`). A time that does not parse fails the
+//! file with its line, or in lenient mode rejects only its node or edge (and the edges that
+//! hang on a rejected node), each reject with its line and field.
 
 use super::IoError;
 use super::export::Selection;
 use super::graphml::{
     GraphOptions, Item, Key, Parsed, attrs_json, import_parsed, line_of, to_json, xml_text,
 };
-use super::report::ImportReport;
+use super::report::{ImportReport, RowProblem};
 use crate::jobs::CancelToken;
 use crate::store::Case;
 use quick_xml::events::Event as X;
@@ -161,19 +174,211 @@ fn spells_of(a: &dyn Fn(&str) -> Result<Option<String>, IoError>) -> Result<Vec<
     Ok(out)
 }
 
+/// The graph's `timezone` (GEXF 1.3): an IANA zone name (`Europe/Paris`, `UTC`) or a fixed
+/// offset (`+02:00`, `-0500`, `Z`), the forms Gephi's reader accepts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Zone {
+    Named(chrono_tz::Tz),
+    Fixed(chrono::FixedOffset),
+}
+
+fn parse_zone(z: &str) -> Option<Zone> {
+    let z = z.trim();
+    if let Ok(tz) = z.parse::<chrono_tz::Tz>() {
+        return Some(Zone::Named(tz));
+    }
+    if z == "Z" {
+        return chrono::FixedOffset::east_opt(0).map(Zone::Fixed);
+    }
+    let (sign, rest) = match z.as_bytes().first()? {
+        b'+' => (1, &z[1..]),
+        b'-' => (-1, &z[1..]),
+        _ => return None,
+    };
+    let (h, m) = match (rest.len(), rest.split_once(':')) {
+        (5, Some((h, m))) => (h, m),
+        (4, None) => rest.split_at(2),
+        (2, None) => (rest, "00"),
+        _ => return None,
+    };
+    if !(h.len() == 2 && m.len() == 2 && (h.to_string() + m).bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    if h > 23 || m > 59 {
+        return None;
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60)).map(Zone::Fixed)
+}
+
+/// One time with the graph's zone applied: a dateTime without an offset gets the offset the
+/// zone had at that moment (written after the time as given); any other time stays as
+/// written (a date is a calendar day, integers and doubles have no zone). A local time the
+/// zone skips (a clock change) is refused; one it repeats takes the earlier offset, with a
+/// note.
+fn zoned_time(t: &str, zone: Zone, notes: &mut Vec<String>) -> Result<String, String> {
+    use chrono::LocalResult;
+    if time_kind(t) != Some(TimeKind::DateTime) || chrono::DateTime::parse_from_rfc3339(t).is_ok() {
+        return Ok(t.to_string());
+    }
+    let (naive, seconds) = match chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f") {
+        Ok(n) => (n, true),
+        Err(_) => match chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M") {
+            Ok(n) => (n, false),
+            Err(_) => return Ok(t.to_string()),
+        },
+    };
+    let local = match zone {
+        Zone::Named(tz) => naive.and_local_timezone(tz).map(|d| d.fixed_offset()),
+        Zone::Fixed(o) => naive.and_local_timezone(o),
+    };
+    let at = match local {
+        LocalResult::Single(d) => d,
+        LocalResult::Ambiguous(early, _) => {
+            notes.push(format!(
+                "'{t}' happens twice in the graph's time zone (the clocks went back); read with the earlier offset {}",
+                early.offset()
+            ));
+            early
+        }
+        LocalResult::None => {
+            return Err(format!(
+                "'{t}' does not exist in the graph's time zone (the clocks skipped it)"
+            ));
+        }
+    };
+    Ok(if seconds {
+        format!("{t}{}", at.offset())
+    } else {
+        at.to_rfc3339()
+    })
+}
+
+/// Checks each spell text as a GEXF time and applies the graph's zone to its bounds. The
+/// reason, when one is no time or not in the zone.
+fn check_spells(
+    spells: Vec<String>,
+    what: &str,
+    zone: Option<Zone>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<String>, String> {
+    let mut out = Vec::with_capacity(spells.len());
+    for s in spells {
+        if parse_spell(&s).is_none() {
+            // The bound that is no time, not the interval text made of it.
+            let bad = s
+                .split_once('/')
+                .and_then(|(a, b)| [a, b].into_iter().find(|x| open_bound(x).is_none()))
+                .unwrap_or(&s);
+            return Err(format!(
+                "{what}: '{bad}' is no GEXF time (an integer, a double, a date yyyy-mm-dd or a dateTime)"
+            ));
+        }
+        let Some(zone) = zone else {
+            out.push(s);
+            continue;
+        };
+        let mut one = |b: &str| -> Result<String, String> {
+            let b = b.trim();
+            if b == ".." {
+                Ok(b.to_string())
+            } else {
+                zoned_time(b, zone, notes).map_err(|r| format!("{what}: {r}"))
+            }
+        };
+        out.push(match s.split_once('/') {
+            None => one(&s)?,
+            Some((a, b)) => format!("{}/{}", one(a)?, one(b)?),
+        });
+    }
+    Ok(out)
+}
+
+/// The fields of a `copkit:memberships` entry, as the edge keys of a member_of link.
+const MEMBERSHIP_FIELDS: &[(&str, &str)] = &[
+    ("weight", "double"),
+    ("label", "string"),
+    ("copkit:strength", "string"),
+    ("copkit:source_id", "string"),
+    ("copkit:grading", "string"),
+    ("copkit:provenance", "string"),
+    ("copkit:attributes", "string"),
+];
+
+/// The node attribute that carries, for a node written nested (`pid` or `<parents>`), what
+/// each membership link held beyond its two ends: a JSON list of objects naming the
+/// `parent` node and the link's [`MEMBERSHIP_FIELDS`].
+const MEMBERSHIPS: &str = "copkit:memberships";
+
+/// A membership's link data from one `copkit:memberships` entry: (parent, edge data).
+type Membership = (String, Vec<(String, String, String)>);
+
+fn memberships_of(json: &str) -> Result<Vec<Membership>, String> {
+    let list: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_str(json).map_err(|e| format!("not a JSON list of memberships ({e})"))?;
+    let mut out = Vec::new();
+    for m in list {
+        let mut parent = None;
+        let mut data = Vec::new();
+        for (k, v) in m {
+            let text = match &v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if k == "parent" {
+                parent = Some(text);
+            } else if MEMBERSHIP_FIELDS.iter().any(|(f, _)| *f == k) {
+                data.push((format!("member:{k}"), text, String::new()));
+            } else {
+                return Err(format!(
+                    "a membership has a field '{k}' COPKIT does not write"
+                ));
+            }
+        }
+        let parent = parent.ok_or("a membership names no parent")?;
+        out.push((parent, data));
+    }
+    Ok(out)
+}
+
+/// What the parser set aside in lenient mode (elements with a bad time, and what hangs on
+/// them) and noted, for the import report.
+#[derive(Default)]
+struct ParseNotes {
+    rejected: Vec<RowProblem>,
+    warnings: Vec<RowProblem>,
+}
+
+/// An element being read, and why it will be rejected if something in it was bad.
+type Open = (Item, Option<(String, String)>);
+
 /// A link between a nested node and its parent, as an edge of the parsed file.
-fn parent_edge(child: &str, parent: &str, line: u64, link_type: &str) -> Item {
+fn parent_edge(child: &str, parent: &str, line: u64) -> Item {
     Item {
         id: String::new(),
         line,
         source: child.to_string(),
         target: parent.to_string(),
         directed: Some(true),
-        data: vec![("kind".into(), link_type.into(), String::new())],
+        data: vec![("kind".into(), "member_of".into(), String::new())],
     }
 }
 
-fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoError> {
+/// An element's label in a reject, as the GraphML importer words it.
+fn element_label(is_node: bool, item: &Item) -> String {
+    match (is_node, item.id.is_empty()) {
+        (true, _) => format!("node {}", item.id),
+        (false, true) => format!("edge {}->{}", item.source, item.target),
+        (false, false) => format!("edge {}", item.id),
+    }
+}
+
+fn parse(
+    path: &Path,
+    text: &str,
+    limits: &super::Limits,
+    lenient: bool,
+) -> Result<(Parsed, ParseNotes), IoError> {
     let mut reader = quick_xml::Reader::from_str(text);
     let perr = |offset: u64, reason: String| IoError::Parse {
         path: path.to_path_buf(),
@@ -195,15 +400,29 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
             },
         );
     }
+    for (name, kind) in MEMBERSHIP_FIELDS {
+        keys.insert(
+            format!("member:{name}"),
+            Key {
+                name: (*name).into(),
+                kind: (*kind).into(),
+            },
+        );
+    }
+    let mut notes = ParseNotes::default();
     let mut directed_default = false;
+    let mut zone: Option<Zone> = None;
     let mut nodes = Vec::new();
     let mut edges = Vec::new();
     let mut depth = 0usize;
     let mut class = "node".to_string();
     // The nodes open around the parser (a node's children sit in its own <nodes>), and the
-    // edge open, if any (edges hold no nodes).
-    let mut open: Vec<Item> = Vec::new();
-    let mut edge: Option<Item> = None;
+    // edge open, if any (edges hold no nodes), each with the reason it will be rejected
+    // (lenient mode) if one of its times is bad.
+    let mut open: Vec<Open> = Vec::new();
+    let mut edge: Option<Open> = None;
+    // Nodes rejected (lenient mode), by id, with their line: edges to them are rejected too.
+    let mut rejected_nodes: HashMap<String, u64> = HashMap::new();
     let mut graph_seen = false;
     let mut slice_spells: Vec<String> = Vec::new();
     // Declared defaults (`<attribute><default>true</default>`), by key, given to every
@@ -215,6 +434,12 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
     let mut parent_edges: Vec<Item> = Vec::new();
     let mut saw_root = false;
     let mut lines = super::graphml::LineCounter::new(text);
+    // A rejected element's reject, worded as the GraphML importer words its own.
+    let reject = |is_node: bool, item: &Item, (field, reason): (String, String)| RowProblem {
+        line: item.line,
+        field: Some(field),
+        reason: format!("{}: {reason}", element_label(is_node, item)),
+    };
     loop {
         let pos = reader.buffer_position();
         let ev = reader
@@ -233,27 +458,42 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
             let name = e.local_name();
             let name: &str = name.as_ref();
             let a = |n: &str| attr(&e, n).map_err(|r| perr(pos, r));
-            // Every time a file gives must read as one of GEXF's time formats.
-            let checked = |spells: Vec<String>, what: &str| -> Result<Vec<String>, IoError> {
-                for s in &spells {
-                    if parse_spell(s).is_none() {
-                        return Err(perr(
-                            pos,
-                            format!(
-                                "{what}: '{s}' is no GEXF time (an integer, a double, a date yyyy-mm-dd or a dateTime)"
-                            ),
-                        ));
-                    }
+            // Every time a file gives must read as one of GEXF's time formats. A bad one
+            // fails the file, or in lenient mode its element (the reason is kept).
+            let mut zone_notes = Vec::new();
+            let mut notes_of_graph = Vec::new();
+            let mut checked =
+                |spells: Vec<String>, what: &str| check_spells(spells, what, zone, &mut zone_notes);
+            let refuse = |reason: String| -> Result<String, IoError> {
+                if lenient {
+                    Ok(reason)
+                } else {
+                    Err(perr(pos, reason))
                 }
-                Ok(spells)
             };
             match name {
                 "gexf" => saw_root = true,
                 "graph" if !graph_seen => {
                     graph_seen = true;
                     directed_default = a("defaultedgetype")?.as_deref() != Some("undirected");
+                    if let Some(z) = a("timezone")?.filter(|z| !z.trim().is_empty()) {
+                        zone = Some(parse_zone(&z).ok_or_else(|| {
+                            perr(
+                                pos,
+                                format!(
+                                    "the graph's timezone '{z}' is neither a time zone name (Europe/Paris, UTC) nor an offset (+02:00)"
+                                ),
+                            )
+                        })?);
+                    }
                     if a("mode")?.as_deref() == Some("slice") {
-                        slice_spells = checked(spells_of(&a)?, "the graph's time")?;
+                        slice_spells = check_spells(
+                            spells_of(&a)?,
+                            "the graph's time",
+                            zone,
+                            &mut notes_of_graph,
+                        )
+                        .map_err(|r| perr(pos, r))?;
                     }
                 }
                 "attributes" => class = a("class")?.unwrap_or_else(|| "node".into()),
@@ -292,34 +532,53 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                     if let Some(l) = a("label")? {
                         item.data.push(("label".into(), l, String::new()));
                     }
+                    let mut bad = None;
                     let mut spells = spells_of(&a)?;
                     for (list, intervals) in [("timestamps", false), ("intervals", true)] {
                         if let Some(v) = a(list)? {
-                            spells.extend(time_list(&v, intervals).map_err(|r| perr(pos, r))?);
+                            match time_list(&v, intervals) {
+                                Ok(t) => spells.extend(t),
+                                Err(r) => bad = Some((list.to_string(), refuse(r)?)),
+                            }
                         }
                     }
-                    for s in checked(spells, &format!("<{name}> time"))? {
-                        item.data.push((SPELL.into(), s, String::new()));
+                    match checked(spells, &format!("<{name}> time")) {
+                        Ok(spells) => {
+                            for s in spells {
+                                item.data.push((SPELL.into(), s, String::new()));
+                            }
+                        }
+                        Err(r) => {
+                            bad = bad.or(Some((SPELL.to_string(), refuse(r)?)));
+                        }
                     }
                     if is_node {
-                        let parent = open.last().map(|p| p.id.clone());
+                        let parent = open.last().map(|(p, _)| p.id.clone());
                         if let Some(p) = &parent {
-                            parent_edges.push(parent_edge(&item.id, p, item.line, "member_of"));
+                            parent_edges.push(parent_edge(&item.id, p, item.line));
                         }
                         if let Some(pid) = a("pid")?.filter(|p| Some(p) != parent.as_ref()) {
-                            parent_edges.push(parent_edge(&item.id, &pid, item.line, "member_of"));
+                            parent_edges.push(parent_edge(&item.id, &pid, item.line));
                         }
                     }
-                    match (empty, is_node) {
-                        (true, true) => nodes.push(item),
-                        (true, false) => edges.push(item),
-                        (false, true) => open.push(item),
-                        (false, false) => edge = Some(item),
+                    match (empty, is_node, bad) {
+                        (true, _, Some(bad)) => {
+                            if is_node {
+                                rejected_nodes.insert(item.id.clone(), item.line);
+                            }
+                            notes.rejected.push(reject(is_node, &item, bad));
+                        }
+                        (true, true, None) => nodes.push(item),
+                        (true, false, None) => edges.push(item),
+                        (false, true, bad) => open.push((item, bad)),
+                        (false, false, bad) => edge = Some((item, bad)),
                     }
                 }
+                // Parents (GEXF's phylogeny) are memberships as `pid` is: a node in several
+                // collections names them all here.
                 "parent" => {
-                    if let (Some(node), Some(of)) = (open.last(), a("for")?) {
-                        parent_edges.push(parent_edge(&node.id, &of, node.line, "descends_from"));
+                    if let (Some((node, _)), Some(of)) = (open.last(), a("for")?) {
+                        parent_edges.push(parent_edge(&node.id, &of, node.line));
                     }
                 }
                 "attvalue" => {
@@ -331,8 +590,8 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                     };
                     let value = a("value")?.unwrap_or_default();
                     let is_node = edge.is_none();
-                    let spells = checked(spells_of(&a)?, "<attvalue> time")?;
-                    if let Some(item) = edge.as_mut().or(open.last_mut()) {
+                    let spells = checked(spells_of(&a)?, "<attvalue> time");
+                    if let Some((item, bad)) = edge.as_mut().or(open.last_mut()) {
                         let key = format!("{}:{id}", if is_node { "node" } else { "edge" });
                         let Some(declared) = keys.get(&key).cloned() else {
                             return Err(perr(
@@ -341,6 +600,14 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                                     "<attvalue for=\"{id}\"> names an attribute no <attribute> element declares"
                                 ),
                             ));
+                        };
+                        let spells = match spells {
+                            Ok(s) => s,
+                            Err(r) => {
+                                let r = refuse(format!("{r} (line {})", line_of(text, pos)))?;
+                                bad.get_or_insert((declared.name.clone(), r));
+                                continue;
+                            }
                         };
                         if spells.is_empty() {
                             item.data.push((key.clone(), value.clone(), String::new()));
@@ -358,14 +625,33 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                     }
                 }
                 "spell" | "slice" => {
-                    let spells = checked(spells_of(&a)?, &format!("<{name}>"))?;
-                    if let Some(item) = edge.as_mut().or(open.last_mut()) {
-                        for s in spells {
-                            item.data.push((SPELL.into(), s, String::new()));
+                    let spells = checked(spells_of(&a)?, &format!("<{name}>"));
+                    if let Some((item, bad)) = edge.as_mut().or(open.last_mut()) {
+                        match spells {
+                            Ok(spells) => {
+                                for s in spells {
+                                    item.data.push((SPELL.into(), s, String::new()));
+                                }
+                            }
+                            Err(r) => {
+                                let r = refuse(format!("{r} (line {})", line_of(text, pos)))?;
+                                bad.get_or_insert((SPELL.to_string(), r));
+                            }
                         }
                     }
                 }
                 _ => {}
+            }
+            zone_notes.append(&mut notes_of_graph);
+            if !zone_notes.is_empty() {
+                let line = line_of(text, pos);
+                notes
+                    .warnings
+                    .extend(zone_notes.into_iter().map(|reason| RowProblem {
+                        line,
+                        field: Some(SPELL.into()),
+                        reason,
+                    }));
             }
             continue;
         }
@@ -410,8 +696,19 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
                             defaults.push((key.clone(), d));
                         }
                     }
-                    "node" => nodes.extend(open.pop()),
-                    "edge" => edges.extend(edge.take()),
+                    "node" => match open.pop() {
+                        Some((item, None)) => nodes.push(item),
+                        Some((item, Some(bad))) => {
+                            rejected_nodes.insert(item.id.clone(), item.line);
+                            notes.rejected.push(reject(true, &item, bad));
+                        }
+                        None => {}
+                    },
+                    "edge" => match edge.take() {
+                        Some((item, None)) => edges.push(item),
+                        Some((item, Some(bad))) => notes.rejected.push(reject(false, &item, bad)),
+                        None => {}
+                    },
                     _ => {}
                 }
             }
@@ -456,16 +753,96 @@ fn parse(path: &Path, text: &str, limits: &super::Limits) -> Result<Parsed, IoEr
             }
         }
     }
+    // What a membership link held (our own export writes it on the child node): taken off
+    // the node, given to its link below.
+    let mut held: HashMap<String, Vec<Membership>> = HashMap::new();
+    let mut kept = Vec::with_capacity(nodes.len());
+    for mut n in nodes {
+        let (mine, rest): (Vec<_>, Vec<_>) = n
+            .data
+            .into_iter()
+            .partition(|(k, _, _)| keys.get(k).is_some_and(|k| k.name == MEMBERSHIPS));
+        n.data = rest;
+        let mut list = Vec::new();
+        let mut bad = None;
+        for (_, v, _) in mine {
+            match memberships_of(&v) {
+                Ok(m) => list.extend(m),
+                Err(r) => bad = Some(r),
+            }
+        }
+        if let Some(r) = bad {
+            if !lenient {
+                return Err(IoError::Parse {
+                    path: path.to_path_buf(),
+                    location: format!("line {}", n.line),
+                    reason: format!("node {}, field '{MEMBERSHIPS}': {r}", n.id),
+                });
+            }
+            rejected_nodes.insert(n.id.clone(), n.line);
+            notes
+                .rejected
+                .push(reject(true, &n, (MEMBERSHIPS.to_string(), r)));
+            continue;
+        }
+        if !list.is_empty() {
+            held.entry(n.id.clone()).or_default().extend(list);
+        }
+        kept.push(n);
+    }
+    let nodes = kept;
+    // One membership per child and parent, however many ways the file says it (nesting, pid,
+    // <parents>).
+    let mut seen = std::collections::HashSet::new();
+    parent_edges.retain(|e| seen.insert((e.source.clone(), e.target.clone())));
+    for e in &mut parent_edges {
+        if let Some(list) = held.get_mut(&e.source)
+            && let Some(i) = list.iter().position(|(p, _)| *p == e.target)
+        {
+            let (_, data) = list.swap_remove(i);
+            e.data.extend(data);
+        }
+    }
     edges.append(&mut parent_edges);
-    Ok(Parsed {
-        keys,
-        directed_default,
-        nodes,
-        edges,
-    })
+    // Edges that hang on a rejected node go with it, saying so (not "not in the file").
+    if !rejected_nodes.is_empty() {
+        let accepted: std::collections::HashSet<&str> =
+            nodes.iter().map(|n| n.id.as_str()).collect();
+        let mut kept = Vec::with_capacity(edges.len());
+        for e in edges {
+            let gone = [(&e.source, "source"), (&e.target, "target")]
+                .into_iter()
+                .find(|(end, _)| {
+                    rejected_nodes.contains_key(end.as_str()) && !accepted.contains(end.as_str())
+                });
+            match gone {
+                Some((end, field)) => notes.rejected.push(RowProblem {
+                    line: e.line,
+                    field: Some(field.into()),
+                    reason: format!(
+                        "{}: node '{end}' was rejected (line {})",
+                        element_label(false, &e),
+                        rejected_nodes[end.as_str()]
+                    ),
+                }),
+                None => kept.push(e),
+            }
+        }
+        edges = kept;
+    }
+    Ok((
+        Parsed {
+            keys,
+            directed_default,
+            nodes,
+            edges,
+        },
+        notes,
+    ))
 }
 
-/// Imports a GEXF file as one batch.
+/// Imports a GEXF file as one batch. In lenient mode an element with a bad time is rejected
+/// (with its line) and the rest imported; otherwise it fails the file.
 pub fn import_gexf(
     case: &mut Case,
     path: &Path,
@@ -473,8 +850,8 @@ pub fn import_gexf(
     cancel: &CancelToken,
 ) -> Result<ImportReport, IoError> {
     let (src, decoded) = super::read_source_text(path, &opts.limits, "a GEXF (XML) file")?;
-    let parsed = parse(path, &decoded.text, &opts.limits)?;
-    import_parsed(
+    let (parsed, notes) = parse(path, &decoded.text, &opts.limits, opts.lenient)?;
+    let mut report = import_parsed(
         case,
         path,
         &src,
@@ -483,7 +860,15 @@ pub fn import_gexf(
         opts,
         cancel,
         "gexf",
-    )
+    )?;
+    let set_aside = notes.rejected.len() as u64;
+    report.rows_read += set_aside;
+    report.rows_rejected += set_aside;
+    report.rejected.extend(notes.rejected);
+    report.rejected.sort_by_key(|r| r.line);
+    report.warnings.extend(notes.warnings);
+    report.warnings.sort_by_key(|r| r.line);
+    Ok(report)
 }
 
 /// An element's attribute values sorted for GEXF: its spells, its time-varying values
@@ -546,6 +931,69 @@ fn spell_attrs(s: &Spell<'_>, timestamps: bool, dropped: &mut usize) -> String {
             out
         }
     }
+}
+
+/// The member_of links written as GEXF nesting rather than as edges: a directed link from a
+/// child to another entity of the export, one per (child, parent) pair (a second link for
+/// the same pair stays an edge).
+struct Nesting<'a> {
+    /// Each child's membership links, in the selection's order.
+    parents: HashMap<crate::model::EntityId, Vec<&'a crate::model::Link>>,
+    written: std::collections::HashSet<crate::model::LinkId>,
+}
+
+impl<'a> Nesting<'a> {
+    fn of(sel: &Selection<'a>) -> Nesting<'a> {
+        let ids: std::collections::HashSet<_> = sel.entities.iter().map(|e| e.id).collect();
+        let mut out = Nesting {
+            parents: HashMap::new(),
+            written: std::collections::HashSet::new(),
+        };
+        for l in &sel.links {
+            if l.link_type != "member_of"
+                || !l.directed
+                || l.source == l.target
+                || !ids.contains(&l.source)
+                || !ids.contains(&l.target)
+            {
+                continue;
+            }
+            let list = out.parents.entry(l.source).or_default();
+            if list.iter().all(|p| p.target != l.target) {
+                list.push(l);
+                out.written.insert(l.id);
+            }
+        }
+        out
+    }
+}
+
+/// What each membership link holds beyond its ends, for `copkit:memberships`.
+fn memberships_json(links: &[&crate::model::Link]) -> String {
+    let list: Vec<serde_json::Value> = links
+        .iter()
+        .map(|l| {
+            let mut m = serde_json::Map::new();
+            m.insert("parent".into(), l.target.to_string().into());
+            if let Some(w) = l.weight {
+                m.insert("weight".into(), w.into());
+            }
+            if let Some(lb) = &l.label {
+                m.insert("label".into(), lb.clone().into());
+            }
+            m.insert("copkit:strength".into(), l.strength.as_str().into());
+            if let Some(s) = &l.source_id {
+                m.insert("copkit:source_id".into(), s.clone().into());
+            }
+            if l.grading.is_some() {
+                m.insert("copkit:grading".into(), to_json(&l.grading).into());
+            }
+            m.insert("copkit:provenance".into(), to_json(&l.provenance).into());
+            m.insert("copkit:attributes".into(), attrs_json(&l.attributes).into());
+            serde_json::Value::Object(m)
+        })
+        .collect();
+    serde_json::to_string(&list).unwrap_or_default()
 }
 
 /// One attribute declaration of the output: its title and GEXF type.
@@ -638,6 +1086,7 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         );
     }
     out.push_str(">\n");
+    let nesting = Nesting::of(sel);
     let node_attrs = [
         "type",
         "copkit:source_id",
@@ -646,6 +1095,7 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         "copkit:provenance",
         "copkit:attributes",
         "copkit:synthetic",
+        MEMBERSHIPS,
     ];
     let edge_attrs = [
         "type",
@@ -802,9 +1252,15 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
     };
     out.push_str("    <nodes>\n");
     for (e, times) in sel.entities.iter().zip(&entity_times) {
+        let parents = nesting.parents.get(&e.id).map_or(&[][..], Vec::as_slice);
+        // One parent is a `pid`; a node in several collections names them in <parents>.
+        let pid = match parents {
+            [only] => format!(" pid=\"{}\"", only.target),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "      <node id=\"{}\" label=\"{}\">",
+            "      <node id=\"{}\" label=\"{}\"{pid}>",
             e.id,
             attr_text(&e.label, &mut dropped)
         );
@@ -822,9 +1278,19 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
         if e.grading.is_some() {
             v.push(("copkit:grading", to_json(&e.grading)));
         }
+        if !parents.is_empty() {
+            v.push((MEMBERSHIPS, memberships_json(parents)));
+        }
         let mut v: Vec<(String, String)> = v.into_iter().map(|(t, x)| (t.to_string(), x)).collect();
         column_values(&node_cols, &times.plain, &mut v);
         attvalues(&mut out, &node_list, &node_dynamic, &v, times, &mut dropped);
+        if parents.len() > 1 {
+            out.push_str("        <parents>\n");
+            for l in parents {
+                let _ = writeln!(out, "          <parent for=\"{}\"/>", l.target);
+            }
+            out.push_str("        </parents>\n");
+        }
         out.push_str("      </node>\n");
     }
     if sel.events.iter().any(|ev| ev.participants.len() == 1) {
@@ -839,6 +1305,9 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
     }
     out.push_str("    </nodes>\n    <edges>\n");
     for (l, times) in sel.links.iter().zip(&link_times) {
+        if nesting.written.contains(&l.id) {
+            continue;
+        }
         let _ = write!(
             out,
             "      <edge id=\"{}\" source=\"{}\" target=\"{}\"",
@@ -973,6 +1442,43 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
             "{dropped} characters that XML 1.0 forbids (control characters) were dropped"
         ));
     }
+    let timed_memberships = sel
+        .links
+        .iter()
+        .zip(&link_times)
+        .filter(|(l, t)| {
+            nesting.written.contains(&l.id) && !(t.spells.is_empty() && t.timed.is_empty())
+        })
+        .count();
+    if timed_memberships > 0 {
+        cannot.push(format!(
+            "{timed_memberships} member_of links with spells or time-varying values, written as nesting (pid or <parents>): a membership has no time in GEXF, so their times travel only in copkit:memberships"
+        ));
+    }
+    let notes = sel.entities.iter().map(|e| e.notes.len()).sum::<usize>()
+        + sel.links.iter().map(|l| l.notes.len()).sum::<usize>()
+        + sel.events.iter().map(|e| e.notes.len()).sum::<usize>();
+    if notes > 0 {
+        cannot.push(format!(
+            "{notes} analyst notes on items (GEXF has no place for them)"
+        ));
+    }
+    let reviews = sel
+        .entities
+        .iter()
+        .filter(|e| e.review_date.is_some())
+        .count()
+        + sel.links.iter().filter(|l| l.review_date.is_some()).count()
+        + sel
+            .events
+            .iter()
+            .filter(|e| e.review_date.is_some())
+            .count();
+    if reviews > 0 {
+        cannot.push(format!(
+            "{reviews} review dates (the retention rules' dates stay in the case)"
+        ));
+    }
     Ok(cannot)
 }
 
@@ -1024,5 +1530,56 @@ mod tests {
             ["4.0/14.0", "21.0/124.0"]
         );
         assert!(time_list("<[4.0]>", true).is_err());
+    }
+
+    #[test]
+    fn a_zone_is_a_name_or_an_offset() {
+        let east = |s| chrono::FixedOffset::east_opt(s).map(Zone::Fixed);
+        assert_eq!(parse_zone("+05:30"), east(5 * 3600 + 1800));
+        assert_eq!(parse_zone("-0500"), east(-5 * 3600));
+        assert_eq!(parse_zone("+02"), east(2 * 3600));
+        assert_eq!(parse_zone("Z"), east(0));
+        assert_eq!(
+            parse_zone("Europe/Paris"),
+            Some(Zone::Named(chrono_tz::Tz::Europe__Paris))
+        );
+        assert_eq!(parse_zone("UTC"), Some(Zone::Named(chrono_tz::Tz::UTC)));
+        for bad in ["Mars/Olympus", "+25:00", "+5:30", "+05:3x", "", "0530"] {
+            assert_eq!(parse_zone(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_a_datetime_without_an_offset_takes_the_zone() {
+        let paris = Zone::Named(chrono_tz::Tz::Europe__Paris);
+        let mut notes = Vec::new();
+        let mut z = |t| zoned_time(t, paris, &mut notes);
+        assert_eq!(
+            z("2020-06-01T10:00:00").unwrap(),
+            "2020-06-01T10:00:00+02:00"
+        );
+        assert_eq!(z("2020-12-01T10:00").unwrap(), "2020-12-01T10:00:00+01:00");
+        assert_eq!(z("2020-06-01T10:00:00Z").unwrap(), "2020-06-01T10:00:00Z");
+        assert_eq!(z("2020-06-01").unwrap(), "2020-06-01");
+        assert_eq!(z("12.5").unwrap(), "12.5");
+        assert!(
+            z("2020-03-29T02:30:00").is_err(),
+            "the hour the clocks skip"
+        );
+        assert_eq!(
+            check_spells(
+                vec!["2020-06-01T10:00:00/..".into()],
+                "t",
+                Some(paris),
+                &mut notes
+            )
+            .unwrap(),
+            ["2020-06-01T10:00:00+02:00/.."]
+        );
+        assert!(
+            check_spells(vec!["2020-06-01/soon".into()], "t", None, &mut notes)
+                .unwrap_err()
+                .contains("'soon' is no GEXF time")
+        );
     }
 }

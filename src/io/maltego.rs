@@ -32,8 +32,23 @@
 //!   import's default link type. The Maltego link type is kept as `maltegoLinkType`,
 //!   `maltego.link.weight` becomes the link weight, other properties are kept except the purely
 //!   visual ones (show-label, style, thickness, colour).
+//! - The analyst's notes (property `notes#`, as Maltego's transform libraries name it, or
+//!   `maltego.entity.notes`, or an `<mtg:Notes>` element) become attribute `notes`; the
+//!   bookmark (`bookmark#`, 0 to 4) becomes attribute `bookmark` with its colour (blue, green,
+//!   yellow, orange, red; -1, none, is not kept).
+//! - An entity that more than one graph of the file shows (the same Maltego entity id, as
+//!   graph tabs that share an entity do) is one entity: its properties unioned, a value that
+//!   differs reported as a warning (both kept; for type, label and weight the first graph's).
+//!   The same for a link id seen twice.
+//!
+//! The GraphML reader (`graphml`'s private `parse`) is not reused for the graph entries: it keeps the
+//! text of each `<data>` element, and Maltego's values sit in nested `mtg:` elements inside
+//! one (`MaltegoEntity/Properties/Property/Value`), so this module reads them with a loop of
+//! its own, with the same hardening (DOCTYPE refused, depth and field size bounded), and
+//! hands the result to the GraphML importer's batch writer (`import_parsed`) in its shape.
 
 use super::graphml::{GraphOptions, Item, Key, LineCounter, Parsed, attr, check_depth, line_of};
+use super::report::RowProblem;
 use super::xlsx::{MAX_ZIP_BYTES, MAX_ZIP_ENTRIES};
 use super::{ImportReport, IoError, SourceBytes, read_source};
 use crate::jobs::CancelToken;
@@ -140,8 +155,24 @@ struct Element {
     maltego_type: String,
     maltego_id: Option<String>,
     direct_value: Option<String>,
+    /// The text of an `<mtg:Notes>` element, if the entity has one.
+    notes: Option<String>,
     properties: Vec<Property>,
 }
+
+/// The entity properties that hold the analyst's notes: `notes#` (as Maltego's transform
+/// libraries name it) or `maltego.entity.notes`.
+const NOTES: &[&str] = &["notes#", "maltego.entity.notes"];
+
+/// The entity property that holds the bookmark colour, and its values (-1 is none).
+const BOOKMARK: &str = "bookmark#";
+const BOOKMARK_COLOURS: &[(&str, &str)] = &[
+    ("0", "blue"),
+    ("1", "green"),
+    ("2", "yellow"),
+    ("3", "orange"),
+    ("4", "red"),
+];
 
 fn zip_error(path: &Path, reason: String) -> IoError {
     IoError::Parse {
@@ -282,6 +313,8 @@ fn parse_graph(
     let mut current: Option<(bool, Element)> = None;
     let mut property: Option<Property> = None;
     let mut value: Option<String> = None;
+    // Whether the text being read is an <mtg:Notes> element's rather than a <mtg:Value>'s.
+    let mut in_notes = false;
     let mut depth = 0usize;
     let mut saw_root = false;
     loop {
@@ -338,6 +371,10 @@ fn parse_graph(
                         });
                     }
                     "Value" if !empty => value = Some(String::new()),
+                    "Notes" if !empty && current.is_some() => {
+                        value = Some(String::new());
+                        in_notes = true;
+                    }
                     _ => {}
                 }
             }
@@ -392,7 +429,13 @@ fn parse_graph(
                 let name = e.local_name();
                 let name: &str = name.as_ref();
                 match name {
-                    "Value" => {
+                    "Notes" => {
+                        if let (Some(v), Some((_, el))) = (value.take(), current.as_mut()) {
+                            el.notes = Some(v);
+                        }
+                        in_notes = false;
+                    }
+                    "Value" if !in_notes => {
                         if let Some(v) = value.take() {
                             match (property.as_mut(), current.as_mut()) {
                                 (Some(p), _) => p.value = v,
@@ -436,13 +479,98 @@ fn parse_graph(
 }
 
 /// Builds the GraphML importer's nodes and edges from the Maltego elements of all graphs.
+#[derive(Default)]
 struct Builder {
     keys: HashMap<String, Key>,
     nodes: Vec<Item>,
     edges: Vec<Item>,
+    /// Where each entity (and link) id sits in `nodes` (`edges`): one that another graph of
+    /// the file shows again is merged into it.
+    node_at: HashMap<String, usize>,
+    edge_at: HashMap<String, usize>,
+    /// The merges and their conflicts, for the report's warnings.
+    merged: Vec<RowProblem>,
 }
 
+/// Keys that hold one value: a second graph's different value is a conflict, the first kept.
+const SINGLE: &[&str] = &["type", "label", "weight", "maltegoType", "maltegoLinkType"];
+
 impl Builder {
+    /// Adds a node or edge, or merges it into the one with its id from an earlier graph:
+    /// values unioned, a different value of a one-value key (type, label, weight) left out,
+    /// each difference reported.
+    fn add(&mut self, is_node: bool, item: Item, entry: &str) {
+        let (list, at) = if is_node {
+            (&mut self.nodes, &mut self.node_at)
+        } else {
+            (&mut self.edges, &mut self.edge_at)
+        };
+        let Some(&i) = at.get(&item.id) else {
+            at.insert(item.id.clone(), list.len());
+            list.push(item);
+            return;
+        };
+        let what = if is_node { "entity" } else { "link" };
+        let name = |k: &str| self.keys.get(k).map_or(k, |k| k.name.as_str()).to_string();
+        let mut notes = vec![RowProblem {
+            line: item.line,
+            field: None,
+            reason: format!(
+                "{what} {} appears again in {entry}: merged into one (its properties unioned)",
+                item.id
+            ),
+        }];
+        let old = &mut list[i];
+        if old.source != item.source || old.target != item.target {
+            notes.push(RowProblem {
+                line: item.line,
+                field: None,
+                reason: format!(
+                    "link {} joins other entities in {entry}; the first graph's ends were kept",
+                    item.id
+                ),
+            });
+        }
+        for (k, v, x) in item.data {
+            if old.data.iter().any(|(ok, ov, _)| *ok == k && *ov == v) {
+                continue;
+            }
+            let property = name(&k);
+            let before: Vec<String> = old
+                .data
+                .iter()
+                .filter(|(ok, _, _)| *ok == k)
+                .map(|(_, ov, _)| ov.clone())
+                .collect();
+            if before.is_empty() {
+                old.data.push((k, v, x));
+                continue;
+            }
+            let single = SINGLE.contains(&property.as_str());
+            notes.push(RowProblem {
+                line: item.line,
+                field: Some(property.clone()),
+                reason: if single {
+                    format!(
+                        "{what} {}: '{}' in an earlier graph, '{v}' in {entry}; the first was kept",
+                        item.id,
+                        before.join("', '")
+                    )
+                } else {
+                    format!(
+                        "{what} {}: '{}' in an earlier graph, '{v}' in {entry}; both were kept",
+                        item.id,
+                        before.join("', '")
+                    )
+                },
+            });
+            if !single {
+                old.data.push((k, v, x));
+            }
+        }
+        self.merged.extend(notes);
+    }
+
     fn key(&mut self, name: &str, kind: &str) -> String {
         let name = if reserved(name) && !matches!(kind, "ours") {
             format!("maltego:{name}")
@@ -457,7 +585,7 @@ impl Builder {
         id
     }
 
-    fn node(&mut self, el: &Element, id: String, mains: &HashMap<String, String>) {
+    fn node(&mut self, el: &Element, id: String, mains: &HashMap<String, String>, entry: &str) {
         let t = el.maltego_type.as_str();
         let main = MAIN
             .iter()
@@ -506,19 +634,39 @@ impl Builder {
             if p.value.trim().is_empty() {
                 continue;
             }
+            // The analyst's notes and bookmark under names of ours; the bookmark as its
+            // colour (an unknown number is kept as it is).
+            if NOTES.contains(&p.name.as_str()) {
+                data.push((self.key("notes", "string"), p.value.clone()));
+                continue;
+            }
+            if p.name == BOOKMARK {
+                let v = p.value.trim();
+                if v != "-1" {
+                    let colour = BOOKMARK_COLOURS
+                        .iter()
+                        .find(|(n, _)| *n == v)
+                        .map_or(v, |(_, c)| *c);
+                    data.push((self.key("bookmark", "string"), colour.to_string()));
+                }
+                continue;
+            }
             data.push((self.key(&p.name, "string"), p.value.clone()));
             if let Some((_, copy)) = COPIED.iter().find(|(m, _)| *m == p.name) {
                 data.push((self.key(copy, "string"), p.value.clone()));
             }
         }
+        if let Some(n) = el.notes.as_ref().filter(|n| !n.trim().is_empty()) {
+            data.push((self.key("notes", "string"), n.clone()));
+        }
         item.data = data
             .into_iter()
             .map(|(k, v)| (k, v, String::new()))
             .collect();
-        self.nodes.push(item);
+        self.add(true, item, entry);
     }
 
-    fn edge(&mut self, el: &Element, id: String, source: String, target: String) {
+    fn edge(&mut self, el: &Element, id: String, source: String, target: String, entry: &str) {
         let get = |name: &str| {
             el.properties
                 .iter()
@@ -552,7 +700,7 @@ impl Builder {
             }
             data.push((self.key(&p.name, "string"), p.value.clone()));
         }
-        self.edges.push(Item {
+        let item = Item {
             id,
             line: el.line,
             source,
@@ -562,7 +710,8 @@ impl Builder {
                 .into_iter()
                 .map(|(k, v)| (k, v, String::new()))
                 .collect(),
-        });
+        };
+        self.add(false, item, entry);
     }
 }
 
@@ -627,11 +776,7 @@ pub fn import_mtgx(
             mains.insert(id, main);
         }
     }
-    let mut builder = Builder {
-        keys: HashMap::new(),
-        nodes: Vec::new(),
-        edges: Vec::new(),
-    };
+    let mut builder = Builder::default();
     let several = graphs.len() > 1;
     for g in graphs {
         cancel.check().map_err(|_| IoError::Cancelled)?;
@@ -660,12 +805,12 @@ pub fn import_mtgx(
         for n in &nodes {
             let id = n.maltego_id.clone().unwrap_or_else(|| local(&n.id));
             ids.insert(n.id.as_str(), id.clone());
-            builder.node(n, id, &mains);
+            builder.node(n, id, &mains, &name);
         }
         for e in &edges {
             let end = |n: &str| ids.get(n).cloned().unwrap_or_else(|| local(n));
             let id = e.maltego_id.clone().unwrap_or_else(|| local(&e.id));
-            builder.edge(e, id, end(&e.source), end(&e.target));
+            builder.edge(e, id, end(&e.source), end(&e.target), &name);
         }
     }
     let parsed = Parsed {
@@ -674,5 +819,52 @@ pub fn import_mtgx(
         nodes: builder.nodes,
         edges: builder.edges,
     };
-    super::graphml::import_parsed(case, path, &src, "UTF-8", parsed, opts, cancel, "mtgx")
+    let mut report =
+        super::graphml::import_parsed(case, path, &src, "UTF-8", parsed, opts, cancel, "mtgx")?;
+    report.warnings.extend(builder.merged);
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_come_from_the_notes_element_or_property_and_the_bookmark_is_a_colour() {
+        let text = r#"<graphml><graph>
+<node id="n0"><data key="d3"><mtg:MaltegoEntity xmlns:mtg="m" id="p1" type="maltego.Person">
+<mtg:Properties><mtg:Property name="person.fullname"><mtg:Value>Ann</mtg:Value></mtg:Property>
+<mtg:Property name="bookmark#" type="int"><mtg:Value>1</mtg:Value></mtg:Property></mtg:Properties>
+<mtg:Notes>met &amp; paid</mtg:Notes></mtg:MaltegoEntity></data></node>
+<node id="n1"><data key="d3"><mtg:MaltegoEntity xmlns:mtg="m" id="p2" type="maltego.Person">
+<mtg:Properties><mtg:Property name="maltego.entity.notes"><mtg:Value>a note</mtg:Value></mtg:Property>
+<mtg:Property name="bookmark#" type="int"><mtg:Value>-1</mtg:Value></mtg:Property></mtg:Properties>
+</mtg:MaltegoEntity></data></node>
+</graph></graphml>"#;
+        let (nodes, _) = parse_graph(
+            Path::new("x.mtgx"),
+            "Graphs/Graph1.graphml",
+            text,
+            &GraphOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(nodes[0].notes.as_deref(), Some("met & paid"));
+        assert_eq!(nodes[0].direct_value, None, "the notes are no value");
+        let mut b = Builder::default();
+        for (n, id) in nodes.iter().zip(["p1", "p2"]) {
+            b.node(n, id.into(), &HashMap::new(), "Graphs/Graph1.graphml");
+        }
+        let named = |i: usize, name: &str| -> Vec<String> {
+            b.nodes[i]
+                .data
+                .iter()
+                .filter(|(k, _, _)| b.keys[k].name == name)
+                .map(|(_, v, _)| v.clone())
+                .collect()
+        };
+        assert_eq!(named(0, "notes"), ["met & paid"]);
+        assert_eq!(named(0, "bookmark"), ["green"]);
+        assert_eq!(named(1, "notes"), ["a note"]);
+        assert!(named(1, "bookmark").is_empty(), "-1 is no bookmark");
+    }
 }
