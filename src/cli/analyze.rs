@@ -78,19 +78,22 @@ pub fn run(args: AnalyzeArgs, actor: Actor) -> Result<ExitCode> {
     let mut case = Case::open(&case_path, actor, &purpose)?;
     // A graph component reads the compact graph straight from the case; the snapshot (every
     // entity's full record) is built only for components that need it.
-    let (input, generation) = match component.needs() {
+    let (input, names) = match component.needs() {
         Needs::Graph => {
-            let graph = Arc::new(case.compact_graph()?);
-            let generation = graph.generation;
-            (JobInput::Graph(graph), generation)
+            let (graph, names) = case.compact_graph_with_names()?;
+            (JobInput::Graph(Arc::new(graph)), EntityNames(names))
         }
         Needs::Snapshot => {
             let snapshot = case.snapshot()?;
-            let generation = snapshot.generation;
-            (JobInput::Snapshot(snapshot), generation)
+            let names = EntityNames::from_snapshot(&snapshot);
+            (JobInput::Snapshot(snapshot), names)
         }
     };
-    let output = run_as_job(component, input.clone(), params.clone())?;
+    let generation = match &input {
+        JobInput::Graph(graph) => graph.generation,
+        JobInput::Snapshot(snapshot) => snapshot.generation,
+    };
+    let output = run_as_job(component, input, params.clone())?;
     let run_id = crate::analysis::store_run(&mut case, component.name(), &params, &output)
         .context("could not store the analysis run in the case")?;
     eprintln!("copkit: stored as analysis run {run_id}");
@@ -107,13 +110,7 @@ pub fn run(args: AnalyzeArgs, actor: Actor) -> Result<ExitCode> {
             serde_json::to_writer_pretty(&mut buffer, &doc)?;
             buffer.push(b'\n');
         }
-        AnalyzeFormat::Csv => {
-            let names = match &input {
-                JobInput::Snapshot(snapshot) => EntityNames::from_snapshot(snapshot),
-                JobInput::Graph(_) => EntityNames(case.entity_names()?),
-            };
-            write_csv(&mut buffer, &names, &output)?;
-        }
+        AnalyzeFormat::Csv => write_csv(&mut buffer, &names, &output)?,
     }
     write_output(args.out.as_deref(), &buffer)?;
     Ok(ExitCode::SUCCESS)
@@ -167,7 +164,7 @@ pub fn run_as_job(
 }
 
 /// Each entity's id, source id and label, sorted by id: what a CSV result row names.
-pub struct EntityNames(pub Vec<(EntityId, Option<String>, String)>);
+pub struct EntityNames(pub crate::store::EntityNames);
 
 impl EntityNames {
     pub fn from_snapshot(case: &CaseSnapshot) -> EntityNames {

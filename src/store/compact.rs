@@ -98,24 +98,52 @@ impl CompactGraph {
     }
 }
 
-/// Reads the compact graph from an open case connection (two scans, in id order).
+/// Each unrestricted entity's id, source id and label, sorted by id (what a result names).
+pub type EntityNames = Vec<(EntityId, Option<String>, String)>;
+
+/// The largest id a table has handed out (its AUTOINCREMENT counter): a capacity to reserve,
+/// so that the arrays are not grown, copied and faulted in step by step.
+fn rows_hint(conn: &Connection, table: &str) -> usize {
+    conn.query_row(
+        "SELECT seq FROM sqlite_sequence WHERE name = ?1",
+        [table],
+        |r| r.get::<_, i64>(0),
+    )
+    .map_or(0, |n| usize::try_from(n).unwrap_or(0).min(1 << 26))
+}
+
+/// Reads the compact graph from an open case connection (two scans, in id order); with
+/// `names`, the entities' source ids and labels come in the same scan.
 pub(super) fn load(
     conn: &Connection,
     generation: u64,
     grading_schemes: Vec<GradingScheme>,
     default_scheme: String,
+    mut names: Option<&mut EntityNames>,
 ) -> Result<CompactGraph, StoreError> {
-    let mut nodes = Vec::new();
+    let mut nodes = Vec::with_capacity(rows_hint(conn, "entities"));
     {
-        let mut stmt = conn.prepare("SELECT id FROM entities WHERE restricted = 0 ORDER BY id")?;
+        let sql = if names.is_some() {
+            "SELECT id, source_id, label FROM entities WHERE restricted = 0 ORDER BY id"
+        } else {
+            "SELECT id FROM entities WHERE restricted = 0 ORDER BY id"
+        };
+        let mut stmt = conn.prepare(sql)?;
         let mut rows = stmt.query([])?;
+        if let Some(names) = names.as_mut() {
+            names.reserve(nodes.capacity());
+        }
         while let Some(r) = rows.next()? {
-            nodes.push(EntityId(r.get(0)?));
+            let id = EntityId(r.get(0)?);
+            nodes.push(id);
+            if let Some(names) = names.as_mut() {
+                names.push((id, r.get(1)?, r.get(2)?));
+            }
         }
     }
     let index = NodeIndex::new(&nodes);
     let mut gradings = Gradings::new();
-    let mut links = Vec::new();
+    let mut links = Vec::with_capacity(rows_hint(conn, "links"));
     {
         let mut stmt = conn.prepare(
             "SELECT id, source, target, directed, weight, grade_scheme, grade_source, \

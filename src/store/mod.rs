@@ -23,7 +23,7 @@ pub use audit::{
     Actor, AuditCategory, AuditRecord, ChainCheck, GENESIS_HASH, now_utc, verify_records,
 };
 pub use command::{BatchWriter, Command, NewBatch};
-pub use compact::{CompactGraph, CompactLink};
+pub use compact::{CompactGraph, CompactLink, EntityNames};
 pub use error::StoreError;
 pub use file_check::{HeaderFacts, check_case_file, sniff};
 pub use info::{BatchInfo, CaseInfo};
@@ -33,7 +33,7 @@ pub use schema::{APPLICATION_ID, SCHEMA_VERSION, UNDOABLE_TABLES};
 pub use snapshot::{CaseSnapshot, SnapshotHeader};
 pub use undo::ChangeDigest;
 
-use crate::model::{BatchId, EntityId, EntityTypeDef, GradingScheme, ItemRef, Schema};
+use crate::model::{BatchId, EntityTypeDef, GradingScheme, ItemRef, Schema};
 use chrono::Utc;
 use command::{BatchWriter as Writer, ExecContext};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -140,23 +140,26 @@ impl Case {
     /// The graph analysis runs on, read straight from the case file without a snapshot
     /// (see [`CompactGraph`]): what `copkit analyze` loads for a graph component.
     pub fn compact_graph(&self) -> Result<CompactGraph, StoreError> {
+        self.load_compact(None)
+    }
+
+    /// The compact graph and, read in the same scan, each unrestricted entity's source id and
+    /// label (what `copkit analyze` names in its result rows).
+    pub fn compact_graph_with_names(&self) -> Result<(CompactGraph, EntityNames), StoreError> {
+        let mut names = EntityNames::new();
+        let graph = self.load_compact(Some(&mut names))?;
+        Ok((graph, names))
+    }
+
+    fn load_compact(&self, names: Option<&mut EntityNames>) -> Result<CompactGraph, StoreError> {
         compact::load(
             &self.conn,
             self.generation,
             self.schemes.clone(),
             self.meta("default_scheme")?
                 .unwrap_or_else(|| "admiralty".into()),
+            names,
         )
-    }
-
-    /// Every entity's id, source id and label, sorted by id (what a result row names),
-    /// without the rest of its record.
-    pub fn entity_names(&self) -> Result<Vec<(EntityId, Option<String>, String)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, source_id, label FROM entities ORDER BY id")?;
-        let rows = stmt.query_map([], |r| Ok((EntityId(r.get(0)?), r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Something that loads a fresh snapshot on another thread through its own read-only
