@@ -926,6 +926,22 @@ fn place_one(from: &Path, to: &Path, folder: bool) -> std::io::Result<()> {
     std::fs::rename(from, to)
 }
 
+/// Writes a new file completely or not at all, for results and reports written beside an
+/// export's rules (an analysis result, an import report): under a `.NAME.copkit-partial-*`
+/// name in the same folder, flushed, then linked to `path`, never over an existing file. A
+/// killed writer leaves at most the clearly named partial file, never a cut file at `path`.
+pub fn write_new_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let partial = partial_name(path)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let written = write_new_synced(&partial, bytes).and_then(|()| place_one(&partial, path, false));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    } else if let Some(dir) = path.parent() {
+        sync_dir(dir);
+    }
+    written
+}
+
 /// Writes a new file (never over one) and flushes it to disk.
 fn write_new_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
@@ -971,5 +987,48 @@ pub fn neutralise_formula(cell: &str) -> String {
         format!("'{cell}")
     } else {
         cell.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_new_file_is_written_whole_never_over_another_and_leaves_no_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("result.json");
+        write_new_file(&path, b"{\"a\": 1}").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"a\": 1}");
+        let err = write_new_file(&path, b"other").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"a\": 1}");
+        assert_eq!(names(dir.path()), ["result.json"]);
+    }
+
+    #[test]
+    fn partial_names_sit_beside_the_output_and_say_what_they_are() {
+        let a = partial_name(Path::new("/data/out/export.graphml")).unwrap();
+        let b = partial_name(Path::new("/data/out/export.graphml")).unwrap();
+        assert_ne!(
+            a, b,
+            "two exports to one path at once never share a partial name"
+        );
+        assert_eq!(a.parent(), Some(Path::new("/data/out")));
+        let name = a.file_name().unwrap().to_str().unwrap();
+        assert!(
+            name.starts_with(".export.graphml.copkit-partial-"),
+            "{name}"
+        );
+        assert!(partial_name(Path::new("/")).is_err());
     }
 }
