@@ -405,28 +405,122 @@ fn locale_numbers_and_currency_symbols_with_a_decimal_comma() {
     );
 }
 
+/// One id given two different names in one file (issue 26): no longer merged silently. The
+/// first row is kept; the other is rejected naming its line, the id column, the id and the
+/// line of the first, so a strict import refuses the file and a lenient one skips the row.
 #[test]
-fn duplicate_ids_in_one_file_make_one_entity() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_, mut case) = temp_case(&dir, "c.copkit");
-    let r = run(
-        &mut case,
+fn one_id_with_two_names_in_one_file_is_rejected_not_merged() {
+    let err = fails(
         "duplicate-ids.csv",
         &template("entities"),
         &CsvOptions::default(),
+        &[
+            "line 3, field 'id'",
+            "the id '1' was given to 'Ana Novak' on line 2",
+            "'Ana N.'",
+        ],
+    );
+    assert!(matches!(err, IoError::Rejected { .. }), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let lenient = CsvOptions {
+        lenient: true,
+        ..CsvOptions::default()
+    };
+    let r = run(
+        &mut case,
+        "same-id-two-people.csv",
+        &template("entities"),
+        &lenient,
     )
     .unwrap();
     assert_eq!(r.entities_created, 2);
+    assert_eq!(r.rows_rejected, 1);
+    assert_eq!(r.rejected[0].line, 4);
+    assert_eq!(r.rejected[0].field.as_deref(), Some("id"));
+    assert!(
+        r.rejected[0].reason.contains("'Ivo Kranjc'"),
+        "{:?}",
+        r.rejected
+    );
+    // The same name (case and spacing aside), or none, is the same person: merged, and in an
+    // entity list reported as a duplicate record.
+    let duplicates: Vec<u64> = r
+        .warnings
+        .iter()
+        .filter(|w| w.reason.contains("duplicate record"))
+        .map(|w| w.line)
+        .collect();
+    assert_eq!(duplicates, [5, 6]);
     let snap = case.snapshot().unwrap();
     let ana = snap
         .entities
         .iter()
-        .find(|e| e.source_id.as_deref() == Some("1"))
+        .find(|e| e.source_id.as_deref() == Some("P1"))
         .unwrap();
-    assert_eq!(
-        ana.values("name").collect::<Vec<_>>(),
-        vec!["Ana Novak", "Ana N."]
+    assert_eq!(ana.label, "Ana Novak");
+    let phones: Vec<&str> = ana.values("phone").collect();
+    assert!(phones.contains(&"+386 40 555 000"), "{phones:?}");
+    assert!(
+        !phones.iter().any(|p| p.contains("999")),
+        "the other person's phone was merged in: {phones:?}"
     );
+    assert!(!snap.entities.iter().any(|e| e.label == "Ivo Kranjc"));
+}
+
+/// Call records repeat their phone numbers on every row: that is no duplicate to report.
+#[test]
+fn repeated_phones_in_call_records_are_not_reported_as_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let r = run(
+        &mut case,
+        "phones-many-formats.csv",
+        &london_cdr(),
+        &CsvOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        !r.warnings.iter().any(|w| w.reason.contains("duplicate")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+/// A header naming a column twice is reported as that, not as another column missing.
+#[test]
+fn a_column_named_twice_is_not_reported_as_another_missing() {
+    let err = fails(
+        "header-twice-not-missing.csv",
+        &template("cdr"),
+        &CsvOptions::default(),
+        &["column 'caller' appears more than once"],
+    );
+    assert!(!err.to_string().contains("callee"), "{err}");
+}
+
+/// Bare numbers in a time column are named for what they look like (epoch milliseconds,
+/// epoch seconds, a compact date), never as "day/month ambiguous".
+#[test]
+fn epoch_times_are_named_as_such() {
+    let err = fails(
+        "epoch-times.csv",
+        &template("cdr"),
+        &CsvOptions::default(),
+        &["3 of 3"],
+    );
+    let IoError::Rejected { report, .. } = err else {
+        panic!("expected a rejection");
+    };
+    let reasons: Vec<&str> = report.rejected.iter().map(|p| p.reason.as_str()).collect();
+    assert!(
+        reasons.iter().all(|r| !r.contains("ambiguous")),
+        "{reasons:?}"
+    );
+    assert!(reasons[0].contains("epoch milliseconds"), "{reasons:?}");
+    assert!(reasons[0].contains("\"epoch_ms\""), "{reasons:?}");
+    assert!(reasons[1].contains("\"epoch_s\""), "{reasons:?}");
+    assert!(reasons[2].contains("\"%Y%m%d\""), "{reasons:?}");
 }
 
 #[test]
@@ -716,7 +810,7 @@ fn repeated_keys_keep_each_spelling_and_value_once() {
          1,Person,Ana Novak,07700900123,,,,\n\
          1,Person,Ana Novak,07700900123,,,,\n\
          2,Person,Bo Lind,07700900999,,,,first\n\
-         1,Person,Ana N.,+447700900123,,,,\n\
+         1,Person,ANA  NOVAK,+447700900123,,,,\n\
          1,Person,Ana Novak,07700900123,,,,\n\
          2,Person,Bo Lind,07700900999,,,,second\n\
          2,Person,Bo Lind,07700900999,,,,first\n",
@@ -736,7 +830,9 @@ fn repeated_keys_keep_each_spelling_and_value_once() {
     let values = |e: &copkit::model::Entity, p: &str| -> Vec<String> {
         e.values(p).map(str::to_string).collect()
     };
-    assert_eq!(values(person("1"), "name"), ["Ana Novak", "Ana N."]);
+    // The same name in capitals is the same person (two names would be refused: see
+    // one_id_with_two_names_in_one_file_is_rejected_not_merged); both spellings are kept.
+    assert_eq!(values(person("1"), "name"), ["Ana Novak", "ANA  NOVAK"]);
     assert_eq!(values(person("2"), "note"), ["first", "second"]);
     assert_eq!(values(person("2"), "name"), ["Bo Lind"]);
 

@@ -119,15 +119,9 @@ pub fn run(args: AnalyzeArgs, actor: Actor) -> Result<ExitCode> {
 /// Writes a result to a new file (never over an existing one) or to stdout.
 pub(super) fn write_output(out: Option<&std::path::Path>, buffer: &[u8]) -> Result<()> {
     match out {
-        Some(path) => {
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(path)
-                .with_context(|| format!("could not create '{}'", path.display()))?;
-            file.write_all(buffer)?;
-            file.sync_all()?;
-        }
+        // Whole or absent: a killed run never leaves a cut result under the name.
+        Some(path) => crate::io::export::write_new_file(path, buffer)
+            .with_context(|| format!("could not create '{}'", path.display()))?,
         None => std::io::stdout().lock().write_all(buffer)?,
     }
     Ok(())

@@ -122,7 +122,9 @@ fn load_spec(args: &ImportArgs) -> Result<MappingSpec> {
 fn write_report(path: &Path, protected: &[&Path], report: &crate::io::ImportReport) -> Result<()> {
     crate::io::check_output_path(path, protected)?;
     let json = serde_json::to_string_pretty(report)?;
-    std::fs::write(path, json).with_context(|| format!("could not write {}", path.display()))
+    // Whole or absent: a killed import never leaves a cut report under the name.
+    crate::io::export::write_new_file(path, json.as_bytes())
+        .with_context(|| format!("could not write {}", path.display()))
 }
 
 /// Runs `copkit import`.

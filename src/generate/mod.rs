@@ -43,6 +43,14 @@ pub enum GenerateError {
     Invalid(String),
     #[error("generation cancelled; the partly written case was left out")]
     Cancelled,
+    #[error("could not prepare the partly generated case ({source}); check the folder exists and is writable: {}", .path.display())]
+    Partial {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("another generation is writing this case now (its partial files are in {}); wait for it to finish or choose another path: {}", .partial.display(), .path.display())]
+    InProgress { path: PathBuf, partial: PathBuf },
 }
 
 impl From<JobError> for GenerateError {
@@ -216,8 +224,13 @@ pub struct GenerateSummary {
     pub source_files: Vec<PathBuf>,
 }
 
-/// Generates a new case at `path` (which must not exist). Checks `cancel` in its loops; on
-/// cancel or error the unfinished case file is removed, so no half-generated case is left.
+/// Generates a new case at `path` (which must not exist). Checks `cancel` in its loops.
+///
+/// The case is built in a partial folder beside `path` ([`partial_folder`]), ground truth
+/// included, and linked into place only when complete, so `path` holds a whole case or
+/// nothing: on cancel or error the partial folder is removed; after a kill it stays, clearly
+/// named, and the next generation to the same path clears it (a lock file inside tells a
+/// folder left by a dead process from one another process is still writing).
 pub fn generate(
     path: &Path,
     opts: &GenerateOptions,
@@ -227,6 +240,10 @@ pub fn generate(
     progress: &dyn Progress,
 ) -> Result<GenerateSummary, GenerateError> {
     let resolved = Resolved::from(opts)?;
+    if path.symlink_metadata().is_ok() {
+        return Err(StoreError::AlreadyExists(path.to_path_buf()).into());
+    }
+    let staging = PartialCase::claim(path)?;
     if let Some(dir) = &opts.sources_dir {
         std::fs::create_dir_all(dir).map_err(|source| GenerateError::Io {
             path: dir.clone(),
@@ -238,25 +255,149 @@ pub fn generate(
         resolved.scenario.as_str(),
         resolved.seed
     );
-    let mut case = Case::create(path, &title, actor, purpose)?;
-    let result = events::write_case(
+    let mut case = Case::create(&staging.case, &title, actor, purpose)?;
+    let mut summary = events::write_case(
         &mut case,
         &resolved,
         opts.sources_dir.as_deref(),
         cancel,
         progress,
-    );
-    match result {
-        Ok(mut summary) => {
-            summary.path = path.to_path_buf();
-            Ok(summary)
+    )?;
+    // Closed first: every transaction is committed and SQLite's journal is gone, so the file
+    // linked into place is the whole case.
+    drop(case);
+    staging.finish()?;
+    summary.path = path.to_path_buf();
+    Ok(summary)
+}
+
+/// The folder a case is generated in before it is linked to `path`:
+/// `.NAME.copkit-partial` beside it (same file system, so the link is atomic).
+pub fn partial_folder(path: &Path) -> Result<PathBuf, GenerateError> {
+    let name = path.file_name().ok_or_else(|| {
+        GenerateError::Invalid(format!(
+            "the output path names no file; give a new case file name: {}",
+            path.display()
+        ))
+    })?;
+    let mut partial = std::ffi::OsString::from(".");
+    partial.push(name);
+    partial.push(".copkit-partial");
+    Ok(path.with_file_name(partial))
+}
+
+/// A case being generated: its partial folder, held by an exclusive lock on a file inside it
+/// for as long as this value lives (the lock is released by the OS when a killed process
+/// dies). Dropped before [`PartialCase::finish`], it removes the folder.
+struct PartialCase {
+    target: PathBuf,
+    folder: PathBuf,
+    case: PathBuf,
+    /// Held, not read: the lock lives as long as the file is open.
+    _lock: std::fs::File,
+    done: bool,
+}
+
+impl PartialCase {
+    const LOCK: &'static str = "generating.lock";
+
+    /// Creates (or takes over from a dead process) the partial folder for `target`.
+    fn claim(target: &Path) -> Result<PartialCase, GenerateError> {
+        let folder = partial_folder(target)?;
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| GenerateError::Partial { path, source }
+        };
+        let fresh = match std::fs::create_dir(&folder) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(io(&folder)(e)),
+        };
+        let lock_path = folder.join(Self::LOCK);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(GenerateError::InProgress {
+                    path: target.to_path_buf(),
+                    partial: folder,
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
         }
-        Err(err) => {
-            drop(case);
-            // The case was created by this call and is incomplete: remove it rather than leave
-            // a training case that looks whole but lacks truth.
-            let _ = std::fs::remove_file(path);
-            Err(err)
+        if !fresh {
+            // Left by a generation that was killed (nobody holds its lock): clear it.
+            tracing::warn!(partial = %folder.display(), "removing a partly generated case left by an earlier run");
+            for entry in std::fs::read_dir(&folder).map_err(io(&folder))? {
+                let entry = entry.map_err(io(&folder))?;
+                if entry.file_name() != Self::LOCK {
+                    let p = entry.path();
+                    let removed = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                        std::fs::remove_dir_all(&p)
+                    } else {
+                        std::fs::remove_file(&p)
+                    };
+                    removed.map_err(io(&p))?;
+                }
+            }
+        }
+        let name = target.file_name().unwrap_or_default();
+        Ok(PartialCase {
+            target: target.to_path_buf(),
+            case: folder.join(name),
+            folder,
+            _lock: lock,
+            done: false,
+        })
+    }
+
+    /// Links the finished case to its final name (a hard link fails if something appeared
+    /// there meanwhile, so nothing is replaced), makes the name durable and removes the
+    /// partial folder.
+    fn finish(mut self) -> Result<(), GenerateError> {
+        match std::fs::hard_link(&self.case, &self.target) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::AlreadyExists(self.target.clone()).into());
+            }
+            Err(e) => {
+                // A file system without hard links: a rename, after a check.
+                if self.target.symlink_metadata().is_ok() {
+                    return Err(StoreError::AlreadyExists(self.target.clone()).into());
+                }
+                std::fs::rename(&self.case, &self.target).map_err(|_| GenerateError::Partial {
+                    path: self.target.clone(),
+                    source: e,
+                })?;
+            }
+        }
+        self.done = true;
+        if let Some(dir) = self.target.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        // The case is in place; what is left is the folder's copy of the link and the lock.
+        let _ = std::fs::remove_dir_all(&self.folder);
+        Ok(())
+    }
+}
+
+impl Drop for PartialCase {
+    fn drop(&mut self) {
+        if !self.done {
+            // Incomplete: removed rather than left as a training case that lacks its truth.
+            let _ = std::fs::remove_dir_all(&self.folder);
         }
     }
 }

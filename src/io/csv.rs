@@ -9,6 +9,7 @@ use super::{IoError, Limits, SourceBytes, decode_text, read_source, sniff_binary
 use crate::jobs::{CancelToken, Progress};
 use crate::model::EntityId;
 use crate::store::{AuditCategory, Case, NewBatch};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -497,6 +498,113 @@ impl TableMapper {
     }
 }
 
+/// Source ids given to two different entities in one source.
+///
+/// An entity keyed by its source id only (no identifier property) is one thing for the whole
+/// file: every row with that id resolves to it. When two rows give the same id different
+/// names ("P1, Alice Smith" and "P1, Bob Jones") they describe two people, and merging them
+/// would be silent corruption. What this importer does, as i2's import reports duplicates:
+/// the first row is kept, and a later row whose name differs is rejected, naming its line,
+/// the id column, the id and the line of the first (in a strict import that refuses the
+/// file; a lenient one skips the row, listed for re-import once one of the ids is changed).
+/// A later row with the same name, or none, describes the same entity and is merged into it;
+/// in an entity list (a spec without links or events, where each row is one record) that is
+/// a duplicate record and reported as a warning, while in a link or event file an id
+/// recurring is the normal case and is not.
+///
+/// Names are compared ignoring case and runs of white space. Entities matched on an
+/// identifier property (phone, IBAN, ...) are left out: they are merged on purpose, their
+/// labels are spellings of the same number, and the merge is reported as entity resolution.
+/// Only entities whose mapping has a label column are tracked, so a call-record import pays
+/// nothing for this.
+struct RepeatedIds {
+    /// For each of the spec's entities: its id column, if it is tracked.
+    tracked: Vec<Option<String>>,
+    entity_list: bool,
+    /// (entity type, source id) → the line that first gave it, and the name it gave.
+    first: FxHashMap<(String, String), (u64, Option<String>)>,
+}
+
+impl RepeatedIds {
+    fn new(spec: &MappingSpec) -> RepeatedIds {
+        RepeatedIds {
+            tracked: spec
+                .entities
+                .iter()
+                .map(|m| (m.id_property.is_none() && m.label.is_some()).then(|| m.id.clone()))
+                .collect(),
+            entity_list: spec.links.is_empty() && spec.events.is_empty(),
+            first: FxHashMap::default(),
+        }
+    }
+
+    fn same_name(a: &str, b: &str) -> bool {
+        let fold = |s: &str| {
+            s.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
+        fold(a) == fold(b)
+    }
+
+    /// Passes a mapped row on, or rejects it when it gives a known id a different name.
+    fn check(&mut self, mut row: MappedRow) -> Result<MappedRow, RowProblem> {
+        if self.tracked.iter().all(Option::is_none) {
+            return Ok(row);
+        }
+        let mut new_names = Vec::new();
+        for (entity, column) in row.entities.iter().zip(&self.tracked) {
+            let (Some(e), Some(column)) = (entity, column) else {
+                continue;
+            };
+            // A label equal to the id is the fallback for an empty name cell: no name given.
+            let name = (e.label != e.id_raw).then(|| e.label.clone());
+            let key = (e.entity_type.clone(), e.id_raw.clone());
+            match self.first.get(&key) {
+                None => new_names.push((key, name)),
+                Some((line, first_name)) => match (first_name, &name) {
+                    (Some(first_name), Some(name)) if !Self::same_name(first_name, name) => {
+                        return Err(RowProblem {
+                            line: row.line,
+                            field: Some(column.clone()),
+                            reason: format!(
+                                "the id '{}' was given to '{first_name}' on line {line}, and this row gives it to '{name}': two different entities cannot share an id in one file, so this row was not imported (the first was kept); give one of them another id",
+                                e.id_raw
+                            ),
+                        });
+                    }
+                    (None, Some(_)) => new_names.push((key, name)),
+                    _ => {
+                        if self.entity_list {
+                            row.warnings.push(RowProblem {
+                                line: row.line,
+                                field: Some(column.clone()),
+                                reason: format!(
+                                    "the id '{}' was already given on line {line} (with the same name or none): a duplicate record, merged into that entity",
+                                    e.id_raw
+                                ),
+                            });
+                        }
+                    }
+                },
+            }
+        }
+        for (key, name) in new_names {
+            let line = row.line;
+            self.first
+                .entry(key)
+                .and_modify(|(_, first_name)| {
+                    if first_name.is_none() {
+                        first_name.clone_from(&name);
+                    }
+                })
+                .or_insert((line, name));
+        }
+        Ok(row)
+    }
+}
+
 /// Rows handed to the mapping thread at a time. Small, so that the rows in flight (a few
 /// KB each) stay in the CPU caches between the two threads: 1 024-row chunks made the 1M
 /// call-record import take 21–23 s, 128-row chunks 16–18.5 s (BENCHMARKS.md).
@@ -622,6 +730,7 @@ pub(crate) fn import_table(
             // path of the allocator, and it was a twelfth of the writing thread's time.
             let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Vec<Vec<Option<MappedEntity>>>>();
             let mapper = &mapper;
+            let mut repeated = RepeatedIds::new(&spec);
             std::thread::Builder::new()
                 .name("copkit-map-rows".into())
                 .spawn_scoped(scope, move || {
@@ -631,7 +740,10 @@ pub(crate) fn import_table(
                         let mapped: Vec<_> = chunk
                             .into_iter()
                             .map(|row| {
-                                let mut mapped = mapper.map(row);
+                                // Checked before numbering: only rows that will be written
+                                // may be numbered.
+                                let mut mapped =
+                                    mapper.map(row).and_then(|row| repeated.check(row));
                                 if let Ok(row) = &mut mapped {
                                     numbering.number(row);
                                 }

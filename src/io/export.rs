@@ -4,6 +4,9 @@
 //! dissemination unless overridden with a reason, never overwrites the open case or an
 //! existing file, writes a manifest (case id, audit head, time, purpose, recipient, SHA-256
 //! of each output) and records a disclosure in the audit log.
+//! Every output is on record or absent: files are written as `.NAME.copkit-partial-*` beside
+//! their final names and moved into place only after the disclosure is committed; a refused
+//! export is recorded as a refused disclosure.
 
 use super::{IoError, check_output_path};
 use crate::jobs::{CancelToken, Progress};
@@ -13,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Formats `export` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -516,9 +520,50 @@ fn sha256_of(path: &Path) -> Result<String, IoError> {
 }
 
 /// Runs an export: selects, checks dissemination, writes, hashes, writes the manifest and
-/// records the disclosure. Nothing is written if the selection is refused; a cancelled export
-/// removes what it wrote.
+/// records the disclosure. Every output is on record or not there at all: the files are
+/// written under temporary names beside their final ones (see [`Staging`]) and moved into
+/// place only after the disclosure is committed to the audit log; if that record cannot be
+/// written, what was written is removed. A refused export (no recipient, a protected or
+/// existing path, a dissemination rule) is recorded as a refused disclosure.
 pub fn export(
+    case: &mut Case,
+    req: &ExportRequest,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<ExportReport, IoError> {
+    match export_on_record(case, req, cancel, progress) {
+        Err(IoError::Refused { path, reason }) => Err(record_refusal(case, req, path, reason)),
+        other => other,
+    }
+}
+
+/// Records a refused export as a refused disclosure, and returns the refusal (saying so when
+/// the record itself could not be written, so that nobody believes it is on record).
+fn record_refusal(case: &mut Case, req: &ExportRequest, path: PathBuf, reason: String) -> IoError {
+    let recorded = case.record(
+        AuditCategory::Disclosure,
+        "export refused",
+        serde_json::json!({
+            "format": req.format,
+            "recipient": req.recipient,
+            "out": req.out.display().to_string(),
+            "reason": reason,
+            "dissemination_override": req.override_reason,
+            "selected_entities": req.only.as_ref().map(Vec::len),
+        }),
+    );
+    match recorded {
+        Ok(_) => IoError::Refused { path, reason },
+        Err(e) => IoError::Refused {
+            path,
+            reason: format!(
+                "{reason} (the refusal itself could not be recorded in the case's audit log: {e})"
+            ),
+        },
+    }
+}
+
+fn export_on_record(
     case: &mut Case,
     req: &ExportRequest,
     cancel: &CancelToken,
@@ -557,78 +602,24 @@ pub fn export(
     if cancel.is_cancelled() {
         return Err(IoError::Cancelled);
     }
+    // From here on every file goes under a temporary name; dropping `staging` (an error, a
+    // cancel, a panic) removes them.
+    let mut staging = Staging::new(&req.out, &manifest_path, req.format.is_folder())?;
     progress.report(Some(0.2), "writing the export");
-    let mut not_exported = Vec::new();
-    let outputs = match req.format {
-        ExportFormat::Csv => write_csv_folder(&req.out, &sel)?,
-        ExportFormat::I2Csv => {
-            let partial = write_i2(&req.out, &snap, &sel)?;
-            if partial > 0 {
-                not_exported.push(format!(
-                    "{partial} events with more than two participants (or none): an i2 link row holds two ends, the rest were left out"
-                ));
-            }
-            not_exported.push("per-value provenance and grading of attributes".into());
-            vec![req.out.clone()]
-        }
-        ExportFormat::Ftm => {
-            let dropped = super::ftm::write_ftm(&req.out, &snap, &sel)?;
-            not_exported.extend(dropped);
-            vec![req.out.clone()]
-        }
-        ExportFormat::Gexf => {
-            let dropped = super::gexf::write_gexf(&req.out, &sel)?;
-            not_exported.extend(dropped);
-            vec![req.out.clone()]
-        }
-        ExportFormat::GraphMl => {
-            let dropped = super::graphml::write_graphml(&req.out, &sel)?;
-            not_exported.extend(dropped);
-            vec![req.out.clone()]
-        }
-        ExportFormat::Gml => single(&mut not_exported, super::gml::write_gml(&req.out, &sel)?),
-        ExportFormat::Pajek => single(
-            &mut not_exported,
-            super::pajek::write_pajek(&req.out, &sel)?,
-        ),
-        ExportFormat::NodeLink => single(
-            &mut not_exported,
-            super::nodelink::write_node_link(&req.out, &sel)?,
-        ),
-        ExportFormat::Dot => single(&mut not_exported, super::dot::write_dot(&req.out, &sel)?),
-        ExportFormat::Stix => single(
-            &mut not_exported,
-            super::stix::write_stix(&req.out, &sel, &snap.case_id)?,
-        ),
-        ExportFormat::Parquet => {
-            let (files, dropped) = super::parquet::export::write_parquet_folder(&req.out, &sel)?;
-            not_exported.extend(dropped);
-            files
-        }
-    };
-    // The output is one file: what the format could not carry goes to the manifest.
-    fn single(not_exported: &mut Vec<String>, dropped: Vec<String>) -> Vec<PathBuf> {
-        not_exported.extend(dropped);
-        Vec::new()
-    }
-    let outputs = if outputs.is_empty() && !req.format.is_folder() {
-        vec![req.out.clone()]
-    } else {
-        outputs
-    };
+    let (outputs, not_exported) =
+        write_format(req, &staging.partial_out, &snap, &sel).map_err(|e| staging.final_error(e))?;
     if cancel.is_cancelled() {
-        for p in &outputs {
-            let _ = std::fs::remove_file(p);
-        }
-        if req.format.is_folder() {
-            let _ = std::fs::remove_dir(&req.out);
-        }
         return Err(IoError::Cancelled);
     }
     progress.report(Some(0.8), "hashing the files written");
     let mut hashes = Vec::new();
     for p in &outputs {
-        hashes.push((p.display().to_string(), sha256_of(p)?));
+        sync_file(p).map_err(|e| staging.final_error(e))?;
+        let sha = sha256_of(p).map_err(|e| staging.final_error(e))?;
+        hashes.push((staging.final_name(p).display().to_string(), sha));
+    }
+    if staging.folder {
+        sync_dir(&staging.partial_out);
     }
     let manifest = Manifest {
         case_id: snap.case_id.clone(),
@@ -651,34 +642,341 @@ pub fn export(
         path: manifest_path.clone(),
         source: std::io::Error::other(e),
     })?;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&manifest_path)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, json.as_bytes()))
-        .map_err(|source| IoError::Write {
+    write_new_synced(&staging.partial_manifest, json.as_bytes()).map_err(|source| {
+        IoError::Write {
             path: manifest_path.clone(),
             source,
-        })?;
-    case.record(
-        AuditCategory::Disclosure,
-        "export",
-        serde_json::json!({
-            "format": req.format,
-            "recipient": req.recipient,
-            "outputs": manifest.outputs,
-            "manifest": manifest_path.display().to_string(),
-            "manifest_sha256": hex::encode(Sha256::digest(json.as_bytes())),
-            "counts": {"entities": manifest.entities, "links": manifest.links, "events": manifest.events},
-            "skipped_restricted": manifest.skipped_restricted,
-            "dissemination_override": req.override_reason,
-        }),
-    )?;
+        }
+    })?;
+    if cancel.is_cancelled() {
+        return Err(IoError::Cancelled);
+    }
+    // Something may have appeared at the final names while the export was written; the
+    // export is refused (and recorded as refused) rather than recorded as delivered.
+    for path in [&req.out, &manifest_path] {
+        if path.symlink_metadata().is_ok() {
+            return Err(IoError::Refused {
+                path: path.clone(),
+                reason: "a file appeared there while the export was being written; nothing was written over it; choose a new name".into(),
+            });
+        }
+    }
+    // The disclosure is committed before anything carries its final name: an output under
+    // its final name is always on record. A kill between this commit and the moves below
+    // leaves the record and the temporary files but nothing under the final names; the
+    // record then names a manifest that is not there, which is the safe way round (a
+    // disclosure recorded that did not happen, never one that happened unrecorded), and the
+    // SHA-256 in the record tells whether any file found later is this export.
+    let details = serde_json::json!({
+        "format": req.format,
+        "recipient": req.recipient,
+        "outputs": manifest.outputs,
+        "manifest": manifest_path.display().to_string(),
+        "manifest_sha256": hex::encode(Sha256::digest(json.as_bytes())),
+        "counts": {"entities": manifest.entities, "links": manifest.links, "events": manifest.events},
+        "skipped_restricted": manifest.skipped_restricted,
+        "dissemination_override": req.override_reason,
+    });
+    progress.report(Some(0.9), "recording the disclosure");
+    if let Err(source) = case.record(AuditCategory::Disclosure, "export", details) {
+        return Err(IoError::NotRecorded {
+            path: req.out.clone(),
+            source,
+        });
+    }
+    if let Err(e) = staging.place() {
+        // On record but not delivered: say so in the log too, so that the record does not
+        // stand alone as a disclosure that never left.
+        let withdrawn = case.record(
+            AuditCategory::Disclosure,
+            "export withdrawn",
+            serde_json::json!({
+                "out": req.out.display().to_string(),
+                "manifest": manifest_path.display().to_string(),
+                "reason": format!("the finished files could not be moved into place: {e}"),
+            }),
+        );
+        let note = match withdrawn {
+            Ok(_) => {
+                "a record that it was withdrawn follows its disclosure in the audit log".to_string()
+            }
+            Err(w) => format!(
+                "its disclosure is in the audit log, but the record that it was withdrawn could not be written ({w})"
+            ),
+        };
+        return Err(IoError::Write {
+            path: req.out.clone(),
+            source: std::io::Error::new(
+                e.kind(),
+                format!(
+                    "the finished export could not be moved into place ({e}), so it was removed; {note}"
+                ),
+            ),
+        });
+    }
     progress.report(Some(1.0), "export recorded");
     Ok(ExportReport {
         manifest_path,
         manifest,
     })
+}
+
+/// Writes the selection in the request's format at `out`; returns the files written and what
+/// the format could not carry.
+fn write_format(
+    req: &ExportRequest,
+    out: &Path,
+    snap: &CaseSnapshot,
+    sel: &Selection<'_>,
+) -> Result<(Vec<PathBuf>, Vec<String>), IoError> {
+    let mut not_exported = Vec::new();
+    let files = match req.format {
+        ExportFormat::Csv => write_csv_folder(out, sel)?,
+        ExportFormat::I2Csv => {
+            let partial = write_i2(out, snap, sel)?;
+            if partial > 0 {
+                not_exported.push(format!(
+                    "{partial} events with more than two participants (or none): an i2 link row holds two ends, the rest were left out"
+                ));
+            }
+            not_exported.push("per-value provenance and grading of attributes".into());
+            Vec::new()
+        }
+        ExportFormat::Ftm => {
+            not_exported.extend(super::ftm::write_ftm(out, snap, sel)?);
+            Vec::new()
+        }
+        ExportFormat::Gexf => {
+            not_exported.extend(super::gexf::write_gexf(out, sel)?);
+            Vec::new()
+        }
+        ExportFormat::GraphMl => {
+            not_exported.extend(super::graphml::write_graphml(out, sel)?);
+            Vec::new()
+        }
+        ExportFormat::Gml => {
+            not_exported.extend(super::gml::write_gml(out, sel)?);
+            Vec::new()
+        }
+        ExportFormat::Pajek => {
+            not_exported.extend(super::pajek::write_pajek(out, sel)?);
+            Vec::new()
+        }
+        ExportFormat::NodeLink => {
+            not_exported.extend(super::nodelink::write_node_link(out, sel)?);
+            Vec::new()
+        }
+        ExportFormat::Dot => {
+            not_exported.extend(super::dot::write_dot(out, sel)?);
+            Vec::new()
+        }
+        ExportFormat::Stix => {
+            not_exported.extend(super::stix::write_stix(out, sel, &snap.case_id)?);
+            Vec::new()
+        }
+        ExportFormat::Parquet => {
+            let (files, dropped) = super::parquet::export::write_parquet_folder(out, sel)?;
+            not_exported.extend(dropped);
+            files
+        }
+    };
+    // A one-file format: the output is that file.
+    let files = if files.is_empty() && !req.format.is_folder() {
+        vec![out.to_path_buf()]
+    } else {
+        files
+    };
+    Ok((files, not_exported))
+}
+
+/// The suffix of the temporary names exports are written under, so that a user who finds one
+/// left by a killed export knows what it is (and that it may be deleted).
+pub const PARTIAL_SUFFIX: &str = ".copkit-partial";
+
+/// Temporary names in one process never collide, even with two exports to one path at once.
+static PARTIAL_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// `.NAME.copkit-partial-PID-N` in the same folder as `path`: the same file system, so the
+/// move into place is a rename (or a link), atomic.
+fn partial_name(path: &Path) -> Result<PathBuf, IoError> {
+    let name = path.file_name().ok_or_else(|| IoError::Refused {
+        path: path.to_path_buf(),
+        reason: "the output path names no file or folder; give a new name".into(),
+    })?;
+    let mut partial = std::ffi::OsString::from(".");
+    partial.push(name);
+    partial.push(format!(
+        "{PARTIAL_SUFFIX}-{}-{}",
+        std::process::id(),
+        PARTIAL_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    Ok(path.with_file_name(partial))
+}
+
+/// An export's output and manifest under temporary names beside their final ones. Dropped
+/// before [`Staging::place`] succeeded, it removes them.
+struct Staging {
+    out: PathBuf,
+    manifest: PathBuf,
+    partial_out: PathBuf,
+    partial_manifest: PathBuf,
+    folder: bool,
+    /// The manifest was moved into place (removed again if the output cannot follow).
+    manifest_placed: bool,
+    done: bool,
+}
+
+impl Staging {
+    fn new(out: &Path, manifest: &Path, folder: bool) -> Result<Staging, IoError> {
+        Ok(Staging {
+            out: out.to_path_buf(),
+            manifest: manifest.to_path_buf(),
+            partial_out: partial_name(out)?,
+            partial_manifest: partial_name(manifest)?,
+            folder,
+            manifest_placed: false,
+            done: false,
+        })
+    }
+
+    /// The final name of a file written under the temporary one.
+    fn final_name(&self, path: &Path) -> PathBuf {
+        match path.strip_prefix(&self.partial_out) {
+            Ok(rest) if rest.as_os_str().is_empty() => self.out.clone(),
+            Ok(rest) => self.out.join(rest),
+            Err(_) if path == self.partial_manifest => self.manifest.clone(),
+            Err(_) => path.to_path_buf(),
+        }
+    }
+
+    /// A writer's error, naming the file the user asked for rather than the temporary one.
+    fn final_error(&self, err: IoError) -> IoError {
+        match err {
+            IoError::Write { path, source } => IoError::Write {
+                path: self.final_name(&path),
+                source,
+            },
+            IoError::Read { path, source } => IoError::Read {
+                path: self.final_name(&path),
+                source,
+            },
+            other => other,
+        }
+    }
+
+    /// Moves the manifest, then the output, into place, never over an existing file; then
+    /// makes the new names durable. The manifest goes first so that an output under its final
+    /// name always has its manifest beside it.
+    fn place(&mut self) -> std::io::Result<()> {
+        place_one(&self.partial_manifest, &self.manifest, false)?;
+        self.manifest_placed = true;
+        place_one(&self.partial_out, &self.out, self.folder)?;
+        self.done = true;
+        if let Some(dir) = self.out.parent() {
+            sync_dir(dir);
+        }
+        Ok(())
+    }
+
+    fn discard(&self) {
+        if self.folder {
+            let _ = std::fs::remove_dir_all(&self.partial_out);
+        } else {
+            let _ = std::fs::remove_file(&self.partial_out);
+        }
+        let _ = std::fs::remove_file(&self.partial_manifest);
+        if self.manifest_placed {
+            let _ = std::fs::remove_file(&self.manifest);
+        }
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.done {
+            self.discard();
+        }
+    }
+}
+
+/// Gives `from` the name `to` unless `to` exists. A file is hard-linked (which fails if the
+/// target exists, so nothing that appeared meanwhile is replaced) and its temporary name
+/// removed; where the file system has no hard links, and for folders, it is renamed after a
+/// check (a folder rename never replaces a folder with contents).
+fn place_one(from: &Path, to: &Path, folder: bool) -> std::io::Result<()> {
+    let exists = || {
+        std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} appeared meanwhile", to.display()),
+        )
+    };
+    if !folder {
+        match std::fs::hard_link(from, to) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(from);
+                return Ok(());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists()),
+            Err(_) => {} // no hard links here: renamed below
+        }
+    }
+    if to.symlink_metadata().is_ok() {
+        return Err(exists());
+    }
+    std::fs::rename(from, to)
+}
+
+/// Writes a new file completely or not at all, for results and reports written beside an
+/// export's rules (an analysis result, an import report): under a `.NAME.copkit-partial-*`
+/// name in the same folder, flushed, then linked to `path`, never over an existing file. A
+/// killed writer leaves at most the clearly named partial file, never a cut file at `path`.
+pub fn write_new_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let partial = partial_name(path)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+    let written = write_new_synced(&partial, bytes).and_then(|()| place_one(&partial, path, false));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    } else if let Some(dir) = path.parent() {
+        sync_dir(dir);
+    }
+    written
+}
+
+/// Writes a new file (never over one) and flushes it to disk.
+fn write_new_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Flushes a written file to disk, so that the disclosure is never recorded for bytes a power
+/// cut could still lose.
+fn sync_file(path: &Path) -> Result<(), IoError> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|source| IoError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Makes a folder's entries durable. Best effort: some platforms cannot open a folder as a
+/// file, and the data itself is already synced.
+fn sync_dir(dir: &Path) {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 /// Prefixes a CSV cell that a spreadsheet would otherwise run as a formula (`=`, `+`, `-`,
@@ -689,5 +987,48 @@ pub fn neutralise_formula(cell: &str) -> String {
         format!("'{cell}")
     } else {
         cell.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_new_file_is_written_whole_never_over_another_and_leaves_no_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("result.json");
+        write_new_file(&path, b"{\"a\": 1}").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"a\": 1}");
+        let err = write_new_file(&path, b"other").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"a\": 1}");
+        assert_eq!(names(dir.path()), ["result.json"]);
+    }
+
+    #[test]
+    fn partial_names_sit_beside_the_output_and_say_what_they_are() {
+        let a = partial_name(Path::new("/data/out/export.graphml")).unwrap();
+        let b = partial_name(Path::new("/data/out/export.graphml")).unwrap();
+        assert_ne!(
+            a, b,
+            "two exports to one path at once never share a partial name"
+        );
+        assert_eq!(a.parent(), Some(Path::new("/data/out")));
+        let name = a.file_name().unwrap().to_str().unwrap();
+        assert!(
+            name.starts_with(".export.graphml.copkit-partial-"),
+            "{name}"
+        );
+        assert!(partial_name(Path::new("/")).is_err());
     }
 }

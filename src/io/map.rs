@@ -78,17 +78,34 @@ impl Compiled {
                 duplicates.insert(name);
             }
         }
+        let needed = spec.columns();
+        // Duplicates first, over all the spec's columns: a header naming "caller" twice was
+        // reported as lacking "callee" (sorted first), pointing the user at the wrong column.
+        if let Some((col, _)) = needed.iter().find(|(c, _)| duplicates.contains(c)) {
+            return Err(IoError::Spec(format!(
+                "{source_file}: column '{col}' appears more than once in the header, so the spec cannot tell which to use; rename one"
+            )));
+        }
         let mut absent = Vec::new();
-        for (col, required) in spec.columns() {
-            if duplicates.contains(&col) {
-                return Err(IoError::Spec(format!(
-                    "{source_file}: column '{col}' appears more than once in the header, so the spec cannot tell which to use; rename one"
-                )));
-            }
+        for (col, required) in needed {
             if !columns.contains_key(&col) {
                 if required {
+                    let twice = if duplicates.is_empty() {
+                        String::new()
+                    } else {
+                        let mut names: Vec<&str> = duplicates.iter().map(String::as_str).collect();
+                        names.sort_unstable();
+                        format!(
+                            "; the header names {} more than once, perhaps where '{col}' was meant",
+                            names
+                                .iter()
+                                .map(|n| format!("'{n}'"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    };
                     return Err(IoError::Spec(format!(
-                        "{source_file}: the spec needs column '{col}', which the header does not have (columns: {})",
+                        "{source_file}: the spec needs column '{col}', which the header does not have (columns: {}){twice}",
                         header.join(", ")
                     )));
                 }

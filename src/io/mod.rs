@@ -98,6 +98,14 @@ pub enum IoError {
     Refused { path: PathBuf, reason: String },
     #[error("cancelled; the case is unchanged")]
     Cancelled,
+    /// An export's disclosure could not be committed to the audit log, so the export was
+    /// removed rather than left unrecorded.
+    #[error("the export was not delivered: its disclosure could not be recorded in the case's audit log ({source}), so what was written was removed; try again when no other program is writing to the case: {}", .path.display())]
+    NotRecorded {
+        path: PathBuf,
+        #[source]
+        source: StoreError,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

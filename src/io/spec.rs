@@ -565,6 +565,10 @@ pub fn parse_time(text: &str, spec: &TimeSpec) -> Result<EventTime, String> {
                 let naive = d.and_hms_opt(0, 0, 0).ok_or("bad date")?;
                 return Ok(instant(resolve_local(naive, z)?, zone_name(Some(z))));
             }
+            // A bare number is a count, not a date with its day and month in doubt.
+            if let Some(hint) = bare_number_hint(t) {
+                return Err(format!("'{t}' is a bare number, not a date; {hint}"));
+            }
             if t.contains('/') || t.contains('.') && t.len() <= 19 || !iso {
                 return Err(format!(
                     "'{t}' is ambiguous (day/month order or a two-digit year); set time.format, for example \"%d/%m/%Y %H:%M\""
@@ -588,6 +592,42 @@ pub fn parse_time(text: &str, spec: &TimeSpec) -> Result<EventTime, String> {
             Ok(instant(resolve_local(naive, z)?, zone_name(Some(z))))
         }
     }
+}
+
+/// What a time cell holding only a number probably counts, as advice naming the format to
+/// set; `None` when the text is not a bare number.
+fn bare_number_hint(t: &str) -> Option<&'static str> {
+    let unsigned = t.strip_prefix('-').unwrap_or(t);
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    if whole.is_empty()
+        || !whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let compact_date = |pattern| {
+        fraction.is_empty()
+            && (NaiveDateTime::parse_from_str(whole, pattern).is_ok()
+                || NaiveDate::parse_from_str(whole, pattern).is_ok())
+    };
+    Some(match whole.len() {
+        8 if compact_date("%Y%m%d") => {
+            "it looks like a date written YYYYMMDD: set time.format = \"%Y%m%d\""
+        }
+        14 if compact_date("%Y%m%d%H%M%S") => {
+            "it looks like a date and time written YYYYMMDDHHMMSS: set time.format = \"%Y%m%d%H%M%S\""
+        }
+        12..=14 => {
+            "it looks like milliseconds since 1970 (epoch milliseconds): set time.format = \"epoch_ms\""
+        }
+        9..=11 => "it looks like seconds since 1970 (epoch seconds): set time.format = \"epoch_s\"",
+        1..=6 => {
+            "it may be a spreadsheet serial date (days since 1899-12-30): set time.format = \"excel\", or \"epoch_s\" or \"epoch_ms\" if it counts seconds or milliseconds since 1970"
+        }
+        _ => "set time.format to \"epoch_s\", \"epoch_ms\" or \"excel\" to say what it counts",
+    })
 }
 
 /// Why an identifier cell cannot be trusted as it is.
