@@ -362,6 +362,36 @@ fn analyze_leaves_restricted_entities_out_ranks_by_value_and_applies_grades() {
         "rank,entity_id,source_id,label,value\n1,1,,Person hub,1\n1,2,,Person a,1\n\
          3,3,,Person b,0\n"
     );
+    // Asked for explicitly, restricted items are analysed, and the audit record says so.
+    let out = copkit(&[
+        "analyze",
+        case,
+        "degree",
+        "--param",
+        "include_restricted=true",
+        "--purpose",
+        "OP-1",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        csv.starts_with("rank,entity_id,source_id,label,value\n1,1,,Person hub,3\n"),
+        "{csv}"
+    );
+    assert!(csv.contains(",Person secret,1\n"), "{csv}");
+    let opened = copkit::store::Case::open(&path, common::actor(), "OP-1").unwrap();
+    let records = opened.audit_records().unwrap();
+    let run = records
+        .iter()
+        .rev()
+        .find(|r| r.details.contains("\"degree\""))
+        .unwrap();
+    assert!(
+        run.details.contains("include_restricted"),
+        "{}",
+        run.details
+    );
+    drop(opened);
     // A path to the restricted entity is refused with a reason, not answered.
     let out = copkit(&[
         "analyze",

@@ -9,7 +9,7 @@
 use super::simple::{SEED_PARAM, SeededRng, SimpleGraph, entity_values, simple_graph};
 use super::{
     AnalysisError, AnalysisInput, Component, GRADE_PARAM, Needs, Output, ParamKind, ParamSpec,
-    Params,
+    Params, RESTRICTED_PARAM,
 };
 use crate::jobs::{CancelToken, Progress};
 use rayon::prelude::*;
@@ -504,9 +504,10 @@ const BETWEENNESS_PARAMS: &[ParamSpec] = &[
     },
     SEED_PARAM,
     GRADE_PARAM,
+    RESTRICTED_PARAM,
 ];
 
-const CLOSENESS_PARAMS: &[ParamSpec] = &[GRADE_PARAM];
+const CLOSENESS_PARAMS: &[ParamSpec] = &[GRADE_PARAM, RESTRICTED_PARAM];
 
 const ITER_PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -528,6 +529,7 @@ const ITER_PARAMS: &[ParamSpec] = &[
         help: "give up after this many iterations",
     },
     GRADE_PARAM,
+    RESTRICTED_PARAM,
 ];
 
 const PAGERANK_PARAMS: &[ParamSpec] = &[
@@ -547,6 +549,7 @@ const PAGERANK_PARAMS: &[ParamSpec] = &[
     ITER_PARAMS[1],
     ITER_PARAMS[2],
     GRADE_PARAM,
+    RESTRICTED_PARAM,
 ];
 
 impl Component for Betweenness {
@@ -569,7 +572,7 @@ impl Component for Betweenness {
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
-        let case = input.graph();
+        let case = input.graph_with(params)?;
         let samples = params.get_usize("samples", 0)?;
         let normalized = params.get_bool("normalized", true)?;
         let seed = params.get_u64("seed", 1)?;
@@ -607,7 +610,7 @@ impl Component for Closeness {
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
-        let case = input.graph();
+        let case = input.graph_with(params)?;
         let g = simple_graph(case, params)?;
         let values = closeness(&g, false, cancel, progress)?;
         Ok(entity_values(&g.nodes, values))
@@ -634,7 +637,7 @@ impl Component for Harmonic {
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
-        let case = input.graph();
+        let case = input.graph_with(params)?;
         let g = simple_graph(case, params)?;
         let values = closeness(&g, true, cancel, progress)?;
         Ok(entity_values(&g.nodes, values))
@@ -661,7 +664,7 @@ impl Component for Eigenvector {
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
-        let case = input.graph();
+        let case = input.graph_with(params)?;
         let weighted = params.get_bool("weighted", false)?;
         let tol = positive(params, "tol", 1e-10)?;
         let max_iter = params.get_usize("max_iter", 1000)?;
@@ -692,7 +695,7 @@ impl Component for PageRank {
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
-        let case = input.graph();
+        let case = input.graph_with(params)?;
         let damping = params.get_f64("damping", 0.85)?;
         if !(0.0..1.0).contains(&damping) {
             return Err(AnalysisError::BadParam {

@@ -6,7 +6,7 @@ use super::simple::{SEED_PARAM, SeededRng, SimpleGraph, check_every, simple_grap
 use super::structure::renumber;
 use super::{
     AnalysisError, AnalysisInput, Component, GRADE_PARAM, Needs, Output, ParamKind, ParamSpec,
-    Params,
+    Params, RESTRICTED_PARAM,
 };
 use crate::jobs::{CancelToken, Progress};
 
@@ -218,6 +218,7 @@ const LOUVAIN_PARAMS: &[ParamSpec] = &[
     },
     SEED_PARAM,
     GRADE_PARAM,
+    RESTRICTED_PARAM,
 ];
 
 impl Component for Louvain {
@@ -240,7 +241,7 @@ impl Component for Louvain {
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
-        let case = input.graph();
+        let case = input.graph_with(params)?;
         let resolution = params.get_f64("resolution", 1.0)?;
         if !(resolution.is_finite() && resolution > 0.0) {
             return Err(AnalysisError::BadParam {
@@ -688,6 +689,7 @@ const LEIDEN_PARAMS: &[ParamSpec] = &[
     },
     SEED_PARAM,
     GRADE_PARAM,
+    RESTRICTED_PARAM,
 ];
 
 impl Component for Leiden {
@@ -710,7 +712,7 @@ impl Component for Leiden {
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
-        let case = input.graph();
+        let case = input.graph_with(params)?;
         let resolution = params.get_f64("resolution", 1.0)?;
         if !(resolution.is_finite() && resolution > 0.0) {
             return Err(AnalysisError::BadParam {

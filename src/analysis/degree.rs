@@ -2,7 +2,7 @@
 
 use super::{
     AnalysisError, AnalysisGraph, AnalysisInput, Component, GRADE_PARAM, Needs, Output, ParamKind,
-    ParamSpec, Params,
+    ParamSpec, Params, RESTRICTED_PARAM,
 };
 use crate::jobs::{CancelToken, Progress};
 
@@ -22,6 +22,7 @@ const PARAMS: &[ParamSpec] = &[
         help: "sum link weights instead of counting links",
     },
     GRADE_PARAM,
+    RESTRICTED_PARAM,
 ];
 
 impl Component for Degree {
@@ -47,7 +48,7 @@ impl Component for Degree {
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
-        let case = input.graph();
+        let case = input.graph_with(params)?;
         let mode = params.get_str("mode").unwrap_or("total");
         if !matches!(mode, "total" | "in" | "out") {
             return Err(AnalysisError::BadParam {

@@ -92,6 +92,15 @@ pub const GRADE_PARAM: ParamSpec = ParamSpec {
     help: "only use links and events graded at least this well, e.g. B2 (ungraded ones are left out)",
 };
 
+/// Restricted items are kept for evidence but left out of analysis unless a run asks for them
+/// with this parameter (which the run's audit record then carries).
+pub const RESTRICTED_PARAM: ParamSpec = ParamSpec {
+    name: "include_restricted",
+    kind: ParamKind::Bool,
+    default: Some("false"),
+    help: "also analyse restricted items (recorded in the audit log with the run)",
+};
+
 /// Parameter values as given (`key=value` on the command line, a table in a chain file).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Params(pub BTreeMap<String, String>);
@@ -354,6 +363,8 @@ pub enum AnalysisInput<'a> {
     Snapshot {
         case: &'a CaseSnapshot,
         graph: std::sync::OnceLock<CompactGraph>,
+        /// The graph with restricted items, built only when a run asks for them.
+        with_restricted: std::sync::OnceLock<CompactGraph>,
     },
     Graph(&'a CompactGraph),
 }
@@ -363,16 +374,39 @@ impl<'a> AnalysisInput<'a> {
         AnalysisInput::Snapshot {
             case,
             graph: std::sync::OnceLock::new(),
+            with_restricted: std::sync::OnceLock::new(),
         }
     }
 
-    /// The compact graph (built from the snapshot on first use).
+    /// The compact graph without restricted items (built from the snapshot on first use).
     pub fn graph(&self) -> &CompactGraph {
         match self {
-            AnalysisInput::Snapshot { case, graph } => {
+            AnalysisInput::Snapshot { case, graph, .. } => {
                 graph.get_or_init(|| CompactGraph::from_snapshot(case))
             }
             AnalysisInput::Graph(g) => g,
+        }
+    }
+
+    /// The compact graph a run's parameters ask for: with restricted items only when
+    /// `include_restricted=true` ([`RESTRICTED_PARAM`]).
+    pub fn graph_with(&self, params: &Params) -> Result<&CompactGraph, AnalysisError> {
+        let include = params.get_bool(RESTRICTED_PARAM.name, false)?;
+        match self {
+            AnalysisInput::Snapshot {
+                case,
+                with_restricted,
+                ..
+            } if include => {
+                Ok(with_restricted.get_or_init(|| CompactGraph::from_snapshot_with(case, true)))
+            }
+            AnalysisInput::Graph(g) if g.includes_restricted != include => {
+                Err(AnalysisError::Failed(
+                    "internal error: the graph was read with restricted items set otherwise than the run asks"
+                        .into(),
+                ))
+            }
+            _ => Ok(self.graph()),
         }
     }
 

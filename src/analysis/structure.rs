@@ -4,7 +4,7 @@
 use super::simple::{SimpleGraph, check_every, entity_values, simple_graph};
 use super::{
     AnalysisError, AnalysisGraph, AnalysisInput, Component, GRADE_PARAM, Needs, Output, ParamKind,
-    ParamSpec, Params,
+    ParamSpec, Params, RESTRICTED_PARAM,
 };
 use crate::jobs::{CancelToken, Progress};
 
@@ -177,9 +177,10 @@ const COMPONENT_PARAMS: &[ParamSpec] = &[
         help: "weak (ignore direction) or strong (follow directed links)",
     },
     GRADE_PARAM,
+    RESTRICTED_PARAM,
 ];
 
-const KCORE_PARAMS: &[ParamSpec] = &[GRADE_PARAM];
+const KCORE_PARAMS: &[ParamSpec] = &[GRADE_PARAM, RESTRICTED_PARAM];
 
 impl Component for Components {
     fn name(&self) -> &'static str {
@@ -201,7 +202,7 @@ impl Component for Components {
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
-        let case = input.graph();
+        let case = input.graph_with(params)?;
         let mode = params.get_str("mode").unwrap_or("weak");
         let threshold = params.get_grade(case)?;
         let graph = AnalysisGraph::build(case, threshold.as_ref())?;
@@ -243,7 +244,7 @@ impl Component for KCore {
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Output, AnalysisError> {
-        let case = input.graph();
+        let case = input.graph_with(params)?;
         let g = simple_graph(case, params)?;
         let cores = core_numbers(&g, cancel)?;
         progress.report(Some(1.0), "k-core done");

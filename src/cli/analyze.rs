@@ -80,7 +80,10 @@ pub fn run(args: AnalyzeArgs, actor: Actor) -> Result<ExitCode> {
     // entity's full record) is built only for components that need it.
     let (input, names) = match component.needs() {
         Needs::Graph => {
-            let (graph, names) = case.compact_graph_with_names()?;
+            let include_restricted = params
+                .get_bool(analysis::RESTRICTED_PARAM.name, false)
+                .map_err(|e| UsageError(e.to_string()))?;
+            let (graph, names) = case.compact_graph_with_names(include_restricted)?;
             (JobInput::Graph(Arc::new(graph)), EntityNames(names))
         }
         Needs::Snapshot => {

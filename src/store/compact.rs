@@ -43,6 +43,9 @@ pub struct CompactGraph {
     pub links: Vec<CompactLink>,
     /// The distinct gradings the links carry; `gradings[0]` is `None` (ungraded).
     pub gradings: Vec<Option<Grading>>,
+    /// Whether restricted items were let in (the user asked explicitly; the run's audit
+    /// record carries the parameter that did).
+    pub includes_restricted: bool,
 }
 
 impl CompactGraph {
@@ -63,10 +66,15 @@ impl CompactGraph {
 
     /// The same graph from a full snapshot (the window's path).
     pub fn from_snapshot(case: &CaseSnapshot) -> CompactGraph {
+        CompactGraph::from_snapshot_with(case, false)
+    }
+
+    /// From a snapshot, restricted items included when `include_restricted`.
+    pub fn from_snapshot_with(case: &CaseSnapshot, include_restricted: bool) -> CompactGraph {
         let nodes: Vec<EntityId> = case
             .entities
             .iter()
-            .filter(|e| !e.restricted)
+            .filter(|e| include_restricted || !e.restricted)
             .map(|e| e.id)
             .collect();
         let index = NodeIndex::new(&nodes);
@@ -74,7 +82,7 @@ impl CompactGraph {
         let links = case
             .links
             .iter()
-            .filter(|l| !l.restricted)
+            .filter(|l| include_restricted || !l.restricted)
             .filter_map(|l| {
                 let (source, target) = (index.get(l.source)?, index.get(l.target)?);
                 Some(CompactLink {
@@ -94,11 +102,12 @@ impl CompactGraph {
             nodes,
             links,
             gradings: gradings.list,
+            includes_restricted: include_restricted,
         }
     }
 }
 
-/// Each unrestricted entity's id, source id and label, sorted by id (what a result names).
+/// Each entity's id, source id and label, sorted by id (what a result names).
 pub type EntityNames = Vec<(EntityId, Option<String>, String)>;
 
 /// The largest id a table has handed out (its AUTOINCREMENT counter): a capacity to reserve,
@@ -119,16 +128,24 @@ pub(super) fn load(
     generation: u64,
     grading_schemes: Vec<GradingScheme>,
     default_scheme: String,
+    include_restricted: bool,
     mut names: Option<&mut EntityNames>,
 ) -> Result<CompactGraph, StoreError> {
+    let only_open = if include_restricted {
+        ""
+    } else {
+        " WHERE restricted = 0"
+    };
     let mut nodes = Vec::with_capacity(rows_hint(conn, "entities"));
     {
-        let sql = if names.is_some() {
-            "SELECT id, source_id, label FROM entities WHERE restricted = 0 ORDER BY id"
+        let columns = if names.is_some() {
+            "id, source_id, label"
         } else {
-            "SELECT id FROM entities WHERE restricted = 0 ORDER BY id"
+            "id"
         };
-        let mut stmt = conn.prepare(sql)?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {columns} FROM entities{only_open} ORDER BY id"
+        ))?;
         let mut rows = stmt.query([])?;
         if let Some(names) = names.as_mut() {
             names.reserve(nodes.capacity());
@@ -145,10 +162,10 @@ pub(super) fn load(
     let mut gradings = Gradings::new();
     let mut links = Vec::with_capacity(rows_hint(conn, "links"));
     {
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare(&format!(
             "SELECT id, source, target, directed, weight, grade_scheme, grade_source, \
-             grade_info, grade_handling FROM links WHERE restricted = 0 ORDER BY id",
-        )?;
+             grade_info, grade_handling FROM links{only_open} ORDER BY id"
+        ))?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let (Some(source), Some(target)) = (
@@ -187,6 +204,7 @@ pub(super) fn load(
         nodes,
         links,
         gradings: gradings.list,
+        includes_restricted: include_restricted,
     })
 }
 

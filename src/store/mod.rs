@@ -140,24 +140,33 @@ impl Case {
     /// The graph analysis runs on, read straight from the case file without a snapshot
     /// (see [`CompactGraph`]): what `copkit analyze` loads for a graph component.
     pub fn compact_graph(&self) -> Result<CompactGraph, StoreError> {
-        self.load_compact(None)
+        self.load_compact(false, None)
     }
 
-    /// The compact graph and, read in the same scan, each unrestricted entity's source id and
-    /// label (what `copkit analyze` names in its result rows).
-    pub fn compact_graph_with_names(&self) -> Result<(CompactGraph, EntityNames), StoreError> {
+    /// The compact graph (restricted items included only when `include_restricted`) and,
+    /// read in the same scan, each node's source id and label (what `copkit analyze` names in
+    /// its result rows).
+    pub fn compact_graph_with_names(
+        &self,
+        include_restricted: bool,
+    ) -> Result<(CompactGraph, EntityNames), StoreError> {
         let mut names = EntityNames::new();
-        let graph = self.load_compact(Some(&mut names))?;
+        let graph = self.load_compact(include_restricted, Some(&mut names))?;
         Ok((graph, names))
     }
 
-    fn load_compact(&self, names: Option<&mut EntityNames>) -> Result<CompactGraph, StoreError> {
+    fn load_compact(
+        &self,
+        include_restricted: bool,
+        names: Option<&mut EntityNames>,
+    ) -> Result<CompactGraph, StoreError> {
         compact::load(
             &self.conn,
             self.generation,
             self.schemes.clone(),
             self.meta("default_scheme")?
                 .unwrap_or_else(|| "admiralty".into()),
+            include_restricted,
             names,
         )
     }
