@@ -1,6 +1,6 @@
 //! Errors of the case file. Each message says what happened and what to do, with the path last.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong opening, changing or checking a case file.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,8 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the disk holding the case is full, so the change was not saved and the case is as it was before; free some space and try again: {}", .0.display())]
+    DiskFull(PathBuf),
     #[error("the case database reported an error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
@@ -50,6 +52,24 @@ impl StoreError {
         StoreError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// Names the case file in SQLite's errors about the file itself: SQLite words a full disk,
+    /// an I/O error or a read-only file without a path ("database or disk is full"), and the
+    /// user must know which file could not be written. Other errors are returned as they are.
+    pub fn naming_case(self, path: &Path) -> StoreError {
+        use rusqlite::ErrorCode;
+        let StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, message)) = &self else {
+            return self;
+        };
+        let what = message.clone().unwrap_or_else(|| failure.to_string());
+        match failure.code {
+            ErrorCode::DiskFull => StoreError::DiskFull(path.to_path_buf()),
+            ErrorCode::SystemIoFailure | ErrorCode::ReadOnly | ErrorCode::CannotOpen => {
+                StoreError::io(path, std::io::Error::other(what))
+            }
+            _ => self,
         }
     }
 }
