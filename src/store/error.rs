@@ -91,3 +91,40 @@ impl From<crate::model::GradingError> for StoreError {
         StoreError::Invalid(err.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: std::ffi::c_int) -> StoreError {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            Some("database or disk is full".into()),
+        ))
+    }
+
+    #[test]
+    fn a_full_disk_names_the_case() {
+        let path = Path::new("/cases/op.copkit");
+        let err = sqlite(rusqlite::ffi::SQLITE_FULL).naming_case(path);
+        assert!(
+            matches!(&err, StoreError::DiskFull(p) if p == path),
+            "{err}"
+        );
+        assert!(err.to_string().ends_with("/cases/op.copkit"), "{err}");
+        let io = sqlite(rusqlite::ffi::SQLITE_IOERR).naming_case(path);
+        assert!(
+            matches!(&io, StoreError::Io { path: p, .. } if p == path),
+            "{io}"
+        );
+    }
+
+    #[test]
+    fn other_errors_are_kept_as_they_are() {
+        let path = Path::new("/cases/op.copkit");
+        let constraint = sqlite(rusqlite::ffi::SQLITE_CONSTRAINT).naming_case(path);
+        assert!(matches!(constraint, StoreError::Sqlite(_)), "{constraint}");
+        let invalid = StoreError::Invalid("no".into()).naming_case(path);
+        assert!(matches!(invalid, StoreError::Invalid(_)), "{invalid}");
+    }
+}
