@@ -272,7 +272,11 @@ impl ImportPlan {
             opts: &self.opts,
             rejected_from: self.rejected_from.as_ref(),
         };
-        import_file(case, &self.source, &request, cancel, progress)
+        // SQLite words a full disk without a path: name the case (the source is only read).
+        import_file(case, &self.source, &request, cancel, progress).map_err(|e| match e {
+            IoError::Store(store) => IoError::Store(store.naming_case(case.path())),
+            other => other,
+        })
     }
 
     /// The job's name: "import calls.csv".

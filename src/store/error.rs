@@ -1,6 +1,6 @@
 //! Errors of the case file. Each message says what happened and what to do, with the path last.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Everything that can go wrong opening, changing or checking a case file.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,8 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the disk holding the case is full, so the change was not saved and the case is as it was before; free some space and try again: {}", .0.display())]
+    DiskFull(PathBuf),
     #[error("the case database reported an error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("{0}")]
@@ -52,6 +54,24 @@ impl StoreError {
             source,
         }
     }
+
+    /// Names the case file in SQLite's errors about the file itself: SQLite words a full disk,
+    /// an I/O error or a read-only file without a path ("database or disk is full"), and the
+    /// user must know which file could not be written. Other errors are returned as they are.
+    pub fn naming_case(self, path: &Path) -> StoreError {
+        use rusqlite::ErrorCode;
+        let StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, message)) = &self else {
+            return self;
+        };
+        let what = message.clone().unwrap_or_else(|| failure.to_string());
+        match failure.code {
+            ErrorCode::DiskFull => StoreError::DiskFull(path.to_path_buf()),
+            ErrorCode::SystemIoFailure | ErrorCode::ReadOnly | ErrorCode::CannotOpen => {
+                StoreError::io(path, std::io::Error::other(what))
+            }
+            _ => self,
+        }
+    }
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -69,5 +89,42 @@ impl From<crate::model::SchemaError> for StoreError {
 impl From<crate::model::GradingError> for StoreError {
     fn from(err: crate::model::GradingError) -> Self {
         StoreError::Invalid(err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: std::ffi::c_int) -> StoreError {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            Some("database or disk is full".into()),
+        ))
+    }
+
+    #[test]
+    fn a_full_disk_names_the_case() {
+        let path = Path::new("/cases/op.copkit");
+        let err = sqlite(rusqlite::ffi::SQLITE_FULL).naming_case(path);
+        assert!(
+            matches!(&err, StoreError::DiskFull(p) if p == path),
+            "{err}"
+        );
+        assert!(err.to_string().ends_with("/cases/op.copkit"), "{err}");
+        let io = sqlite(rusqlite::ffi::SQLITE_IOERR).naming_case(path);
+        assert!(
+            matches!(&io, StoreError::Io { path: p, .. } if p == path),
+            "{io}"
+        );
+    }
+
+    #[test]
+    fn other_errors_are_kept_as_they_are() {
+        let path = Path::new("/cases/op.copkit");
+        let constraint = sqlite(rusqlite::ffi::SQLITE_CONSTRAINT).naming_case(path);
+        assert!(matches!(constraint, StoreError::Sqlite(_)), "{constraint}");
+        let invalid = StoreError::Invalid("no".into()).naming_case(path);
+        assert!(matches!(invalid, StoreError::Invalid(_)), "{invalid}");
     }
 }

@@ -184,7 +184,7 @@ impl Case {
     /// Opens a case and records the opening, with its purpose, as a consultation.
     pub fn open(path: &Path, actor: Actor, purpose: &str) -> Result<Case, StoreError> {
         require_purpose(purpose)?;
-        Self::open_inner(path, actor, purpose, true)
+        Self::open_inner(path, actor, purpose, true).map_err(|e| e.naming_case(path))
     }
 
     /// Opens a case without writing anything to it yet (used by `audit verify`, which checks
@@ -192,7 +192,7 @@ impl Case {
     /// [`Case::record_consultation`] once the check is done.
     pub fn open_unrecorded(path: &Path, actor: Actor, purpose: &str) -> Result<Case, StoreError> {
         require_purpose(purpose)?;
-        Self::open_inner(path, actor, purpose, false)
+        Self::open_inner(path, actor, purpose, false).map_err(|e| e.naming_case(path))
     }
 
     fn open_inner(

@@ -101,8 +101,8 @@ impl Case {
     ) -> Result<Applied, StoreError> {
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         let reload = command.changes_configuration();
-        let (applied, ()) =
-            self.transact(Capture::Changes, |tx, ctx| -> Result<_, StoreError> {
+        let (applied, ()) = self
+            .transact(Capture::Changes, |tx, ctx| -> Result<_, StoreError> {
                 let outcome = command::execute(tx, &ctx, &command)?;
                 let mut details = command.audit_details();
                 if let Some(obj) = details.as_object_mut() {
@@ -132,7 +132,8 @@ impl Case {
                     batch: outcome.batch,
                     reload,
                 })
-            })?;
+            })
+            .map_err(|e| e.naming_case(&self.path))?;
         Ok(applied)
     }
 
@@ -153,7 +154,7 @@ impl Case {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
+            .map_err(|e| StoreError::from(e).naming_case(&self.path))?;
         let capturing = capture == Capture::Changes;
         let ready = match capture {
             Capture::Changes => self.capture.start(&tx),
@@ -216,7 +217,7 @@ impl Case {
         let committed =
             finish().and_then(|ids| tx.commit().map(|()| ids).map_err(StoreError::from));
         self.capture.committed(committed.is_ok());
-        let (audit_seq, generation) = committed?;
+        let (audit_seq, generation) = committed.map_err(|e| e.naming_case(&self.path))?;
         self.generation = generation;
         self.snapshot = None;
         if done.reload {
@@ -390,7 +391,8 @@ impl Case {
                 // An undone scheme or entity type leaves the case's configuration.
                 reload: true,
             })
-        })?;
+        })
+        .map_err(|e| e.naming_case(&self.path))?;
         Ok(Some(applied))
     }
 }

@@ -323,11 +323,28 @@ pub(crate) fn drop_redo_branch(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A stored statement the case's data refuses (a constraint, a changed table) means the case
+/// moved on since the step was recorded; a failure of the file itself (a full disk, an I/O
+/// error, a lock) is reported as what it is, so that the user is not told the history broke.
+fn replay_error(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(
+            ErrorCode::DiskFull
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::ReadOnly
+            | ErrorCode::CannotOpen
+            | ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::OutOfMemory,
+        ) => StoreError::Sqlite(e),
+        _ => StoreError::UndoConflict(e.to_string()),
+    }
+}
+
 /// Runs one stored statement, which must change exactly one row.
 fn run_one(conn: &Connection, sql: &str) -> Result<(), StoreError> {
-    let changed = conn
-        .execute(sql, [])
-        .map_err(|e| StoreError::UndoConflict(format!("{e}")))?;
+    let changed = conn.execute(sql, []).map_err(replay_error)?;
     if changed != 1 {
         return Err(StoreError::UndoConflict(format!(
             "a stored step changed {changed} rows instead of one"
@@ -401,7 +418,7 @@ pub(crate) fn redo_batch(conn: &Connection, step: i64) -> Result<(), StoreError>
             ),
             [step],
         )
-        .map_err(|e| StoreError::UndoConflict(format!("{e}")))?;
+        .map_err(replay_error)?;
         conn.execute(
             &format!("DELETE FROM {shadow} WHERE undo_step = ?1"),
             [step],
