@@ -49,7 +49,6 @@
 
 use super::graphml::{GraphOptions, Item, Key, LineCounter, Parsed, attr, check_depth, line_of};
 use super::report::RowProblem;
-use super::xlsx::{MAX_ZIP_BYTES, MAX_ZIP_ENTRIES};
 use super::{ImportReport, IoError, SourceBytes, read_source};
 use crate::jobs::CancelToken;
 use crate::store::Case;
@@ -57,11 +56,6 @@ use quick_xml::events::Event as X;
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
 use std::path::Path;
-
-/// An entry that inflates to more than this many times its compressed size (and to more than
-/// [`RATIO_FLOOR`] bytes) is refused as a zip bomb; GraphML text deflates some 10 to 30 times.
-pub const MAX_ZIP_RATIO: u64 = 200;
-const RATIO_FLOOR: u64 = 1 << 20;
 
 /// Maltego entity types and ours.
 const TYPES: &[(&str, &str)] = &[
@@ -180,56 +174,6 @@ fn zip_error(path: &Path, reason: String) -> IoError {
         location: "zip container".into(),
         reason,
     }
-}
-
-/// Checks the zip's directory: entry count, declared size, compression ratio, entry names.
-fn check_zip(path: &Path, archive: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Result<(), IoError> {
-    if archive.len() > MAX_ZIP_ENTRIES {
-        return Err(IoError::Bound {
-            path: path.to_path_buf(),
-            bound: "max_zip_entries",
-            detail: format!("{} entries, the limit is {MAX_ZIP_ENTRIES}", archive.len()),
-        });
-    }
-    let mut total = 0u64;
-    for i in 0..archive.len() {
-        let entry = archive
-            .by_index_raw(i)
-            .map_err(|e| zip_error(path, format!("entry {i} is unreadable ({e})")))?;
-        let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
-        if entry.enclosed_name().is_none() {
-            return Err(zip_error(
-                path,
-                format!(
-                    "entry '{name}' points outside the archive (../ or an absolute path); refused"
-                ),
-            ));
-        }
-        total = total.saturating_add(entry.size());
-        if total > MAX_ZIP_BYTES {
-            return Err(IoError::Bound {
-                path: path.to_path_buf(),
-                bound: "max_zip_bytes",
-                detail: format!(
-                    "the entries declare more than {MAX_ZIP_BYTES} bytes decompressed (a zip bomb?)"
-                ),
-            });
-        }
-        if entry.size() > RATIO_FLOOR
-            && entry.size() > entry.compressed_size().saturating_mul(MAX_ZIP_RATIO)
-        {
-            return Err(IoError::Bound {
-                path: path.to_path_buf(),
-                bound: "max_zip_ratio",
-                detail: format!(
-                    "entry '{name}' inflates {} bytes to {} (more than {MAX_ZIP_RATIO} times; a zip bomb?)",
-                    entry.compressed_size(),
-                    entry.size()
-                ),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Reads one entry, never past its declared size (nor the file size bound).
@@ -736,7 +680,7 @@ pub fn import_mtgx(
             what: format!("not a zip archive ({e})"),
             expected: "a Maltego graph (.mtgx, a zip)",
         })?;
-    check_zip(path, &mut archive)?;
+    super::zipcheck::check_zip(path, &mut archive, &opts.limits)?;
     let names: Vec<(usize, String)> = (0..archive.len())
         .filter_map(|i| {
             archive

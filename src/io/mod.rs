@@ -24,6 +24,7 @@ pub mod spec;
 pub mod stix;
 pub mod verify;
 pub mod xlsx;
+mod zipcheck;
 
 use crate::store::StoreError;
 use sha2::{Digest, Sha256};
@@ -121,6 +122,12 @@ pub struct Limits {
     pub max_json_depth: usize,
     /// Rows times columns of a spreadsheet's used range (the reader holds it as a grid).
     pub max_sheet_cells: u64,
+    /// Entries of a zip container (XLSX, ODS, .mtgx).
+    pub max_zip_entries: u64,
+    /// Total decompressed size a zip container's entries may declare.
+    pub max_zip_bytes: u64,
+    /// How many times its compressed size an entry (of more than 1 MiB) may inflate to.
+    pub max_zip_ratio: u64,
 }
 
 impl Default for Limits {
@@ -132,6 +139,10 @@ impl Default for Limits {
             max_xml_depth: 256,
             max_json_depth: 64,
             max_sheet_cells: 50_000_000,
+            max_zip_entries: 10_000,
+            max_zip_bytes: 1 << 30,
+            // GraphML and sheet XML deflate some 10 to 30 times.
+            max_zip_ratio: 200,
         }
     }
 }
@@ -153,9 +164,12 @@ impl Limits {
             "max_xml_depth" => self.max_xml_depth = n as usize,
             "max_json_depth" => self.max_json_depth = n as usize,
             "max_sheet_cells" => self.max_sheet_cells = n,
+            "max_zip_entries" => self.max_zip_entries = n,
+            "max_zip_bytes" => self.max_zip_bytes = n,
+            "max_zip_ratio" => self.max_zip_ratio = n,
             other => {
                 return Err(format!(
-                    "unknown limit '{other}' (max_file_bytes, max_field_bytes, max_rows, max_xml_depth, max_json_depth, max_sheet_cells)"
+                    "unknown limit '{other}' (max_file_bytes, max_field_bytes, max_rows, max_xml_depth, max_json_depth, max_sheet_cells, max_zip_entries, max_zip_bytes, max_zip_ratio)"
                 ));
             }
         }

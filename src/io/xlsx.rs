@@ -15,51 +15,6 @@ use calamine::{Data, Reader};
 use std::io::Cursor;
 use std::path::Path;
 
-/// Bounds on the zip container of a workbook.
-pub const MAX_ZIP_ENTRIES: usize = 10_000;
-/// The largest total decompressed size the central directory may declare.
-pub const MAX_ZIP_BYTES: u64 = 1 << 30;
-
-fn check_zip(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    let bad = |reason: String| IoError::Parse {
-        path: path.to_path_buf(),
-        location: "zip container".into(),
-        reason,
-    };
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|e| bad(format!("not a readable zip archive ({e})")))?;
-    if archive.len() > MAX_ZIP_ENTRIES {
-        return Err(IoError::Bound {
-            path: path.to_path_buf(),
-            bound: "max_zip_entries",
-            detail: format!("{} entries, the limit is {MAX_ZIP_ENTRIES}", archive.len()),
-        });
-    }
-    let mut total = 0u64;
-    for i in 0..archive.len() {
-        let entry = archive
-            .by_index_raw(i)
-            .map_err(|e| bad(format!("entry {i} is unreadable ({e})")))?;
-        if entry.enclosed_name().is_none() {
-            return Err(bad(format!(
-                "entry '{}' points outside the archive (../ or an absolute path); refused",
-                entry.name().map(|n| n.into_owned()).unwrap_or_default()
-            )));
-        }
-        total = total.saturating_add(entry.size());
-        if total > MAX_ZIP_BYTES {
-            return Err(IoError::Bound {
-                path: path.to_path_buf(),
-                bound: "max_zip_bytes",
-                detail: format!(
-                    "the entries declare more than {MAX_ZIP_BYTES} bytes decompressed (a zip bomb?)"
-                ),
-            });
-        }
-    }
-    Ok(())
-}
-
 fn cell_text(d: &Data) -> (String, bool) {
     match d {
         Data::Empty => (String::new(), false),
@@ -166,7 +121,13 @@ impl Sheet {
             });
         }
         if src.bytes.starts_with(b"PK") {
-            check_zip(path, &src.bytes)?;
+            let mut archive =
+                zip::ZipArchive::new(Cursor::new(&src.bytes[..])).map_err(|e| IoError::Parse {
+                    path: path.to_path_buf(),
+                    location: "zip container".into(),
+                    reason: format!("not a readable zip archive ({e})"),
+                })?;
+            super::zipcheck::check_zip(path, &mut archive, &opts.limits)?;
         }
         let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(src.bytes.as_slice()))
             .map_err(|e| IoError::WrongFormat {
