@@ -56,6 +56,9 @@ fn store_hint(err: &StoreError) -> Option<String> {
         StoreError::Invalid(text) if text.contains("grading scheme") => {
             "`copkit info CASE` lists the case's grading schemes".into()
         }
+        StoreError::Invalid(text) if text.contains("also used by other batches") => {
+            "--shared keep keeps them, --shared erase erases them with everything attached".into()
+        }
         StoreError::Corrupt { .. } => {
             "`copkit audit verify BACKUP` checks a backup before you use it".into()
         }

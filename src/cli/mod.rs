@@ -22,6 +22,7 @@ mod edit;
 mod generate;
 mod hints;
 mod io;
+mod privacy;
 mod progress;
 
 use crate::io::neutralise_formula;
@@ -189,6 +190,17 @@ pub enum Commands {
         #[command(flatten)]
         purpose: PurposeArg,
     },
+    /// List what is due for review under the retention rules (items and batches, by date), or
+    /// move review dates with --extend; the listing is recorded as a consultation.
+    Review(privacy::ReviewArgs),
+    /// Erase an import batch or items for good (not undoable): the values go, the undo
+    /// history goes, no copy stays in the file's free pages; the erasure record keeps only
+    /// ids, types, counts and the reason.
+    Purge(privacy::PurgeArgs),
+    /// Write a pseudonymised training copy: names, numbers, IBANs, plates, addresses and text
+    /// replaced consistently, times and places shifted, structure kept; recorded as a
+    /// disclosure in this case only.
+    Pseudonymise(privacy::PseudonymiseArgs),
     /// Generate a synthetic training case with planted ground truth.
     Generate(generate::GenerateArgs),
     /// Show the planted ground truth of a generated case.
@@ -439,6 +451,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             reason,
             purpose,
         } => edit::note(&case, &id, text, source_ref, &grade, reason, purpose, actor),
+        Commands::Review(args) => privacy::review(args, actor),
+        Commands::Purge(args) => privacy::purge(args, actor),
+        Commands::Pseudonymise(args) => privacy::pseudonymise(args, actor),
         Commands::Undo { case, purpose } => edit::undo_redo(&case, true, purpose, actor),
         Commands::Redo { case, purpose } => edit::undo_redo(&case, false, purpose, actor),
         Commands::Types {

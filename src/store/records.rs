@@ -340,33 +340,47 @@ impl Case {
 /// Whether an audit record's details name an item: as `{"kind": .., "id": ..}` anywhere, or in
 /// the id fields of the commands that take bare entity ids.
 fn mentions(details: &serde_json::Value, item: ItemRef) -> bool {
+    mentions_any(details, &|named| named == item)
+}
+
+/// Whether an audit record's details name any item `wanted` accepts (the same reading as
+/// [`mentions`], for many items at once: a purge asks it of every record).
+pub(super) fn mentions_any(details: &serde_json::Value, wanted: &dyn Fn(ItemRef) -> bool) -> bool {
+    use crate::model::{EntityId, EventId, LinkId};
     use serde_json::Value;
-    fn walk(v: &Value, item: ItemRef) -> bool {
+    fn walk(v: &Value, wanted: &dyn Fn(ItemRef) -> bool) -> bool {
         match v {
             Value::Object(map) => {
-                let tagged = map.get("kind").and_then(Value::as_str) == Some(item.kind_str())
-                    && map.get("id").and_then(Value::as_i64) == Some(item.raw());
-                tagged || map.values().any(|x| walk(x, item))
+                let id = map.get("id").and_then(Value::as_i64);
+                let tagged = match (map.get("kind").and_then(Value::as_str), id) {
+                    (Some("entity"), Some(id)) => wanted(ItemRef::Entity(EntityId(id))),
+                    (Some("link"), Some(id)) => wanted(ItemRef::Link(LinkId(id))),
+                    (Some("event"), Some(id)) => wanted(ItemRef::Event(EventId(id))),
+                    _ => false,
+                };
+                tagged || map.values().any(|x| walk(x, wanted))
             }
-            Value::Array(items) => items.iter().any(|x| walk(x, item)),
+            Value::Array(items) => items.iter().any(|x| walk(x, wanted)),
             _ => false,
         }
     }
-    if walk(details, item) {
+    if walk(details, wanted) {
         return true;
     }
     let command = details.get("command").and_then(Value::as_str).unwrap_or("");
-    let fields: &[&str] = match (item, command) {
-        (ItemRef::Entity(_), "edit_entity") => &["id"],
-        (ItemRef::Entity(_), "set_category") => &["ids"],
-        (ItemRef::Entity(_), "merge") => &["keep", "absorb"],
-        (ItemRef::Entity(_), "split") => &["keep", "absorbed"],
-        (ItemRef::Link(_), "edit_link") => &["id"],
-        _ => &[],
+    let (fields, make): (&[&str], fn(i64) -> ItemRef) = match command {
+        "edit_entity" => (&["id"], |id| ItemRef::Entity(EntityId(id))),
+        "set_category" => (&["ids"], |id| ItemRef::Entity(EntityId(id))),
+        "merge" => (&["keep", "absorb"], |id| ItemRef::Entity(EntityId(id))),
+        "split" => (&["keep", "absorbed"], |id| ItemRef::Entity(EntityId(id))),
+        "edit_link" => (&["id"], |id| ItemRef::Link(LinkId(id))),
+        _ => return false,
     };
     fields.iter().any(|f| match details.get(*f) {
-        Some(Value::Number(n)) => n.as_i64() == Some(item.raw()),
-        Some(Value::Array(a)) => a.iter().any(|x| x.as_i64() == Some(item.raw())),
+        Some(Value::Number(n)) => n.as_i64().is_some_and(|id| wanted(make(id))),
+        Some(Value::Array(a)) => a
+            .iter()
+            .any(|x| x.as_i64().is_some_and(|id| wanted(make(id)))),
         _ => false,
     })
 }

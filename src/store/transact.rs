@@ -32,6 +32,9 @@ enum UndoEntry {
     },
     /// An existing step was undone (`undone`) or redone.
     Stepped { id: i64, undone: bool },
+    /// An erasure (`purge.rs`): no step, and the whole history goes, since its statements and
+    /// shadow rows may hold the erased values.
+    Erase,
 }
 
 /// What a transaction's body did, for the envelope to record.
@@ -210,6 +213,7 @@ impl Case {
                         params![undone, id],
                     )?;
                 }
+                UndoEntry::Erase => undo::drop_all_history(&tx)?,
             }
             let generation = Self::bump_generation(&tx, self.generation)?;
             Ok((record.seq, generation))
@@ -324,6 +328,31 @@ impl Case {
         let value = result?;
         restored.map_err(StoreError::from)?;
         Ok(value)
+    }
+
+    /// Runs an erasure through the envelope: `body` deletes rows and returns the audit details
+    /// (metadata only); the record is an erasure, the triggers capture the change for its
+    /// digest, and instead of an undo step the whole undo history is dropped in the same
+    /// transaction (`purge.rs` says why).
+    pub(super) fn transact_erasure<T>(
+        &mut self,
+        action: &str,
+        body: impl FnOnce(&Connection, ExecContext<'_>) -> Result<(T, serde_json::Value), StoreError>,
+    ) -> Result<(Applied, T), StoreError> {
+        self.transact(Capture::Changes, |tx, ctx| {
+            let (value, details) = body(tx, ctx)?;
+            Ok(Done {
+                value,
+                category: AuditCategory::Erasure,
+                action: action.to_string(),
+                details,
+                undo: UndoEntry::Erase,
+                created: Vec::new(),
+                made: Made::default(),
+                batch: None,
+                reload: false,
+            })
+        })
     }
 
     /// The label of the step that undo would reverse.

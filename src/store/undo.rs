@@ -342,6 +342,18 @@ fn replay_error(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Drops the whole history, undone steps and steps that could still be undone alike, with the
+/// statements and shadow rows they hold: an erasure leaves nothing that could bring the erased
+/// values back.
+pub(crate) fn drop_all_history(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM undo_ops", [])?;
+    for (table, _) in BATCH_ROWS {
+        conn.execute(&format!("DELETE FROM {}", shadow(table)), [])?;
+    }
+    conn.execute("DELETE FROM undo_log", [])?;
+    Ok(())
+}
+
 /// Runs one stored statement, which must change exactly one row.
 fn run_one(conn: &Connection, sql: &str) -> Result<(), StoreError> {
     let changed = conn.execute(sql, []).map_err(replay_error)?;

@@ -141,6 +141,14 @@ pub enum Command {
         date: Option<String>,
         reason: String,
     },
+    /// Sets (or clears) when an import batch as a whole is due for review (the review list
+    /// shows it; `copkit purge --batch` erases it).
+    SetBatchReviewDate {
+        batch: BatchId,
+        /// YYYY-MM-DD; `None` clears it.
+        date: Option<String>,
+        reason: String,
+    },
     /// An analyst's note on an item (i2's cards).
     AddNote {
         owner: ItemRef,
@@ -192,6 +200,7 @@ impl Command {
             Command::AddGradingScheme { .. } => "add grading scheme",
             Command::AddEntityType { .. } => "add entity type",
             Command::SetReviewDate { .. } => "set review date",
+            Command::SetBatchReviewDate { .. } => "set batch review date",
             Command::AddNote { .. } => "add note",
             Command::EditNote { .. } => "edit note",
             Command::RemoveNote { .. } => "remove note",
@@ -620,6 +629,26 @@ pub(crate) fn execute(
                 conn.execute(&sql, params![date, item.raw()])?;
             }
         }
+        Command::SetBatchReviewDate {
+            batch,
+            date,
+            reason,
+        } => {
+            require_reason(reason)?;
+            if let Some(d) = date {
+                check_date(d)?;
+            }
+            let changed = conn.execute(
+                "UPDATE batches SET review_date = ?1 WHERE id = ?2",
+                params![date, batch.0],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::Missing {
+                    what: "batch",
+                    id: batch.to_string(),
+                });
+            }
+        }
         Command::AddNote { owner, note } => {
             require_item(conn, *owner)?;
             if note.text.trim().is_empty() {
@@ -728,7 +757,7 @@ pub(crate) fn execute(
 }
 
 /// A review date as the case keeps it: a real calendar date written YYYY-MM-DD.
-fn check_date(date: &str) -> Result<(), StoreError> {
+pub(crate) fn check_date(date: &str) -> Result<(), StoreError> {
     chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
         .map(|_| ())
         .map_err(|_| {
