@@ -280,8 +280,16 @@ fn degree_runs_on_the_selection_and_on_the_working_set() {
     assert_eq!(ids, vec![EntityId(1), EntityId(4)], "only the selected");
     assert!(values.iter().all(|v| v.1 == 0.0), "no link between them");
     let open = harness.state().open.as_ref().unwrap();
-    let last = open.case.audit_records().unwrap().pop().unwrap();
-    assert_eq!(last.action, "analysis run");
+    let run = open
+        .case
+        .audit_records()
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|r| r.action == "analysis run" && r.details.contains("\"scope\""))
+        .expect("the run is recorded with its scope");
+    let details: serde_json::Value = serde_json::from_str(&run.details).unwrap();
+    assert_eq!(details["scope"], serde_json::json!([1, 4]), "{details}");
 
     // The working set: the first triangle on the chart.
     harness.state_mut().graph.chart.state.on_chart =
@@ -295,6 +303,24 @@ fn degree_runs_on_the_selection_and_on_the_working_set() {
     assert_eq!(ids, vec![1, 2, 3]);
     // A triangle: two links each (the link to E4 is outside).
     assert!(values.iter().all(|v| v.1 > 0.0), "{values:?}");
+
+    // A bundled chain on the selection: every step sees only the selected entities.
+    select(&mut harness, &[1, 2, 3]);
+    press(&mut harness, "selection (3)");
+    let before = harness.state().analysis.results.len();
+    press(&mut harness, "Run chain");
+    settle(&mut harness);
+    let results = &harness.state().analysis.results[before..];
+    assert_eq!(results.len(), 2, "{:?}", harness.state().messages);
+    for r in results {
+        let named = copkit::analysis::chain::entities_of(&r.output);
+        assert!(!named.is_empty(), "{}", r.component);
+        assert!(
+            named.iter().all(|e| (1..=3).contains(&e.0)),
+            "{}: {named:?}",
+            r.component
+        );
+    }
 
     // Nothing selected: a selection run cannot start.
     select(&mut harness, &[]);

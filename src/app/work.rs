@@ -23,8 +23,9 @@ impl WorkbenchApp {
         self.run_analysis_on(component, params, None);
     }
 
-    /// Runs a component on the whole case, or only on `only` (the selection: those entities
-    /// and the links and events among them).
+    /// Runs a component on the whole case, or only on `only` (the selection or the working
+    /// set: those entities and the links and events among them); the audit record's `scope`
+    /// lists them.
     pub fn run_analysis_on(
         &mut self,
         component: String,
@@ -38,7 +39,7 @@ impl WorkbenchApp {
         };
         if let Err(e) = open.case.record_consultation(
             "analysis run",
-            serde_json::json!({"component": component, "params": params, "generation": open.snapshot.generation, "selection": only}),
+            serde_json::json!({"component": component, "params": params, "generation": open.snapshot.generation, "scope": only}),
         ) {
             self.error(format!("Could not record the analysis in the audit log, so it was not run: {e}"));
             return;
