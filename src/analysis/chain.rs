@@ -47,7 +47,7 @@ use super::{AnalysisError, Component, MergeProposal, Output, Params, find, run_c
 use crate::jobs::{CancelToken, Progress};
 use crate::model::{EntityId, LinkStrength};
 use crate::store::{CaseSnapshot, SnapshotHeader};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -69,7 +69,7 @@ pub enum ChainError {
 }
 
 /// How a step uses its input step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InputMode {
     Subgraph,
@@ -78,37 +78,68 @@ pub enum InputMode {
     Merge,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl InputMode {
+    /// Every mode, in the order an editor offers them.
+    pub const ALL: [InputMode; 4] = [
+        InputMode::Subgraph,
+        InputMode::PerCommunity,
+        InputMode::Top,
+        InputMode::Merge,
+    ];
+
+    /// The mode as the chain file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputMode::Subgraph => "subgraph",
+            InputMode::PerCommunity => "per_community",
+            InputMode::Top => "top",
+            InputMode::Merge => "merge",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct InputSpec {
     pub step: String,
     pub mode: InputMode,
     /// For `mode = "top"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub n: Option<usize>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
     pub id: String,
     pub component: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub params: toml::Table,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input: Option<InputSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub top: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_strength: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_days: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A chain file as written, before validation: what an editor builds and saves. The file's
+/// `[[step]]` tables are `step`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct ChainFile {
-    name: String,
+pub struct ChainSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
     #[serde(default)]
-    description: String,
-    #[serde(default)]
-    step: Vec<StepSpec>,
+    pub step: Vec<StepSpec>,
 }
+
+/// One problem [`ChainSpec::check`] found: the index of the step it is about (`None`: the
+/// file as a whole) and the error, worded as `copkit chain check` words it.
+pub type ChainProblem = (Option<usize>, ChainError);
 
 /// One validated step.
 #[derive(Clone)]
@@ -156,7 +187,9 @@ pub struct StepOutput {
     pub output: Output,
 }
 
-fn toml_to_text(v: &toml::Value) -> Option<String> {
+/// A parameter value as text, as components read it (a list joined by commas); `None` for a
+/// table or a date, which no parameter takes.
+pub fn toml_to_text(v: &toml::Value) -> Option<String> {
     match v {
         toml::Value::String(s) => Some(s.clone()),
         toml::Value::Integer(i) => Some(i.to_string()),
@@ -171,6 +204,214 @@ fn toml_to_text(v: &toml::Value) -> Option<String> {
     }
 }
 
+/// A parameter typed in as text, as the chain file should hold it: a number or true/false
+/// where the parameter is one and the text reads as one, else the text.
+pub fn param_value(kind: super::ParamKind, text: &str) -> toml::Value {
+    let text = text.trim();
+    let typed = match kind {
+        super::ParamKind::Int => text.parse::<i64>().ok().map(toml::Value::Integer),
+        super::ParamKind::Float => text
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(toml::Value::Float),
+        super::ParamKind::Bool => text.parse::<bool>().ok().map(toml::Value::Boolean),
+        _ => None,
+    };
+    typed.unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+impl ChainSpec {
+    /// Reads chain text without validating its steps (a TOML or unknown-key error is the
+    /// whole file's).
+    pub fn parse(text: &str, file: &str) -> Result<ChainSpec, ChainError> {
+        toml::from_str(text).map_err(|e| ChainError::File {
+            file: file.to_string(),
+            reason: format!("not a valid chain file: {}", e.message().trim()),
+        })
+    }
+
+    /// The chain as TOML that [`Chain::parse`] reads back.
+    pub fn to_toml(&self) -> Result<String, ChainError> {
+        toml::to_string_pretty(self).map_err(|e| ChainError::File {
+            file: self.name.clone(),
+            reason: format!("could not be written as TOML ({e})"),
+        })
+    }
+
+    /// Validates every step, as `copkit chain check` does, and gives every problem found
+    /// rather than the first: an editor shows each beside its step. A step whose id is
+    /// taken or whose component is unknown still counts as earlier for the steps after it,
+    /// so one mistake is reported once.
+    pub fn check(&self, file: &str) -> Result<Chain, Vec<ChainProblem>> {
+        let mut problems: Vec<ChainProblem> = Vec::new();
+        if self.step.is_empty() {
+            problems.push((
+                None,
+                ChainError::File {
+                    file: file.to_string(),
+                    reason: "the chain has no [[step]]".into(),
+                },
+            ));
+            return Err(problems);
+        }
+        let mut steps: Vec<Step> = Vec::new();
+        let mut ids: Vec<&str> = Vec::new();
+        for (k, s) in self.step.iter().enumerate() {
+            match check_step(s, k, &ids, file) {
+                Ok(step) => steps.push(step),
+                Err(e) => problems.push((Some(k), e)),
+            }
+            ids.push(&s.id);
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Chain {
+            file: file.to_string(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            steps,
+        })
+    }
+}
+
+/// Validates step `k` of a chain; `earlier` holds the ids of the steps before it.
+fn check_step(s: &StepSpec, k: usize, earlier: &[&str], file: &str) -> Result<Step, ChainError> {
+    let err = |field: &str, reason: String| ChainError::Step {
+        file: file.to_string(),
+        step: if s.id.is_empty() {
+            format!("#{}", k + 1)
+        } else {
+            s.id.clone()
+        },
+        field: field.to_string(),
+        reason,
+    };
+    if s.id.trim().is_empty() {
+        return Err(err("id", "give every step an id".into()));
+    }
+    if earlier.contains(&s.id.as_str()) {
+        return Err(err("id", "another step has the same id".into()));
+    }
+    let component = find(&s.component).ok_or_else(|| {
+        err(
+            "component",
+            format!(
+                "no component called '{}'; the list of analysis components shows them",
+                s.component
+            ),
+        )
+    })?;
+    let mut params = Params::new();
+    for (key, value) in &s.params {
+        let text = toml_to_text(value).ok_or_else(|| {
+            err(
+                &format!("params.{key}"),
+                "give a number, true/false, text or a list of them".into(),
+            )
+        })?;
+        params.0.insert(key.clone(), text);
+    }
+    params
+        .check_known(component.params())
+        .map_err(|e| err("params", e.to_string()))?;
+    let input = match &s.input {
+        None => None,
+        Some(i) => {
+            // The last step of that id: a repeated id is reported at the repeat.
+            let from = earlier.iter().rposition(|p| *p == i.step).ok_or_else(|| {
+                err(
+                    "input.step",
+                    format!(
+                        "no earlier step called '{}' (steps run in file order)",
+                        i.step
+                    ),
+                )
+            })?;
+            let n = match (i.mode, i.n) {
+                (InputMode::Top, Some(n)) if n > 0 => n,
+                (InputMode::Top, _) => {
+                    return Err(err(
+                        "input.n",
+                        "mode \"top\" needs n, a whole number above 0".into(),
+                    ));
+                }
+                (_, Some(_)) => {
+                    return Err(err("input.n", "n is only for mode \"top\"".into()));
+                }
+                (_, None) => 0,
+            };
+            Some((from, i.mode, n))
+        }
+    };
+    if s.top == Some(0) {
+        return Err(err("top", "must be at least 1".into()));
+    }
+    let min_strength = s
+        .min_strength
+        .as_deref()
+        .map(|t| {
+            t.parse::<LinkStrength>()
+                .map_err(|e| err("min_strength", e))
+        })
+        .transpose()?;
+    if s.last_days == Some(0) {
+        return Err(err("last_days", "must be at least 1".into()));
+    }
+    Ok(Step {
+        id: s.id.clone(),
+        component,
+        params,
+        input,
+        top: s.top,
+        min_strength,
+        last_days: s.last_days,
+    })
+}
+
+/// Writes chain text to `path` atomically: a temporary file in the same folder, flushed to
+/// disk, then moved into place, so the file is whole or as it was. Without `replace`, an
+/// existing file is left alone and is an error (the caller asks first).
+pub fn save_chain_text(path: &Path, text: &str, replace: bool) -> Result<(), ChainError> {
+    use std::io::Write as _;
+    let file = path.display().to_string();
+    let fail = |reason: String| ChainError::File {
+        file: file.clone(),
+        reason,
+    };
+    if !replace && path.exists() {
+        return Err(fail(
+            "already exists; choose another name, or confirm replacing it".into(),
+        ));
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.part", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let written = (|| -> std::io::Result<()> {
+        let mut out = std::fs::File::create_new(&tmp)?;
+        out.write_all(text.as_bytes())?;
+        out.sync_all()?;
+        if replace {
+            std::fs::rename(&tmp, path)
+        } else {
+            // A hard link fails if the name was taken meanwhile: never over another file.
+            std::fs::hard_link(&tmp, path)?;
+            std::fs::remove_file(&tmp)
+        }
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        let reason = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            "already exists; choose another name, or confirm replacing it".to_string()
+        } else {
+            format!("could not be written ({e}); check the folder exists and is writable")
+        };
+        return Err(fail(reason));
+    }
+    Ok(())
+}
+
 impl Chain {
     /// Reads and validates a chain file.
     pub fn load(path: &Path) -> Result<Chain, ChainError> {
@@ -182,116 +423,12 @@ impl Chain {
         Chain::parse(&text, &file)
     }
 
-    /// Parses and validates chain text; `file` names it in messages.
+    /// Parses and validates chain text; `file` names it in messages. The first problem is
+    /// the error; [`ChainSpec::check`] gives them all.
     pub fn parse(text: &str, file: &str) -> Result<Chain, ChainError> {
-        let raw: ChainFile = toml::from_str(text).map_err(|e| ChainError::File {
-            file: file.to_string(),
-            reason: format!("not a valid chain file: {}", e.message().trim()),
-        })?;
-        if raw.step.is_empty() {
-            return Err(ChainError::File {
-                file: file.to_string(),
-                reason: "the chain has no [[step]]".into(),
-            });
-        }
-        let mut steps: Vec<Step> = Vec::new();
-        for (k, s) in raw.step.iter().enumerate() {
-            let err = |field: &str, reason: String| ChainError::Step {
-                file: file.to_string(),
-                step: if s.id.is_empty() {
-                    format!("#{}", k + 1)
-                } else {
-                    s.id.clone()
-                },
-                field: field.to_string(),
-                reason,
-            };
-            if s.id.trim().is_empty() {
-                return Err(err("id", "give every step an id".into()));
-            }
-            if steps.iter().any(|p| p.id == s.id) {
-                return Err(err("id", "another step has the same id".into()));
-            }
-            let component = find(&s.component).ok_or_else(|| {
-                err(
-                    "component",
-                    format!(
-                        "no component called '{}'; the list of analysis components shows them",
-                        s.component
-                    ),
-                )
-            })?;
-            let mut params = Params::new();
-            for (key, value) in &s.params {
-                let text = toml_to_text(value).ok_or_else(|| {
-                    err(
-                        &format!("params.{key}"),
-                        "give a number, true/false, text or a list of them".into(),
-                    )
-                })?;
-                params.0.insert(key.clone(), text);
-            }
-            params
-                .check_known(component.params())
-                .map_err(|e| err("params", e.to_string()))?;
-            let input = match &s.input {
-                None => None,
-                Some(i) => {
-                    let from = steps.iter().position(|p| p.id == i.step).ok_or_else(|| {
-                        err(
-                            "input.step",
-                            format!(
-                                "no earlier step called '{}' (steps run in file order)",
-                                i.step
-                            ),
-                        )
-                    })?;
-                    let n = match (i.mode, i.n) {
-                        (InputMode::Top, Some(n)) if n > 0 => n,
-                        (InputMode::Top, _) => {
-                            return Err(err(
-                                "input.n",
-                                "mode \"top\" needs n, a whole number above 0".into(),
-                            ));
-                        }
-                        (_, Some(_)) => {
-                            return Err(err("input.n", "n is only for mode \"top\"".into()));
-                        }
-                        (_, None) => 0,
-                    };
-                    Some((from, i.mode, n))
-                }
-            };
-            if s.top == Some(0) {
-                return Err(err("top", "must be at least 1".into()));
-            }
-            let min_strength = s
-                .min_strength
-                .as_deref()
-                .map(|t| {
-                    t.parse::<LinkStrength>()
-                        .map_err(|e| err("min_strength", e))
-                })
-                .transpose()?;
-            if s.last_days == Some(0) {
-                return Err(err("last_days", "must be at least 1".into()));
-            }
-            steps.push(Step {
-                id: s.id.clone(),
-                component,
-                params,
-                input,
-                top: s.top,
-                min_strength,
-                last_days: s.last_days,
-            });
-        }
-        Ok(Chain {
-            file: file.to_string(),
-            name: raw.name,
-            description: raw.description,
-            steps,
-        })
+        ChainSpec::parse(text, file)?
+            .check(file)
+            .map_err(|mut problems| problems.swap_remove(0).1)
     }
 
     /// Runs every step in order on `case`. Checks `cancel` between and inside steps and
@@ -860,6 +997,115 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("step 'a': min_strength:"), "{e}");
+    }
+
+    fn two_steps() -> ChainSpec {
+        let mut params = toml::Table::new();
+        params.insert(
+            "grade".into(),
+            param_value(crate::analysis::ParamKind::Grade, "B2"),
+        );
+        params.insert(
+            "seed".into(),
+            param_value(crate::analysis::ParamKind::Int, " 7 "),
+        );
+        ChainSpec {
+            name: "made in the editor".into(),
+            description: String::new(),
+            step: vec![
+                StepSpec {
+                    id: "groups".into(),
+                    component: "louvain".into(),
+                    params,
+                    input: None,
+                    top: None,
+                    min_strength: Some("tentative".into()),
+                    last_days: None,
+                },
+                StepSpec {
+                    id: "ranked".into(),
+                    component: "degree".into(),
+                    params: toml::Table::new(),
+                    input: Some(InputSpec {
+                        step: "groups".into(),
+                        mode: InputMode::PerCommunity,
+                        n: None,
+                    }),
+                    top: Some(3),
+                    min_strength: None,
+                    last_days: Some(30),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_spec_written_as_toml_reads_back_as_the_same_chain() {
+        let spec = two_steps();
+        let text = spec.to_toml().unwrap();
+        assert!(text.contains("seed = 7"), "{text}");
+        assert_eq!(ChainSpec::parse(&text, "c.toml").unwrap(), spec);
+        let chain = Chain::parse(&text, "c.toml").unwrap();
+        assert_eq!(chain.steps.len(), 2);
+        assert_eq!(chain.steps[1].input, Some((0, InputMode::PerCommunity, 0)));
+        assert_eq!(chain.steps[0].params.get_str("seed"), Some("7"));
+        assert_eq!(chain.steps[1].top, Some(3));
+    }
+
+    #[test]
+    fn check_reports_every_step_with_a_problem_once() {
+        let mut spec = two_steps();
+        spec.step[0].component = "nope".into();
+        spec.step.push(StepSpec {
+            id: "ranked".into(),
+            component: "degree".into(),
+            params: toml::Table::new(),
+            input: Some(InputSpec {
+                step: "groups".into(),
+                mode: InputMode::Top,
+                n: None,
+            }),
+            top: None,
+            min_strength: None,
+            last_days: None,
+        });
+        let problems = spec.check("c.toml").unwrap_err();
+        let at: Vec<Option<usize>> = problems.iter().map(|p| p.0).collect();
+        // Step 2 takes its input from the broken step 1 without a second complaint.
+        assert_eq!(at, vec![Some(0), Some(2)]);
+        assert!(
+            problems[0].1.to_string().contains("component"),
+            "{:?}",
+            problems
+        );
+        assert!(
+            problems[1]
+                .1
+                .to_string()
+                .contains("another step has the same id")
+        );
+        let empty = ChainSpec::default().check("c.toml").unwrap_err();
+        assert_eq!(empty[0].0, None);
+    }
+
+    #[test]
+    fn saving_never_replaces_a_file_unless_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        save_chain_text(&path, "one", false).unwrap();
+        let e = save_chain_text(&path, "two", false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("already exists"), "{e}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one");
+        save_chain_text(&path, "two", true).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file left behind");
+        let e = save_chain_text(&dir.path().join("no/such/dir.toml"), "x", false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("could not be written"), "{e}");
     }
 
     #[test]

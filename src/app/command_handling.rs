@@ -65,12 +65,16 @@ impl WorkbenchApp {
                 Action::RunAnalysis {
                     component,
                     params,
-                    on_selection,
+                    scope,
                 } => {
-                    let only = on_selection.then(|| self.view.selected_entities());
+                    let only = self.scope_entities(scope);
                     self.run_analysis_on(component, params, only);
                 }
-                Action::RunChain { file, text } => self.run_chain(&file, &text),
+                Action::RunChain { file, text, scope } => {
+                    let only = self.scope_entities(scope);
+                    self.run_chain_on(&file, &text, only);
+                }
+                Action::ChainFile(request) => self.chain_file(request),
                 Action::RunLayout(request) => self.start_layout(request),
                 Action::StopLayout => {
                     self.pending_layout = None;

@@ -257,6 +257,7 @@ impl WorkbenchApp {
         });
         ui.separator();
         let analysis_running = self.analysis_running();
+        self.analysis.working_set = self.graph.chart.state.on_chart.as_ref().map(|s| s.len());
         let views = &mut self.views;
         match self.tab {
             Tab::Graph => ui::graph::show(ui, snapshot, &self.view, &mut self.graph),

@@ -230,6 +230,9 @@ pub struct WorkbenchApp {
     deferred: Vec<ui::Action>,
     /// The theme and styles are set on the first frame.
     styled: bool,
+    /// The answer the next file dialog of the chain editor gives without showing itself: UI
+    /// tests set it, as they cannot click in a native dialog.
+    pub next_file_dialog: Option<PathBuf>,
 }
 
 impl WorkbenchApp {
@@ -260,6 +263,7 @@ impl WorkbenchApp {
             pending_layout: None,
             deferred: Vec::new(),
             styled: false,
+            next_file_dialog: None,
         }
     }
 

@@ -10,6 +10,7 @@ use crate::jobs::JobError;
 use crate::model::EntityId;
 use crate::store::Case;
 use crate::ui::analysis::AnalysisResult;
+use crate::ui::analysis::chain_editor::ChainFileRequest;
 use crate::ui::graph::{LayoutKind, LayoutRequest, LayoutScope};
 use crate::ui::{self, export_dialog, import};
 use std::path::{Path, PathBuf};
@@ -22,8 +23,9 @@ impl WorkbenchApp {
         self.run_analysis_on(component, params, None);
     }
 
-    /// Runs a component on the whole case, or only on `only` (the selection: those entities
-    /// and the links and events among them).
+    /// Runs a component on the whole case, or only on `only` (the selection or the working
+    /// set: those entities and the links and events among them); the audit record's `scope`
+    /// lists them.
     pub fn run_analysis_on(
         &mut self,
         component: String,
@@ -37,7 +39,7 @@ impl WorkbenchApp {
         };
         if let Err(e) = open.case.record_consultation(
             "analysis run",
-            serde_json::json!({"component": component, "params": params, "generation": open.snapshot.generation, "selection": only}),
+            serde_json::json!({"component": component, "params": params, "generation": open.snapshot.generation, "scope": only}),
         ) {
             self.error(format!("Could not record the analysis in the audit log, so it was not run: {e}"));
             return;
@@ -47,15 +49,7 @@ impl WorkbenchApp {
             JobKind::Analysis,
             &component.clone(),
             move |cancel, progress| {
-                let snapshot = match only {
-                    Some(keep) => {
-                        let keep: std::collections::BTreeSet<_> = keep.into_iter().collect();
-                        Arc::new(crate::analysis::chain::restrict(&snapshot, |e| {
-                            keep.contains(&e)
-                        }))
-                    }
-                    None => snapshot,
-                };
+                let snapshot = scoped(snapshot, only);
                 let output =
                     crate::analysis::run_component(found, &snapshot, &params, cancel, progress)?;
                 Ok(AnalysisResult {
@@ -102,9 +96,31 @@ impl WorkbenchApp {
         self.running.any(JobKind::Analysis) || self.running.any(JobKind::Chain)
     }
 
-    /// Runs an analysis chain as one job; each step's result becomes a result of the panel and
-    /// is stored in the case as an analysis run.
+    /// The entities a scope of the analysis panel names: `None` for the whole case (and for
+    /// the working set when the whole case is on the chart).
+    pub(super) fn scope_entities(&self, scope: ui::analysis::Scope) -> Option<Vec<EntityId>> {
+        match scope {
+            ui::analysis::Scope::Case => None,
+            ui::analysis::Scope::Selection => Some(self.view.selected_entities()),
+            ui::analysis::Scope::WorkingSet => self
+                .graph
+                .chart
+                .state
+                .on_chart
+                .as_ref()
+                .map(|set| set.iter().copied().collect()),
+        }
+    }
+
+    /// Runs an analysis chain on the whole case as one job.
     pub fn run_chain(&mut self, file: &str, text: &str) {
+        self.run_chain_on(file, text, None);
+    }
+
+    /// Runs an analysis chain as one job, on the whole case or only on `only` (its steps
+    /// without an input step see those entities and what lies among them); each step's
+    /// result becomes a result of the panel and is stored in the case as an analysis run.
+    pub fn run_chain_on(&mut self, file: &str, text: &str, only: Option<Vec<EntityId>>) {
         let Some(open) = &mut self.open else { return };
         let chain = match crate::analysis::chain::Chain::parse(text, file) {
             Ok(c) => c,
@@ -115,7 +131,7 @@ impl WorkbenchApp {
         };
         if let Err(e) = open.case.record_consultation(
             "chain run",
-            serde_json::json!({"chain": chain.name, "file": file, "generation": open.snapshot.generation}),
+            serde_json::json!({"chain": chain.name, "file": file, "generation": open.snapshot.generation, "scope": only}),
         ) {
             self.error(format!("Could not record the chain in the audit log, so it was not run: {e}"));
             return;
@@ -126,6 +142,7 @@ impl WorkbenchApp {
             JobKind::Chain,
             &name,
             move |cancel, progress| {
+                let snapshot = scoped(snapshot, only);
                 let steps = chain
                     .run(&snapshot, cancel, progress)
                     .map_err(|e| match e {
@@ -508,6 +525,104 @@ impl WorkbenchApp {
             )),
         }
     }
+}
+
+/// The part of a snapshot an analysis runs on: the whole case, or only the entities `only`
+/// names and the links and events among them (the chain runner's subgraph view).
+fn scoped(
+    snapshot: Arc<crate::store::CaseSnapshot>,
+    only: Option<Vec<EntityId>>,
+) -> Arc<crate::store::CaseSnapshot> {
+    match only {
+        Some(keep) => {
+            let keep: std::collections::BTreeSet<_> = keep.into_iter().collect();
+            Arc::new(crate::analysis::chain::restrict(&snapshot, |e| {
+                keep.contains(&e)
+            }))
+        }
+        None => snapshot,
+    }
+}
+
+/// Chain files are small; a larger file is not a chain and is not read whole.
+const CHAIN_FILE_MAX_BYTES: u64 = 1 << 20;
+
+impl WorkbenchApp {
+    /// Saves or opens a chain file for the chain editor, through the file dialogs (or the
+    /// answer a test set in `next_file_dialog`). A save never replaces a file before the
+    /// analyst confirmed it in the editor.
+    pub(super) fn chain_file(&mut self, request: ChainFileRequest) {
+        match request {
+            ChainFileRequest::SaveAs { text, file_name } => {
+                let file_name = Path::new(&file_name)
+                    .file_name()
+                    .map_or_else(|| "chain.toml".into(), |n| n.to_string_lossy().into_owned());
+                let path = self.next_file_dialog.take().or_else(|| {
+                    rfd::FileDialog::new()
+                        .add_filter("Chain (TOML)", &["toml"])
+                        .set_file_name(&file_name)
+                        .save_file()
+                });
+                let Some(path) = path else { return };
+                if path.exists() {
+                    self.analysis.editor.confirm_replace = Some((path, text));
+                    return;
+                }
+                self.save_chain(&path, &text, false);
+            }
+            ChainFileRequest::Replace { path, text } => self.save_chain(&path, &text, true),
+            ChainFileRequest::Open => {
+                let path = self.next_file_dialog.take().or_else(|| {
+                    rfd::FileDialog::new()
+                        .add_filter("Chain (TOML)", &["toml"])
+                        .pick_file()
+                });
+                let Some(path) = path else { return };
+                match read_chain_file(&path) {
+                    Ok(text) => match self.analysis.editor.load(&text, Some(path.clone())) {
+                        Ok(()) => {
+                            self.analysis.editor.check();
+                            self.info(format!("Opened the chain {}", path.display()));
+                        }
+                        Err(e) => self.error(format!("The chain was not opened: {e}")),
+                    },
+                    Err(e) => self.error(e),
+                }
+            }
+        }
+    }
+
+    fn save_chain(&mut self, path: &Path, text: &str, replace: bool) {
+        match crate::analysis::chain::save_chain_text(path, text, replace) {
+            Ok(()) => {
+                let editor = &mut self.analysis.editor;
+                editor.path = Some(path.to_path_buf());
+                editor.status = format!("Saved; `copkit chain run` takes it: {}", path.display());
+                self.info(format!("Saved the chain {}", path.display()));
+            }
+            Err(e) => self.error(format!("The chain was not saved: {e}")),
+        }
+    }
+}
+
+/// A chain file's text, refused unread when it is larger than a chain can be.
+fn read_chain_file(path: &Path) -> Result<String, String> {
+    let too_big = std::fs::metadata(path)
+        .map(|m| m.len() > CHAIN_FILE_MAX_BYTES)
+        .unwrap_or(false);
+    if too_big {
+        return Err(format!(
+            "The chain was not opened: the file is larger than {} KiB, too large for a chain; choose a chain file (.toml). {}",
+            CHAIN_FILE_MAX_BYTES / 1024,
+            path.display()
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "The chain was not opened: the file could not be read ({e}); check it exists and is text. {}",
+            path.display()
+        )
+    })
 }
 
 /// The latest entity-resolution proposals, for the inspector.

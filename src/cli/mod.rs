@@ -22,6 +22,7 @@ mod edit;
 mod generate;
 mod hints;
 mod io;
+mod layout;
 mod privacy;
 mod progress;
 
@@ -221,6 +222,10 @@ pub enum Commands {
         #[arg(long, default_value_t = 300_000)]
         events: usize,
     },
+    /// Lay out the chart saved with a case (force, circular, hierarchical, grouped) without
+    /// the window; the window opens with the new positions. Hidden, pinned and collected
+    /// entities and those off the chart keep theirs.
+    Layout(layout::LayoutArgs),
     /// Time the force layout (Barnes–Hut iterations per second) on a generated
     /// Barabási–Albert graph or an edge list, for BENCHMARKS.md.
     BenchLayout(bench::BenchLayoutArgs),
@@ -485,6 +490,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Commands::Layout(args) => layout::run(args, actor),
         Commands::BenchLayout(args) => bench::bench_layout(&args),
         Commands::DebugCrashWriter { case } => debug::crash_writer(&case, actor),
     }

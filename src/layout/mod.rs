@@ -7,6 +7,7 @@
 //! positions, respect pinned nodes, stream positions while it runs and be cancellable, which
 //! none of the layout crates checked offers together.
 
+pub mod chart;
 mod graphs;
 mod grouped;
 mod hierarchical;

@@ -1,5 +1,10 @@
-//! The analysis panel: pick a component, set its parameters, run it on the whole case as a
-//! job; finished results appear as a ranked list and as a column of the entity table.
+//! The analysis panel: pick a component, set its parameters, run it as a job on a scope (the
+//! whole case, the working set on the chart, or the selection: those entities and the links
+//! and events among them); build, check, run, save and open chains in the chain editor
+//! ([`chain_editor`]). Finished results appear as a ranked list and as a column of the
+//! entity table.
+
+pub mod chain_editor;
 
 use super::{Action, ViewState};
 use crate::analysis::{self, Output, Params};
@@ -44,6 +49,18 @@ impl AnalysisColumn {
     }
 }
 
+/// What a component or chain runs on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// Every entity of the case.
+    #[default]
+    Case,
+    /// The entities on the chart (shown or hidden).
+    WorkingSet,
+    /// The selected entities.
+    Selection,
+}
+
 /// The panel's settings across frames.
 #[derive(Debug, Default)]
 pub struct AnalysisPanelState {
@@ -53,6 +70,11 @@ pub struct AnalysisPanelState {
     /// The chain to run: a bundled one by index, or `BUNDLED_CHAINS.len()` for a file.
     pub chain: usize,
     pub chain_path: String,
+    pub scope: Scope,
+    /// How many entities are on the chart, `None` when the whole case is (the app sets it
+    /// each frame from the graph view's working set).
+    pub working_set: Option<usize>,
+    pub editor: chain_editor::ChainEditor,
 }
 
 /// The chains that ship with the program (assets/chains), built in so that the workbench has
@@ -107,65 +129,13 @@ pub fn show(
     };
     ui.weak(component.summary());
     let selected = view.selected_entities();
-    egui::Grid::new("analysis-params")
-        .num_columns(2)
-        .show(ui, |ui| {
-            // Entity parameters take the selected entities in id order, as i2's Find Path takes
-            // the two selected: "from" gets the first and "to" the second.
-            let mut entity_params = 0;
-            for spec in component.params() {
-                let label = ui.label(spec.name);
-                let value = state.params.entry(spec.name.to_string()).or_default();
-                if spec.kind == analysis::ParamKind::Bool {
-                    let shown = if value.trim().is_empty() {
-                        spec.default.unwrap_or("false")
-                    } else {
-                        value.trim()
-                    };
-                    let mut on = matches!(shown, "true" | "yes" | "1");
-                    if ui
-                        .checkbox(&mut on, "")
-                        .labelled_by(label.id)
-                        .on_hover_text(spec.help)
-                        .changed()
-                    {
-                        *value = on.to_string();
-                    }
-                    ui.end_row();
-                    continue;
-                }
-                ui.horizontal(|ui| {
-                    ui.add(egui::TextEdit::singleline(value).hint_text(spec.default.unwrap_or("")))
-                        .labelled_by(label.id)
-                        .on_hover_text(spec.help);
-                    let from_selection = match spec.kind {
-                        analysis::ParamKind::Entity => {
-                            let pick = selected.get(entity_params).or(selected.first());
-                            entity_params += 1;
-                            pick.map(ToString::to_string)
-                        }
-                        analysis::ParamKind::EntityList => (!selected.is_empty()).then(|| {
-                            selected
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        }),
-                        _ => return,
-                    };
-                    if ui
-                        .add_enabled(from_selection.is_some(), egui::Button::new("Use selection"))
-                        .on_hover_text("fill in the selected entities")
-                        .on_disabled_hover_text("select entities in the chart or a table first")
-                        .clicked()
-                        && let Some(text) = from_selection
-                    {
-                        *value = text;
-                    }
-                });
-                ui.end_row();
-            }
-        });
+    param_fields(
+        ui,
+        "analysis-params",
+        component,
+        &mut state.params,
+        &selected,
+    );
     let params = Params(
         state
             .params
@@ -174,33 +144,50 @@ pub fn show(
             .map(|(k, v)| (k.clone(), v.trim().to_string()))
             .collect(),
     );
+    let count = selected.len();
     ui.horizontal(|ui| {
-        if ui
-            .add_enabled(!running, egui::Button::new("Run on the whole case"))
-            .clicked()
-        {
-            actions.push(Action::RunAnalysis {
-                component: state.component.clone(),
-                params: params.clone(),
-                on_selection: false,
-            });
-        }
-        let count = selected.len();
-        if ui
-            .add_enabled(
-                !running && count >= 2,
-                egui::Button::new(format!("Run on the {count} selected")),
-            )
-            .on_hover_text("only the selected entities and the links and events among them")
-            .clicked()
-        {
-            actions.push(Action::RunAnalysis {
-                component: state.component.clone(),
-                params,
-                on_selection: true,
-            });
-        }
+        ui.label("Run on:");
+        ui.radio_value(&mut state.scope, Scope::Case, "whole case");
+        let on_chart = state.working_set.map_or_else(
+            || "all on the chart".to_string(),
+            |n| format!("{n} on the chart"),
+        );
+        ui.radio_value(
+            &mut state.scope,
+            Scope::WorkingSet,
+            format!("working set ({on_chart})"),
+        )
+        .on_hover_text("the entities on the chart, shown or hidden, and what lies among them");
+        ui.radio_value(
+            &mut state.scope,
+            Scope::Selection,
+            format!("selection ({count})"),
+        )
+        .on_hover_text("only the selected entities and the links and events among them");
     });
+    let scope = state.scope;
+    let scope_label = match scope {
+        Scope::Case => "the whole case".to_string(),
+        Scope::WorkingSet => match state.working_set {
+            Some(n) => format!("the working set ({n})"),
+            None => "the working set (the whole case)".to_string(),
+        },
+        Scope::Selection => format!("the {count} selected"),
+    };
+    let runnable = !running && (scope != Scope::Selection || count > 0);
+    if ui
+        .add_enabled(runnable, egui::Button::new(format!("Run on {scope_label}")))
+        .on_disabled_hover_text(
+            "select entities in the chart or a table first, or wait for the running analysis",
+        )
+        .clicked()
+    {
+        actions.push(Action::RunAnalysis {
+            component: state.component.clone(),
+            params,
+            scope,
+        });
+    }
     ui.separator();
     ui.strong("Chain");
     ui.horizontal(|ui| {
@@ -216,7 +203,8 @@ pub fn show(
                 ui.selectable_value(&mut state.chain, BUNDLED_CHAINS.len(), "from a file…");
             });
         if ui
-            .add_enabled(!running, egui::Button::new("Run chain"))
+            .add_enabled(runnable, egui::Button::new("Run chain"))
+            .on_hover_text(format!("on {scope_label}"))
             .clicked()
         {
             let source = match BUNDLED_CHAINS.get(state.chain) {
@@ -231,9 +219,20 @@ pub fn show(
                     }),
             };
             actions.push(match source {
-                Ok((file, text)) => Action::RunChain { file, text },
+                Ok((file, text)) => Action::RunChain { file, text, scope },
                 Err(e) => Action::Error(e),
             });
+        }
+        if ui
+            .button("Edit a copy")
+            .on_hover_text("load this chain into the chain editor")
+            .clicked()
+            && let Some((name, text)) = BUNDLED_CHAINS.get(state.chain)
+        {
+            if let Err(e) = state.editor.load(text, None) {
+                actions.push(Action::Error(format!("{name}: {e}")));
+            }
+            state.editor.status = format!("A copy of {name}; save it under a name of your own");
         }
     });
     if state.chain >= BUNDLED_CHAINS.len() {
@@ -247,6 +246,19 @@ pub fn show(
             .labelled_by(label.id);
         });
     }
+    egui::CollapsingHeader::new("Chain editor")
+        .id_salt("chain-editor")
+        .show(ui, |ui| {
+            let run = |file: String, text: String| Action::RunChain { file, text, scope };
+            actions.extend(chain_editor::show(
+                ui,
+                &mut state.editor,
+                &selected,
+                !runnable,
+                &run,
+                &scope_label,
+            ));
+        });
     ui.separator();
     if let Some(result) = state.results.last() {
         let stale = if result.generation == case.generation {
@@ -260,6 +272,73 @@ pub fn show(
         ui.weak("No result yet.");
     }
     actions
+}
+
+/// The fields of a component's parameters, by kind: a checkbox for yes/no, a text field
+/// for the others, and for entity parameters a button that fills in the selection (as i2's
+/// Find Path takes the two selected: "from" gets the first and "to" the second).
+pub(crate) fn param_fields(
+    ui: &mut egui::Ui,
+    id_salt: impl std::hash::Hash + std::fmt::Debug,
+    component: &dyn analysis::Component,
+    params: &mut BTreeMap<String, String>,
+    selected: &[EntityId],
+) {
+    egui::Grid::new(id_salt).num_columns(2).show(ui, |ui| {
+        let mut entity_params = 0;
+        for spec in component.params() {
+            let label = ui.label(spec.name);
+            let value = params.entry(spec.name.to_string()).or_default();
+            if spec.kind == analysis::ParamKind::Bool {
+                let shown = if value.trim().is_empty() {
+                    spec.default.unwrap_or("false")
+                } else {
+                    value.trim()
+                };
+                let mut on = matches!(shown, "true" | "yes" | "1");
+                if ui
+                    .checkbox(&mut on, "")
+                    .labelled_by(label.id)
+                    .on_hover_text(spec.help)
+                    .changed()
+                {
+                    *value = on.to_string();
+                }
+                ui.end_row();
+                continue;
+            }
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(value).hint_text(spec.default.unwrap_or("")))
+                    .labelled_by(label.id)
+                    .on_hover_text(spec.help);
+                let from_selection = match spec.kind {
+                    analysis::ParamKind::Entity => {
+                        let pick = selected.get(entity_params).or(selected.first());
+                        entity_params += 1;
+                        pick.map(ToString::to_string)
+                    }
+                    analysis::ParamKind::EntityList => (!selected.is_empty()).then(|| {
+                        selected
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }),
+                    _ => return,
+                };
+                if ui
+                    .add_enabled(from_selection.is_some(), egui::Button::new("Use selection"))
+                    .on_hover_text("fill in the selected entities")
+                    .on_disabled_hover_text("select entities in the chart or a table first")
+                    .clicked()
+                    && let Some(text) = from_selection
+                {
+                    *value = text;
+                }
+            });
+            ui.end_row();
+        }
+    });
 }
 
 fn result_list(

@@ -51,18 +51,20 @@ pub enum Action {
     AddPath(EntityId, EntityId),
     /// Stop the running layout.
     StopLayout,
-    /// Run an analysis component on the whole case as a job.
+    /// Run an analysis component as a job, on the whole case or on a part of it.
     RunAnalysis {
         component: String,
         params: crate::analysis::Params,
-        /// Only the selected entities and what lies among them.
-        on_selection: bool,
+        scope: analysis::Scope,
     },
-    /// Run an analysis chain (TOML text, named by its file) as one job.
+    /// Run an analysis chain (TOML text, named by its file) as one job, on a scope.
     RunChain {
         file: String,
         text: String,
+        scope: analysis::Scope,
     },
+    /// Save or open a chain file (the chain editor; the app shows the file dialogs).
+    ChainFile(analysis::chain_editor::ChainFileRequest),
     /// Replace the selection with these items (box selection, expand; empty clears).
     SelectMany(Vec<ItemRef>),
     /// The item under the pointer in any view.

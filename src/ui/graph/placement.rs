@@ -382,99 +382,35 @@ impl LayoutJob {
         cancel: &CancelToken,
         progress: &dyn Progress,
     ) -> Result<Vec<[f32; 2]>, JobError> {
-        // The subgraph of the nodes laid out, and its edges.
-        let mut sub_of = vec![u32::MAX; self.graph.node_count];
-        for (k, &i) in self.nodes.iter().enumerate() {
-            if let Some(slot) = sub_of.get_mut(i as usize) {
-                *slot = k as u32;
-            }
-        }
-        let mut sub_directed = Vec::new();
-        let mut edges = Vec::new();
-        for (e, &(a, b)) in self.graph.edges.iter().enumerate() {
-            let (sa, sb) = (sub_of[a as usize], sub_of[b as usize]);
-            if sa != u32::MAX && sb != u32::MAX {
-                edges.push((sa, sb));
-                sub_directed.push(self.directed.get(e).copied().unwrap_or(false));
-            }
-        }
-        let sub = LayoutGraph {
-            node_count: self.nodes.len(),
-            edges,
+        // The layout `copkit layout` runs too (layout::chart), so both move the same nodes.
+        let layout = crate::layout::chart::ChartLayout {
+            algorithm: match self.kind {
+                LayoutKind::Force => crate::layout::chart::Algorithm::Force,
+                LayoutKind::Circular => crate::layout::chart::Algorithm::Circular,
+                LayoutKind::Hierarchical => crate::layout::chart::Algorithm::Hierarchical,
+                LayoutKind::Grouped { .. } => crate::layout::chart::Algorithm::Grouped,
+            },
+            settings: crate::layout::ForceSettings {
+                gravity: self.settings.gravity,
+                scaling: self.settings.scaling,
+                lin_log: self.settings.lin_log,
+                prevent_overlap: self.settings.prevent_overlap,
+                ..crate::layout::ForceSettings::default()
+            },
+            graph: self.graph,
+            directed: self.directed,
+            nodes: self.nodes,
+            start: self.start,
+            pinned: self.pinned,
+            groups: self.groups,
+            iterations: self.iterations,
         };
-        let sub_start: Vec<[f32; 2]> = self.nodes.iter().map(|&i| self.start[i as usize]).collect();
-        let nodes = &self.nodes;
-        let whole = |sub_positions: &[[f32; 2]]| -> Vec<[f32; 2]> {
-            let mut all = self.start.clone();
-            for (&i, &p) in nodes.iter().zip(sub_positions) {
-                all[i as usize] = p;
-            }
-            all
-        };
-        let positions = match self.kind {
-            LayoutKind::Force => {
-                let slot = &self.slot;
-                let epoch = self.epoch;
-                let publish = |p: &[[f32; 2]]| {
-                    let all = whole(p);
-                    if let Ok(mut s) = slot.lock() {
-                        *s = Some((epoch, all));
-                    }
-                };
-                let settings = crate::layout::ForceSettings {
-                    gravity: self.settings.gravity,
-                    scaling: self.settings.scaling,
-                    lin_log: self.settings.lin_log,
-                    prevent_overlap: self.settings.prevent_overlap,
-                    ..crate::layout::ForceSettings::default()
-                };
-                let iterations = self.iterations;
-                let laid = crate::layout::run_force_with(
-                    &sub,
-                    Some(&sub_start),
-                    &self.pinned,
-                    settings,
-                    iterations,
-                    cancel,
-                    progress,
-                    &publish,
-                )?;
-                return Ok(whole(&laid));
-            }
-            LayoutKind::Circular => crate::layout::circular(sub.node_count),
-            LayoutKind::Hierarchical => crate::layout::hierarchical(&sub, &sub_directed),
-            LayoutKind::Grouped { .. } => crate::layout::grouped(&sub, &self.groups),
-        };
-        cancel.check()?;
-        // Where the laid-out entities were: the new arrangement keeps their centre, so laying
-        // out a selection leaves it where it was on the chart.
-        let centre = |ps: &mut dyn Iterator<Item = [f32; 2]>| -> [f32; 2] {
-            let (mut s, mut n) = ([0.0f32; 2], 0.0f32);
-            for p in ps {
-                s = [s[0] + p[0], s[1] + p[1]];
-                n += 1.0;
-            }
-            if n > 0.0 {
-                [s[0] / n, s[1] / n]
-            } else {
-                [0.0, 0.0]
+        let (slot, epoch) = (&self.slot, self.epoch);
+        let publish = |all: &[[f32; 2]]| {
+            if let Ok(mut s) = slot.lock() {
+                *s = Some((epoch, all.to_vec()));
             }
         };
-        let before = centre(&mut sub_start.iter().copied());
-        let after = centre(&mut positions.iter().copied());
-        let shift = [before[0] - after[0], before[1] - after[1]];
-        let moved: Vec<[f32; 2]> = positions
-            .into_iter()
-            .zip(&sub_start)
-            .zip(&self.pinned)
-            .map(|((new, old), &pinned)| {
-                if pinned {
-                    *old
-                } else {
-                    [new[0] + shift[0], new[1] + shift[1]]
-                }
-            })
-            .collect();
-        Ok(whole(&moved))
+        layout.run(cancel, progress, &publish)
     }
 }
