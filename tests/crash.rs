@@ -49,6 +49,38 @@ fn expected_labels(steps: u64) -> Vec<String> {
         .collect()
 }
 
+/// Runs the writer until it reports its first commit (at most a minute), then kills it.
+fn time_to_first_commit(path: &std::path::Path) -> Duration {
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_copkit"))
+        .arg("debug-crash-writer")
+        .arg(path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the writer");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.starts_with("committed ") {
+                tx.send(()).ok();
+                break;
+            }
+        }
+    });
+    let waited = rx.recv_timeout(Duration::from_secs(60));
+    let elapsed = started.elapsed();
+    child.kill().ok();
+    child.wait().ok();
+    assert!(
+        waited.is_ok(),
+        "the writer committed nothing within a minute"
+    );
+    elapsed
+}
+
 #[test]
 fn killing_a_writer_at_random_moments_never_loses_a_committed_change() {
     let iterations: u32 = std::env::var("COPKIT_CRASH_ITERATIONS")
@@ -59,9 +91,14 @@ fn killing_a_writer_at_random_moments_never_loses_a_committed_change() {
     let path = dir.path().join("crash.copkit");
     Case::create(&path, "crash test", actor(), "crash test").unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x00C0_FFEE);
-    let mut last_reported = 0u64;
-    let mut kills_mid_run = 0;
     let started = std::time::Instant::now();
+    // How long this machine takes from start to the first commit, now (a loaded machine is
+    // ten times slower than a quiet one): the kill times below are scaled by it, so that
+    // kills land in start-up and among commits whatever the load.
+    let first_commit = time_to_first_commit(&path);
+    let unit_ms = (first_commit.as_millis() as u64).clamp(10, 5_000);
+    let mut last_reported = steps_committed(&Case::open(&path, actor(), "crash test").unwrap());
+    let mut kills_mid_run = 0;
 
     for iteration in 0..iterations {
         let mut child = Command::new(env!("CARGO_BIN_EXE_copkit"))
@@ -84,9 +121,9 @@ fn killing_a_writer_at_random_moments_never_loses_a_committed_change() {
         });
         // Mostly short runs (kills during start-up and early commits), sometimes longer.
         let wait_ms = if rng.random_bool(0.8) {
-            rng.random_range(0..40)
+            rng.random_range(0..2 * unit_ms)
         } else {
-            rng.random_range(40..200)
+            rng.random_range(2 * unit_ms..10 * unit_ms)
         };
         std::thread::sleep(Duration::from_millis(wait_ms));
         let still_running = child.try_wait().unwrap().is_none();
