@@ -263,8 +263,10 @@ impl Component for Louvain {
     }
 }
 
-/// An iteration of Leiden that raises modularity by less than this is the last.
-const LEIDEN_TOLERANCE: f64 = 1e-4;
+/// An iteration of Leiden that raises modularity by less than this is the last. On a BA graph
+/// of 100k nodes (2026-12-07): iterations 1, 2, 3, 6, 8 reach 0.380, 0.407, 0.411, 0.415, 0.416
+/// (igraph: 0.402 after its fixed 2), each costing about 0.7 s of CPU, so 1e-3 stops near 5.
+const LEIDEN_TOLERANCE: f64 = 1e-3;
 
 /// Graphs with at most this many nodes are partitioned from several seeds and the partition
 /// with the highest modularity kept: on small graphs one visiting order can land in a poor
@@ -685,7 +687,7 @@ const LEIDEN_PARAMS: &[ParamSpec] = &[
         name: "max_iterations",
         kind: ParamKind::Int,
         default: Some("50"),
-        help: "at most this many iterations (it stops earlier once an iteration raises modularity by less than 0.0001)",
+        help: "at most this many iterations (it stops earlier once an iteration raises modularity by less than 0.001)",
     },
     SEED_PARAM,
     GRADE_PARAM,
