@@ -112,7 +112,12 @@ fn direct_sql_edits_of_the_evidence_are_named_by_table_and_row() {
             Some(2),
             "changed",
         ),
-        ("DELETE FROM events WHERE id = 4", "events", Some(4), "removed"),
+        (
+            "DELETE FROM events WHERE id = 4",
+            "events",
+            Some(4),
+            "removed",
+        ),
         (
             "UPDATE batches SET source_sha256 = '00' || substr(source_sha256, 3) WHERE id = 1",
             "batches",
@@ -139,7 +144,11 @@ fn direct_sql_edits_of_the_evidence_are_named_by_table_and_row() {
         let copy = tampered_copy(&path, &work, sql);
         let report = verify_here(&copy);
         assert!(!report.passed(), "{sql}: not detected");
-        assert_eq!(outcome(&report, "audit chain"), CheckOutcome::Passed, "{sql}");
+        assert_eq!(
+            outcome(&report, "audit chain"),
+            CheckOutcome::Passed,
+            "{sql}"
+        );
         let finding = report
             .evidence
             .iter()
@@ -275,7 +284,10 @@ fn a_full_disk_names_the_case_and_leaves_it_as_it_was() {
         ..Default::default()
     };
     let err = import(&mut case, items).unwrap_err();
-    assert!(matches!(err, StoreError::DiskFull(ref p) if p == &path), "{err:?}");
+    assert!(
+        matches!(err, StoreError::DiskFull(ref p) if p == &path),
+        "{err:?}"
+    );
     let message = err.to_string();
     assert!(message.contains("full") && message.contains(&path.display().to_string()));
     drop(case);
@@ -324,14 +336,28 @@ impl Workstation {
         self.ok(&["new", c, "--purpose", "OP-1"]);
         for label in ["A", "B", "C"] {
             self.ok(&[
-                "add", "entity", c, "--type", "Person", "--label", label, "--purpose", "OP-1",
+                "add",
+                "entity",
+                c,
+                "--type",
+                "Person",
+                "--label",
+                label,
+                "--purpose",
+                "OP-1",
             ]);
         }
         case
     }
 
     fn verify(&self, case: &Path) -> Output {
-        self.copkit(&["audit", "verify", case.to_str().unwrap(), "--purpose", "DPO"])
+        self.copkit(&[
+            "audit",
+            "verify",
+            case.to_str().unwrap(),
+            "--purpose",
+            "DPO",
+        ])
     }
 }
 
@@ -434,7 +460,10 @@ fn a_cut_off_end_with_the_header_moved_back_is_caught_and_not_written_over() {
 fn a_header_that_disagrees_with_the_last_record_refuses_writes() {
     let ws = Workstation::new();
     let case = ws.case();
-    raw(&case, "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit);");
+    raw(
+        &case,
+        "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit);",
+    );
     let before = common::sha256_file(&case);
     let out = ws.copkit(&["info", case.to_str().unwrap(), "--purpose", "p"]);
     let t = text(&out);
@@ -511,7 +540,14 @@ fn read_only_mount(case: &Path, root: &Path) -> Option<PathBuf> {
     let mnt = root.join("ro");
     std::fs::create_dir_all(&mnt).unwrap();
     let mounted = Process::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs", mnt.to_str().unwrap()])
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=8m",
+            "tmpfs",
+            mnt.to_str().unwrap(),
+        ])
         .output()
         .ok()?;
     if !mounted.status.success() {
@@ -540,5 +576,8 @@ fn verify_works_on_a_read_only_medium_and_logs_itself_on_the_workstation() {
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("consultation log"), "{t}");
     let log = std::fs::read_to_string(ws.data().join("consultations.jsonl")).unwrap();
-    assert!(log.contains("audit verify") && log.contains("read-only"), "{log}");
+    assert!(
+        log.contains("audit verify") && log.contains("read-only"),
+        "{log}"
+    );
 }
