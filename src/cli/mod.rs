@@ -403,7 +403,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     purpose,
                     public_key,
                 },
-        } => audit_verify(&case, purpose, public_key.as_deref(), actor),
+        } => audit_verify(&case, purpose, public_key.as_deref(), &actor),
         Commands::Audit {
             command: AuditCommands::Keygen { out },
         } => {
@@ -509,7 +509,7 @@ fn audit_verify(
     path: &std::path::Path,
     purpose: PurposeArg,
     public_key: Option<&str>,
-    actor: Actor,
+    actor: &Actor,
 ) -> Result<ExitCode> {
     use crate::store::{CheckOutcome, VerifyOptions, anchor, verify_case_file};
     let purpose = resolve_purpose(purpose)?;
