@@ -170,19 +170,19 @@ impl TableDigest {
         prefix[..n].copy_from_slice(&row_hash[..n]);
         let h = u128::from_le_bytes(prefix);
         let weighted = h.wrapping_mul(id as u128);
-        let words = bytes
-            .chunks_exact(8)
-            .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]));
+        // Two slice iterators zipped (not a mapped one), so that the loop compiles to plain
+        // indexed code: the mapped form was a fifth of a generated case's import time.
+        let (words, _) = bytes.as_chunks::<8>();
         if sign >= 0 {
             for (word, add) in self.lattice.iter_mut().zip(words) {
-                *word = add_lanes(*word, add);
+                *word = add_lanes(*word, u64::from_le_bytes(*add));
             }
             self.locator_sum = self.locator_sum.wrapping_add(h);
             self.locator_weighted = self.locator_weighted.wrapping_add(weighted);
             self.rows += 1;
         } else {
             for (word, sub) in self.lattice.iter_mut().zip(words) {
-                *word = sub_lanes(*word, sub);
+                *word = sub_lanes(*word, u64::from_le_bytes(*sub));
             }
             self.locator_sum = self.locator_sum.wrapping_sub(h);
             self.locator_weighted = self.locator_weighted.wrapping_sub(weighted);
