@@ -519,6 +519,15 @@ fn the_command_line_lists_purges_and_pseudonymises() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!file_contains(&copy, "Quixotic"));
+    // The copy's own audit log covers its (rewritten) evidence: verify passes on it, and on
+    // the original after the purge below.
+    let out = copkit(&["audit", "verify", copy.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = copkit(&["pseudonymise", case, "--out", copy.to_str().unwrap()]);
     assert_eq!(
         out.status.code(),
@@ -534,6 +543,13 @@ fn the_command_line_lists_purges_and_pseudonymises() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("entities: 1"));
     assert!(!file_contains(&path, "Quixotic"));
+    let out = copkit(&["audit", "verify", case]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = copkit(&["purge", case, "--batch", "B1", "--reason", "rule 7"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("B1 does not exist"));

@@ -44,6 +44,17 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub analyst: Option<String>,
 
+    /// The anchor log: every new audit head is appended to it, outside the case (default:
+    /// $COPKIT_ANCHOR_LOG, else anchors.jsonl in COPKIT's data folder; `off` turns it off).
+    /// Point it at a write-once medium to make it hard to rewrite.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub anchor_log: Option<PathBuf>,
+
+    /// The workstation key that signs each audit head (default: $COPKIT_SIGNING_KEY, else
+    /// workstation.key in COPKIT's data folder, used when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+
     /// Show more log output (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -236,12 +247,27 @@ pub enum Commands {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommands {
-    /// Check the hash chain. Exit 0 when intact; otherwise print the first broken record and
-    /// exit 1 (and write nothing to the case).
+    /// Check the case: the hash chain, the evidence against the digests the log recorded, the
+    /// anchor log and the head's signature. Reads only (works on a read-only medium). Exit 0
+    /// when no check fails; otherwise print what failed and exit 1 (writing nothing to the
+    /// case). The check itself is recorded in the case when it passed and the case can be
+    /// written, otherwise in the workstation's consultation log.
     Verify {
         case: PathBuf,
         #[command(flatten)]
         purpose: PurposeArg,
+        /// Trust signatures by this Ed25519 public key (a .pub file or 64 hex digits) instead
+        /// of the workstation's own.
+        #[arg(long, value_name = "KEY")]
+        public_key: Option<String>,
+    },
+    /// Make this workstation's signing key (Ed25519; readable by you only), kept outside
+    /// every case. From then on each audit head is signed with it.
+    Keygen {
+        /// Where to write the key (default: the --signing-key path); the public half goes
+        /// beside it with `.pub` added. An existing key is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Print the audit log.
     Show {
@@ -332,6 +358,16 @@ fn init_logging(verbose: u8) {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let actor = Actor::from_environment(cli.analyst.clone());
+    if cli.anchor_log.is_some() || cli.signing_key.is_some() {
+        let mut workstation = crate::store::anchor::Workstation::from_environment();
+        if let Some(log) = &cli.anchor_log {
+            workstation.anchor_log = (log.as_os_str() != "off").then(|| log.clone());
+        }
+        if let Some(key) = &cli.signing_key {
+            workstation.signing_key = Some(key.clone());
+        }
+        crate::store::anchor::configure(workstation);
+    }
     let Some(command) = cli.command else {
         if let Some(case) = &cli.case
             && !case.exists()
@@ -378,40 +414,33 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Commands::Audit {
-            command: AuditCommands::Verify { case, purpose },
+            command:
+                AuditCommands::Verify {
+                    case,
+                    purpose,
+                    public_key,
+                },
+        } => audit_verify(&case, purpose, public_key.as_deref(), &actor),
+        Commands::Audit {
+            command: AuditCommands::Keygen { out },
         } => {
-            let purpose = resolve_purpose(purpose)?;
-            let mut case = Case::open_unrecorded(&case, actor, &purpose)?;
-            match case.verify_audit()? {
-                ChainCheck::Intact { records, head } => {
-                    case.record_consultation(
-                        "audit verify",
-                        serde_json::json!({"records": records, "head": head, "result": "intact"}),
-                    )?;
-                    outln!("Audit log intact: {records} records, head {head}");
-                    Ok(ExitCode::SUCCESS)
-                }
-                ChainCheck::Broken { seq, reason } => {
-                    outln!("Audit log BROKEN at record {seq}: {reason}");
-                    if let Some(rec) = case.audit_records()?.into_iter().find(|r| r.seq == seq) {
-                        outln!(
-                            "  record {}: {} {} [{}] by {} ({}), purpose \"{}\"",
-                            rec.seq,
-                            rec.time_utc,
-                            rec.action,
-                            rec.category,
-                            rec.actor_analyst,
-                            rec.actor_os,
-                            rec.purpose
-                        );
-                    }
-                    outln!(
-                        "Nothing was written to the case. Keep this file as it is for examination, \
-                         and work from a backup whose audit log verifies."
-                    );
-                    Ok(ExitCode::from(1))
-                }
-            }
+            let path = out
+                .or_else(|| crate::store::anchor::workstation().signing_key)
+                .ok_or_else(|| {
+                    UsageError(
+                        "no data folder for the key: give --out FILE (or set COPKIT_DATA_DIR)"
+                            .into(),
+                    )
+                })?;
+            let public = crate::store::anchor::keygen(&path)?;
+            outln!("Workstation key written: {}", path.display());
+            outln!("Public key: {public} (also in {}.pub)", path.display());
+            outln!(
+                "Each audit head is signed with it from now on. Keep the key off the case's \
+                 disk and give the .pub file to whoever checks cases (`audit verify \
+                 --public-key`)."
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Commands::Audit {
             command:
@@ -494,6 +523,125 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Commands::BenchLayout(args) => bench::bench_layout(&args),
         Commands::DebugCrashWriter { case } => debug::crash_writer(&case, actor),
     }
+}
+
+/// `copkit audit verify`: every check, read-only; then the check is recorded.
+fn audit_verify(
+    path: &std::path::Path,
+    purpose: PurposeArg,
+    public_key: Option<&str>,
+    actor: &Actor,
+) -> Result<ExitCode> {
+    use crate::store::{CheckOutcome, VerifyOptions, anchor, verify_case_file};
+    let purpose = resolve_purpose(purpose)?;
+    let mut options = VerifyOptions::from_workstation()?;
+    if let Some(key) = public_key {
+        options.public_key = Some(anchor::read_public_key(key)?);
+    }
+    let report = verify_case_file(path, &options)?;
+    let passed = report.passed();
+    if passed {
+        outln!(
+            "Audit log intact: {} records, head {}; no check failed",
+            report.records,
+            match &report.chain {
+                ChainCheck::Intact { head, .. } => head.as_str(),
+                ChainCheck::Broken { .. } => "?",
+            }
+        );
+    } else if let ChainCheck::Broken { seq, reason } = &report.chain {
+        outln!("Audit log BROKEN at record {seq}: {reason}");
+    } else {
+        outln!("Audit log BROKEN: the chain holds, but a check below failed");
+    }
+    for check in &report.checks {
+        let mark = match check.outcome {
+            CheckOutcome::Passed => "ok",
+            CheckOutcome::Failed => "FAILED",
+            CheckOutcome::NotChecked => "not checked",
+        };
+        outln!("[{mark}] {}: {}", check.name, check.found);
+        for problem in &check.problems {
+            outln!("    - {problem}");
+        }
+        let proves = if check.outcome == CheckOutcome::Failed {
+            "shows"
+        } else {
+            "proves"
+        };
+        outln!("    {proves}: {}", check.proves);
+    }
+    if let ChainCheck::Broken { seq, .. } = &report.chain {
+        // The first broken record as the log holds it, read without writing anything.
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        let rec = conn.query_row(
+            "SELECT seq, time_utc, action, category, actor_analyst, actor_os, purpose \
+             FROM audit WHERE seq = ?1",
+            [seq],
+            |r| {
+                Ok(format!(
+                    "  record {}: {} {} [{}] by {} ({}), purpose \"{}\"",
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?
+                ))
+            },
+        );
+        if let Ok(line) = rec {
+            outln!("{line}");
+        }
+    }
+    let summary = serde_json::json!({
+        "result": if passed { "passed" } else { "failed" },
+        "records": report.records,
+        "checks": report.checks.iter().map(|c| (c.name, c.outcome)).collect::<std::collections::BTreeMap<_, _>>(),
+    });
+    let not_in_case = if passed {
+        match Case::open_unrecorded(path, actor.clone(), &purpose)
+            .and_then(|mut case| case.record_consultation("audit verify", summary.clone()))
+        {
+            Ok(_) => None,
+            Err(e) => Some(e.to_string()),
+        }
+    } else {
+        outln!(
+            "Nothing was written to the case. Keep this file as it is for examination, and \
+             work from a backup whose audit log verifies."
+        );
+        Some("a check failed, so the case was not written".to_string())
+    };
+    if let Some(why) = not_in_case {
+        let entry = serde_json::json!({
+            "time_utc": crate::store::now_utc(),
+            "action": "audit verify",
+            "file": std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            "actor_os": actor.os_user,
+            "actor_analyst": actor.analyst,
+            "purpose": purpose,
+            "details": summary,
+            "not_recorded_in_case": why,
+        });
+        match anchor::log_consultation(&entry) {
+            Ok(log) => outln!(
+                "This check was recorded in the workstation's consultation log, not in the \
+                 case ({why}): {}",
+                log.display()
+            ),
+            Err(e) => eprintln!("copkit: warning: this check could not be recorded anywhere: {e}"),
+        }
+    }
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// The purpose from `--purpose`, or asked for on an interactive terminal.

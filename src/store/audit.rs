@@ -1,6 +1,10 @@
 //! The audit log: append-only records in the categories of the EU Law Enforcement Directive,
 //! Article 25, each holding the SHA-256 of the record before it. The head hash and the count
-//! are also kept in the case header, so that records removed from the end are detected too.
+//! are also kept in the case header, so that records removed from the end are detected too
+//! (and nothing is appended to a log whose header disagrees with its end: [`check_header`]).
+//! A record of a change also carries the evidence digest of each table it changed (see
+//! `digest.rs`), so the chain covers the evidence; the head is signed with the workstation
+//! key when there is one and anchored outside the file (see `anchor.rs`).
 
 use super::error::StoreError;
 use chrono::{SecondsFormat, Utc};
@@ -142,6 +146,12 @@ pub(crate) fn append(
     action: &str,
     details: &serde_json::Value,
 ) -> Result<AuditRecord, StoreError> {
+    if let Some(details) = check_header(conn)? {
+        return Err(StoreError::ChainMismatch {
+            path: super::error::writing_path(),
+            details,
+        });
+    }
     let (prev_seq, prev_hash): (i64, String) = conn
         .query_row(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
@@ -181,7 +191,47 @@ pub(crate) fn append(
     )?;
     super::meta::set(conn, "audit_head", &record.hash)?;
     super::meta::set(conn, "audit_count", &record.seq.to_string())?;
+    if let Some(key) = super::anchor::signing_key()? {
+        // The head signed with the workstation key, in the same transaction: a head written
+        // without the key (a forged record, a rewritten log) cannot carry a valid one.
+        let case_id = super::meta::get(conn, "case_id")?.unwrap_or_default();
+        let signature =
+            super::anchor::HeadSignature::make(&key, &case_id, record.seq, &record.hash);
+        super::meta::set(
+            conn,
+            HEAD_SIGNATURE_KEY,
+            &serde_json::to_string(&signature)?,
+        )?;
+    }
     Ok(record)
+}
+
+/// The case header's key for the signature of the newest signed head.
+pub(crate) const HEAD_SIGNATURE_KEY: &str = "audit_head_signature";
+
+/// The last record's number and hash, and the header's count and head: they must agree before
+/// anything is appended, or the new record would chain onto a log whose end was cut off.
+pub(crate) fn check_header(conn: &Connection) -> Result<Option<String>, StoreError> {
+    let last: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let head = super::meta::get(conn, "audit_head")?;
+    let count = super::meta::get(conn, "audit_count")?;
+    let (last_seq, last_hash) = last.unwrap_or((0, GENESIS_HASH.to_string()));
+    match (head, count.and_then(|c| c.parse::<i64>().ok())) {
+        (Some(head), Some(count)) if head == last_hash && count == last_seq => Ok(None),
+        // A case being created: no record and no header yet.
+        (None, None) if last_seq == 0 => Ok(None),
+        (head, count) => Ok(Some(format!(
+            "the log's last record is {last_seq}, the header says {} records ending in {}",
+            count.map_or_else(|| "?".to_string(), |c| c.to_string()),
+            head.as_deref().map_or("?", |h| h.get(..12).unwrap_or(h))
+        ))),
+    }
 }
 
 /// All records in order.

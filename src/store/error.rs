@@ -33,10 +33,16 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the disk holding the case is full, so the change was not saved and the case is as it was before; free some space and try again: {}", .0.display())]
+    #[error("the disk holding the case is full, so the change was not saved and the case is as it was before it; free some space (or move the case to a larger disk) and try again: {}", .0.display())]
     DiskFull(PathBuf),
+    #[error("the case file or its folder is read-only, so nothing can be written to it; copy it to a writable folder, or use `copkit audit verify`, which only reads: {}", .0.display())]
+    ReadOnly(PathBuf),
+    #[error("the case's audit log does not end where its header says ({details}); nothing was written to it, so that no new record hides what is missing. Run `copkit audit verify` on it, keep the file as it is for examination, and work from a backup whose audit log verifies: {}", .path.display())]
+    ChainMismatch { path: PathBuf, details: String },
+    #[error("the workstation key cannot be used: {problem}. Make a new one with `copkit audit keygen`, or point --signing-key at the right file: {}", .path.display())]
+    Key { path: PathBuf, problem: String },
     #[error("the case database reported an error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(#[source] rusqlite::Error),
     #[error("{0}")]
     Invalid(String),
     #[error("{what} {id} does not exist in this case")]
@@ -45,6 +51,54 @@ pub enum StoreError {
     UndoConflict(String),
     #[error("stored data could not be read ({0}); the case may have been edited outside COPKIT")]
     Decode(String),
+}
+
+thread_local! {
+    /// The case file this thread is writing, so that an error deep inside a write (the disk
+    /// filled up) can name it.
+    static WRITING: std::cell::RefCell<Option<PathBuf>> = const { std::cell::RefCell::new(None) };
+}
+
+/// While alive, errors of SQLite on this thread name `path` where they concern the file as a
+/// whole (a full disk, a read-only medium).
+pub(crate) struct WritingCase {
+    previous: Option<PathBuf>,
+}
+
+impl WritingCase {
+    pub(crate) fn new(path: &std::path::Path) -> WritingCase {
+        WritingCase {
+            previous: WRITING.with(|w| w.replace(Some(path.to_path_buf()))),
+        }
+    }
+}
+
+impl Drop for WritingCase {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        WRITING.with(|w| *w.borrow_mut() = previous);
+    }
+}
+
+/// The case file this thread is writing (empty when none was named).
+pub(crate) fn writing_path() -> PathBuf {
+    WRITING.with(|w| w.borrow().clone()).unwrap_or_default()
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        if let rusqlite::Error::SqliteFailure(failure, _) = &err
+            && let Some(path) = WRITING.with(|w| w.borrow().clone())
+        {
+            match failure.code {
+                ErrorCode::DiskFull => return StoreError::DiskFull(path),
+                ErrorCode::ReadOnly => return StoreError::ReadOnly(path),
+                _ => {}
+            }
+        }
+        StoreError::Sqlite(err)
+    }
 }
 
 impl StoreError {

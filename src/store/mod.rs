@@ -1,13 +1,17 @@
 //! The case file: one SQLite file per case (`.copkit`), opened only after its header proves it
 //! is a case this program can read; every change a [`Command`] applied as one transaction with
-//! its audit record; undo and redo from stored changesets; immutable snapshots for readers.
+//! its audit record (which carries the digest of the evidence it changed); undo and redo from
+//! stored changesets; immutable snapshots for readers; the audit head anchored and signed
+//! outside the file ([`anchor`]), and all of it checked by [`verify_case_file`].
 
+pub mod anchor;
 mod audit;
 mod bulk;
 mod changeset;
 mod command;
 mod compact;
 mod deferred;
+mod digest;
 mod error;
 mod file_check;
 mod info;
@@ -20,12 +24,14 @@ mod schema;
 mod snapshot;
 mod transact;
 mod undo;
+mod verify;
 
 pub use audit::{
     Actor, AuditCategory, AuditRecord, ChainCheck, GENESIS_HASH, now_utc, verify_records,
 };
 pub use command::{BatchWriter, Command, NewBatch};
 pub use compact::{CompactGraph, CompactLink, EntityNames};
+pub use digest::{EvidenceFinding, evidence_tables};
 pub use error::StoreError;
 pub use file_check::{HeaderFacts, check_case_file, sniff};
 pub use info::{BatchInfo, CaseInfo};
@@ -36,6 +42,7 @@ pub use records::{ChartSnapshotInfo, StoredAnalysisRun};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION, UNDOABLE_TABLES};
 pub use snapshot::{CaseSnapshot, SnapshotHeader};
 pub use undo::ChangeDigest;
+pub use verify::{Check, CheckOutcome, VerifyOptions, VerifyReport, verify_case_file};
 
 use crate::model::{BatchId, EntityTypeDef, GradingScheme, ItemRef, Schema};
 use chrono::Utc;

@@ -23,6 +23,8 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // The undo triggers and their capture table live in the temporary schema: in memory, so
     // that installing them writes no temporary file.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // The row hash of the evidence digest, which the capturing triggers call.
+    digest::register(conn)?;
     Ok(())
 }
 
@@ -117,6 +119,7 @@ impl Case {
             .ok_or_else(|| StoreError::Invalid(format!("not a file path: {}", path.display())))?;
         let temp = path.with_file_name(format!(".{file_name}.creating-{}", std::process::id()));
         let _ = std::fs::remove_file(&temp);
+        let _writing = error::WritingCase::new(path);
         let built = Self::build_new(&temp, title, &actor, purpose);
         if let Err(e) = built {
             let _ = std::fs::remove_file(&temp);
@@ -138,7 +141,9 @@ impl Case {
                 let _ = d.sync_all();
             }
         }
-        Self::open_inner(path, actor, purpose, false)
+        let case = Self::open_inner(path, actor, purpose, false)?;
+        case.anchor_head();
+        Ok(case)
     }
 
     fn build_new(temp: &Path, title: &str, actor: &Actor, purpose: &str) -> Result<(), StoreError> {
@@ -168,13 +173,16 @@ impl Case {
                 params![scheme.key, serde_json::to_string(&scheme)?],
             )?;
         }
+        // The evidence digest starts with the case (its grading schemes are already rows).
+        let evidence = digest::start(&tx)?;
         audit::append(
             &tx,
             actor,
             purpose,
             AuditCategory::Collection,
             "create case",
-            &json!({"case_id": case_id, "title": title, "schema_version": SCHEMA_VERSION}),
+            &json!({"case_id": case_id, "title": title, "schema_version": SCHEMA_VERSION,
+                    "evidence": evidence}),
         )?;
         tx.commit()?;
         conn.close().map_err(|(_, e)| e)?;
@@ -224,6 +232,7 @@ impl Case {
             }
         }
         let facts = check_case_file(path)?;
+        let _writing = error::WritingCase::new(path);
         if !hot_journal {
             // Check on a read-only connection first, so that a damaged file is never written.
             let ro = Connection::open_with_flags(
@@ -236,6 +245,11 @@ impl Case {
                 backup_hint: backup_hint(path),
             })?;
             quick_check(&ro, path)?;
+            if record {
+                // Refuse before anything is written (indexes, the upgrade, the consultation):
+                // a record appended to a log whose end was cut off would hide the cut.
+                Self::refuse_mismatched_chain(&ro, path)?;
+            }
         }
         let mut conn = Connection::open_with_flags(
             path,
@@ -246,6 +260,9 @@ impl Case {
             // SQLite rolled back the interrupted transaction when it first read the file
             // (that is its crash recovery); check what is left.
             quick_check(&conn, path)?;
+            if record {
+                Self::refuse_mismatched_chain(&conn, path)?;
+            }
         }
         if facts.schema_version < SCHEMA_VERSION {
             Self::migrate_with_backup(&mut conn, path, facts.schema_version, &actor, purpose)?;
@@ -276,6 +293,18 @@ impl Case {
         Ok(case)
     }
 
+    /// Fails when the audit log's last record is not the one the header names.
+    fn refuse_mismatched_chain(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+        // A file of an older format than this check knows still has the header keys.
+        match audit::check_header(conn)? {
+            None => Ok(()),
+            Some(details) => Err(StoreError::ChainMismatch {
+                path: path.to_path_buf(),
+                details,
+            }),
+        }
+    }
+
     fn migrate_with_backup(
         conn: &mut Connection,
         path: &Path,
@@ -289,15 +318,23 @@ impl Case {
         conn.execute("VACUUM INTO ?1", [backup.to_string_lossy()])?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         schema::migrate(&tx, from, SCHEMA_VERSION)?;
+        let mut details = json!({"from": from, "to": SCHEMA_VERSION, "backup": backup});
+        if from < 6 {
+            // Format 6 brought the evidence digest: it starts here, computed from the rows
+            // as they are, so changes made to the evidence before the upgrade are not covered.
+            details["evidence"] = digest::start(&tx)?;
+            details["evidence_digest_starts"] = true.into();
+        }
         audit::append(
             &tx,
             actor,
             purpose,
             AuditCategory::Alteration,
             "upgrade case format",
-            &json!({"from": from, "to": SCHEMA_VERSION, "backup": backup}),
+            &details,
         )?;
         tx.commit()?;
+        anchor_after_commit(conn, path);
         tracing::info!(from, to = SCHEMA_VERSION, backup = %backup.display(), "case format upgraded");
         Ok(())
     }
@@ -344,6 +381,7 @@ impl Case {
 pub fn create_at_version(path: &Path, version: u32, actor: &Actor) -> Result<(), StoreError> {
     let mut conn = Connection::open(path)?;
     conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    digest::register(&conn)?;
     let tx = conn.transaction()?;
     schema::migrate(&tx, 0, version)?;
     meta::set(&tx, "case_id", &uuid::Uuid::new_v4().to_string())?;
@@ -362,8 +400,50 @@ pub fn create_at_version(path: &Path, version: u32, actor: &Actor) -> Result<(),
         "test",
         AuditCategory::Collection,
         "create case",
-        &json!({}),
+        &if version >= 6 {
+            json!({"evidence": digest::start(&tx)?})
+        } else {
+            json!({})
+        },
     )?;
     tx.commit()?;
     Ok(())
+}
+
+/// Appends the committed head of the case on `conn` to the workstation's anchor log (see
+/// `anchor.rs`). The change is committed whatever happens here; a log that cannot be written
+/// is reported as a warning, and `audit verify` will name the records it lacks.
+pub(super) fn anchor_after_commit(conn: &Connection, path: &Path) {
+    let Some(log) = anchor::workstation().anchor_log else {
+        return;
+    };
+    let result = (|| -> Result<(), StoreError> {
+        let get = |k: &str| meta::get(conn, k).map(Option::unwrap_or_default);
+        let seq: i64 = get("audit_count")?.parse().unwrap_or(0);
+        let signature = meta::get(conn, audit::HEAD_SIGNATURE_KEY)?
+            .and_then(|s| serde_json::from_str::<anchor::HeadSignature>(&s).ok())
+            .filter(|s| s.seq == seq);
+        let file = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        anchor::append(
+            &log,
+            &anchor::Anchor {
+                case_id: get("case_id")?,
+                seq,
+                head: get("audit_head")?,
+                time_utc: now_utc(),
+                file: file.display().to_string(),
+                signature,
+            },
+        )
+    })();
+    if let Err(e) = result {
+        tracing::warn!("the audit head was not anchored outside the case: {e}");
+    }
+}
+
+impl Case {
+    /// Anchors the committed head (after every transaction that appended a record).
+    pub(super) fn anchor_head(&self) {
+        anchor_after_commit(&self.conn, &self.path);
+    }
 }

@@ -101,6 +101,7 @@ impl Case {
         reason = "audit details are built for the call (json!) and handed over"
     )]
     pub fn mark_training(&mut self, details: serde_json::Value) -> Result<(), StoreError> {
+        let _writing = error::WritingCase::new(&self.path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -114,6 +115,7 @@ impl Case {
             &details,
         )?;
         tx.commit()?;
+        self.anchor_head();
         Ok(())
     }
 
@@ -126,6 +128,7 @@ impl Case {
         value: &serde_json::Value,
     ) -> Result<(), StoreError> {
         let text = serde_json::to_string(value)?;
+        let _writing = error::WritingCase::new(&self.path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -143,6 +146,7 @@ impl Case {
             &json!({"key": key, "bytes": text.len()}),
         )?;
         tx.commit()?;
+        self.anchor_head();
         Ok(())
     }
 
@@ -185,11 +189,13 @@ impl Case {
         action: &str,
         details: serde_json::Value,
     ) -> Result<AuditRecord, StoreError> {
+        let _writing = error::WritingCase::new(&self.path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let record = audit::append(&tx, &self.actor, &self.purpose, category, action, &details)?;
         tx.commit()?;
+        self.anchor_head();
         Ok(record)
     }
 
@@ -213,6 +219,7 @@ impl Case {
     ) -> Result<i64, StoreError> {
         let params_json = serde_json::to_string(params)?;
         let output_json = serde_json::to_string(output)?;
+        let _writing = error::WritingCase::new(&self.path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -237,6 +244,7 @@ impl Case {
             &json!({"run_id": id, "component": component, "params": params, "generation": self.generation}),
         )?;
         tx.commit()?;
+        self.anchor_head();
         Ok(id)
     }
 

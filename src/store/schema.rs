@@ -9,7 +9,7 @@ use rusqlite::Connection;
 pub const APPLICATION_ID: u32 = 0x4350_4B54;
 
 /// The case format this program writes. Files with a higher version are refused.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Tables whose changes are captured for undo/redo. The audit log, the undo log and the case
 /// header are deliberately outside: undo never rewrites history.
@@ -244,8 +244,21 @@ CREATE TABLE chart_snapshots (
 );
 "#;
 
+/// Version 6: the evidence digest (see `digest.rs`): per evidence table, its row count, its
+/// lattice sum and its locator, updated by every change and committed to by the audit record
+/// of the change. The upgrade computes it from the rows (`Case::migrate_with_backup`), so an
+/// upgraded case's evidence is covered from the upgrade's audit record on.
+const V6: &str = r#"
+CREATE TABLE evidence_digest (
+    tbl     TEXT PRIMARY KEY,
+    rows    INTEGER NOT NULL,
+    lattice BLOB NOT NULL,
+    locator BLOB NOT NULL
+) WITHOUT ROWID;
+"#;
+
 /// The migration that brings a file from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// Runs the migrations from `from` up to `to` inside the caller's transaction, setting
 /// `user_version` at the end.

@@ -15,10 +15,10 @@ enum Capture {
     /// Record what the transaction changes (a command).
     Changes,
     /// Record nothing, and make sure no trigger fires on each of many rows (a batch, or the
-    /// undo or redo of one).
+    /// undo or redo of one): the body folds its rows into the evidence digest itself.
     Nothing,
-    /// Whatever the triggers record is thrown away at the next command (the undo or redo of a
-    /// command: a few rows, not worth removing the triggers for).
+    /// The triggers run, for the evidence digest, but the undo statements they record are
+    /// thrown away at the next command (the undo or redo of a command: a few rows).
     Ignore,
 }
 
@@ -50,6 +50,9 @@ struct Done<T> {
     batch: Option<BatchId>,
     /// The change touched entity types or grading schemes: read them again.
     reload: bool,
+    /// Rows the body folded into the evidence digest itself (with [`Capture::Nothing`]); the
+    /// triggers' capture is added to it otherwise.
+    evidence: digest::Delta,
 }
 
 /// One row of the undo history.
@@ -134,6 +137,7 @@ impl Case {
                     made: outcome.made,
                     batch: outcome.batch,
                     reload,
+                    evidence: digest::Delta::new(),
                 })
             })
             .map_err(|e| e.naming_case(&self.path))?;
@@ -154,15 +158,15 @@ impl Case {
         E: From<StoreError>,
     {
         let actor_label = format!("{} ({})", self.actor.analyst, self.actor.os_user);
+        let _writing = error::WritingCase::new(&self.path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| StoreError::from(e).naming_case(&self.path))?;
         let capturing = capture == Capture::Changes;
         let ready = match capture {
-            Capture::Changes => self.capture.start(&tx),
+            Capture::Changes | Capture::Ignore => self.capture.start(&tx),
             Capture::Nothing => self.capture.pause(&tx),
-            Capture::Ignore => Ok(()),
         };
         if let Err(e) = ready {
             self.capture.committed(false);
@@ -187,6 +191,19 @@ impl Case {
                 if let Some(obj) = done.details.as_object_mut() {
                     obj.insert("changes".into(), digest.to_json());
                 }
+            }
+            // The evidence digest moves with the change, and the record commits to the new
+            // digest of each table the change touched.
+            let mut evidence = std::mem::take(&mut done.evidence);
+            if capture != Capture::Nothing {
+                for (table, change) in digest::captured(&tx)? {
+                    evidence.entry(table).or_default().add(&change);
+                }
+            }
+            if let Some(commitments) = digest::apply(&tx, &evidence)?
+                && let Some(obj) = done.details.as_object_mut()
+            {
+                obj.insert("evidence".into(), commitments);
             }
             let record = audit::append(
                 &tx,
@@ -222,6 +239,7 @@ impl Case {
             finish().and_then(|ids| tx.commit().map(|()| ids).map_err(StoreError::from));
         self.capture.committed(committed.is_ok());
         let (audit_seq, generation) = committed.map_err(|e| e.naming_case(&self.path))?;
+        self.anchor_head();
         self.generation = generation;
         self.snapshot = None;
         if done.reload {
@@ -279,6 +297,10 @@ impl Case {
             .pragma_update(None, "cache_size", -BATCH_CACHE_KIB)
             .map_err(StoreError::from)?;
         let result = self.transact(Capture::Nothing, |tx, ctx| -> Result<Done<T>, E> {
+            // Every row the batch writes gets an id above the largest now (AUTOINCREMENT, and
+            // nothing else writes meanwhile): the digest folds that range in afterwards, one
+            // scan, and the bulk writer stays as fast as it is.
+            let before = new_rows::ids_before(tx)?;
             let id = command::insert_batch_row(tx, &ctx, &batch, &json!({}))?;
             let (value, counts) = {
                 let mut writer = Writer::new(tx, ctx, id)?;
@@ -297,6 +319,7 @@ impl Case {
                 params![counts.to_string(), id.0],
             )
             .map_err(StoreError::from)?;
+            let evidence = new_rows::fold(tx, &before)?;
             Ok(Done {
                 value,
                 category: AuditCategory::Collection,
@@ -322,6 +345,7 @@ impl Case {
                 made: Made::default(),
                 batch: Some(id),
                 reload: false,
+                evidence,
             })
         });
         let restored = self.conn.pragma_update(None, "cache_size", previous);
@@ -351,6 +375,7 @@ impl Case {
                 made: Made::default(),
                 batch: None,
                 reload: false,
+                evidence: digest::Delta::new(),
             })
         })
     }
@@ -399,9 +424,17 @@ impl Case {
                         "another program changed the case meanwhile; try again".into(),
                     )
                 })?;
+            let mut evidence = digest::Delta::new();
             match (step.batch, undo) {
-                (Some(batch), true) => undo::undo_batch(tx, step.id, batch)?,
-                (Some(_), false) => undo::redo_batch(tx, step.id)?,
+                (Some(batch), true) => {
+                    undo::undo_batch(tx, step.id, batch)?;
+                    // The rows now in the shadow tables left the evidence.
+                    new_rows::fold_shadowed(tx, step.id, -1, &mut evidence)?;
+                }
+                (Some(_), false) => {
+                    new_rows::fold_shadowed(tx, step.id, 1, &mut evidence)?;
+                    undo::redo_batch(tx, step.id)?;
+                }
                 (None, _) => undo::replay_command(tx, step.id, undo)?,
             }
             let action = if undo { "undo" } else { "redo" };
@@ -419,9 +452,73 @@ impl Case {
                 batch: None,
                 // An undone scheme or entity type leaves the case's configuration.
                 reload: true,
+                evidence,
             })
         })
         .map_err(|e| e.naming_case(&self.path))?;
         Ok(Some(applied))
+    }
+}
+
+/// The evidence digest of the rows an import batch writes, and of those its undo and redo move.
+mod new_rows {
+    use super::super::digest::{self, Delta};
+    use super::super::error::StoreError;
+    use super::super::undo;
+    use rusqlite::Connection;
+
+    /// The largest id of each evidence table with an integer id.
+    pub(super) fn ids_before(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut out = Vec::new();
+        for table in digest::evidence_tables() {
+            let shape = digest::shape(conn, table)?;
+            if let Some(id) = &shape.id_column {
+                let max: i64 = conn.query_row(
+                    &format!("SELECT coalesce(max(\"{id}\"), 0) FROM main.\"{table}\""),
+                    [],
+                    |r| r.get(0),
+                )?;
+                out.push((table.to_string(), max));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The rows above those ids.
+    pub(super) fn fold(conn: &Connection, before: &[(String, i64)]) -> Result<Delta, StoreError> {
+        let mut delta = Delta::new();
+        for (table, max) in before {
+            let shape = digest::shape(conn, table)?;
+            let Some(id) = &shape.id_column else { continue };
+            digest::fold_rows(
+                conn,
+                table,
+                &format!("FROM main.\"{table}\" WHERE \"{id}\" > ?1"),
+                [max],
+                1,
+                delta.entry(table.clone()).or_default(),
+            )?;
+        }
+        Ok(delta)
+    }
+
+    /// The rows of undo step `step` in the shadow tables, with `sign`.
+    pub(super) fn fold_shadowed(
+        conn: &Connection,
+        step: i64,
+        sign: i64,
+        into: &mut Delta,
+    ) -> Result<(), StoreError> {
+        for table in undo::batch_tables() {
+            digest::fold_rows(
+                conn,
+                table,
+                &format!("FROM undone_{table} WHERE undo_step = ?1"),
+                [step],
+                sign,
+                into.entry(table.to_string()).or_default(),
+            )?;
+        }
+        Ok(())
     }
 }

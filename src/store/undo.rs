@@ -16,8 +16,10 @@
 //!   recorded while the batch is written.
 //!
 //! [`ChangeDigest`] is the SHA-256 of the repeating statements in order: the digest of exactly
-//! what a command changed, recorded in its audit record.
+//! what a command changed, recorded in its audit record. The same triggers hash each evidence
+//! row that enters or leaves a table, for the running evidence digest (`digest.rs`).
 
+use super::digest;
 use super::error::StoreError;
 use super::schema::UNDOABLE_TABLES;
 use crate::model::BatchId;
@@ -50,6 +52,11 @@ const BATCH_ROWS: &[(&str, &str)] = &[
     ("entities", "prov_batch = ?1"),
     ("batches", "id = ?1"),
 ];
+
+/// The tables whose rows an import batch's undo moves into the shadow tables.
+pub(crate) fn batch_tables() -> impl Iterator<Item = &'static str> {
+    BATCH_ROWS.iter().map(|(table, _)| *table)
+}
 
 /// The tables format 4 shadowed; format 5 added `notes`.
 pub(crate) const FORMAT_4_SHADOWED: &[&str] = &[
@@ -180,8 +187,19 @@ impl CaptureSql {
             "CREATE TEMP TABLE IF NOT EXISTS undo_capture (\n\
              seq INTEGER PRIMARY KEY, undo_sql TEXT NOT NULL, redo_sql TEXT NOT NULL);\n",
         );
+        start.push_str(digest::CAPTURE_TABLE);
         let mut stop = String::new();
         for table in UNDOABLE_TABLES {
+            // The same triggers record each evidence row entering or leaving the table, for
+            // the evidence digest (`digest.rs`).
+            let (digest_insert, digest_update, digest_delete) = if digest::is_evidence(table) {
+                let shape = digest::shape(conn, table)?;
+                let new = digest::capture_statement(table, &shape, "NEW", 1);
+                let old = digest::capture_statement(table, &shape, "OLD", -1);
+                (new.clone(), format!("{old} {new}"), old)
+            } else {
+                Default::default()
+            };
             let cols = row_columns(conn, table)?;
             let names = cols.iter().map(|c| ident(c)).collect::<Vec<_>>().join(",");
             let insert = |row: &str| {
@@ -201,19 +219,19 @@ impl CaptureSql {
             };
             start.push_str(&format!(
                 "CREATE TEMP TRIGGER IF NOT EXISTS undo_{table}_insert AFTER INSERT ON main.\"{table}\" BEGIN \
-                 INSERT INTO undo_capture (undo_sql, redo_sql) VALUES ({}, {}); END;\n",
+                 INSERT INTO undo_capture (undo_sql, redo_sql) VALUES ({}, {}); {digest_insert} END;\n",
                 delete("NEW"),
                 insert("NEW"),
             ));
             start.push_str(&format!(
                 "CREATE TEMP TRIGGER IF NOT EXISTS undo_{table}_update AFTER UPDATE ON main.\"{table}\" BEGIN \
-                 INSERT INTO undo_capture (undo_sql, redo_sql) VALUES ({}, {}); END;\n",
+                 INSERT INTO undo_capture (undo_sql, redo_sql) VALUES ({}, {}); {digest_update} END;\n",
                 update("OLD", "NEW"),
                 update("NEW", "OLD"),
             ));
             start.push_str(&format!(
                 "CREATE TEMP TRIGGER IF NOT EXISTS undo_{table}_delete AFTER DELETE ON main.\"{table}\" BEGIN \
-                 INSERT INTO undo_capture (undo_sql, redo_sql) VALUES ({}, {}); END;\n",
+                 INSERT INTO undo_capture (undo_sql, redo_sql) VALUES ({}, {}); {digest_delete} END;\n",
                 insert("OLD"),
                 delete("OLD"),
             ));
@@ -237,6 +255,7 @@ impl CaptureSql {
             self.pending = Some(true);
         }
         conn.execute("DELETE FROM temp.undo_capture", [])?;
+        conn.execute("DELETE FROM temp.digest_capture", [])?;
         Ok(())
     }
 

@@ -13,10 +13,24 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 pub fn actor() -> Actor {
+    keep_anchors_out_of_the_user_folder();
     Actor {
         os_user: "tester".into(),
         analyst: "Test Analyst".into(),
     }
+}
+
+/// Points this test process's anchor log and key at a folder of its own (the tests never write
+/// the user's real anchor log), unless a test set its own.
+pub fn keep_anchors_out_of_the_user_folder() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let dir = std::env::temp_dir().join(format!("copkit-tests-{}", std::process::id()));
+        copkit::store::anchor::configure(copkit::store::anchor::Workstation {
+            anchor_log: Some(dir.join("anchors.jsonl")),
+            signing_key: Some(dir.join("workstation.key")),
+        });
+    });
 }
 
 pub fn temp_case(dir: &tempfile::TempDir, name: &str) -> (PathBuf, Case) {

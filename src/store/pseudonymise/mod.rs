@@ -126,6 +126,8 @@ impl Case {
         self.conn
             .execute("VACUUM INTO ?1", [temp.to_string_lossy()])?;
         let mut conn = Connection::open(temp)?;
+        // The evidence digest is computed in SQL through this function (`digest.rs`).
+        super::digest::register(&conn)?;
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -166,6 +168,8 @@ impl Case {
                     "events": counts[2],
                     "attributes": counts[3],
                 },
+                // The copy's evidence digest starts here, computed from its rewritten rows.
+                "evidence": super::digest::start(&tx)?,
             }),
         )?;
         tx.commit()?;
