@@ -359,6 +359,10 @@ pub enum Needs {
 
 /// A component's input: a full snapshot (the window, chains, `score`), from which the compact
 /// graph is built the first time a component asks for it, or the compact graph alone.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one input per run, on the stack for its duration; boxing would only add an allocation"
+)]
 pub enum AnalysisInput<'a> {
     Snapshot {
         case: &'a CaseSnapshot,
