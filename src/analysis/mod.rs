@@ -520,6 +520,7 @@ pub fn components() -> Vec<&'static dyn Component> {
         &temporal::Bursts,
         &patterns::PhoneSwaps,
         &patterns::CoLocation,
+        &patterns::Handovers,
     ]
 }
 

@@ -120,11 +120,11 @@ pub(crate) struct Handover {
     pub day: u32,
 }
 
+/// A swap after the incident (the truth lists these and every burner rotation).
 pub(crate) struct Swap {
     pub person: u32,
     pub old_phone: u32,
     pub new_phone: u32,
-    pub day: u32,
 }
 
 pub(crate) struct World {
@@ -469,7 +469,6 @@ pub(crate) fn build(r: &Resolved) -> World {
             person: m,
             old_phone: old,
             new_phone: fresh,
-            day: swap_day,
         });
         let recruit = rng.random_range(0..n as u32);
         if people[recruit as usize].role == Role::Background {
