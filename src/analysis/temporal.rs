@@ -264,23 +264,29 @@ pub fn burst_windows(
     out
 }
 
-/// Flagged windows that overlap or touch, merged: (from, to, the most surprising window),
-/// with the bins at either edge that hold no more than the usual count trimmed off (a window
-/// that reaches a quiet day into the burst still flags, but the quiet day is not the burst).
+/// The bursts of one entity: flagged windows that overlap or touch are one burst, reported
+/// as (from, to, its most surprising window). The span is that window, widened by the bins
+/// next to it, within the flagged windows, that hold at least `min_ratio` times the usual
+/// count themselves: a window that reaches a busy but ordinary day into the burst still
+/// flags, but that day is not the burst.
 pub fn burst_spans(
     counts: &[u64],
     expected_share: &[f64],
     flagged: Vec<FlaggedWindow>,
+    min_ratio: f64,
 ) -> Vec<(usize, usize, FlaggedWindow)> {
     merge_windows(flagged)
         .into_iter()
-        .map(|(mut from, mut to, best)| {
-            let quiet = |b: usize| counts[b] as f64 <= best.usual_rate * expected_share[b];
-            while from + 1 < to && from < best.from && quiet(from) {
-                from += 1;
+        .map(|(lo, hi, best)| {
+            let busy = |b: usize| {
+                counts[b] > 0 && counts[b] as f64 >= min_ratio * best.usual_rate * expected_share[b]
+            };
+            let (mut from, mut to) = (best.from, best.to);
+            while from > lo && busy(from - 1) {
+                from -= 1;
             }
-            while to > from + 1 && to > best.to && quiet(to - 1) {
-                to -= 1;
+            while to < hi && busy(to) {
+                to += 1;
             }
             (from, to, best)
         })
@@ -560,7 +566,7 @@ impl Component for Bursts {
             let label = case
                 .entity(*entity)
                 .map_or(String::new(), |e| e.label.clone());
-            for (from, to, best) in burst_spans(&counts, &shares, flagged) {
+            for (from, to, best) in burst_spans(&counts, &shares, flagged, s.min_ratio) {
                 let hour_at = |b: usize| (first_bin + b as i64) * s.bin_hours;
                 let (w_from, w_to) = (hour_at(best.from), hour_at(best.to));
                 let mut by_type: BTreeMap<u32, u64> = BTreeMap::new();
@@ -757,7 +763,7 @@ mod tests {
         counts.extend([2, 2, 2]);
         let flat = vec![1.0; counts.len()];
         let flagged = burst_windows(&counts, &flat, &settings());
-        let merged = burst_spans(&counts, &flat, flagged);
+        let merged = burst_spans(&counts, &flat, flagged, 3.0);
         assert_eq!(merged.len(), 1, "{merged:?}");
         let (from, to, best) = merged[0];
         assert_eq!((from, to), (42, 46));
