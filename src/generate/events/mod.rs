@@ -467,10 +467,13 @@ fn build_truth(
                 old_phone: phone(old),
                 new_phone: phone(new),
                 at_ms: at(day, 0),
+                // Matched by person and new phone: when a burner rotation fell on the swap
+                // day, the swap's recorded old phone is one the person never used, and the
+                // real change is from the phone before it.
                 reason: if world
                     .swaps
                     .iter()
-                    .any(|s| s.person == p && s.old_phone == old && s.new_phone == new)
+                    .any(|s| s.person == p && s.new_phone == new)
                 {
                     "after the incident".into()
                 } else {

@@ -120,10 +120,10 @@ pub(crate) struct Handover {
     pub day: u32,
 }
 
-/// A swap after the incident (the truth lists these and every burner rotation).
+/// A swap after the incident (the truth lists these and every burner rotation, each from the
+/// phone the person last used).
 pub(crate) struct Swap {
     pub person: u32,
-    pub old_phone: u32,
     pub new_phone: u32,
 }
 
@@ -461,15 +461,14 @@ pub(crate) fn build(r: &Resolved) -> World {
         if arrested.contains(&m) || swap_day >= days {
             continue;
         }
-        let Some(old) = people[m as usize].phone_on(swap_day) else {
+        if people[m as usize].phone_on(swap_day).is_none() {
             continue;
-        };
+        }
         cut_phones(&mut people[m as usize], swap_day);
         let fresh = new_phone(&mut phones, None);
         people[m as usize].phones.push((fresh, swap_day, days));
         swaps.push(Swap {
             person: m,
-            old_phone: old,
             new_phone: fresh,
         });
         let recruit = rng.random_range(0..n as u32);
