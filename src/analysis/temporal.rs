@@ -38,6 +38,9 @@ use std::collections::{BTreeMap, HashMap};
 
 const HOUR_MS: i64 = 3_600_000;
 const WEEK_HOURS: usize = 168;
+/// The longest stretch of time bursts bins (a hundred years) and the most bins per entity.
+const MAX_SPAN_DAYS: i64 = 36_525;
+const MAX_BINS: i64 = 2_000_000;
 
 /// ln(k!), exact below 32 and by Stirling's series above (error below 1e-10).
 fn ln_factorial(k: u64) -> f64 {
@@ -487,7 +490,18 @@ impl Component for Bursts {
         let case_share: Vec<f64> = case_rhythm.iter().map(|c| c / total).collect();
         // Busyness per day: distinct entities active, against the mean for that weekday.
         let first_day = first_hour.div_euclid(24);
-        let days = (last_hour.div_euclid(24) - first_day + 1) as usize;
+        let span_days = last_hour.div_euclid(24) - first_day + 1;
+        // Bound what is allocated per day and per bin: a stray date centuries away would
+        // otherwise ask for millions of empty bins.
+        if span_days > MAX_SPAN_DAYS || span_days * 24 / s.bin_hours > MAX_BINS {
+            return Err(AnalysisError::Failed(format!(
+                "the events span {span_days} days, more than bursts can bin ({MAX_SPAN_DAYS} \
+                 days, {MAX_BINS} bins of {} h); check for misdated events or use a time \
+                 filter or wider bins (bin_hours)",
+                s.bin_hours
+            )));
+        }
+        let days = span_days as usize;
         let mut active = vec![0f64; days];
         for hits in series.values() {
             let mut last = i64::MIN;
@@ -796,5 +810,69 @@ mod tests {
         counts.extend(vec![1u64; 10]);
         let flat = vec![1.0; counts.len()];
         assert!(burst_windows(&counts, &flat, &settings()).is_empty());
+    }
+    #[test]
+    fn a_stray_date_centuries_away_is_refused_before_anything_is_allocated() {
+        use crate::jobs::NoProgress;
+        use crate::model::*;
+        use crate::store::SnapshotHeader;
+        let entity = |i: i64| Entity {
+            id: EntityId(i),
+            entity_type: "Phone".into(),
+            label: format!("p{i}"),
+            source_id: None,
+            category: None,
+            restricted: false,
+            provenance: Provenance::default(),
+            grading: None,
+            attributes: vec![],
+            review_date: None,
+            notes: Vec::new(),
+        };
+        let call = |id: i64, ms: i64| Event {
+            id: EventId(id),
+            event_type: "Call".into(),
+            time: EventTime {
+                start_ms: ms,
+                end_ms: None,
+                original_text: None,
+                original_zone: None,
+            },
+            participants: vec![
+                Participant {
+                    role: ParticipantRole::From,
+                    entity: EntityId(1),
+                },
+                Participant {
+                    role: ParticipantRole::To,
+                    entity: EntityId(2),
+                },
+            ],
+            source_id: None,
+            restricted: false,
+            provenance: Provenance::default(),
+            grading: None,
+            attributes: vec![],
+            review_date: None,
+            notes: Vec::new(),
+        };
+        let case = CaseSnapshot::assemble(
+            SnapshotHeader {
+                case_id: "t".into(),
+                title: "t".into(),
+                generation: 1,
+                schema: Schema::default(),
+                grading_schemes: GradingScheme::builtin(),
+                default_scheme: "admiralty".into(),
+            },
+            vec![entity(1), entity(2)],
+            vec![],
+            // 2024, and a year-9999 typo.
+            vec![call(1, 1_704_067_200_000), call(2, 253_402_300_000_000)],
+        );
+        let err = Bursts
+            .run(&case, &Params::new(), &CancelToken::new(), &NoProgress)
+            .unwrap_err();
+        assert!(err.to_string().contains("misdated"), "{err}");
     }
 }
