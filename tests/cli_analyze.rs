@@ -170,6 +170,7 @@ fn analyze_list_shows_every_component_of_the_issue() {
         "phone-swaps",
         "bursts",
         "co-location",
+        "handovers",
     ] {
         assert!(names.contains(&name), "{name} missing from {list}");
     }

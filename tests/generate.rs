@@ -251,6 +251,73 @@ fn every_alias_duplicate_and_handover_is_in_the_evidence() {
 }
 
 #[test]
+fn every_planted_swap_drops_a_phone_for_a_new_one_and_every_meeting_is_in_the_evidence() {
+    let d = demo();
+    let snap = &d.snap;
+    // Phone -> (first, last) use in the call records.
+    let mut used: BTreeMap<EntityId, (i64, i64)> = BTreeMap::new();
+    for e in &snap.events {
+        for p in &e.participants {
+            let span = used
+                .entry(p.entity)
+                .or_insert((e.time.start_ms, e.time.start_ms));
+            span.0 = span.0.min(e.time.start_ms);
+            span.1 = span.1.max(e.time.start_ms);
+        }
+    }
+    assert!(
+        d.truth
+            .phone_swaps
+            .iter()
+            .any(|s| s.reason == "burner rotation")
+    );
+    assert!(
+        d.truth
+            .phone_swaps
+            .iter()
+            .any(|s| s.reason == "after the incident")
+    );
+    let handed: BTreeSet<EntityId> = d.truth.handovers.iter().map(|h| h.phone).collect();
+    for s in &d.truth.phone_swaps {
+        // A hand-over's phone stays in use: it is never the old phone of a swap.
+        assert!(!handed.contains(&s.old_phone), "{s:?}");
+        let m = d
+            .truth
+            .members
+            .iter()
+            .find(|m| m.entity == s.person)
+            .unwrap();
+        assert!(m.phones.contains(&s.old_phone) && m.phones.contains(&s.new_phone));
+        if let (Some(old), Some(new)) = (used.get(&s.old_phone), used.get(&s.new_phone)) {
+            assert!(old.1 < s.at_ms && new.0 >= s.at_ms, "{s:?} {old:?} {new:?}");
+        }
+    }
+    assert!(d.truth.meetings.len() >= 5);
+    for m in &d.truth.meetings {
+        if !m.persons_reported.is_empty() {
+            assert!(
+                snap.events.iter().any(|e| e.event_type == "Meeting"
+                    && e.time.start_ms == m.start_ms
+                    && e.participants.iter().any(|p| p.entity == m.place)
+                    && m.persons_reported
+                        .iter()
+                        .all(|x| e.participants.iter().any(|p| p.entity == *x))),
+                "{m:?}"
+            );
+        }
+        for v in &m.vehicles_read {
+            assert!(
+                snap.events.iter().any(|e| e.event_type == "Sighting"
+                    && (m.start_ms - 1_800_000..=m.start_ms - 300_000).contains(&e.time.start_ms)
+                    && e.participants.iter().any(|p| p.entity == *v)
+                    && e.participants.iter().any(|p| p.entity == m.camera)),
+                "{m:?}"
+            );
+        }
+    }
+}
+
+#[test]
 fn the_burst_shows_in_daily_counts() {
     let d = demo();
     let phones: BTreeSet<EntityId> = d.truth.burst.phones.iter().copied().collect();

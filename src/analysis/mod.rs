@@ -558,6 +558,7 @@ pub fn components() -> Vec<&'static dyn Component> {
         &temporal::Bursts,
         &patterns::PhoneSwaps,
         &patterns::CoLocation,
+        &patterns::Handovers,
     ]
 }
 

@@ -1,6 +1,14 @@
 //! Contact patterns over events: phone swaps (a new number taking over an old number's
-//! contacts) and co-location (entities seen at the same place within a time window). Both
-//! report `Output::Alerts` that name the entities and explain themselves in the description.
+//! contacts: one person, a new number), hand-overs (one number or account passing from one
+//! person to another: one item, a new holder) and co-location (entities seen at the same place
+//! within a time window). All report `Output::Alerts` that name the entities and explain
+//! themselves in the description.
+//!
+//! Swaps and hand-overs are told apart by who holds what: attribution links ("uses", "owns",
+//! dated by startDate / endDate) say which person held an item when. A swap candidate whose
+//! two numbers are attributed to different people and to no one in common is two people, not
+//! a swap, and is dropped; a hand-over needs one item attributed to two people one after the
+//! other.
 
 use super::simple::check_every;
 use super::{
@@ -261,6 +269,13 @@ const SWAP_PARAMS: &[ParamSpec] = &[
         default: None,
         help: "only use events of this type (default: every event with two or more parties)",
     },
+    ParamSpec {
+        name: "attribution",
+        kind: ParamKind::Bool,
+        default: Some("true"),
+        help: "drop a candidate whose two numbers 'uses'/'owns' links give to different \
+               people (a hand-over or two people, not a swap)",
+    },
     GRADE_PARAM,
 ];
 
@@ -362,9 +377,28 @@ impl Component for PhoneSwaps {
             cancel,
         )?;
         let label = |e: EntityId| case.entity(e).map_or(String::new(), |x| x.label.clone());
+        let held = if params.get_bool("attribution", true)? {
+            holdings(case, params, &types, &["Person"], &["uses", "owns"], cancel)?
+        } else {
+            BTreeMap::new()
+        };
         let mut alerts: Vec<Alert> = found
             .into_iter()
-            .map(|(old, new, j, shared, of)| {
+            .filter_map(|(old, new, j, shared, of)| {
+                let (h_old, h_new) = (holders_of(&held, old), holders_of(&held, new));
+                let common: Vec<EntityId> = h_old.intersection(&h_new).copied().collect();
+                // Both numbers attributed, to different people: a phone passing on or two
+                // people's numbers, not one person moving to a new number.
+                if !h_old.is_empty() && !h_new.is_empty() && common.is_empty() {
+                    return None;
+                }
+                let attributed = match common.first() {
+                    Some(p) => format!("; both numbers are attributed to {p} ({})", label(*p)),
+                    None => String::new(),
+                };
+                Some((old, new, j, shared, of, attributed))
+            })
+            .map(|(old, new, j, shared, of, attributed)| {
                 let (a, b) = (&activity[&old], &activity[&new]);
                 let gap_days = b.first_ms.saturating_sub(a.last_ms) as f64 / DAY_MS as f64;
                 Alert {
@@ -377,7 +411,7 @@ impl Component for PhoneSwaps {
                         "{old} ({}) last used {}; {new} ({}) first used {} ({gap_days:+.1} days) \
                          and they share {shared} of {of} contacts (Jaccard {j:.2} over the old \
                          number's last and the new number's first {lookback_days} days; \
-                         contacts that changed number counted as one)",
+                         contacts that changed number counted as one){attributed}",
                         label(old),
                         day_text(a.last_ms),
                         label(new),
@@ -600,6 +634,344 @@ impl Component for CoLocation {
                 .then(a.entities.cmp(&b.entities))
         });
         progress.report(Some(1.0), "co-location done");
+        Ok(Output::Alerts { alerts })
+    }
+}
+
+/// Who held an item (a phone, an account) and when, from attribution links ("uses", "owns")
+/// with their `startDate` / `endDate` (either may be missing: the holding is then open on that
+/// side).
+#[derive(Clone, Debug, PartialEq)]
+struct Holding {
+    holder: EntityId,
+    start_ms: Option<i64>,
+    /// The first millisecond after the holding (an end date holds its whole day).
+    end_ms: Option<i64>,
+}
+
+fn date_attr(link: &crate::model::Link, names: &[&str]) -> Option<i64> {
+    link.attributes
+        .iter()
+        .find(|a| names.contains(&a.property.as_str()))
+        .and_then(|a| parse_day_or_time(a.value.trim()))
+}
+
+fn parse_day_or_time(v: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| t.timestamp_millis())
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc().timestamp_millis())
+        })
+}
+
+/// Holdings per item: links of `link_types` from an entity of `holder_types` to an entity of
+/// `item_types`, neither restricted, meeting the grade threshold.
+fn holdings(
+    case: &CaseSnapshot,
+    params: &Params,
+    item_types: &[&str],
+    holder_types: &[&str],
+    link_types: &[&str],
+    cancel: &CancelToken,
+) -> Result<BTreeMap<EntityId, Vec<Holding>>, AnalysisError> {
+    let threshold = params.get_grade(case)?;
+    let scheme = threshold.as_ref().and_then(|t| case.scheme(&t.scheme));
+    let is = |id: EntityId, types: &[&str]| {
+        case.entity(id)
+            .is_some_and(|e| !e.restricted && types.contains(&e.entity_type.as_str()))
+    };
+    let mut out: BTreeMap<EntityId, Vec<Holding>> = BTreeMap::new();
+    for (i, link) in case.links.iter().enumerate() {
+        check_every(cancel, i, 4096)?;
+        if link.restricted || !link_types.contains(&link.link_type.as_str()) {
+            continue;
+        }
+        if let (Some(s), Some(t)) = (scheme, &threshold)
+            && !s.meets(link.grading.as_ref(), t)
+        {
+            continue;
+        }
+        // Attribution links point from the holder to the item; an undirected one may be
+        // written either way round.
+        let (holder, item) = if is(link.source, holder_types) && is(link.target, item_types) {
+            (link.source, link.target)
+        } else if !link.directed && is(link.target, holder_types) && is(link.source, item_types) {
+            (link.target, link.source)
+        } else {
+            continue;
+        };
+        out.entry(item).or_default().push(Holding {
+            holder,
+            start_ms: date_attr(link, &["startDate", "date"]),
+            end_ms: date_attr(link, &["endDate"]).map(|t| t + DAY_MS),
+        });
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(|h| (h.start_ms.unwrap_or(i64::MIN), h.holder));
+    }
+    Ok(out)
+}
+
+/// The holders an item is attributed to, for telling a swap (one person, two numbers) from two
+/// people.
+fn holders_of(holdings: &BTreeMap<EntityId, Vec<Holding>>, item: EntityId) -> BTreeSet<EntityId> {
+    holdings
+        .get(&item)
+        .map(|l| l.iter().map(|h| h.holder).collect())
+        .unwrap_or_default()
+}
+
+/// A hand-over found: the item, from, to, when, and whether the first holder's end was
+/// inferred (from the item they moved on to) rather than dated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HandoverFound {
+    pub item: EntityId,
+    pub from: EntityId,
+    pub to: EntityId,
+    pub at_ms: i64,
+    /// The item the first holder moved on to, when that is how their end was inferred.
+    pub moved_to: Option<EntityId>,
+}
+
+/// Hand-overs among holdings: for each item, each holder followed by another whose holding
+/// starts when the first one's has ended (dated), or — when the first holding carries no dates
+/// — when the first holder starts another item of the same type within `window_ms` of the
+/// second holder's start (the first holder moved on; without that, two undated holders are
+/// people sharing the item, not a hand-over).
+fn find_handovers(
+    case: &CaseSnapshot,
+    holdings: &BTreeMap<EntityId, Vec<Holding>>,
+    window_ms: i64,
+) -> Vec<HandoverFound> {
+    // Holder -> (item, start) of their dated holdings, for "moved on to".
+    let mut dated_starts: BTreeMap<EntityId, Vec<(EntityId, i64)>> = BTreeMap::new();
+    for (&item, list) in holdings {
+        for h in list {
+            if let Some(s) = h.start_ms {
+                dated_starts.entry(h.holder).or_default().push((item, s));
+            }
+        }
+    }
+    let type_of = |e: EntityId| case.entity(e).map(|x| x.entity_type.as_str());
+    let mut out = Vec::new();
+    for (&item, list) in holdings {
+        for a in list {
+            for b in list {
+                if a.holder == b.holder {
+                    continue;
+                }
+                let Some(b_start) = b.start_ms else {
+                    continue;
+                };
+                let found = match a.end_ms {
+                    // Dated: a's holding ended by the day b's began (a day's slack for end
+                    // dates written as the day of the change), and began before it.
+                    Some(a_end) => (a_end <= b_start + DAY_MS
+                        && a_end > b_start - window_ms
+                        && a.start_ms.is_none_or(|s| s < b_start))
+                    .then_some(None),
+                    // Open-ended: a passed it on only if a started another item of the same
+                    // type about when b started this one.
+                    None if a.start_ms.is_none_or(|s| s < b_start) => dated_starts
+                        .get(&a.holder)
+                        .into_iter()
+                        .flatten()
+                        .filter(|(other, s)| {
+                            *other != item
+                                && type_of(*other) == type_of(item)
+                                && (*s - b_start).abs() <= window_ms
+                        })
+                        .min_by_key(|(other, s)| ((*s - b_start).abs(), *other))
+                        .map(|(other, _)| Some(*other)),
+                    None => None,
+                };
+                if let Some(moved_to) = found {
+                    out.push(HandoverFound {
+                        item,
+                        from: a.holder,
+                        to: b.holder,
+                        at_ms: b_start,
+                        moved_to,
+                    });
+                }
+            }
+        }
+    }
+    out.sort_by_key(|h| (h.item, h.at_ms, h.from, h.to));
+    out.dedup_by_key(|h| (h.item, h.from, h.to, h.at_ms));
+    out
+}
+
+pub struct Handovers;
+
+const HANDOVER_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "types",
+        kind: ParamKind::Text,
+        default: Some("Phone,BankAccount"),
+        help: "comma-separated entity types that can pass between people (numbers, accounts)",
+    },
+    ParamSpec {
+        name: "holder_types",
+        kind: ParamKind::Text,
+        default: Some("Person"),
+        help: "comma-separated entity types that hold them",
+    },
+    ParamSpec {
+        name: "link_types",
+        kind: ParamKind::Text,
+        default: Some("uses,owns"),
+        help: "comma-separated link types that attribute an item to its holder (dated by \
+               startDate / endDate)",
+    },
+    ParamSpec {
+        name: "window_days",
+        kind: ParamKind::Int,
+        default: Some("7"),
+        help: "an undated holder counts as having passed the item on when they start another \
+               one within this many days of the next holder's start",
+    },
+    ParamSpec {
+        name: "activity_days",
+        kind: ParamKind::Int,
+        default: Some("14"),
+        help: "days before and after the hand-over over which the item's use is compared",
+    },
+    GRADE_PARAM,
+];
+
+impl Component for Handovers {
+    fn name(&self) -> &'static str {
+        "handovers"
+    }
+    fn summary(&self) -> &'static str {
+        "one phone or account passing from one person to another (the item stays, the holder \
+         changes; phone-swaps is the other way round)"
+    }
+    fn params(&self) -> &'static [ParamSpec] {
+        HANDOVER_PARAMS
+    }
+    fn run_on(
+        &self,
+        input: &AnalysisInput<'_>,
+        params: &Params,
+        cancel: &CancelToken,
+        progress: &dyn Progress,
+    ) -> Result<Output, AnalysisError> {
+        let case = input.snapshot()?;
+        let types = params.get_list("types", "Phone,BankAccount")?;
+        let holder_types = params.get_list("holder_types", "Person")?;
+        let link_types = params.get_list("link_types", "uses,owns")?;
+        let window_days = params.get_u64("window_days", 7)?;
+        let activity_days = params.get_u64("activity_days", 14)?;
+        for (name, v) in [
+            ("window_days", window_days),
+            ("activity_days", activity_days),
+        ] {
+            if v > 3650 {
+                return Err(AnalysisError::BadParam {
+                    name: name.into(),
+                    reason: format!("must be at most 3650 days, not {v}"),
+                });
+            }
+        }
+        let held = holdings(case, params, &types, &holder_types, &link_types, cancel)?;
+        progress.report(Some(0.3), "handovers: comparing holders");
+        let found = find_handovers(case, &held, window_days as i64 * DAY_MS);
+        // The items' use around each hand-over: events and contacts before and after.
+        let items: BTreeSet<EntityId> = found.iter().map(|h| h.item).collect();
+        let mut uses: BTreeMap<EntityId, Vec<(i64, Vec<EntityId>)>> = BTreeMap::new();
+        if !items.is_empty() {
+            for ev in usable_events(case, params, cancel)? {
+                for p in &ev.participants {
+                    if items.contains(&p.entity) {
+                        let others: Vec<EntityId> = ev
+                            .participants
+                            .iter()
+                            .filter(|q| {
+                                q.entity != p.entity
+                                    && q.role != ParticipantRole::Location
+                                    && usable_entity(case, q.entity)
+                            })
+                            .map(|q| q.entity)
+                            .collect();
+                        uses.entry(p.entity)
+                            .or_default()
+                            .push((ev.time.start_ms, others));
+                    }
+                }
+            }
+        }
+        let label = |e: EntityId| case.entity(e).map_or(String::new(), |x| x.label.clone());
+        let span_ms = activity_days as i64 * DAY_MS;
+        let mut alerts: Vec<Alert> = found
+            .into_iter()
+            .map(|h| {
+                let list = uses.get(&h.item).map(Vec::as_slice).unwrap_or(&[]);
+                let (mut before, mut after) = (0usize, 0usize);
+                let (mut contacts_before, mut contacts_after) =
+                    (BTreeSet::<EntityId>::new(), BTreeSet::<EntityId>::new());
+                for (t, others) in list {
+                    if (h.at_ms - span_ms..h.at_ms).contains(t) {
+                        before += 1;
+                        contacts_before.extend(others);
+                    } else if (h.at_ms..h.at_ms + span_ms).contains(t) {
+                        after += 1;
+                        contacts_after.extend(others);
+                    }
+                }
+                let new_contacts = contacts_after.difference(&contacts_before).count();
+                // Dated links on both sides weigh more than an end inferred from the first
+                // holder moving on; an item seen in use on both sides of the change more than
+                // one known only from the links.
+                let evidence = if h.moved_to.is_none() { 1.0 } else { 0.8 };
+                let in_use = if before > 0 && after > 0 { 1.0 } else { 0.6 };
+                let moved = h
+                    .moved_to
+                    .map(|z| {
+                        format!(
+                            "; {} ({}) started {z} ({}) then, so the undated attribution is \
+                             taken to end there",
+                            h.from,
+                            label(h.from),
+                            label(z)
+                        )
+                    })
+                    .unwrap_or_default();
+                Alert {
+                    kind: "handover".into(),
+                    entities: vec![h.item, h.from, h.to],
+                    start_ms: h.at_ms,
+                    end_ms: h.at_ms,
+                    score: evidence * in_use,
+                    description: format!(
+                        "{} ({}) passed from {} ({}) to {} ({}) on {}{moved}; in the \
+                         {activity_days} days before it was in {before} events, in the \
+                         {activity_days} days after in {after}, {new_contacts} of its {} \
+                         contacts after the change new",
+                        h.item,
+                        label(h.item),
+                        h.from,
+                        label(h.from),
+                        h.to,
+                        label(h.to),
+                        day_text(h.at_ms),
+                        contacts_after.len(),
+                    ),
+                }
+            })
+            .collect();
+        alerts.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.start_ms.cmp(&b.start_ms))
+                .then(a.entities.cmp(&b.entities))
+        });
+        progress.report(Some(1.0), "handovers done");
         Ok(Output::Alerts { alerts })
     }
 }

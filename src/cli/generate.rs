@@ -182,11 +182,42 @@ fn print_truth(t: &Truth) {
     outln!("Phone swaps:");
     for s in &t.phone_swaps {
         outln!(
-            "  {} {} -> {} at {}",
+            "  {} {} -> {} at {}{}",
             s.person,
             s.old_phone,
             s.new_phone,
-            ms_text(s.at_ms)
+            ms_text(s.at_ms),
+            if s.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", s.reason)
+            }
+        );
+    }
+    outln!("Meetings: {}", t.meetings.len());
+    for m in &t.meetings {
+        let names = |ids: &[crate::model::EntityId]| {
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        outln!(
+            "  cell {} at {} (camera {}) {}: reported {}; cars read {}",
+            m.cell,
+            m.place,
+            m.camera,
+            ms_text(m.start_ms),
+            if m.persons_reported.is_empty() {
+                "-".to_string()
+            } else {
+                names(&m.persons_reported)
+            },
+            if m.vehicles_read.is_empty() {
+                "-".to_string()
+            } else {
+                names(&m.vehicles_read)
+            },
         );
     }
     outln!(
@@ -275,7 +306,7 @@ pub(super) fn run_score(args: ScoreArgs, actor: Actor) -> Result<ExitCode> {
             let value = serde_json::to_value(&score)?;
             if let Some(map) = value.as_object() {
                 for (k, v) in map {
-                    outln!("  {k:<16}{v}");
+                    outln!("  {k:<22}{v}");
                 }
             }
         }

@@ -22,7 +22,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever a change alters generated data for a given seed.
-pub const GENERATOR_VERSION: &str = "1";
+pub const GENERATOR_VERSION: &str = "2";
 
 /// The first day of every generated period (fixed, so no wall clock enters the data).
 pub(crate) const PERIOD_START_MS: i64 = 1_704_067_200_000; // 2024-01-01T00:00:00Z

@@ -2,9 +2,12 @@
 //! kind of output, never on the component's name, so components added later are scored
 //! without changes here: communities by normalised mutual information with the planted
 //! cells, centralities by the rank of the planted leaders, entity resolution by precision and
-//! recall over the planted duplicate pairs, burst alerts by their delay after the planted
-//! burst began, phone-swap alerts by precision and recall over the planted (old, new) phone
-//! pairs. (An empty list of alerts is scored as burst detection: it carries no kind.)
+//! recall over the planted duplicate pairs, burst alerts by precision (alerts naming a planted
+//! burst phone or person during the burst) and recall (the planted burst flagged) with the
+//! delay after it began, phone-swap alerts by precision and recall over the planted (old, new)
+//! phone pairs, hand-over alerts over the planted (phone, from, to) triples, co-location alerts
+//! over the pairs seen together at the planted meetings. Alerts are dispatched on their kind;
+//! an empty list of alerts is scored as burst detection (it carries no kind).
 
 use super::Truth;
 use crate::analysis::Output;
@@ -41,17 +44,27 @@ pub enum Score {
         planted: usize,
         true_positives: usize,
     },
-    /// Output::Alerts of kind "burst" against the planted burst.
+    /// Output::Alerts of kind "burst" against the planted burst. An alert is right when it
+    /// names a phone or person of the burst and overlaps its time.
     BurstDetection {
+        /// Right alerts among all burst alerts (0 when there are none).
+        precision: f64,
+        /// Planted bursts flagged (a case plants one: 1 or 0).
+        recall: f64,
         detected: bool,
-        /// From the start of the planted burst to the start of the first alert overlapping it
-        /// (0 when the alert starts earlier).
+        /// From the start of the planted burst to the start of the first right alert (0 when
+        /// the alert starts earlier).
         delay_ms: Option<i64>,
         burst_alerts: usize,
         false_alerts: usize,
+        /// Share of the burst's phones that a right alert names (a phone new just before or
+        /// during the burst has no baseline to stand out from).
+        phone_recall: f64,
+        planted_phones: usize,
     },
     /// Output::Alerts of kind "phone-swap" against the planted phone swaps: precision and
-    /// recall of the (old phone, new phone) pairs, in that order.
+    /// recall of the (old phone, new phone) pairs, in that order. The truth lists every swap:
+    /// the burner rotations of the group and the swaps after the incident.
     PhoneSwaps {
         precision: f64,
         recall: f64,
@@ -59,15 +72,41 @@ pub enum Score {
         proposed: usize,
         planted: usize,
         true_positives: usize,
-        /// Share of the proposed pairs whose two phones the truth gives to one person: that
-        /// also counts the burner rotations the generator plants for the group (a person
-        /// dropping a phone for a new one every few weeks), which are real swaps of the
-        /// pattern even though the truth lists only the swaps after the incident.
+        /// Recall over the swaps after the incident alone.
+        after_incident_recall: f64,
+        /// Share of the proposed pairs whose two phones the truth gives to one person.
         same_person_precision: f64,
-        /// Planted hand-overs (one phone passing between people) whose phone an alert names;
-        /// a hand-over is a different pattern, shown for information.
-        handover_phones_named: usize,
-        handovers: usize,
+        /// Proposed pairs involving a phone of a planted hand-over (a hand-over taken for a
+        /// swap).
+        handover_confusions: usize,
+    },
+    /// Output::Alerts of kind "handover" (entities: item, from, to) against the planted
+    /// hand-overs: precision and recall of the (phone, from, to) triples.
+    Handovers {
+        precision: f64,
+        recall: f64,
+        f1: f64,
+        proposed: usize,
+        planted: usize,
+        true_positives: usize,
+        /// Proposed hand-overs of a planted hand-over's phone, whoever they name.
+        phone_right: usize,
+    },
+    /// Output::Alerts of kind "co-location" against the planted meetings. A proposed pair is
+    /// right when the two were seen together at a planted meeting (both named in its
+    /// surveillance report, or both cars read on the way to it); the pairs to find are those
+    /// seen together at two meetings or more (once is an encounter, not a pattern).
+    CoLocation {
+        precision: f64,
+        recall: f64,
+        f1: f64,
+        proposed: usize,
+        planted: usize,
+        true_positives: usize,
+        /// Proposed pairs seen together at exactly one planted meeting (right, but not
+        /// counted for recall).
+        right_once: usize,
+        meetings: usize,
     },
     /// An output kind the truth says nothing about.
     NotScorable { output: String, reason: String },
@@ -248,80 +287,7 @@ pub fn score_output(output: &Output, truth: &Truth, case: &CaseSnapshot) -> Scor
                 true_positives,
             }
         }
-        Output::Alerts { alerts }
-            if alerts.iter().any(|a| a.kind == "phone-swap")
-                && !alerts.iter().any(|a| a.kind == "burst") =>
-        {
-            let proposed: BTreeSet<(EntityId, EntityId)> = alerts
-                .iter()
-                .filter(|a| a.kind == "phone-swap" && a.entities.len() == 2)
-                .map(|a| (a.entities[0], a.entities[1]))
-                .collect();
-            let planted: BTreeSet<(EntityId, EntityId)> = truth
-                .phone_swaps
-                .iter()
-                .map(|s| (s.old_phone, s.new_phone))
-                .collect();
-            let (precision, recall, f1, true_positives) =
-                ordered_precision_recall(&proposed, &planted);
-            let named: BTreeSet<EntityId> =
-                alerts.iter().flat_map(|a| a.entities.clone()).collect();
-            let same_person = proposed
-                .iter()
-                .filter(|(old, new)| {
-                    truth
-                        .members
-                        .iter()
-                        .any(|m| m.phones.contains(old) && m.phones.contains(new))
-                })
-                .count();
-            Score::PhoneSwaps {
-                precision,
-                recall,
-                f1,
-                proposed: proposed.len(),
-                planted: planted.len(),
-                true_positives,
-                same_person_precision: if proposed.is_empty() {
-                    0.0
-                } else {
-                    same_person as f64 / proposed.len() as f64
-                },
-                handover_phones_named: truth
-                    .handovers
-                    .iter()
-                    .filter(|h| named.contains(&h.phone))
-                    .count(),
-                handovers: truth.handovers.len(),
-            }
-        }
-        Output::Alerts { alerts }
-            if !alerts.is_empty() && !alerts.iter().any(|a| a.kind == "burst") =>
-        {
-            let kinds: BTreeSet<&str> = alerts.iter().map(|a| a.kind.as_str()).collect();
-            Score::NotScorable {
-                output: "alerts".into(),
-                reason: format!(
-                    "the planted truth has no answer for alerts of kind {} (scored: burst and \
-                     phone-swap alerts)",
-                    kinds.into_iter().collect::<Vec<_>>().join(", ")
-                ),
-            }
-        }
-        Output::Alerts { alerts } => {
-            let bursts: Vec<(i64, i64)> = alerts
-                .iter()
-                .filter(|a| a.kind == "burst")
-                .map(|a| (a.start_ms, a.end_ms))
-                .collect();
-            let (delay, hits) = detection_delay(&bursts, truth.burst.start_ms, truth.burst.end_ms);
-            Score::BurstDetection {
-                detected: delay.is_some(),
-                delay_ms: delay,
-                burst_alerts: hits,
-                false_alerts: bursts.len() - hits,
-            }
-        }
+        Output::Alerts { alerts } => score_alerts(alerts, truth),
         other => {
             let kind = serde_json::to_value(other)
                 .ok()
@@ -330,11 +296,210 @@ pub fn score_output(output: &Output, truth: &Truth, case: &CaseSnapshot) -> Scor
             Score::NotScorable {
                 output: kind,
                 reason: "the planted truth has no answer for this kind of output (scored: \
-                         communities, entity values, merge proposals, burst and phone-swap \
-                         alerts)"
+                         communities, entity values, merge proposals, burst, phone-swap, \
+                         handover and co-location alerts)"
                     .into(),
             }
         }
+    }
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// Alerts by kind: burst (also an empty list), handover, phone-swap, co-location.
+fn score_alerts(alerts: &[crate::analysis::Alert], truth: &Truth) -> Score {
+    let has = |kind: &str| alerts.iter().any(|a| a.kind == kind);
+    if alerts.is_empty() || has("burst") {
+        return score_bursts(alerts, truth);
+    }
+    if has("handover") {
+        return score_handovers(alerts, truth);
+    }
+    if has("phone-swap") {
+        return score_swaps(alerts, truth);
+    }
+    if has("co-location") {
+        return score_co_location(alerts, truth);
+    }
+    let kinds: BTreeSet<&str> = alerts.iter().map(|a| a.kind.as_str()).collect();
+    Score::NotScorable {
+        output: "alerts".into(),
+        reason: format!(
+            "the planted truth has no answer for alerts of kind {} (scored: burst, phone-swap, \
+             handover and co-location alerts)",
+            kinds.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+fn score_bursts(alerts: &[crate::analysis::Alert], truth: &Truth) -> Score {
+    // Right alerts may name a phone or a person of the burst; recall is over the phones, in
+    // whose calls the burst is planted.
+    let phones: BTreeSet<EntityId> = truth.burst.phones.iter().copied().collect();
+    let planted: BTreeSet<EntityId> = phones.iter().chain(&truth.burst.persons).copied().collect();
+    let bursts: Vec<&crate::analysis::Alert> =
+        alerts.iter().filter(|a| a.kind == "burst").collect();
+    let right: Vec<&&crate::analysis::Alert> = bursts
+        .iter()
+        .filter(|a| {
+            a.start_ms <= truth.burst.end_ms
+                && a.end_ms >= truth.burst.start_ms
+                && a.entities.iter().any(|e| planted.contains(e))
+        })
+        .collect();
+    let spans: Vec<(i64, i64)> = right.iter().map(|a| (a.start_ms, a.end_ms)).collect();
+    let (delay, _) = detection_delay(&spans, truth.burst.start_ms, truth.burst.end_ms);
+    let named: BTreeSet<EntityId> = right
+        .iter()
+        .flat_map(|a| a.entities.iter().copied())
+        .filter(|e| phones.contains(e))
+        .collect();
+    Score::BurstDetection {
+        precision: ratio(right.len(), bursts.len()),
+        recall: if delay.is_some() { 1.0 } else { 0.0 },
+        detected: delay.is_some(),
+        delay_ms: delay,
+        burst_alerts: right.len(),
+        false_alerts: bursts.len() - right.len(),
+        phone_recall: ratio(named.len(), phones.len()),
+        planted_phones: phones.len(),
+    }
+}
+
+fn score_swaps(alerts: &[crate::analysis::Alert], truth: &Truth) -> Score {
+    let proposed: BTreeSet<(EntityId, EntityId)> = alerts
+        .iter()
+        .filter(|a| a.kind == "phone-swap" && a.entities.len() == 2)
+        .map(|a| (a.entities[0], a.entities[1]))
+        .collect();
+    let planted: BTreeSet<(EntityId, EntityId)> = truth
+        .phone_swaps
+        .iter()
+        .map(|s| (s.old_phone, s.new_phone))
+        .collect();
+    let (precision, recall, f1, true_positives) = ordered_precision_recall(&proposed, &planted);
+    let after: BTreeSet<(EntityId, EntityId)> = truth
+        .phone_swaps
+        .iter()
+        .filter(|s| s.reason.is_empty() || s.reason == "after the incident")
+        .map(|s| (s.old_phone, s.new_phone))
+        .collect();
+    let same_person = proposed
+        .iter()
+        .filter(|(old, new)| {
+            truth
+                .members
+                .iter()
+                .any(|m| m.phones.contains(old) && m.phones.contains(new))
+        })
+        .count();
+    let handover_phones: BTreeSet<EntityId> = truth.handovers.iter().map(|h| h.phone).collect();
+    Score::PhoneSwaps {
+        precision,
+        recall,
+        f1,
+        proposed: proposed.len(),
+        planted: planted.len(),
+        true_positives,
+        after_incident_recall: ratio(proposed.intersection(&after).count(), after.len()),
+        same_person_precision: ratio(same_person, proposed.len()),
+        handover_confusions: proposed
+            .iter()
+            .filter(|(a, b)| handover_phones.contains(a) || handover_phones.contains(b))
+            .count(),
+    }
+}
+
+fn score_handovers(alerts: &[crate::analysis::Alert], truth: &Truth) -> Score {
+    let proposed: BTreeSet<(EntityId, EntityId, EntityId)> = alerts
+        .iter()
+        .filter(|a| a.kind == "handover" && a.entities.len() >= 3)
+        .map(|a| (a.entities[0], a.entities[1], a.entities[2]))
+        .collect();
+    let planted: BTreeSet<(EntityId, EntityId, EntityId)> = truth
+        .handovers
+        .iter()
+        .map(|h| (h.phone, h.from, h.to))
+        .collect();
+    let true_positives = proposed.intersection(&planted).count();
+    let (precision, recall) = (
+        ratio(true_positives, proposed.len()),
+        ratio(true_positives, planted.len()),
+    );
+    let phones: BTreeSet<EntityId> = planted.iter().map(|t| t.0).collect();
+    Score::Handovers {
+        precision,
+        recall,
+        f1: f1_of(precision, recall),
+        proposed: proposed.len(),
+        planted: planted.len(),
+        true_positives,
+        phone_right: proposed.iter().filter(|t| phones.contains(&t.0)).count(),
+    }
+}
+
+fn f1_of(precision: f64, recall: f64) -> f64 {
+    if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    }
+}
+
+/// Unordered pairs seen together at the planted meetings, with how many meetings each.
+pub fn meeting_pairs(truth: &Truth) -> BTreeMap<(EntityId, EntityId), usize> {
+    let mut pairs: BTreeMap<(EntityId, EntityId), usize> = BTreeMap::new();
+    for m in &truth.meetings {
+        for group in [&m.persons_reported, &m.vehicles_read] {
+            let mut seen: Vec<EntityId> = group.clone();
+            seen.sort_unstable();
+            seen.dedup();
+            for (i, &a) in seen.iter().enumerate() {
+                for &b in &seen[i + 1..] {
+                    *pairs.entry((a, b)).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    pairs
+}
+
+fn score_co_location(alerts: &[crate::analysis::Alert], truth: &Truth) -> Score {
+    let together = meeting_pairs(truth);
+    let proposed: BTreeSet<(EntityId, EntityId)> = alerts
+        .iter()
+        .filter(|a| a.kind == "co-location" && a.entities.len() == 2)
+        .map(|a| {
+            let (x, y) = (a.entities[0], a.entities[1]);
+            if x <= y { (x, y) } else { (y, x) }
+        })
+        .collect();
+    let planted: BTreeSet<(EntityId, EntityId)> = together
+        .iter()
+        .filter(|(_, n)| **n >= 2)
+        .map(|(p, _)| *p)
+        .collect();
+    let right = proposed.iter().filter(|p| together.contains_key(p)).count();
+    let true_positives = proposed.intersection(&planted).count();
+    let (precision, recall) = (
+        ratio(right, proposed.len()),
+        ratio(true_positives, planted.len()),
+    );
+    Score::CoLocation {
+        precision,
+        recall,
+        f1: f1_of(precision, recall),
+        proposed: proposed.len(),
+        planted: planted.len(),
+        true_positives,
+        right_once: right - true_positives,
+        meetings: truth.meetings.len(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The planted ground truth of a generated case: who is in which cell with which role, the
-//! duplicate records and aliases, the phone hand-overs, the burst before the incident and
-//! which source lied. Stored in the case's `ground_truth` table, never as evidence.
+//! duplicate records and aliases, the phone hand-overs and swaps, the cells' meetings, the
+//! burst before the incident and which source lied. Stored in the case's `ground_truth` table, never as evidence.
 
 use crate::model::{BatchId, EntityId, EventId, LinkId};
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,10 @@ pub struct Truth {
     pub aliases: Vec<AliasTruth>,
     pub handovers: Vec<Handover>,
     pub phone_swaps: Vec<PhoneSwap>,
+    /// The cells' meetings and who was seen at each (cases generated before version 2 have
+    /// none recorded).
+    #[serde(default)]
+    pub meetings: Vec<MeetingTruth>,
     pub burst: Burst,
     pub incidents: Vec<IncidentTruth>,
     pub sources: Vec<SourceTruth>,
@@ -68,13 +72,31 @@ pub struct Handover {
     pub at_ms: i64,
 }
 
-/// A person dropping a phone for a new one (after the incident).
+/// A person dropping a phone for a new one: the old phone is never used again and the new
+/// one was never used before. (A hand-over is not a swap: the phone stays in use.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PhoneSwap {
     pub person: EntityId,
     pub old_phone: EntityId,
     pub new_phone: EntityId,
     pub at_ms: i64,
+    /// "after the incident" or "burner rotation" (a group member changing burners every few
+    /// weeks). Cases generated before version 2 list only the swaps after the incident.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// One meeting of a cell at a place, and who the evidence shows there: the members named in
+/// the surveillance report (none when surveillance missed it) and the members' cars read by
+/// the camera nearest the place shortly before.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeetingTruth {
+    pub cell: u32,
+    pub place: EntityId,
+    pub camera: EntityId,
+    pub start_ms: i64,
+    pub persons_reported: Vec<EntityId>,
+    pub vehicles_read: Vec<EntityId>,
 }
 
 /// The planted burst of activity before the incident (the early-warning signal).

@@ -309,12 +309,12 @@ pub(crate) fn write_case(
         file: "anpr_reads.csv",
         grading: grading("B", "2"),
     };
-    let (applied, ()) = case.import_streamed(
+    let (applied, meeting_reads) = case.import_streamed(
         batch("ANPR camera reads", &src.grading),
-        |w| -> Result<(), GenerateError> {
-            sightings(w, &world, &src, &ids, cancel)?;
+        |w| -> Result<sightings::MeetingReads, GenerateError> {
+            let reads = sightings(w, &world, &src, &ids, cancel)?;
             add(w);
-            Ok(())
+            Ok(reads)
         },
     )?;
     sources.push(source_truth(&applied, "ANPR cameras", "B2", true));
@@ -359,6 +359,7 @@ pub(crate) fn write_case(
         provenance.clone(),
         dup_pairs,
         intel_out,
+        &meeting_reads,
         sources,
         false_links,
         chains,
@@ -404,6 +405,7 @@ fn build_truth(
     generator: serde_json::Value,
     duplicates: Vec<truth::DuplicatePair>,
     intel: IntelOut,
+    meeting_reads: &sightings::MeetingReads,
     sources: Vec<truth::SourceTruth>,
     false_links: Vec<LinkId>,
     mule_chains: Vec<Vec<EntityId>>,
@@ -458,16 +460,28 @@ fn build_truth(
                 at_ms: at(h.day, 0),
             })
             .collect(),
-        phone_swaps: world
-            .swaps
-            .iter()
-            .map(|s| truth::PhoneSwap {
-                person: person(s.person),
-                old_phone: phone(s.old_phone),
-                new_phone: phone(s.new_phone),
-                at_ms: at(s.day, 0),
+        phone_swaps: planted_swaps(world)
+            .into_iter()
+            .map(|(p, old, new, day)| truth::PhoneSwap {
+                person: person(p),
+                old_phone: phone(old),
+                new_phone: phone(new),
+                at_ms: at(day, 0),
+                // Matched by person and new phone: when a burner rotation fell on the swap
+                // day, the swap's recorded old phone is one the person never used, and the
+                // real change is from the phone before it.
+                reason: if world
+                    .swaps
+                    .iter()
+                    .any(|s| s.person == p && s.new_phone == new)
+                {
+                    "after the incident".into()
+                } else {
+                    "burner rotation".into()
+                },
             })
             .collect(),
+        meetings: meeting_truth(world, ids, &intel.meetings_reported, meeting_reads),
         burst: truth::Burst {
             start_ms: burst_start,
             end_ms: burst_end,
@@ -480,6 +494,66 @@ fn build_truth(
         mule_chains,
         structuring_accounts,
     }
+}
+
+/// Every swap in the final phone plan: a person's phone followed the same day by one nobody
+/// used before, the old one used by nobody afterwards (so hand-overs, where the phone stays
+/// in use, are not swaps). (person, old phone, new phone, day), in person order.
+fn planted_swaps(world: &World) -> Vec<(u32, u32, u32, u32)> {
+    // Phone -> (first day anyone used it, day after anyone last used it).
+    let mut span: std::collections::BTreeMap<u32, (u32, u32)> = Default::default();
+    for p in &world.people {
+        for &(ph, from, to) in &p.phones {
+            let e = span.entry(ph).or_insert((from, to));
+            e.0 = e.0.min(from);
+            e.1 = e.1.max(to);
+        }
+    }
+    let mut out = Vec::new();
+    for (i, p) in world.people.iter().enumerate() {
+        let mut phones = p.phones.clone();
+        phones.sort_by_key(|s| s.1);
+        for w in phones.windows(2) {
+            let ((old, _, old_end), (new, new_start, _)) = (w[0], w[1]);
+            if old != new
+                && old_end == new_start
+                && span[&old].1 == old_end
+                && span[&new].0 == new_start
+            {
+                out.push((i as u32, old, new, new_start));
+            }
+        }
+    }
+    out
+}
+
+/// The cells' meetings with who the evidence shows at each.
+fn meeting_truth(
+    world: &World,
+    ids: &Ids,
+    reported: &[(u32, u32, Vec<EntityId>)],
+    reads: &sightings::MeetingReads,
+) -> Vec<truth::MeetingTruth> {
+    let mut out = Vec::new();
+    for &(cell, day, camera, ref vehicles) in reads {
+        let Some((place, start)) = meeting(world, cell, day) else {
+            continue;
+        };
+        out.push(truth::MeetingTruth {
+            cell,
+            place: ids.place[place as usize],
+            camera: ids.camera[camera as usize],
+            start_ms: start,
+            persons_reported: reported
+                .iter()
+                .find(|r| r.0 == cell && r.1 == day)
+                .map(|r| r.2.clone())
+                .unwrap_or_default(),
+            vehicles_read: vehicles.iter().map(|&v| ids.vehicle[v as usize]).collect(),
+        });
+    }
+    out.sort_by_key(|m| (m.start_ms, m.cell));
+    out
 }
 
 /// What the tests of each source share: a small world and a new case holding its population

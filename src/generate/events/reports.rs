@@ -6,6 +6,8 @@ use super::*;
 pub(super) struct IntelOut {
     pub(super) incidents: Vec<truth::IncidentTruth>,
     pub(super) aliases: Vec<truth::AliasTruth>,
+    /// Meetings surveillance reported: (cell, day, members named).
+    pub(super) meetings_reported: Vec<(u32, u32, Vec<EntityId>)>,
 }
 
 /// Surveillance and intelligence: the group's associations, burner phones, aliases,
@@ -85,11 +87,13 @@ pub(super) fn intelligence(
         }
     }
     // Meetings, observed by surveillance.
+    let mut meetings_reported = Vec::new();
     for day in 0..world.r.days {
         for (c, cell) in world.cells.iter().enumerate() {
             if let Some((place, start)) = meeting(world, c as u32, day)
                 && rng.random_bool(0.5)
             {
+                let mut present = Vec::new();
                 let mut e = src.event(
                     "Meeting",
                     EventTime {
@@ -103,11 +107,13 @@ pub(super) fn intelligence(
                     if rng.random_bool(0.7) {
                         e.participants
                             .push(NewParticipant::new(ParticipantRole::Participant, person(m)));
+                        present.push(person(m));
                     }
                 }
                 if e.participants.is_empty() {
                     continue;
                 }
+                meetings_reported.push((c as u32, day, present));
                 e.participants.push(NewParticipant::new(
                     ParticipantRole::Location,
                     ids.place[place as usize],
@@ -162,6 +168,7 @@ pub(super) fn intelligence(
             arrested: world.arrested.iter().map(|&a| person(a)).collect(),
         }],
         aliases,
+        meetings_reported,
     })
 }
 

@@ -2,14 +2,31 @@
 
 use super::*;
 
-/// ANPR reads: ordinary traffic, and the group's cars near their meetings.
+/// The group's cars read on the way to a meeting: (cell, day, camera, vehicles).
+pub(super) type MeetingReads = Vec<(u32, u32, u32, Vec<u32>)>;
+
+/// The camera nearest a meeting place (the one that reads the cars coming to it).
+pub(super) fn nearest_camera(world: &World, place: u32) -> u32 {
+    let p = &world.places[place as usize];
+    let mut best = (f64::MAX, 0);
+    for (i, c) in world.cameras.iter().enumerate() {
+        let d = (c.lat - p.lat).powi(2) + (c.lon - p.lon).powi(2);
+        if d < best.0 {
+            best = (d, i as u32);
+        }
+    }
+    best.1
+}
+
+/// ANPR reads: ordinary traffic, and the group's cars near their meetings. Returns which cars
+/// were read coming to which meeting.
 pub(super) fn sightings(
     w: &mut BatchWriter<'_>,
     world: &World,
     src: &Src,
     ids: &Ids,
     cancel: &CancelToken,
-) -> Result<(), GenerateError> {
+) -> Result<MeetingReads, GenerateError> {
     let mut rng = stream(world.r.seed, 5);
     let mut cum = HOURLY;
     for h in 1..24 {
@@ -19,17 +36,7 @@ pub(super) fn sightings(
     let per_day =
         world.r.target_events as f64 * shares(world.r.scenario).sightings / f64::from(days);
     let n_cam = world.cameras.len() as u32;
-    let nearest_camera = |place: u32| -> u32 {
-        let p = &world.places[place as usize];
-        let mut best = (f64::MAX, 0);
-        for (i, c) in world.cameras.iter().enumerate() {
-            let d = (c.lat - p.lat).powi(2) + (c.lon - p.lon).powi(2);
-            if d < best.0 {
-                best = (d, i as u32);
-            }
-        }
-        best.1
-    };
+    let mut meeting_reads = Vec::new();
     let mut buf: Vec<(i64, u32, u32)> = Vec::new();
     let mut seq = 0u64;
     for day in 0..days {
@@ -42,14 +49,17 @@ pub(super) fn sightings(
         }
         for (c, cell) in world.cells.iter().enumerate() {
             if let Some((place, start)) = meeting(world, c as u32, day) {
-                let cam = nearest_camera(place);
+                let cam = nearest_camera(world, place);
+                let mut read = Vec::new();
                 for &m in cell {
                     if let Some(v) = world.people[m as usize].vehicle
                         && rng.random_bool(0.7)
                     {
                         buf.push((start - rng.random_range(300_000..1_800_000), v, cam));
+                        read.push(v);
                     }
                 }
+                meeting_reads.push((c as u32, day, cam, read));
             }
         }
         buf.sort_unstable();
@@ -72,7 +82,7 @@ pub(super) fn sightings(
             w.event(e)?;
         }
     }
-    Ok(())
+    Ok(meeting_reads)
 }
 
 #[cfg(test)]
@@ -85,7 +95,7 @@ mod tests {
     fn every_read_is_a_vehicle_at_a_camera_and_the_group_s_cars_come_to_meetings() {
         let mut h = registered(Scenario::Firearms, 300);
         let cancel = CancelToken::new();
-        let ((), events) = h.write("anpr_reads.csv", |w, world, src, ids| {
+        let (_, events) = h.write("anpr_reads.csv", |w, world, src, ids| {
             sightings(w, world, src, ids, &cancel)
         });
         let vehicles: HashSet<EntityId> = h.ids.vehicle.iter().copied().collect();

@@ -120,11 +120,11 @@ pub(crate) struct Handover {
     pub day: u32,
 }
 
+/// A swap after the incident (the truth lists these and every burner rotation, each from the
+/// phone the person last used).
 pub(crate) struct Swap {
     pub person: u32,
-    pub old_phone: u32,
     pub new_phone: u32,
-    pub day: u32,
 }
 
 pub(crate) struct World {
@@ -427,7 +427,9 @@ pub(crate) fn build(r: &Resolved) -> World {
         }
         let (a, b) = (couriers[0], couriers[1]);
         let day = (days / 3 + c as u32 * 3).min(incident_day - 6);
-        let Some(phone) = people[a as usize].phone_on(day) else {
+        // The phone a used up to that day (not one he would start that very day: a burner
+        // rotation falling on the hand-over day would hand over a phone he never used).
+        let Some(phone) = people[a as usize].phone_on(day - 1) else {
             continue;
         };
         cut_phones(&mut people[a as usize], day);
@@ -459,17 +461,15 @@ pub(crate) fn build(r: &Resolved) -> World {
         if arrested.contains(&m) || swap_day >= days {
             continue;
         }
-        let Some(old) = people[m as usize].phone_on(swap_day) else {
+        if people[m as usize].phone_on(swap_day).is_none() {
             continue;
-        };
+        }
         cut_phones(&mut people[m as usize], swap_day);
         let fresh = new_phone(&mut phones, None);
         people[m as usize].phones.push((fresh, swap_day, days));
         swaps.push(Swap {
             person: m,
-            old_phone: old,
             new_phone: fresh,
-            day: swap_day,
         });
         let recruit = rng.random_range(0..n as u32);
         if people[recruit as usize].role == Role::Background {
@@ -680,4 +680,44 @@ pub(crate) fn spelling_variant(name: &str) -> String {
         return out;
     }
     format!("{name}e")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hand_over_passes_a_phone_its_giver_used_to_its_taker() {
+        for seed in 1..=12 {
+            let opts = super::super::GenerateOptions {
+                people: Some(400),
+                days: Some(90),
+                ..super::super::GenerateOptions::new(
+                    super::super::Scenario::Fraud,
+                    seed,
+                    super::super::Size::Small,
+                )
+            };
+            let world = build(&Resolved::from(&opts).unwrap());
+            assert!(!world.handovers.is_empty());
+            for h in &world.handovers {
+                let spans = |p: u32| world.people[p as usize].phones.clone();
+                assert!(
+                    spans(h.from)
+                        .iter()
+                        .any(|&(ph, from, to)| ph == h.phone && from < h.day && to == h.day),
+                    "seed {seed}: {} never used phone {} before day {}",
+                    h.from,
+                    h.phone,
+                    h.day
+                );
+                assert!(
+                    spans(h.to)
+                        .iter()
+                        .any(|&(ph, from, _)| ph == h.phone && from == h.day),
+                    "seed {seed}"
+                );
+            }
+        }
+    }
 }
