@@ -343,9 +343,19 @@ fn bursts_flag_a_sudden_jump_in_calls() {
         ];
         e
     };
-    // One call a day for ten days, then twenty on day 10.
+    // One call a day for ten days, then twenty on day 10; around them ten other pairs call
+    // once a day throughout, so that day 10 is an ordinary day for the case as a whole (bursts
+    // are judged against the case's busyness that day as well as the entity's own rate).
     let mut events: Vec<NewEvent> = (0..10).map(|d| call(d * day + 3_600_000)).collect();
     events.extend((0..20).map(|i| call(10 * day + i * 60_000)));
+    for pair in 0..10usize {
+        for d in 0..11i64 {
+            let mut e = call(d * day + 7_200_000 + pair as i64 * 60_000);
+            e.participants[0].entity = EntityRef::New(2 + 2 * pair);
+            e.participants[1].entity = EntityRef::New(3 + 2 * pair);
+            events.push(e);
+        }
+    }
     common::import(
         &mut case,
         BatchItems {
@@ -354,7 +364,9 @@ fn bursts_flag_a_sudden_jump_in_calls() {
                 description: "calls".into(),
                 ..NewBatch::default()
             },
-            entities: vec![NewEntity::new("Person", "a"), NewEntity::new("Person", "b")],
+            entities: (0..22)
+                .map(|i| NewEntity::new("Person", format!("p{i}")))
+                .collect(),
             links: vec![],
             events,
         },
