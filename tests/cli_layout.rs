@@ -11,29 +11,14 @@
 
 mod common;
 
+use common::{copkit, output_text as text};
+
 use common::{BatchItems, actor, temp_case};
 use copkit::model::{EntityRef, NewEntity, NewLink};
 use copkit::store::{Case, NewBatch};
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-fn copkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_copkit"))
-        .args(args)
-        .env("COPKIT_ANALYST", "CLI Tester")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run copkit")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use std::process::Output;
 
 /// Nine entities: a directed chain of command E1 → E2 → E3 → E4, two phones on E1, a
 /// company owning E2, a restricted informant linked to E1, and an unlinked vehicle.

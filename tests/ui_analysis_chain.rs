@@ -14,6 +14,8 @@
 
 mod common;
 
+use common::{copkit, output_text as text};
+
 use common::{BatchItems, actor, temp_case};
 use copkit::analysis::Output;
 use copkit::app::{Prefs, Tab, WorkbenchApp};
@@ -23,7 +25,6 @@ use egui::Modifiers;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output as ProcessOutput, Stdio};
 use std::time::{Duration, Instant};
 
 type App = Harness<'static, WorkbenchApp>;
@@ -89,23 +90,6 @@ fn settle(harness: &mut App) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn copkit(args: &[&str]) -> ProcessOutput {
-    Command::new(env!("CARGO_BIN_EXE_copkit"))
-        .args(args)
-        .env("COPKIT_ANALYST", "CLI Tester")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run copkit")
-}
-
-fn text(out: &ProcessOutput) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Clicks the `nth` widget of this label (scrolled into view first).

@@ -155,3 +155,22 @@ pub fn python(code: &str, path: &Path) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// Runs the `copkit` binary as a user would (no terminal, an analyst named).
+pub fn copkit(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_copkit"))
+        .args(args)
+        .env("COPKIT_ANALYST", "CLI Tester")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run copkit")
+}
+
+/// What a run printed, standard output then standard error.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
