@@ -17,6 +17,28 @@ pub struct AnalysisGraph {
     pub adj: Vec<(usize, usize)>,
 }
 
+/// For each distinct grading of the compact graph (`case.gradings`), whether links carrying it
+/// meet `threshold` (all do when there is none): decided once per grading, not per link.
+pub fn links_meeting(
+    case: &CompactGraph,
+    threshold: Option<&Grade>,
+) -> Result<Vec<bool>, AnalysisError> {
+    let scheme = match threshold {
+        Some(t) => Some(case.scheme(&t.scheme).ok_or_else(|| {
+            AnalysisError::Failed(format!("grading scheme '{}' is not in the case", t.scheme))
+        })?),
+        None => None,
+    };
+    Ok(case
+        .gradings
+        .iter()
+        .map(|g| match (scheme, threshold) {
+            (Some(scheme), Some(t)) => scheme.meets(g.as_ref(), t),
+            _ => true,
+        })
+        .collect())
+}
+
 impl AnalysisGraph {
     /// Builds the graph, keeping links that are not restricted, whose ends are not restricted,
     /// and that meet `threshold` when one is given.
@@ -24,21 +46,7 @@ impl AnalysisGraph {
         case: &CompactGraph,
         threshold: Option<&Grade>,
     ) -> Result<AnalysisGraph, AnalysisError> {
-        let scheme = match threshold {
-            Some(t) => Some(case.scheme(&t.scheme).ok_or_else(|| {
-                AnalysisError::Failed(format!("grading scheme '{}' is not in the case", t.scheme))
-            })?),
-            None => None,
-        };
-        // Whether each distinct grading meets the threshold, decided once.
-        let meets: Vec<bool> = case
-            .gradings
-            .iter()
-            .map(|g| match (scheme, threshold) {
-                (Some(scheme), Some(t)) => scheme.meets(g.as_ref(), t),
-                _ => true,
-            })
-            .collect();
+        let meets = links_meeting(case, threshold)?;
         let nodes = case.nodes.clone();
         let edges: Vec<_> = case
             .links

@@ -1,12 +1,14 @@
 //! Structure of the network: connected components (weak, or strong following link direction)
 //! and k-core numbers.
 
+use super::graph::links_meeting;
 use super::simple::{SimpleGraph, check_every, entity_values, simple_graph};
 use super::{
     AnalysisError, AnalysisGraph, AnalysisInput, Component, GRADE_PARAM, Needs, Output, ParamKind,
     ParamSpec, Params, RESTRICTED_PARAM,
 };
 use crate::jobs::{CancelToken, Progress};
+use crate::store::CompactGraph;
 
 /// Weakly connected components, numbered 0.. in order of their lowest node (so the numbering
 /// is the same whatever order the entities were added in, given the same ids).
@@ -31,6 +33,61 @@ pub fn weak_components(g: &SimpleGraph, cancel: &CancelToken) -> Result<Vec<u32>
             }
         }
         next += 1;
+    }
+    Ok(comp)
+}
+
+/// Weakly connected components of the compact graph's links that meet the grade filter
+/// (`meets`, per distinct grading), by union-find with path halving and union by size.
+/// Numbered 0.. in order of their lowest node, as [`weak_components`] numbers them.
+pub fn weak_components_of_links(
+    case: &CompactGraph,
+    meets: &[bool],
+    cancel: &CancelToken,
+) -> Result<Vec<u32>, AnalysisError> {
+    let n = case.nodes.len();
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    let mut size = vec![1u32; n];
+    fn root(parent: &mut [u32], mut v: u32) -> u32 {
+        while parent[v as usize] != v {
+            let grand = parent[parent[v as usize] as usize];
+            parent[v as usize] = grand;
+            v = grand;
+        }
+        v
+    }
+    for (i, link) in case.links.iter().enumerate() {
+        check_every(cancel, i, 1 << 16)?;
+        if !meets[link.grading as usize] {
+            continue;
+        }
+        let (a, b) = (
+            root(&mut parent, link.source),
+            root(&mut parent, link.target),
+        );
+        if a == b {
+            continue;
+        }
+        let (big, small) = if size[a as usize] >= size[b as usize] {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        parent[small as usize] = big;
+        size[big as usize] += size[small as usize];
+    }
+    drop(size);
+    // Renumber in order of each component's lowest node; `number` is indexed by root.
+    let mut number = vec![u32::MAX; n];
+    let mut next = 0u32;
+    let mut comp = Vec::with_capacity(n);
+    for v in 0..n as u32 {
+        let r = root(&mut parent, v) as usize;
+        if number[r] == u32::MAX {
+            number[r] = next;
+            next += 1;
+        }
+        comp.push(number[r]);
     }
     Ok(comp)
 }
@@ -205,10 +262,23 @@ impl Component for Components {
         let case = input.graph_with(params)?;
         let mode = params.get_str("mode").unwrap_or("weak");
         let threshold = params.get_grade(case)?;
-        let graph = AnalysisGraph::build(case, threshold.as_ref())?;
         let comp = match mode {
-            "weak" => weak_components(&SimpleGraph::from_analysis(&graph), cancel)?,
-            "strong" => strong_components(&graph, cancel)?,
+            "weak" => {
+                // Union-find straight over the compact links: no adjacency is built, so a
+                // 1M-entity case needs the node array and one u32 per node, not three copies
+                // of its links (measured in BENCHMARKS.md, "Analysis, whole process").
+                let meets = links_meeting(case, threshold.as_ref())?;
+                let comp = weak_components_of_links(case, &meets, cancel)?;
+                progress.report(Some(1.0), "components done");
+                return Ok(Output::Communities {
+                    assignment: case.nodes.iter().copied().zip(comp).collect(),
+                    modularity: None,
+                });
+            }
+            "strong" => {
+                let graph = AnalysisGraph::build(case, threshold.as_ref())?;
+                strong_components(&graph, cancel)?
+            }
             other => {
                 return Err(AnalysisError::BadParam {
                     name: "mode".into(),
@@ -218,7 +288,7 @@ impl Component for Components {
         };
         progress.report(Some(1.0), "components done");
         Ok(Output::Communities {
-            assignment: graph.nodes.iter().copied().zip(comp).collect(),
+            assignment: case.nodes.iter().copied().zip(comp).collect(),
             modularity: None,
         })
     }
@@ -252,5 +322,84 @@ impl Component for KCore {
             &g.nodes,
             cores.into_iter().map(|c| c as f64).collect(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EntityId, LinkId};
+    use crate::store::CompactLink;
+
+    fn compact(n: usize, pairs: &[(u32, u32, u32)], gradings: usize) -> CompactGraph {
+        CompactGraph {
+            generation: 0,
+            grading_schemes: Vec::new(),
+            default_scheme: String::new(),
+            nodes: (0..n as i64).map(|i| EntityId(i * 3 + 1)).collect(),
+            links: pairs
+                .iter()
+                .enumerate()
+                .map(|(i, &(source, target, grading))| CompactLink {
+                    id: LinkId(i as i64 + 1),
+                    source,
+                    target,
+                    weight: 1.0,
+                    directed: i % 2 == 0,
+                    grading,
+                })
+                .collect(),
+            gradings: vec![None; gradings],
+            includes_restricted: false,
+        }
+    }
+
+    /// The union-find path gives the same numbering as the search over the simple graph, on
+    /// a sparse pseudo-random graph with many small components, self-loops and isolated nodes.
+    #[test]
+    fn union_find_components_equal_the_graph_search() {
+        let n = 2_000usize;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as u32
+        };
+        let pairs: Vec<(u32, u32, u32)> = (0..1_200).map(|_| (next(), next(), 0)).collect();
+        let case = compact(n, &pairs, 1);
+        let cancel = CancelToken::new();
+        let fast = weak_components_of_links(&case, &[true], &cancel).unwrap();
+        let simple = SimpleGraph::from_pairs(
+            case.nodes.clone(),
+            n,
+            // Half-edges: each link in both directions.
+            pairs
+                .iter()
+                .flat_map(|&(s, t, _)| {
+                    [(s as usize, t as usize, 1.0), (t as usize, s as usize, 1.0)]
+                })
+                .collect(),
+        );
+        assert_eq!(fast, weak_components(&simple, &cancel).unwrap());
+        assert!(
+            fast.iter().max().unwrap() > &100,
+            "many components expected"
+        );
+    }
+
+    /// Links whose grading does not meet the threshold do not join components.
+    #[test]
+    fn union_find_components_skip_links_below_the_threshold() {
+        let case = compact(4, &[(0, 1, 0), (1, 2, 1), (2, 3, 0)], 2);
+        let cancel = CancelToken::new();
+        assert_eq!(
+            weak_components_of_links(&case, &[true, true], &cancel).unwrap(),
+            vec![0, 0, 0, 0]
+        );
+        assert_eq!(
+            weak_components_of_links(&case, &[true, false], &cancel).unwrap(),
+            vec![0, 0, 1, 1]
+        );
     }
 }
