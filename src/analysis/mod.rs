@@ -8,6 +8,7 @@ pub mod chain;
 mod communities;
 mod degree;
 mod graph;
+pub mod mentions;
 mod paths;
 mod patterns;
 mod resolve;
