@@ -409,3 +409,82 @@ fn analyze_leaves_restricted_entities_out_ranks_by_value_and_applies_grades() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("restricted"), "{err}");
 }
+
+/// `extract-mentions` from the command line on documents imported from FollowTheMoney (their
+/// `bodyText`): one row per mention with document, page and character offsets, the same
+/// amount in two documents one group, and nothing in the case changed but the stored run.
+#[test]
+fn extract_mentions_lists_proposals_with_their_documents_and_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, mut case) = temp_case(&dir, "docs.copkit");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/graph/aleph.ftm.json");
+    copkit::io::ftm::import_ftm(
+        &mut case,
+        &fixture,
+        false,
+        &copkit::io::Limits::default(),
+        None,
+        &copkit::jobs::CancelToken::new(),
+    )
+    .unwrap();
+    let evidence = |case: &copkit::store::Case| -> Vec<String> {
+        common::dump(case)
+            .into_iter()
+            .filter(|row| !row.starts_with("analysis_runs:"))
+            .collect()
+    };
+    let entities_before = evidence(&case);
+    drop(case);
+    let case = path.to_str().unwrap();
+    let out = copkit(&[
+        "analyze",
+        case,
+        "extract-mentions",
+        "-p",
+        "region=SI",
+        "--purpose",
+        "OP-1",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    assert_eq!(
+        header.iter().collect::<Vec<_>>(),
+        [
+            "document_id",
+            "document",
+            "page",
+            "start",
+            "end",
+            "kind",
+            "text",
+            "normalized",
+            "confidence",
+            "entity_id",
+            "entity",
+            "group",
+            "reason"
+        ]
+    );
+    let amounts: Vec<csv::StringRecord> = rows
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| &r[5] == "amount")
+        .collect();
+    assert!(amounts.len() >= 2, "{csv}");
+    for r in &amounts {
+        assert_eq!(&r[6], "1,500.50 EUR", "{csv}");
+        assert_eq!(&r[7], "1500.50 EUR");
+        assert_eq!((&r[3], &r[4]), ("26", "38"), "character offsets: {csv}");
+        assert_eq!(&r[11], &amounts[0][11], "one group");
+    }
+    let reopened =
+        copkit::store::Case::open(std::path::Path::new(case), common::actor(), "check").unwrap();
+    assert_eq!(
+        evidence(&reopened),
+        entities_before,
+        "the run changed the case"
+    );
+}

@@ -635,6 +635,10 @@ pub fn entities_of(output: &Output) -> BTreeSet<EntityId> {
             .collect(),
         Output::Alerts { alerts } => alerts.iter().flat_map(|a| a.entities.clone()).collect(),
         Output::Histogram { .. } => BTreeSet::new(),
+        Output::Mentions { mentions } => mentions
+            .iter()
+            .flat_map(|m| std::iter::once(m.document).chain(m.mention.entity))
+            .collect(),
     }
 }
 
@@ -667,6 +671,7 @@ fn combine(parts: Vec<Output>) -> Output {
     let mut alerts = Vec::new();
     let mut bins = Vec::new();
     let mut bin_ms = 0;
+    let mut mentions = Vec::new();
     let mut kind = None;
     let mut next_group = 0u32;
     for part in parts {
@@ -706,6 +711,10 @@ fn combine(parts: Vec<Output>) -> Output {
                 bin_ms = b;
                 bins.extend(x);
             }
+            Output::Mentions { mentions: m } => {
+                kind = Some(7);
+                mentions.extend(m);
+            }
         }
     }
     values.sort_by_key(|v| v.0);
@@ -723,6 +732,7 @@ fn combine(parts: Vec<Output>) -> Output {
         Some(4) => Output::MergeProposals { proposals },
         Some(5) => Output::Alerts { alerts },
         Some(6) => Output::Histogram { bin_ms, bins },
+        Some(7) => Output::Mentions { mentions },
         _ => Output::EntityValues { values },
     }
 }

@@ -346,6 +346,10 @@ pub enum Output {
         /// (series name, bin start ms, count)
         bins: Vec<(String, i64, u64)>,
     },
+    /// Mentions proposed in documents' text (`extract-mentions`): never applied by the run.
+    Mentions {
+        mentions: Vec<mentions::LocatedMention>,
+    },
 }
 
 /// What a component reads.
@@ -560,6 +564,7 @@ pub fn components() -> Vec<&'static dyn Component> {
         &patterns::PhoneSwaps,
         &patterns::CoLocation,
         &patterns::Handovers,
+        &mentions::ExtractMentions,
     ]
 }
 

@@ -330,6 +330,48 @@ pub fn write_csv(out: &mut Vec<u8>, names: &EntityNames, output: &Output) -> Res
                 w.write_record([neutralise_formula(s), start.to_string(), count.to_string()])?;
             }
         }
+        Output::Mentions { mentions } => {
+            w.write_record([
+                "document_id",
+                "document",
+                "page",
+                "start",
+                "end",
+                "kind",
+                "text",
+                "normalized",
+                "confidence",
+                "entity_id",
+                "entity",
+                "group",
+                "reason",
+            ])?;
+            for m in mentions {
+                let (document_id, _, document) = who(m.document);
+                let (entity_id, entity) = match m.mention.entity {
+                    Some(id) => {
+                        let (a, _, c) = who(id);
+                        (a, c)
+                    }
+                    None => (String::new(), String::new()),
+                };
+                w.write_record([
+                    document_id,
+                    document,
+                    m.page.to_string(),
+                    m.mention.start.to_string(),
+                    m.mention.end.to_string(),
+                    m.mention.kind.key().to_string(),
+                    neutralise_formula(&m.mention.text),
+                    neutralise_formula(&m.mention.normalized),
+                    format!("{:.3}", m.mention.confidence),
+                    entity_id,
+                    entity,
+                    m.group.to_string(),
+                    neutralise_formula(&m.mention.reason),
+                ])?;
+            }
+        }
     }
     w.flush()?;
     Ok(())

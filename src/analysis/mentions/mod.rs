@@ -13,8 +13,11 @@
 //! similar"); a pattern with a checksum has far fewer false positives than a tagger, and the
 //! names that matter most are the ones the case already holds.
 
+mod component;
 mod identifiers;
 mod names;
+
+pub use component::{ExtractMentions, document_texts, known_names};
 
 pub use identifiers::find_identifiers;
 pub use names::{KnownName, NameIndex, tag_candidates};
