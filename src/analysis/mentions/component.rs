@@ -92,12 +92,12 @@ impl Component for ExtractMentions {
             });
         }
         let options = ExtractOptions {
+            known_identifiers: identifier_keys(case, region.as_deref()),
             default_region: region,
             min_confidence,
             propose_new_names: params.get_bool("new_names", true)?,
         };
         let index = NameIndex::new(&known_names(case));
-        let keys = identifier_keys(case, options.default_region.as_deref());
         let include_restricted = params.get_bool(RESTRICTED_PARAM.name, false)?;
         let threshold = params.get_grade(case)?;
         let scheme = threshold
@@ -127,15 +127,6 @@ impl Component for ExtractMentions {
                 Some((i + 1) as f32 / texts.len().max(1) as f32),
                 "extracting mentions",
             );
-        }
-        // Identifiers the case already holds name their entity (a phone number mentioned in
-        // a statement is the Phone entity of that number).
-        for m in &mut found {
-            if m.mention.entity.is_none()
-                && let Some(id) = keys.get(&(m.mention.kind, m.mention.normalized.clone()))
-            {
-                m.mention.entity = Some(*id);
-            }
         }
         regroup(&mut found);
         Ok(Output::Mentions { mentions: found })

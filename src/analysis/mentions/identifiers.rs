@@ -9,9 +9,11 @@
 //! cards and dates before the digit runs a phone search would also read.
 
 use super::{CharOffsets, Mention, MentionKind};
+use crate::model::EntityId;
 use chrono::NaiveDate;
 use regex::Regex;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
 
@@ -38,6 +40,69 @@ pub fn find_identifiers(text: &str, default_region: Option<&str>) -> Vec<Mention
     found.domains();
     found.out.sort_by_key(|m| m.start);
     found.out
+}
+
+/// Identifiers the case already holds, found by loose patterns and kept only when their
+/// normalised value is one of `known` (international phone numbers in any punctuation,
+/// IBANs, plates, IMEIs). Overlaps are the caller's to settle.
+pub fn find_known_identifiers(
+    text: &str,
+    known: &HashMap<(MentionKind, String), EntityId>,
+) -> Vec<Mention> {
+    if known.is_empty() {
+        return Vec::new();
+    }
+    static PHONE: LazyLock<Regex> =
+        LazyLock::new(|| pattern(r"(?:\+|\b00)\d[\d \-./()]{4,18}\d\b"));
+    static IBAN_LIKE: LazyLock<Regex> =
+        LazyLock::new(|| pattern(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{1,6}){2,8}\b"));
+    static PLATE_LIKE: LazyLock<Regex> =
+        LazyLock::new(|| pattern(r"\b[A-Z0-9]{1,4}(?:[ -]?[A-Z0-9]{1,4}){1,3}\b"));
+    let mut finder = Finder {
+        text,
+        taken: Vec::new(),
+        out: Vec::new(),
+        offsets: CharOffsets::new(text),
+    };
+    let mut candidates: Vec<(MentionKind, std::ops::Range<usize>, String)> = Vec::new();
+    for m in PHONE.find_iter(text) {
+        let digits: String = m.as_str().chars().filter(char::is_ascii_digit).collect();
+        let digits = if m.as_str().starts_with("00") {
+            digits[2..].to_string()
+        } else {
+            digits
+        };
+        candidates.push((MentionKind::Phone, m.range(), format!("+{digits}")));
+    }
+    let compact = |s: &str| -> String {
+        s.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_uppercase()
+    };
+    for m in IBAN_LIKE.find_iter(text) {
+        candidates.push((MentionKind::Iban, m.range(), compact(m.as_str())));
+    }
+    for m in PLATE_LIKE.find_iter(text) {
+        let value = compact(m.as_str());
+        candidates.push((MentionKind::Plate, m.range(), value.clone()));
+        candidates.push((MentionKind::Imei, m.range(), value));
+    }
+    // Longest first, so "+999 712 345 678" is not taken as a shorter number inside it.
+    candidates.sort_by_key(|(_, r, _)| std::cmp::Reverse(r.len()));
+    for (kind, range, value) in candidates {
+        if known.contains_key(&(kind, value.clone())) {
+            finder.push(
+                kind,
+                (range.start, range.end),
+                value,
+                0.95,
+                "an identifier the case holds as an entity",
+            );
+        }
+    }
+    finder.out.sort_by_key(|m| m.start);
+    finder.out
 }
 
 struct Finder<'a> {
@@ -966,6 +1031,46 @@ mod tests {
         assert!(
             !found.iter().any(|(k, _)| *k == MentionKind::Domain),
             "{found:?}"
+        );
+    }
+
+    #[test]
+    fn identifiers_the_case_holds_are_found_outside_any_numbering_plan() {
+        let known: HashMap<(MentionKind, String), EntityId> = [
+            (
+                (MentionKind::Phone, "+999712345678".to_string()),
+                EntityId(1),
+            ),
+            (
+                (MentionKind::Iban, "ZZ17COPK1234567890".to_string()),
+                EntityId(2),
+            ),
+            ((MentionKind::Plate, "WM12ABC".to_string()), EntityId(3)),
+        ]
+        .into_iter()
+        .collect();
+        let text = "Called +999 712-345-678 and 00999712345678, paid into ZZ17 COPK 1234 567890 \
+                    from car WM12 ABC; not +999 712 345 679.";
+        // Outside every real plan and registry: the validated search finds neither the
+        // numbers nor the IBAN (the plate has the British format and is found either way).
+        let validated = find_identifiers(text, None);
+        assert!(
+            validated.iter().all(|m| m.kind == MentionKind::Plate),
+            "{validated:?}"
+        );
+        let found: Vec<(MentionKind, String)> = find_known_identifiers(text, &known)
+            .into_iter()
+            .map(|m| (m.kind, m.text))
+            .collect();
+        let found: Vec<(MentionKind, &str)> = found.iter().map(|(k, t)| (*k, t.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![
+                (MentionKind::Phone, "+999 712-345-678"),
+                (MentionKind::Phone, "00999712345678"),
+                (MentionKind::Iban, "ZZ17 COPK 1234 567890"),
+                (MentionKind::Plate, "WM12 ABC"),
+            ]
         );
     }
 

@@ -19,12 +19,12 @@ mod names;
 
 pub use component::{ExtractMentions, document_texts, known_names};
 
-pub use identifiers::find_identifiers;
+pub use identifiers::{find_identifiers, find_known_identifiers};
 pub use names::{KnownName, NameIndex, tag_candidates};
 
 use crate::model::EntityId;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What a mention is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -152,6 +152,10 @@ pub struct ExtractOptions {
     pub min_confidence: f64,
     /// Whether the tagger proposes names that match nothing in the case.
     pub propose_new_names: bool,
+    /// Identifiers the case holds as entities, by (kind, normalised value): found even
+    /// where no numbering plan or registry knows them (a foreign or reserved range, a
+    /// test IBAN), and named as their entity.
+    pub known_identifiers: HashMap<(MentionKind, String), EntityId>,
 }
 
 impl Default for ExtractOptions {
@@ -160,6 +164,7 @@ impl Default for ExtractOptions {
             default_region: None,
             min_confidence: 0.5,
             propose_new_names: true,
+            known_identifiers: HashMap::new(),
         }
     }
 }
@@ -168,6 +173,21 @@ impl Default for ExtractOptions {
 /// that do not overlap a mention already found. Sorted by position.
 pub fn extract_text(text: &str, known: &NameIndex, options: &ExtractOptions) -> Vec<Mention> {
     let mut found = find_identifiers(text, options.default_region.as_deref());
+    let known_ids = find_known_identifiers(text, &options.known_identifiers);
+    found.extend(
+        known_ids
+            .into_iter()
+            .filter(|m| !overlaps_any(m, &found))
+            .collect::<Vec<_>>(),
+    );
+    for m in &mut found {
+        if m.entity.is_none() {
+            m.entity = options
+                .known_identifiers
+                .get(&(m.kind, m.normalized.clone()))
+                .copied();
+        }
+    }
     let mut names = known.find(text);
     names.retain(|m| !overlaps_any(m, &found));
     found.extend(names);
