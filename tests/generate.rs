@@ -463,3 +463,38 @@ fn other_scenarios_generate() {
         assert!(summary.events > 1000);
     }
 }
+
+/// Documents planted by the generator and found again by `extract-mentions`: F1 ≥ 0.9 for
+/// identifiers (phones, plates, IBANs) and ≥ 0.8 for names of the case's people, scored by
+/// the same function as `copkit score` against the mentions recorded in the truth.
+#[test]
+fn generated_documents_are_scored_for_mention_extraction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("docs.copkit");
+    let mut opts = small(11);
+    opts.days = Some(30);
+    opts.documents = 60;
+    make(&path, &opts);
+    let mut case = Case::open(&path, actor(), "OP-TEST-GEN").unwrap();
+    let truth = generate::read_truth(&case).unwrap().unwrap();
+    assert_eq!(truth.documents.len(), 60);
+    assert!(truth.documents.iter().all(|d| d.mentions.len() >= 5));
+    let snap = case.snapshot().unwrap();
+    let component = analysis::find("extract-mentions").unwrap();
+    let output = component
+        .run(&snap, &Params::new(), &CancelToken::new(), &NoProgress)
+        .unwrap();
+    let score = generate::score::score_output(&output, &truth, &snap);
+    let Score::Mentions {
+        identifiers,
+        names,
+        kinds,
+        documents,
+    } = score
+    else {
+        panic!("not a mentions score: {score:?}")
+    };
+    assert_eq!(documents, 60);
+    assert!(identifiers.f1 >= 0.9, "{identifiers:?}\n{kinds:#?}");
+    assert!(names.f1 >= 0.8, "{names:?}\n{kinds:#?}");
+}

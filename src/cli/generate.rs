@@ -36,6 +36,11 @@ pub struct GenerateArgs {
     /// Also write the raw source files (CSV, FollowTheMoney JSON lines) into this folder.
     #[arg(long, value_name = "DIR")]
     pub sources_dir: Option<PathBuf>,
+    /// Also write this many documents (witness statements, surveillance logs) mentioning the
+    /// planted people, phones, vehicles and accounts, for `score --component
+    /// extract-mentions`.
+    #[arg(long, default_value_t = 0)]
+    pub documents: u32,
     #[command(flatten)]
     pub purpose: PurposeArg,
 }
@@ -75,6 +80,7 @@ pub(super) fn run_generate(args: GenerateArgs, actor: Actor) -> Result<ExitCode>
         people: args.people,
         days: args.days,
         sources_dir: args.sources_dir,
+        documents: args.documents,
     };
     let path = args.out;
     let job_path = path.clone();

@@ -144,6 +144,9 @@ pub struct GenerateOptions {
     pub days: Option<u32>,
     /// Also write the raw source files (CSV, FollowTheMoney JSON lines) here.
     pub sources_dir: Option<PathBuf>,
+    /// Documents (witness statements, surveillance logs) mentioning the planted people,
+    /// phones, vehicles and accounts, with each mention in the truth; none by default.
+    pub documents: u32,
 }
 
 impl GenerateOptions {
@@ -155,6 +158,7 @@ impl GenerateOptions {
             people: None,
             days: None,
             sources_dir: None,
+            documents: 0,
         }
     }
 }
@@ -167,6 +171,7 @@ pub(crate) struct Resolved {
     pub people: u32,
     pub days: u32,
     pub target_events: u64,
+    pub documents: u32,
 }
 
 impl Resolved {
@@ -184,6 +189,12 @@ impl Resolved {
                 "{days} days is out of range; use 21 to 3650"
             )));
         }
+        if opts.documents > 100_000 {
+            return Err(GenerateError::Invalid(format!(
+                "{} documents is out of range; use 0 to 100000",
+                opts.documents
+            )));
+        }
         // Events per person-day stay those of the preset when people or days change.
         let rate = e0 as f64 / (f64::from(p0) * f64::from(d0));
         let target_events = (rate * f64::from(people) * f64::from(days)).round() as u64;
@@ -193,6 +204,7 @@ impl Resolved {
             people,
             days,
             target_events,
+            documents: opts.documents,
         })
     }
 

@@ -108,8 +108,123 @@ pub enum Score {
         right_once: usize,
         meetings: usize,
     },
+    /// Output::Mentions against the mentions planted in the generated documents, per kind.
+    /// A proposal is right when it lies in a generated document, has the planted kind and
+    /// overlaps the planted span (and, for people, names the planted person or one of the
+    /// records-system duplicates of that person). Only the planted kinds are counted.
+    Mentions {
+        kinds: Vec<MentionKindScore>,
+        /// Phones, plates and IBANs together.
+        identifiers: MentionKindScore,
+        /// People known to the case.
+        names: MentionKindScore,
+        documents: usize,
+    },
     /// An output kind the truth says nothing about.
     NotScorable { output: String, reason: String },
+}
+
+/// Precision, recall and F1 of one kind of mention.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MentionKindScore {
+    pub kind: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub proposed: usize,
+    pub planted: usize,
+    pub true_positives: usize,
+}
+
+/// The kinds planted in generated documents.
+const PLANTED_KINDS: [&str; 6] = ["person", "phone", "plate", "iban", "date", "amount"];
+
+fn score_mentions(mentions: &[crate::analysis::mentions::LocatedMention], truth: &Truth) -> Score {
+    use std::collections::BTreeMap;
+    // Each person and the duplicate records of that person count as one.
+    let mut same_person: BTreeMap<EntityId, BTreeSet<EntityId>> = BTreeMap::new();
+    for d in &truth.duplicates {
+        same_person
+            .entry(d.original)
+            .or_default()
+            .insert(d.duplicate);
+        same_person
+            .entry(d.duplicate)
+            .or_default()
+            .insert(d.original);
+    }
+    let planted: BTreeMap<EntityId, &Vec<crate::generate::truth::PlantedMention>> = truth
+        .documents
+        .iter()
+        .map(|d| (d.document, &d.mentions))
+        .collect();
+    // (kind) → (proposed, planted, true positives)
+    let mut counts: BTreeMap<&str, (usize, usize, usize)> =
+        PLANTED_KINDS.iter().map(|k| (*k, (0, 0, 0))).collect();
+    for list in planted.values() {
+        for m in list.iter() {
+            if let Some(c) = counts.get_mut(m.kind.as_str()) {
+                c.1 += 1;
+            }
+        }
+    }
+    let mut found: BTreeSet<(EntityId, usize)> = BTreeSet::new();
+    for m in mentions {
+        let kind = m.mention.kind.key();
+        let Some(list) = planted.get(&m.document) else {
+            continue;
+        };
+        let Some(c) = counts.get_mut(kind) else {
+            continue;
+        };
+        c.0 += 1;
+        let hit = list.iter().enumerate().find(|(_, p)| {
+            p.kind == kind
+                && m.mention.start < p.end
+                && p.start < m.mention.end
+                && (kind != "person"
+                    || m.mention.entity.is_some_and(|e| {
+                        Some(e) == p.entity
+                            || p.entity
+                                .and_then(|pe| same_person.get(&pe))
+                                .is_some_and(|s| s.contains(&e))
+                    }))
+        });
+        if let Some((i, _)) = hit
+            && found.insert((m.document, i))
+        {
+            c.2 += 1;
+        }
+    }
+    let score = |kind: &str, (proposed, planted, tp): (usize, usize, usize)| {
+        let precision = ratio(tp, proposed);
+        let recall = ratio(tp, planted);
+        MentionKindScore {
+            kind: kind.to_string(),
+            precision,
+            recall,
+            f1: if precision + recall > 0.0 {
+                2.0 * precision * recall / (precision + recall)
+            } else {
+                0.0
+            },
+            proposed,
+            planted,
+            true_positives: tp,
+        }
+    };
+    let sum = |kinds: &[&str]| {
+        kinds.iter().fold((0, 0, 0), |acc, k| {
+            let c = counts.get(k).copied().unwrap_or((0, 0, 0));
+            (acc.0 + c.0, acc.1 + c.1, acc.2 + c.2)
+        })
+    };
+    Score::Mentions {
+        identifiers: score("identifiers", sum(&["phone", "plate", "iban"])),
+        names: score("names", sum(&["person"])),
+        kinds: counts.iter().map(|(k, c)| score(k, *c)).collect(),
+        documents: planted.len(),
+    }
 }
 
 /// Normalised mutual information of two labelings of the same items (arithmetic-mean
@@ -288,6 +403,7 @@ pub fn score_output(output: &Output, truth: &Truth, case: &CaseSnapshot) -> Scor
             }
         }
         Output::Alerts { alerts } => score_alerts(alerts, truth),
+        Output::Mentions { mentions } => score_mentions(mentions, truth),
         other => {
             let kind = serde_json::to_value(other)
                 .ok()

@@ -34,6 +34,27 @@ pub struct Truth {
     pub mule_chains: Vec<Vec<EntityId>>,
     /// Accounts receiving cash deposits structured just below the reporting threshold.
     pub structuring_accounts: Vec<EntityId>,
+    /// The generated documents and what each mentions (none unless asked for).
+    #[serde(default)]
+    pub documents: Vec<DocumentTruth>,
+}
+
+/// One generated document and the mentions planted in its text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocumentTruth {
+    pub document: EntityId,
+    pub mentions: Vec<PlantedMention>,
+}
+
+/// A mention written into a document: kind (as `MentionKind::key`), character offsets, the
+/// entity it names (people, phones, vehicles, accounts) and its normalised value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlantedMention {
+    pub kind: String,
+    pub start: usize,
+    pub end: usize,
+    pub entity: Option<EntityId>,
+    pub value: String,
 }
 
 /// One person of interest.

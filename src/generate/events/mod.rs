@@ -7,6 +7,7 @@
 //! share and the order they are written in.
 
 mod calls;
+mod documents;
 mod payments;
 mod register;
 mod reports;
@@ -350,10 +351,30 @@ pub(crate) fn write_case(
     )?;
     sources.push(source_truth(&applied, "informant NIGHTJAR", "E5", false));
 
+    // 8. Documents, when asked for.
+    let mut planted_documents = Vec::new();
+    if r.documents > 0 {
+        progress.report(Some(0.96), "documents");
+        let src = Src {
+            file: "seized_documents",
+            grading: grading("B", "2"),
+        };
+        let (applied, docs) = case.import_streamed(
+            batch("Statements and surveillance logs", &src.grading),
+            |w| -> Result<Vec<truth::DocumentTruth>, GenerateError> {
+                let out = documents::documents(w, &world, &src, &ids, r.documents)?;
+                add(w);
+                Ok(out)
+            },
+        )?;
+        sources.push(source_truth(&applied, "statements and logs", "B2", true));
+        planted_documents = docs;
+    }
+
     progress.report(Some(0.97), "indexing");
     case.restore_indexes()?;
 
-    let truth = build_truth(
+    let mut truth = build_truth(
         &world,
         &ids,
         provenance.clone(),
@@ -365,6 +386,7 @@ pub(crate) fn write_case(
         chains,
         structuring,
     );
+    truth.documents = planted_documents;
     case.set_ground_truth(
         truth::TRUTH_KEY,
         &serde_json::to_value(&truth).map_err(crate::store::StoreError::from)?,
@@ -493,6 +515,7 @@ fn build_truth(
         false_links,
         mule_chains,
         structuring_accounts,
+        documents: Vec::new(),
     }
 }
 
@@ -580,6 +603,7 @@ pub(super) mod testing {
             people: Some(people),
             days: Some(60),
             sources_dir: None,
+            documents: 0,
         };
         let r = Resolved::from(&opts).unwrap();
         let world = population::build(&r);
