@@ -1,0 +1,408 @@
+//! The chart as an SVG drawing, without the window: entities where the chart saved with the
+//! case put them (`layout::chart::SavedChartParts`), and the ones it never placed laid out
+//! around them by the force layout with the placed ones pinned, so a report drawn headless
+//! shows the chart the analyst arranged. Print theme (white page, dark ink), i2's link styles
+//! (confirmed solid, tentative dashed, unconfirmed dotted, arrows on directed links), events
+//! drawn as one grey line per pair of participants with their count, a colour per entity
+//! type and a legend. The SVG carries no namespace URL and no external reference, so it can
+//! sit inline in a self-contained HTML file.
+
+use super::html::escape;
+use crate::jobs::{CancelToken, NoProgress};
+use crate::layout::chart::{Algorithm, ChartLayout, SavedChartParts};
+use crate::layout::{ForceSettings, LayoutGraph};
+use crate::model::{Entity, EntityId, Event, Link, LinkStrength};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+/// Above this many entities the drawing keeps the best connected ones (and says so): a printed
+/// page cannot show more, and the SVG stays a few megabytes at most.
+pub const MAX_CHART_ENTITIES: usize = 3000;
+/// Labels drawn at most, best connected first; more would overprint each other on a page.
+const MAX_LABELS: usize = 80;
+/// The drawing's width in SVG units; the height follows the chart's shape.
+const WIDTH: f32 = 1000.0;
+/// Force layout iterations for entities the saved chart never placed.
+const LAYOUT_ITERATIONS: usize = 400;
+
+/// Colours for entity types, dark enough to print on white and distinct from each other.
+pub(super) const TYPE_COLOURS: &[&str] = &[
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+    "#7f7f7f", "#bcbd22", "#393b79", "#843c39",
+];
+
+/// What the chart drawing shows and how it was placed, for the report's method section.
+pub struct ChartDrawing {
+    pub svg: String,
+    pub drawn: usize,
+    pub left_out: usize,
+    /// Entities that had a position in the saved chart.
+    pub from_saved: usize,
+    /// Entities the report placed itself (force layout, saved ones pinned).
+    pub laid_out: usize,
+}
+
+/// Draws `entities` with the `links` and `events` among them. `saved` is the chart saved
+/// with the case, if any (its JSON).
+pub fn draw_chart(
+    entities: &[&Entity],
+    links: &[&Link],
+    events: &[&Event],
+    saved: Option<&str>,
+    title: &str,
+) -> ChartDrawing {
+    // Degree over links and events: which entities to keep and to label first.
+    let mut degree: HashMap<EntityId, usize> = HashMap::new();
+    for l in links {
+        *degree.entry(l.source).or_default() += 1;
+        *degree.entry(l.target).or_default() += 1;
+    }
+    for ev in events {
+        for p in &ev.participants {
+            *degree.entry(p.entity).or_default() += 1;
+        }
+    }
+    let mut order: Vec<&Entity> = entities.to_vec();
+    order.sort_by(|a, b| {
+        degree
+            .get(&b.id)
+            .unwrap_or(&0)
+            .cmp(degree.get(&a.id).unwrap_or(&0))
+            .then(a.id.cmp(&b.id))
+    });
+    let left_out = order.len().saturating_sub(MAX_CHART_ENTITIES);
+    order.truncate(MAX_CHART_ENTITIES);
+    let index: HashMap<EntityId, usize> = order.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+
+    // Lines: links as they are, events folded per pair of participants.
+    let shown_links: Vec<(usize, usize, &Link)> = links
+        .iter()
+        .filter_map(|l| Some((*index.get(&l.source)?, *index.get(&l.target)?, *l)))
+        .filter(|(a, b, _)| a != b)
+        .collect();
+    let mut event_pairs: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for ev in events {
+        let ends: Vec<usize> = ev
+            .participants
+            .iter()
+            .filter_map(|p| index.get(&p.entity).copied())
+            .collect();
+        if let [a, b, ..] = ends[..]
+            && a != b
+        {
+            *event_pairs.entry((a.min(b), a.max(b))).or_default() += 1;
+        }
+    }
+
+    let positions = place(&order, &shown_links, &event_pairs, saved);
+    let from_saved = positions.1;
+    let positions = positions.0;
+
+    // Fit the positions into the drawing, keeping their proportions.
+    let (mut min, mut max) = ([f32::MAX; 2], [f32::MIN; 2]);
+    for p in &positions {
+        for k in 0..2 {
+            min[k] = min[k].min(p[k]);
+            max[k] = max[k].max(p[k]);
+        }
+    }
+    if positions.is_empty() {
+        (min, max) = ([0.0; 2], [1.0; 2]);
+    }
+    let span = [(max[0] - min[0]).max(1.0), (max[1] - min[1]).max(1.0)];
+    let margin = 40.0;
+    let scale = (WIDTH - 2.0 * margin) / span[0];
+    let height = (span[1] * scale + 2.0 * margin).clamp(300.0, 1400.0);
+    let scale = scale.min((height - 2.0 * margin) / span[1]);
+    let at = |i: usize| -> (f32, f32) {
+        let p = positions[i];
+        (
+            margin + (p[0] - min[0]) * scale,
+            margin + (p[1] - min[1]) * scale,
+        )
+    };
+
+    let colours = type_colours(&order);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r##"<svg id="chart-svg" role="img" viewBox="0 0 {WIDTH:.0} {height:.0}" width="100%" font-family="sans-serif">
+<title>{}</title>
+<defs><marker id="chart-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker></defs>
+<rect width="100%" height="100%" fill="#ffffff"/>"##,
+        escape(title)
+    );
+    out.push_str("<g id=\"chart-events\" stroke=\"#b0b0b0\" fill=\"#777\" font-size=\"8\">\n");
+    for (&(a, b), &count) in &event_pairs {
+        let ((x1, y1), (x2, y2)) = (at(a), at(b));
+        let width = (1.0 + (count as f32).ln()).min(4.0);
+        let _ = writeln!(
+            out,
+            r#"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke-width="{width:.1}"/>"#
+        );
+        if count > 1 {
+            let _ = writeln!(
+                out,
+                r#"<text x="{:.1}" y="{:.1}" stroke="none" text-anchor="middle">×{count}</text>"#,
+                (x1 + x2) / 2.0,
+                (y1 + y2) / 2.0 - 2.0
+            );
+        }
+    }
+    out.push_str("</g>\n<g id=\"chart-links\" stroke=\"#444\" stroke-width=\"1.2\">\n");
+    for (a, b, l) in &shown_links {
+        let ((x1, y1), (x2, y2)) = (at(*a), at(*b));
+        let dash = match l.strength {
+            LinkStrength::Confirmed => "",
+            LinkStrength::Tentative => r#" stroke-dasharray="6 3""#,
+            LinkStrength::Unconfirmed => r#" stroke-dasharray="1.5 3""#,
+        };
+        let arrow = if l.directed {
+            r#" marker-end="url(#chart-arrow)""#
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            r#"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}"{dash}{arrow}><title>{} {} {} {}</title></line>"#,
+            l.id,
+            escape(&l.link_type),
+            l.source,
+            l.target
+        );
+    }
+    out.push_str("</g>\n<g id=\"chart-entities\" stroke=\"#ffffff\" stroke-width=\"1\">\n");
+    for (i, e) in order.iter().enumerate() {
+        let (x, y) = at(i);
+        let colour = colours.get(e.entity_type.as_str()).copied().unwrap_or("#7f7f7f");
+        let _ = writeln!(
+            out,
+            r#"<circle cx="{x:.1}" cy="{y:.1}" r="5" fill="{colour}"><title>{} {} ({})</title></circle>"#,
+            e.id,
+            escape(&e.label),
+            escape(&e.entity_type)
+        );
+    }
+    out.push_str("</g>\n<g id=\"chart-labels\" font-size=\"9\" fill=\"#111\">\n");
+    for (i, e) in order.iter().enumerate().take(MAX_LABELS) {
+        let (x, y) = at(i);
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
+            x + 7.0,
+            y + 3.0,
+            escape(&shorten(&e.label, 28))
+        );
+    }
+    out.push_str("</g>\n");
+    legend(&mut out, &order, &colours, height);
+    out.push_str("</svg>\n");
+    ChartDrawing {
+        svg: out,
+        drawn: order.len(),
+        left_out,
+        from_saved,
+        laid_out: order.len() - from_saved,
+    }
+}
+
+/// One colour per entity type, in name order, so a type keeps its colour across a report.
+pub(super) fn type_colours<'a>(entities: &[&'a Entity]) -> BTreeMap<&'a str, &'static str> {
+    let mut types: Vec<&str> = entities.iter().map(|e| e.entity_type.as_str()).collect();
+    types.sort_unstable();
+    types.dedup();
+    types
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| (t, TYPE_COLOURS[i % TYPE_COLOURS.len()]))
+        .collect()
+}
+
+/// The legend in the lower left corner: entity types with their counts, then the line styles.
+fn legend(out: &mut String, order: &[&Entity], colours: &BTreeMap<&str, &str>, height: f32) {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in order {
+        *counts.entry(e.entity_type.as_str()).or_default() += 1;
+    }
+    let lines = [
+        ("confirmed link", ""),
+        ("tentative link", r#" stroke-dasharray="6 3""#),
+        ("unconfirmed link", r#" stroke-dasharray="1.5 3""#),
+    ];
+    let rows = counts.len() + lines.len() + 1;
+    let top = height - 14.0 * rows as f32 - 12.0;
+    let _ = writeln!(
+        out,
+        r##"<g id="chart-legend" font-size="9" fill="#111"><rect x="6" y="{:.1}" width="170" height="{:.1}" fill="#ffffff" fill-opacity="0.9" stroke="#999"/>"##,
+        top - 8.0,
+        14.0 * rows as f32 + 12.0
+    );
+    let mut y = top + 4.0;
+    for (t, n) in &counts {
+        let colour = colours.get(t).copied().unwrap_or("#7f7f7f");
+        let _ = writeln!(
+            out,
+            r#"<circle cx="16" cy="{y:.1}" r="4" fill="{colour}"/><text x="26" y="{:.1}">{} ({n})</text>"#,
+            y + 3.0,
+            escape(t)
+        );
+        y += 14.0;
+    }
+    for (name, dash) in lines {
+        let _ = writeln!(
+            out,
+            r##"<line x1="10" y1="{y:.1}" x2="22" y2="{y:.1}" stroke="#444" stroke-width="1.2"{dash}/><text x="26" y="{:.1}">{name}</text>"##,
+            y + 3.0
+        );
+        y += 14.0;
+    }
+    let _ = writeln!(
+        out,
+        r##"<line x1="10" y1="{y:.1}" x2="22" y2="{y:.1}" stroke="#b0b0b0" stroke-width="2"/><text x="26" y="{:.1}">events between two (×count)</text></g>"##,
+        y + 3.0
+    );
+}
+
+/// Positions for `order`: the saved ones, and a force layout (saved ones pinned) for the
+/// rest. Returns the positions and how many came from the saved chart.
+fn place(
+    order: &[&Entity],
+    links: &[(usize, usize, &Link)],
+    event_pairs: &BTreeMap<(usize, usize), usize>,
+    saved: Option<&str>,
+) -> (Vec<[f32; 2]>, usize) {
+    // A saved chart that cannot be read is ignored: the drawing is then laid out whole, and
+    // the method section says how many positions came from the saved chart.
+    let saved = saved
+        .and_then(|json| SavedChartParts::parse(json).ok())
+        .map(|p| p.position_map())
+        .unwrap_or_default();
+    let fresh = crate::layout::starting_positions(order.len(), None);
+    let start: Vec<[f32; 2]> = order
+        .iter()
+        .enumerate()
+        .map(|(i, e)| saved.get(&e.id).copied().unwrap_or(fresh[i]))
+        .collect();
+    let pinned: Vec<bool> = order.iter().map(|e| saved.contains_key(&e.id)).collect();
+    let from_saved = pinned.iter().filter(|p| **p).count();
+    if from_saved == order.len() {
+        return (start, from_saved);
+    }
+    let mut edges: Vec<(u32, u32)> = links.iter().map(|(a, b, _)| (*a as u32, *b as u32)).collect();
+    edges.extend(event_pairs.keys().map(|&(a, b)| (a as u32, b as u32)));
+    let directed = vec![false; edges.len()];
+    let graph = LayoutGraph {
+        node_count: order.len(),
+        edges,
+    };
+    let layout = ChartLayout {
+        algorithm: Algorithm::Force,
+        settings: ForceSettings::default(),
+        graph,
+        directed,
+        nodes: (0..order.len() as u32).collect(),
+        start: start.clone(),
+        pinned,
+        groups: vec![0; order.len()],
+        iterations: LAYOUT_ITERATIONS,
+    };
+    // The token is never cancelled, so the layout runs to its end; were it to fail anyway the
+    // starting positions (saved ones, then a spiral) still give a readable drawing.
+    let placed = layout
+        .run(&CancelToken::new(), &NoProgress, &|_| {})
+        .unwrap_or(start);
+    (placed, from_saved)
+}
+
+/// `text` cut to `max` characters with an ellipsis.
+pub(super) fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LinkId, Provenance};
+
+    fn entity(id: i64, kind: &str, label: &str) -> Entity {
+        Entity {
+            id: EntityId(id),
+            entity_type: kind.into(),
+            label: label.into(),
+            source_id: None,
+            category: None,
+            restricted: false,
+            provenance: Provenance::manual(),
+            grading: None,
+            attributes: Vec::new(),
+            review_date: None,
+            notes: Vec::new(),
+        }
+    }
+
+    fn link(id: i64, a: i64, b: i64, strength: LinkStrength) -> Link {
+        Link {
+            id: LinkId(id),
+            link_type: "knows".into(),
+            source: EntityId(a),
+            target: EntityId(b),
+            directed: true,
+            strength,
+            weight: None,
+            label: None,
+            source_id: None,
+            restricted: false,
+            provenance: Provenance::manual(),
+            grading: None,
+            attributes: Vec::new(),
+            review_date: None,
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn saved_positions_are_kept_and_the_rest_is_laid_out() {
+        let (a, b, c) = (
+            entity(1, "Person", "Alice <A&B>"),
+            entity(2, "Phone", "+44 1"),
+            entity(3, "Person", "Carol"),
+        );
+        let l1 = link(1, 1, 2, LinkStrength::Tentative);
+        let l2 = link(2, 3, 2, LinkStrength::Confirmed);
+        let saved = r#"{"positions":[[1,0.0,0.0],[2,100.0,50.0]]}"#;
+        let d = draw_chart(&[&a, &b, &c], &[&l1, &l2], &[], Some(saved), "Op <X>");
+        assert_eq!((d.drawn, d.from_saved, d.laid_out, d.left_out), (3, 2, 1, 0));
+        assert!(d.svg.starts_with("<svg id=\"chart-svg\""));
+        assert!(d.svg.contains("Alice &lt;A&amp;B&gt;"), "labels are escaped");
+        assert!(d.svg.contains("stroke-dasharray=\"6 3\""), "tentative is dashed");
+        assert!(d.svg.contains("marker-end"), "directed links have arrows");
+        assert!(d.svg.contains("Person (2)") && d.svg.contains("Phone (1)"));
+        assert!(!d.svg.contains("http"), "no namespace URL or reference");
+        // The saved ones keep their relative places: Alice left of and above the phone.
+        let cx = |id: &str| -> (f32, f32) {
+            let at = d.svg.find(&format!("<title>{id} ")).unwrap();
+            let head = &d.svg[..at];
+            let circle = &head[head.rfind("<circle").unwrap()..];
+            let num = |k: &str| -> f32 {
+                let s = &circle[circle.find(k).unwrap() + k.len()..];
+                s[..s.find('"').unwrap()].parse().unwrap()
+            };
+            (num("cx=\""), num("cy=\""))
+        };
+        let (pa, pb) = (cx("E1"), cx("E2"));
+        assert!(pa.0 < pb.0 && pa.1 < pb.1, "{pa:?} {pb:?}");
+    }
+
+    #[test]
+    fn an_empty_or_unreadable_chart_still_draws() {
+        let d = draw_chart(&[], &[], &[], Some("not json"), "empty");
+        assert_eq!(d.drawn, 0);
+        assert!(d.svg.ends_with("</svg>\n"));
+    }
+}
