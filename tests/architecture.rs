@@ -23,7 +23,10 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("analysis", &["model", "store", "jobs"]),
     ("io", &["model", "store", "jobs"]),
     ("generate", &["model", "store", "jobs", "analysis"]),
-    ("report", &["model", "store", "jobs", "analysis", "layout", "io"]),
+    (
+        "report",
+        &["model", "store", "jobs", "analysis", "layout", "io"],
+    ),
     (
         "ui",
         &[
@@ -39,8 +42,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
-            "model", "store", "jobs", "analysis", "layout", "io", "generate", "report", "ui",
-            "app",
+            "model", "store", "jobs", "analysis", "layout", "io", "generate", "report", "ui", "app",
         ],
     ),
 ];

@@ -67,7 +67,7 @@ fn manifest_of(out: &Path) -> PathBuf {
 }
 
 /// The text between `<div class="sheet" id="sheet-ID">` and the next sheet or section end.
-fn sheet_of<'a>(html: &'a str, id: EntityId) -> &'a str {
+fn sheet_of(html: &str, id: EntityId) -> &str {
     let start = html
         .find(&format!("id=\"sheet-{id}\""))
         .unwrap_or_else(|| panic!("no entity sheet for {id}"));
@@ -140,10 +140,16 @@ fn a_report_of_the_demo_case_is_one_self_contained_file_with_every_part() {
 
     // One file (and its manifest), nothing left under a temporary name.
     let after = std::fs::read_dir(dir.path()).unwrap().count();
-    assert_eq!(after, before + 2, "the report and its manifest, nothing else");
+    assert_eq!(
+        after,
+        before + 2,
+        "the report and its manifest, nothing else"
+    );
     let html = std::fs::read_to_string(&out).unwrap();
     let lower = html.to_ascii_lowercase();
-    for reference in ["http", "https", "file:", " src=", " href=", "url(", "@import"] {
+    for reference in [
+        "http", "https", "file:", " src=", " href=", "url(", "@import",
+    ] {
         assert!(!lower.contains(reference), "the report holds '{reference}'");
     }
     parses_as_html(&out);
@@ -220,7 +226,10 @@ fn a_report_of_the_demo_case_is_one_self_contained_file_with_every_part() {
     assert_eq!(details["outputs"][0][1], sha256_file(&out));
     // The appendix names the audit head the disclosure follows.
     let head_before = &records[records.len() - 2].hash;
-    assert!(html.contains(head_before.as_str()), "the audit head in the appendix");
+    assert!(
+        html.contains(head_before.as_str()),
+        "the audit head in the appendix"
+    );
 }
 
 #[test]
@@ -257,9 +266,15 @@ fn a_nodissem_item_blocks_the_report_until_overridden() {
 
     req.override_reason = Some("authorised by the SIO for the prosecutor".into());
     let outcome = write_report(&mut case, &req, &CancelToken::new(), &NoProgress).unwrap();
-    assert_eq!(outcome.marking, "NODISSEM", "the strictest code is proposed");
+    assert_eq!(
+        outcome.marking, "NODISSEM",
+        "the strictest code is proposed"
+    );
     let html = std::fs::read_to_string(&out).unwrap();
-    assert!(html.contains("authorised by the SIO"), "the override is in the report");
+    assert!(
+        html.contains("authorised by the SIO"),
+        "the override is in the report"
+    );
     let m = &outcome.export.manifest;
     assert_eq!(
         m.dissemination_override.as_deref(),
@@ -337,7 +352,10 @@ fn copkit_report_writes_the_report_and_refuses_bad_arguments() {
     let text = output_text(&run);
     assert!(text.contains("marking OFFICIAL-SENSITIVE"), "{text}");
     let html = std::fs::read_to_string(&out).unwrap();
-    assert!(html.contains("id=\"method\""), "the full template has the method");
+    assert!(
+        html.contains("id=\"method\""),
+        "the full template has the method"
+    );
     assert!(html.contains("id=\"analysis-louvain\""));
     assert!(html.contains("OFFICIAL-SENSITIVE"));
     assert!(!html.to_ascii_lowercase().contains("http"));

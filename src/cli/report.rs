@@ -102,7 +102,9 @@ pub fn run(args: ReportArgs, actor: Actor) -> Result<ExitCode> {
     let case_path = args.case.clone();
     let outcome = super::progress::run_job("report", move |cancel, progress| {
         let mut case = Case::open(&case_path, actor, &purpose).map_err(JobError::failed)?;
-        Ok(crate::report::write_report(&mut case, &req, cancel, progress))
+        Ok(crate::report::write_report(
+            &mut case, &req, cancel, progress,
+        ))
     })
     .map_err(anyhow::Error::msg)?;
     let outcome = match outcome {

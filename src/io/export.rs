@@ -545,9 +545,8 @@ pub fn export(
     cancel: &CancelToken,
     progress: &dyn Progress,
 ) -> Result<ExportReport, IoError> {
-    let writer = |out: &Path, snap: &CaseSnapshot, sel: &Selection<'_>| {
-        write_format(req, out, snap, sel)
-    };
+    let writer =
+        |out: &Path, snap: &CaseSnapshot, sel: &Selection<'_>| write_format(req, out, snap, sel);
     export_with(case, req, None, &writer, cancel, progress)
 }
 
@@ -830,8 +829,7 @@ fn write_format(
         ExportFormat::Report => {
             return Err(IoError::Refused {
                 path: req.out.clone(),
-                reason: "a case report is written by `copkit report`, not as a data export"
-                    .into(),
+                reason: "a case report is written by `copkit report`, not as a data export".into(),
             });
         }
     };

@@ -22,6 +22,8 @@ pub const MAX_CHART_ENTITIES: usize = 3000;
 const MAX_LABELS: usize = 80;
 /// The drawing's width in SVG units; the height follows the chart's shape.
 const WIDTH: f32 = 1000.0;
+/// The legend's column on the right, beside the chart rather than over it.
+const LEGEND_X: f32 = 830.0;
 /// Force layout iterations for entities the saved chart never placed.
 const LAYOUT_ITERATIONS: usize = 400;
 
@@ -72,7 +74,8 @@ pub fn draw_chart(
     });
     let left_out = order.len().saturating_sub(MAX_CHART_ENTITIES);
     order.truncate(MAX_CHART_ENTITIES);
-    let index: HashMap<EntityId, usize> = order.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+    let index: HashMap<EntityId, usize> =
+        order.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
 
     // Lines: links as they are, events folded per pair of participants.
     let shown_links: Vec<(usize, usize, &Link)> = links
@@ -111,7 +114,7 @@ pub fn draw_chart(
     }
     let span = [(max[0] - min[0]).max(1.0), (max[1] - min[1]).max(1.0)];
     let margin = 40.0;
-    let scale = (WIDTH - 2.0 * margin) / span[0];
+    let scale = (LEGEND_X - 2.0 * margin) / span[0];
     let height = (span[1] * scale + 2.0 * margin).clamp(300.0, 1400.0);
     let scale = scale.min((height - 2.0 * margin) / span[1]);
     let at = |i: usize| -> (f32, f32) {
@@ -174,7 +177,10 @@ pub fn draw_chart(
     out.push_str("</g>\n<g id=\"chart-entities\" stroke=\"#ffffff\" stroke-width=\"1\">\n");
     for (i, e) in order.iter().enumerate() {
         let (x, y) = at(i);
-        let colour = colours.get(e.entity_type.as_str()).copied().unwrap_or("#7f7f7f");
+        let colour = colours
+            .get(e.entity_type.as_str())
+            .copied()
+            .unwrap_or("#7f7f7f");
         let _ = writeln!(
             out,
             r#"<circle cx="{x:.1}" cy="{y:.1}" r="5" fill="{colour}"><title>{} {} ({})</title></circle>"#,
@@ -183,16 +189,36 @@ pub fn draw_chart(
             escape(&e.entity_type)
         );
     }
-    out.push_str("</g>\n<g id=\"chart-labels\" font-size=\"9\" fill=\"#111\">\n");
-    for (i, e) in order.iter().enumerate().take(MAX_LABELS) {
+    // A white halo under each label keeps it legible over lines when printed.
+    out.push_str("</g>\n<g id=\"chart-labels\" font-size=\"9\" fill=\"#111\" stroke=\"#ffffff\" stroke-width=\"2.5\" paint-order=\"stroke\">\n");
+    // Labels best connected first, each right of its node (or left, near the legend), and
+    // only where it overprints no label already placed.
+    let mut placed: Vec<[f32; 4]> = Vec::new();
+    for (i, e) in order.iter().enumerate() {
+        if placed.len() >= MAX_LABELS {
+            break;
+        }
         let (x, y) = at(i);
-        let _ = writeln!(
-            out,
-            r#"<text x="{:.1}" y="{:.1}">{}</text>"#,
-            x + 7.0,
-            y + 3.0,
-            escape(&shorten(&e.label, 28))
-        );
+        let text = shorten(&e.label, 28);
+        let w = 5.6 * text.chars().count() as f32;
+        let candidates = [(x + 7.0, "start", x + 7.0), (x - 7.0, "end", x - 7.0 - w)];
+        let free = candidates.into_iter().find(|&(_, _, left)| {
+            let b = [left, y - 7.0, left + w, y + 4.0];
+            b[0] >= 0.0
+                && b[2] <= LEGEND_X
+                && !placed
+                    .iter()
+                    .any(|p| b[0] < p[2] && p[0] < b[2] && b[1] < p[3] && p[1] < b[3])
+        });
+        if let Some((tx, anchor, left)) = free {
+            placed.push([left, y - 7.0, left + w, y + 4.0]);
+            let _ = writeln!(
+                out,
+                r#"<text x="{tx:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
+                y + 3.0,
+                escape(&text)
+            );
+        }
     }
     out.push_str("</g>\n");
     legend(&mut out, &order, &colours, height);
@@ -230,10 +256,10 @@ fn legend(out: &mut String, order: &[&Entity], colours: &BTreeMap<&str, &str>, h
         ("unconfirmed link", r#" stroke-dasharray="1.5 3""#),
     ];
     let rows = counts.len() + lines.len() + 1;
-    let top = height - 14.0 * rows as f32 - 12.0;
+    let top = (height - 14.0 * rows as f32 - 12.0).min(30.0);
     let _ = writeln!(
         out,
-        r##"<g id="chart-legend" font-size="9" fill="#111"><rect x="6" y="{:.1}" width="170" height="{:.1}" fill="#ffffff" fill-opacity="0.9" stroke="#999"/>"##,
+        r##"<g id="chart-legend" font-size="9" fill="#111"><rect x="{LEGEND_X}" y="{:.1}" width="168" height="{:.1}" fill="#ffffff" fill-opacity="0.9" stroke="#999"/>"##,
         top - 8.0,
         14.0 * rows as f32 + 12.0
     );
@@ -242,7 +268,9 @@ fn legend(out: &mut String, order: &[&Entity], colours: &BTreeMap<&str, &str>, h
         let colour = colours.get(t).copied().unwrap_or("#7f7f7f");
         let _ = writeln!(
             out,
-            r#"<circle cx="16" cy="{y:.1}" r="4" fill="{colour}"/><text x="26" y="{:.1}">{} ({n})</text>"#,
+            r#"<circle cx="{:.1}" cy="{y:.1}" r="4" fill="{colour}"/><text x="{:.1}" y="{:.1}">{} ({n})</text>"#,
+            LEGEND_X + 10.0,
+            LEGEND_X + 20.0,
             y + 3.0,
             escape(t)
         );
@@ -251,14 +279,20 @@ fn legend(out: &mut String, order: &[&Entity], colours: &BTreeMap<&str, &str>, h
     for (name, dash) in lines {
         let _ = writeln!(
             out,
-            r##"<line x1="10" y1="{y:.1}" x2="22" y2="{y:.1}" stroke="#444" stroke-width="1.2"{dash}/><text x="26" y="{:.1}">{name}</text>"##,
+            r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#444" stroke-width="1.2"{dash}/><text x="{:.1}" y="{:.1}">{name}</text>"##,
+            LEGEND_X + 4.0,
+            LEGEND_X + 16.0,
+            LEGEND_X + 20.0,
             y + 3.0
         );
         y += 14.0;
     }
     let _ = writeln!(
         out,
-        r##"<line x1="10" y1="{y:.1}" x2="22" y2="{y:.1}" stroke="#b0b0b0" stroke-width="2"/><text x="26" y="{:.1}">events between two (×count)</text></g>"##,
+        r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#b0b0b0" stroke-width="2"/><text x="{:.1}" y="{:.1}">events between two (×count)</text></g>"##,
+        LEGEND_X + 4.0,
+        LEGEND_X + 16.0,
+        LEGEND_X + 20.0,
         y + 3.0
     );
 }
@@ -288,7 +322,10 @@ fn place(
     if from_saved == order.len() {
         return (start, from_saved);
     }
-    let mut edges: Vec<(u32, u32)> = links.iter().map(|(a, b, _)| (*a as u32, *b as u32)).collect();
+    let mut edges: Vec<(u32, u32)> = links
+        .iter()
+        .map(|(a, b, _)| (*a as u32, *b as u32))
+        .collect();
     edges.extend(event_pairs.keys().map(|&(a, b)| (a as u32, b as u32)));
     let directed = vec![false; edges.len()];
     let graph = LayoutGraph {
@@ -377,10 +414,19 @@ mod tests {
         let l2 = link(2, 3, 2, LinkStrength::Confirmed);
         let saved = r#"{"positions":[[1,0.0,0.0],[2,100.0,50.0]]}"#;
         let d = draw_chart(&[&a, &b, &c], &[&l1, &l2], &[], Some(saved), "Op <X>");
-        assert_eq!((d.drawn, d.from_saved, d.laid_out, d.left_out), (3, 2, 1, 0));
+        assert_eq!(
+            (d.drawn, d.from_saved, d.laid_out, d.left_out),
+            (3, 2, 1, 0)
+        );
         assert!(d.svg.starts_with("<svg id=\"chart-svg\""));
-        assert!(d.svg.contains("Alice &lt;A&amp;B&gt;"), "labels are escaped");
-        assert!(d.svg.contains("stroke-dasharray=\"6 3\""), "tentative is dashed");
+        assert!(
+            d.svg.contains("Alice &lt;A&amp;B&gt;"),
+            "labels are escaped"
+        );
+        assert!(
+            d.svg.contains("stroke-dasharray=\"6 3\""),
+            "tentative is dashed"
+        );
         assert!(d.svg.contains("marker-end"), "directed links have arrows");
         assert!(d.svg.contains("Person (2)") && d.svg.contains("Phone (1)"));
         assert!(!d.svg.contains("http"), "no namespace URL or reference");

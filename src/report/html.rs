@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn escaping_covers_markup_and_breaks_url_schemes() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
         let url = escape("see https://example.org and FILE:///etc/passwd or http://x");
         assert!(!url.to_ascii_lowercase().contains("https:"), "{url}");
         assert!(!url.to_ascii_lowercase().contains("http:"), "{url}");

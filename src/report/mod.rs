@@ -179,9 +179,7 @@ pub enum ReportError {
     Io(#[from] IoError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(
-        "no analysis component called '{0}'; `copkit analyze --list` shows the components"
-    )]
+    #[error("no analysis component called '{0}'; `copkit analyze --list` shows the components")]
     UnknownComponent(String),
     #[error("the analysis '{spec}' cannot run: {reason}; write it as NAME or NAME:key=value")]
     BadAnalysis { spec: String, reason: String },
@@ -401,9 +399,9 @@ fn build(ctx: &Context<'_>, snap: &CaseSnapshot, sel: &Selection<'_>) -> Built {
                         d.left_out, d.drawn
                     ));
                 }
-                let _ = write!(
+                let _ = writeln!(
                     body,
-                    "<section class=\"page\" id=\"chart\"><h2>Chart</h2><figure>{}<figcaption>{} entities, {} links and {} events of the report. Placed by the chart saved with the case: {}; laid out for the report (force layout, the saved ones fixed): {}. Every item's source and grading are in the entity sheets and tables below. <span class=\"source\">Source: {}.</span></figcaption></figure></section>\n",
+                    "<section class=\"page\" id=\"chart\"><h2>Chart</h2><figure>{}<figcaption>{} entities, {} links and {} events of the report. Placed by the chart saved with the case: {}; laid out for the report (force layout, the saved ones fixed): {}. Every item's source and grading are in the entity sheets and tables below. <span class=\"source\">Source: {}.</span></figcaption></figure></section>",
                     d.svg,
                     d.drawn,
                     sel.links.len(),
@@ -428,9 +426,9 @@ fn build(ctx: &Context<'_>, snap: &CaseSnapshot, sel: &Selection<'_>) -> Built {
                     ),
                     _ => "no events".into(),
                 };
-                let _ = write!(
+                let _ = writeln!(
                     body,
-                    "<section class=\"page\" id=\"timeline\"><h2>Timeline</h2><figure>{}<figcaption>{} events {span} (UTC), counted per {}; one line per entity of the entity sheets (at most {}), a tick per event it takes part in. <span class=\"source\">Source: {}.</span></figcaption></figure></section>\n",
+                    "<section class=\"page\" id=\"timeline\"><h2>Timeline</h2><figure>{}<figcaption>{} events {span} (UTC), counted per {}; one line per entity of the entity sheets (at most {}), a tick per event it takes part in. <span class=\"source\">Source: {}.</span></figcaption></figure></section>",
                     d.svg,
                     sel.events.len(),
                     d.bin_name,
@@ -579,7 +577,9 @@ fn cover(
         ctx.layout.name
     );
     let marking_note = match (req.marking.as_deref(), proposed) {
-        (Some(_), Some(p)) => format!("set by the author; strictest handling code in the content: {p}"),
+        (Some(_), Some(p)) => {
+            format!("set by the author; strictest handling code in the content: {p}")
+        }
         (Some(_), None) => "set by the author; the content carries no handling code".into(),
         (None, Some(_)) => "proposed: the strictest handling code in the content".into(),
         (None, None) => "the content carries no handling code".into(),
@@ -663,7 +663,10 @@ fn summary(
         ),
         _ => "no events".into(),
     };
-    let _ = writeln!(body, "<h3>Time span</h3>\n<p class=\"statement\">Events {span}. <span class=\"source\">Source: the events' times as imported (UTC).</span></p>");
+    let _ = writeln!(
+        body,
+        "<h3>Time span</h3>\n<p class=\"statement\">Events {span}. <span class=\"source\">Source: the events' times as imported (UTC).</span></p>"
+    );
     // The sources the report's items came from, with the hash recorded at import.
     let used: HashSet<i64> = sel
         .entities
@@ -688,7 +691,10 @@ fn summary(
                 escape(&b.kind),
                 escape(&b.description),
                 escape(b.source_path.as_deref().unwrap_or("-")),
-                format!("<code>{}</code>", escape(b.source_sha256.as_deref().unwrap_or("-"))),
+                format!(
+                    "<code>{}</code>",
+                    escape(b.source_sha256.as_deref().unwrap_or("-"))
+                ),
                 escape(&b.created_utc),
                 escape(&b.actor),
             ]
@@ -697,7 +703,15 @@ fn summary(
     body.push_str("<h3>Sources</h3>\n<p class=\"note\">Every import batch an item of the report came from, with the SHA-256 of the source file recorded when it was imported (`copkit verify-sources` checks it again).</p>\n");
     body.push_str(&table(
         "sources",
-        &["batch", "kind", "description", "source file", "SHA-256", "imported (UTC)", "by"],
+        &[
+            "batch",
+            "kind",
+            "description",
+            "source file",
+            "SHA-256",
+            "imported (UTC)",
+            "by",
+        ],
         &rows,
     ));
     let _ = snap;
@@ -796,8 +810,17 @@ fn sheet(
         &rows,
     ));
     if links.len() > max {
-        let _ = writeln!(body, "<p class=\"note\">{} more links not listed (limit of the {} template).</p>", links.len() - max, ctx.layout.name);
-        not_included.push(format!("{} links of {} beyond the sheet's limit", links.len() - max, e.id));
+        let _ = writeln!(
+            body,
+            "<p class=\"note\">{} more links not listed (limit of the {} template).</p>",
+            links.len() - max,
+            ctx.layout.name
+        );
+        not_included.push(format!(
+            "{} links of {} beyond the sheet's limit",
+            links.len() - max,
+            e.id
+        ));
     }
     let mut events: Vec<_> = sel
         .events
@@ -833,8 +856,17 @@ fn sheet(
         &rows,
     ));
     if events.len() > max {
-        let _ = writeln!(body, "<p class=\"note\">{} more events not listed (limit of the {} template).</p>", events.len() - max, ctx.layout.name);
-        not_included.push(format!("{} events of {} beyond the sheet's limit", events.len() - max, e.id));
+        let _ = writeln!(
+            body,
+            "<p class=\"note\">{} more events not listed (limit of the {} template).</p>",
+            events.len() - max,
+            ctx.layout.name
+        );
+        not_included.push(format!(
+            "{} events of {} beyond the sheet's limit",
+            events.len() - max,
+            e.id
+        ));
     }
     if !e.notes.is_empty() {
         let rows: Vec<Vec<String>> = e
@@ -855,7 +887,11 @@ fn sheet(
             })
             .collect();
         body.push_str("<h4>Notes</h4>\n");
-        body.push_str(&table("notes", &["note", "text", "source", "grading"], &rows));
+        body.push_str(&table(
+            "notes",
+            &["note", "text", "source", "grading"],
+            &rows,
+        ));
     }
     body.push_str("</div>\n");
 }
@@ -940,9 +976,22 @@ fn analysis_section(
                     .iter()
                     .take(max)
                     .map(|(g, members)| {
-                        let names = members.iter().take(12).map(|e| who(*e)).collect::<Vec<_>>().join("; ");
-                        let more = if members.len() > 12 { format!("; and {} more", members.len() - 12) } else { String::new() };
-                        vec![g.to_string(), members.len().to_string(), format!("{names}{more}")]
+                        let names = members
+                            .iter()
+                            .take(12)
+                            .map(|e| who(*e))
+                            .collect::<Vec<_>>()
+                            .join("; ");
+                        let more = if members.len() > 12 {
+                            format!("; and {} more", members.len() - 12)
+                        } else {
+                            String::new()
+                        };
+                        vec![
+                            g.to_string(),
+                            members.len().to_string(),
+                            format!("{names}{more}"),
+                        ]
                     })
                     .collect();
                 body.push_str(&table("analysis", &["group", "size", "members"], &cells));
@@ -963,12 +1012,20 @@ fn analysis_section(
                         vec![
                             (i + 1).to_string(),
                             format!("{}", p.cost),
-                            p.entities.iter().map(|e| who(*e)).collect::<Vec<_>>().join(" → "),
+                            p.entities
+                                .iter()
+                                .map(|e| who(*e))
+                                .collect::<Vec<_>>()
+                                .join(" → "),
                             escape(&grade_text(p.weakest_grade.as_ref())),
                         ]
                     })
                     .collect();
-                body.push_str(&table("analysis", &["path", "cost", "entities", "weakest grading"], &cells));
+                body.push_str(&table(
+                    "analysis",
+                    &["path", "cost", "entities", "weakest grading"],
+                    &cells,
+                ));
             }
             Output::Alerts { alerts } => {
                 let mut alerts: Vec<_> = alerts.iter().collect();
@@ -986,7 +1043,11 @@ fn analysis_section(
                     .map(|a| {
                         vec![
                             escape(&a.kind),
-                            a.entities.iter().map(|e| who(*e)).collect::<Vec<_>>().join("; "),
+                            a.entities
+                                .iter()
+                                .map(|e| who(*e))
+                                .collect::<Vec<_>>()
+                                .join("; "),
                             timeline::date_label(a.start_ms, 1),
                             timeline::date_label(a.end_ms, 1),
                             format!("{:.3}", a.score),
@@ -994,7 +1055,11 @@ fn analysis_section(
                         ]
                     })
                     .collect();
-                body.push_str(&table("analysis", &["kind", "entities", "from", "to", "score", "description"], &cells));
+                body.push_str(&table(
+                    "analysis",
+                    &["kind", "entities", "from", "to", "score", "description"],
+                    &cells,
+                ));
             }
             Output::MergeProposals { proposals } => {
                 let cells: Vec<Vec<String>> = proposals
@@ -1016,13 +1081,24 @@ fn analysis_section(
                         ]
                     })
                     .collect();
-                body.push_str(&table("analysis", &["keep", "duplicate", "score", "why"], &cells));
+                body.push_str(&table(
+                    "analysis",
+                    &["keep", "duplicate", "score", "why"],
+                    &cells,
+                ));
             }
             Output::Subgraph { entities, links } => {
-                let inside: Vec<&EntityId> = entities.iter().filter(|e| shown.contains(e)).collect();
+                let inside: Vec<&EntityId> =
+                    entities.iter().filter(|e| shown.contains(e)).collect();
                 dropped = entities.len() - inside.len();
-                let _ = writeln!(body, "<p>{} entities and {} links.</p>", inside.len(), links.len());
-                let cells: Vec<Vec<String>> = inside.iter().take(max).map(|e| vec![who(**e)]).collect();
+                let _ = writeln!(
+                    body,
+                    "<p>{} entities and {} links.</p>",
+                    inside.len(),
+                    links.len()
+                );
+                let cells: Vec<Vec<String>> =
+                    inside.iter().take(max).map(|e| vec![who(**e)]).collect();
                 body.push_str(&table("analysis", &["entity"], &cells));
             }
             Output::Histogram { bin_ms, bins } => {
@@ -1031,9 +1107,15 @@ fn analysis_section(
                 let cells: Vec<Vec<String>> = rows
                     .iter()
                     .take(max)
-                    .map(|(s, t, n)| vec![escape(s), timeline::date_label(*t, *bin_ms), n.to_string()])
+                    .map(|(s, t, n)| {
+                        vec![escape(s), timeline::date_label(*t, *bin_ms), n.to_string()]
+                    })
                     .collect();
-                body.push_str(&table("analysis", &["series", "bin start (UTC)", "count"], &cells));
+                body.push_str(&table(
+                    "analysis",
+                    &["series", "bin start (UTC)", "count"],
+                    &cells,
+                ));
             }
         }
         if dropped > 0 {
@@ -1051,7 +1133,13 @@ fn analysis_section(
     body.push_str("</section>\n");
 }
 
-fn method(body: &mut String, ctx: &Context<'_>, snap: &CaseSnapshot, sel: &Selection<'_>, sheets: usize) {
+fn method(
+    body: &mut String,
+    ctx: &Context<'_>,
+    snap: &CaseSnapshot,
+    sel: &Selection<'_>,
+    sheets: usize,
+) {
     let req = ctx.req;
     body.push_str("<section class=\"page\" id=\"method\"><h2>Method</h2>\n<ul>\n");
     let scope = match &req.selection {
@@ -1061,19 +1149,59 @@ fn method(body: &mut String, ctx: &Context<'_>, snap: &CaseSnapshot, sel: &Selec
         ),
         None => "the whole case".into(),
     };
-    let _ = writeln!(body, "<li>Scope: {scope}; {} entity sheets ({}).</li>", sheets, if req.selection.is_some() { "the selection" } else { "the best connected entities, by links and events" });
-    let _ = writeln!(body, "<li>Restricted items: {}.</li>", match &req.restricted_reason {
-        Some(r) => format!("those of the selection included, for this reason: {}", escape(r)),
-        None => format!("left out ({} items, with the links and events touching them)", sel.skipped_restricted),
-    });
-    let _ = writeln!(body, "<li>Dissemination: {}.</li>", match &req.override_reason {
-        Some(r) => format!("items whose handling code forbids dissemination are disclosed, overridden for this reason: {}", escape(r)),
-        None => "no item whose handling code forbids dissemination is in the report".into(),
-    });
-    let schemes: Vec<String> = snap.grading_schemes.iter().map(|s| format!("{} ({})", escape(&s.name), escape(&s.key))).collect();
-    let _ = writeln!(body, "<li>Grading schemes of the case: {}; a grading reads scheme, source reliability, information credibility, handling code.</li>", schemes.join(", "));
-    let _ = writeln!(body, "<li>Chart: positions from the chart saved with the case; entities it never placed are laid out by the force layout (ForceAtlas2, Barnes–Hut) with the saved ones fixed.</li>");
-    let _ = writeln!(body, "<li>Timeline: events by their start time in UTC.</li>");
+    let _ = writeln!(
+        body,
+        "<li>Scope: {scope}; {} entity sheets ({}).</li>",
+        sheets,
+        if req.selection.is_some() {
+            "the selection"
+        } else {
+            "the best connected entities, by links and events"
+        }
+    );
+    let _ = writeln!(
+        body,
+        "<li>Restricted items: {}.</li>",
+        match &req.restricted_reason {
+            Some(r) => format!(
+                "those of the selection included, for this reason: {}",
+                escape(r)
+            ),
+            None => format!(
+                "left out ({} items, with the links and events touching them)",
+                sel.skipped_restricted
+            ),
+        }
+    );
+    let _ = writeln!(
+        body,
+        "<li>Dissemination: {}.</li>",
+        match &req.override_reason {
+            Some(r) => format!(
+                "items whose handling code forbids dissemination are disclosed, overridden for this reason: {}",
+                escape(r)
+            ),
+            None => "no item whose handling code forbids dissemination is in the report".into(),
+        }
+    );
+    let schemes: Vec<String> = snap
+        .grading_schemes
+        .iter()
+        .map(|s| format!("{} ({})", escape(&s.name), escape(&s.key)))
+        .collect();
+    let _ = writeln!(
+        body,
+        "<li>Grading schemes of the case: {}; a grading reads scheme, source reliability, information credibility, handling code.</li>",
+        schemes.join(", ")
+    );
+    let _ = writeln!(
+        body,
+        "<li>Chart: positions from the chart saved with the case; entities it never placed are laid out by the force layout (ForceAtlas2, Barnes–Hut) with the saved ones fixed.</li>"
+    );
+    let _ = writeln!(
+        body,
+        "<li>Timeline: events by their start time in UTC.</li>"
+    );
     if ctx.runs.is_empty() {
         body.push_str("<li>Analysis: none asked for.</li>\n");
     }
@@ -1088,7 +1216,11 @@ fn method(body: &mut String, ctx: &Context<'_>, snap: &CaseSnapshot, sel: &Selec
             run.id
         );
     }
-    let _ = writeln!(body, "</ul>\n<p class=\"note\">Written by COPKIT {} from the case file; the case was read, never changed, except for the analysis runs stored and the audit records of this disclosure.</p></section>", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        body,
+        "</ul>\n<p class=\"note\">Written by COPKIT {} from the case file; the case was read, never changed, except for the analysis runs stored and the audit records of this disclosure.</p></section>",
+        env!("CARGO_PKG_VERSION")
+    );
 }
 
 fn appendix(
@@ -1104,7 +1236,9 @@ fn appendix(
         s.push(".manifest.json");
         PathBuf::from(s)
     };
-    body.push_str("<section class=\"page\" id=\"appendix\"><h2>Appendix: manifest and audit head</h2>\n");
+    body.push_str(
+        "<section class=\"page\" id=\"appendix\"><h2>Appendix: manifest and audit head</h2>\n",
+    );
     let rows: Vec<Vec<String>> = [
         ("case id", snap.case_id.clone()),
         ("case title", snap.title.clone()),
@@ -1119,7 +1253,10 @@ fn appendix(
         ("entities", sel.entities.len().to_string()),
         ("links", sel.links.len().to_string()),
         ("events", sel.events.len().to_string()),
-        ("restricted items left out", sel.skipped_restricted.to_string()),
+        (
+            "restricted items left out",
+            sel.skipped_restricted.to_string(),
+        ),
         (
             "dissemination override",
             req.override_reason.clone().unwrap_or_else(|| "none".into()),

@@ -40,7 +40,11 @@ pub struct TimelineDrawing {
 }
 
 /// Draws the events, with theme lines for `themes` (entity id and label).
-pub fn draw_timeline(events: &[&Event], themes: &[(EntityId, String)], title: &str) -> TimelineDrawing {
+pub fn draw_timeline(
+    events: &[&Event],
+    themes: &[(EntityId, String)],
+    title: &str,
+) -> TimelineDrawing {
     let themes = &themes[..themes.len().min(MAX_THEMES)];
     let first = events.iter().map(|e| e.time.start_ms).min();
     let last = events.iter().map(|e| e.time.start_ms).max();
@@ -133,7 +137,10 @@ pub fn draw_timeline(events: &[&Event], themes: &[(EntityId, String)], title: &s
             .filter(|e| e.participants.iter().any(|p| p.entity == *id))
         {
             let x = x_of(e.time.start_ms);
-            let colour = colour_of.get(e.event_type.as_str()).copied().unwrap_or("#777");
+            let colour = colour_of
+                .get(e.event_type.as_str())
+                .copied()
+                .unwrap_or("#777");
             let _ = writeln!(
                 out,
                 r#"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="{colour}" stroke-width="1.5"><title>{} {} {}</title></line>"#,
@@ -158,9 +165,11 @@ pub fn draw_timeline(events: &[&Event], themes: &[(EntityId, String)], title: &s
         let x = x_of(ms);
         let _ = writeln!(
             out,
-            r##"<line x1="{x:.1}" y1="{axis_y:.1}" x2="{x:.1}" y2="{:.1}" stroke="#111"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+            r##"<line x1="{x:.1}" y1="{axis_y:.1}" x2="{x:.1}" y2="{:.1}" stroke="#111"/><text x="{x:.1}" y="{:.1}" text-anchor="{}">{}</text>"##,
             axis_y + 5.0,
             axis_y + 17.0,
+            // The last date ends at the axis's end, inside the drawing.
+            if k == 6 { "end" } else { "middle" },
             date_label(ms, if span < 2 * DAY_MS { HOUR_MS } else { DAY_MS })
         );
     }
@@ -238,9 +247,22 @@ mod tests {
         let refs: Vec<&Event> = events.iter().collect();
         let d = draw_timeline(&refs, &[(EntityId(1), "Alice".into())], "T");
         assert_eq!(d.bin_name, "day", "40 days in day bins");
-        assert_eq!((d.first_ms, d.last_ms), (Some(1_700_000_000_000), Some(1_700_000_000_000 + 40 * DAY_MS)));
-        assert_eq!(d.svg.matches("<title>V").count(), 2, "Alice's two events are ticked");
-        assert!(d.svg.contains(">Call<") && d.svg.contains(">Meeting<"), "legend");
+        assert_eq!(
+            (d.first_ms, d.last_ms),
+            (
+                Some(1_700_000_000_000),
+                Some(1_700_000_000_000 + 40 * DAY_MS)
+            )
+        );
+        assert_eq!(
+            d.svg.matches("<title>V").count(),
+            2,
+            "Alice's two events are ticked"
+        );
+        assert!(
+            d.svg.contains(">Call<") && d.svg.contains(">Meeting<"),
+            "legend"
+        );
         let bars = d.svg.matches("<rect x=").count() - 2; // minus the legend's two swatches
         assert_eq!(bars, 3, "three busy days");
         assert!(!d.svg.contains("http"));
