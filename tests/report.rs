@@ -327,6 +327,30 @@ fn restricted_entities_stay_out_unless_included_with_a_reason() {
 }
 
 #[test]
+fn a_report_is_not_a_data_export_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = common::temp_case(&dir, "case.copkit");
+    let out = dir.path().join("report.html");
+    let err = copkit::io::export::export(
+        &mut case,
+        &copkit::io::export::ExportRequest {
+            format: copkit::io::export::ExportFormat::Report,
+            out: out.clone(),
+            recipient: "CPS".into(),
+            override_reason: None,
+            only: None,
+        },
+        &CancelToken::new(),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("copkit report"), "{err}");
+    assert!(!out.exists() && !manifest_of(&out).exists());
+    let last = case.audit_records().unwrap().pop().unwrap();
+    assert_eq!(last.action, "export refused");
+}
+
+#[test]
 fn copkit_report_writes_the_report_and_refuses_bad_arguments() {
     let dir = tempfile::tempdir().unwrap();
     let case_path = demo(dir.path());
