@@ -38,6 +38,10 @@ pub struct ChartDrawing {
     pub svg: String,
     pub drawn: usize,
     pub left_out: usize,
+    /// Links drawn (both ends drawn).
+    pub links: usize,
+    /// Lines drawn for events, one per pair of participants.
+    pub event_lines: usize,
     /// Entities that had a position in the saved chart.
     pub from_saved: usize,
     /// Entities the report placed itself (force layout, saved ones pinned).
@@ -227,8 +231,40 @@ pub fn draw_chart(
         svg: out,
         drawn: order.len(),
         left_out,
+        links: shown_links.len(),
+        event_lines: event_pairs.len(),
         from_saved,
         laid_out: order.len() - from_saved,
+    }
+}
+
+/// The entities the chart shows: without a selection of the report's own, the working set of
+/// the chart saved with the case (on the chart and not hidden) when it has one, as the analyst
+/// arranged it; otherwise all of `entities`. Returns them and what they are, in words.
+pub fn chart_entities<'a>(
+    entities: &[&'a Entity],
+    saved: Option<&str>,
+    selected: bool,
+) -> (Vec<&'a Entity>, &'static str) {
+    let parts = saved.and_then(|json| SavedChartParts::parse(json).ok());
+    match parts {
+        Some(parts) if !selected && (parts.on_chart.is_some() || !parts.hidden.is_empty()) => {
+            let on: Option<std::collections::HashSet<i64>> =
+                parts.on_chart.as_ref().map(|s| s.iter().copied().collect());
+            let hidden: std::collections::HashSet<i64> = parts.hidden.iter().copied().collect();
+            let shown = entities
+                .iter()
+                .filter(|e| on.as_ref().is_none_or(|s| s.contains(&e.id.0)))
+                .filter(|e| !hidden.contains(&e.id.0))
+                .copied()
+                .collect();
+            (
+                shown,
+                "the working set of the chart saved with the case, without its hidden entities",
+            )
+        }
+        _ if selected => (entities.to_vec(), "the selected entities"),
+        _ => (entities.to_vec(), "every entity of the report"),
     }
 }
 
@@ -443,6 +479,31 @@ mod tests {
         };
         let (pa, pb) = (cx("E1"), cx("E2"));
         assert!(pa.0 < pb.0 && pa.1 < pb.1, "{pa:?} {pb:?}");
+    }
+
+    #[test]
+    fn without_a_selection_the_saved_working_set_is_drawn() {
+        let all = [
+            entity(1, "Person", "a"),
+            entity(2, "Person", "b"),
+            entity(3, "Phone", "c"),
+        ];
+        let refs: Vec<&Entity> = all.iter().collect();
+        let saved = r#"{"on_chart":[1,2],"hidden":[2]}"#;
+        let ids = |v: &[&Entity]| v.iter().map(|e| e.id.0).collect::<Vec<_>>();
+        let (shown, what) = chart_entities(&refs, Some(saved), false);
+        assert_eq!(ids(&shown), [1]);
+        assert!(what.contains("working set"));
+        let (shown, _) = chart_entities(&refs, Some(saved), true);
+        assert_eq!(ids(&shown), [1, 2, 3], "a selection is drawn whole");
+        let (shown, _) = chart_entities(&refs, None, false);
+        assert_eq!(ids(&shown), [1, 2, 3]);
+        let (shown, _) = chart_entities(&refs, Some("{}"), false);
+        assert_eq!(
+            ids(&shown),
+            [1, 2, 3],
+            "a saved chart without a working set"
+        );
     }
 
     #[test]

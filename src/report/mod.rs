@@ -240,8 +240,8 @@ pub fn write_report(
         only: req.selection.clone(),
     };
     let snapshot = case.snapshot()?;
-    // The gate first: a report that will be refused runs no analysis. The export below
-    // checks again and records the refusal.
+    // The gate first: a report that will be refused (a handling code, no recipient, an
+    // existing file) runs no analysis. The export below checks again and records the refusal.
     let gate = crate::io::export::select_including(
         &snapshot,
         req.override_reason.as_deref(),
@@ -251,7 +251,10 @@ pub fn write_report(
     )
     .map(|_| ());
     let mut runs = Vec::new();
-    if gate.is_ok() && !req.recipient.trim().is_empty() {
+    let refused = gate.is_err()
+        || req.recipient.trim().is_empty()
+        || req.out.symlink_metadata().is_ok();
+    if !refused {
         for (k, a) in req.analyses.iter().enumerate() {
             progress.report(
                 Some(0.3 * k as f32 / req.analyses.len() as f32),
@@ -386,8 +389,13 @@ fn build(ctx: &Context<'_>, snap: &CaseSnapshot, sel: &Selection<'_>) -> Built {
         match section {
             Section::Cover => cover(&mut body, ctx, snap, &title, &marking, proposed.as_deref()),
             Section::Chart => {
-                let d = draw_chart(
+                let (shown, what) = chart::chart_entities(
                     &sel.entities,
+                    ctx.saved_chart.as_deref(),
+                    req.selection.is_some(),
+                );
+                let d = draw_chart(
+                    &shown,
                     &sel.links,
                     &sel.events,
                     ctx.saved_chart.as_deref(),
@@ -401,11 +409,12 @@ fn build(ctx: &Context<'_>, snap: &CaseSnapshot, sel: &Selection<'_>) -> Built {
                 }
                 let _ = writeln!(
                     body,
-                    "<section class=\"page\" id=\"chart\"><h2>Chart</h2><figure>{}<figcaption>{} entities, {} links and {} events of the report. Placed by the chart saved with the case: {}; laid out for the report (force layout, the saved ones fixed): {}. Every item's source and grading are in the entity sheets and tables below. <span class=\"source\">Source: {}.</span></figcaption></figure></section>",
+                    "<section class=\"page\" id=\"chart\"><h2>Chart</h2><figure>{}<figcaption>{}: {} entities, {} links and {} lines for events between two of them. Placed by the chart saved with the case: {}; laid out for the report (force layout, the saved ones fixed): {}. Every item's source and grading are in the entity sheets and tables below. <span class=\"source\">Source: {}.</span></figcaption></figure></section>",
                     d.svg,
+                    what,
                     d.drawn,
-                    sel.links.len(),
-                    sel.events.len(),
+                    d.links,
+                    d.event_lines,
                     d.from_saved,
                     d.laid_out,
                     escape(&case_source)
