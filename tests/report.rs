@@ -351,6 +351,48 @@ fn a_report_is_not_a_data_export_format() {
 }
 
 #[test]
+fn the_chart_is_drawn_where_the_saved_chart_placed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let case_path = demo(dir.path());
+    let case = case_path.to_str().unwrap();
+    // `copkit layout` saves positions for every entity where the window keeps them.
+    let run = copkit(&[
+        "layout",
+        case,
+        "--algorithm",
+        "circular",
+        "--purpose",
+        "OP-TEST-1",
+    ]);
+    assert!(run.status.success(), "{}", output_text(&run));
+    let entities = Case::open(&case_path, actor(), "count")
+        .unwrap()
+        .snapshot()
+        .unwrap()
+        .entities
+        .len();
+    let out = dir.path().join("placed.html");
+    let run = copkit(&[
+        "report",
+        case,
+        "--out",
+        out.to_str().unwrap(),
+        "--recipient",
+        "CPS",
+        "--purpose",
+        "OP-TEST-1",
+    ]);
+    assert!(run.status.success(), "{}", output_text(&run));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        html.contains(&format!(
+            "Placed by the chart saved with the case: {entities}; laid out for the report (force layout, the saved ones fixed): 0."
+        )),
+        "every entity where the saved chart put it"
+    );
+}
+
+#[test]
 fn copkit_report_writes_the_report_and_refuses_bad_arguments() {
     let dir = tempfile::tempdir().unwrap();
     let case_path = demo(dir.path());

@@ -251,9 +251,8 @@ pub fn write_report(
     )
     .map(|_| ());
     let mut runs = Vec::new();
-    let refused = gate.is_err()
-        || req.recipient.trim().is_empty()
-        || req.out.symlink_metadata().is_ok();
+    let refused =
+        gate.is_err() || req.recipient.trim().is_empty() || req.out.symlink_metadata().is_ok();
     if !refused {
         for (k, a) in req.analyses.iter().enumerate() {
             progress.report(
