@@ -11,6 +11,7 @@ pub mod io;
 pub mod jobs;
 pub mod layout;
 pub mod model;
+pub mod report;
 pub mod store;
 
 #[cfg(feature = "gui")]

@@ -25,6 +25,7 @@ mod io;
 mod layout;
 mod privacy;
 mod progress;
+mod report;
 
 use crate::io::neutralise_formula;
 use crate::store::{Actor, AuditRecord, Case, ChainCheck};
@@ -124,6 +125,9 @@ pub enum Commands {
     },
     /// Export a case (skipping restricted items) with a manifest; recorded as a disclosure.
     Export(io::ExportArgs),
+    /// Write the case report: one self-contained HTML file (cover, chart, timeline, summary,
+    /// entity sheets with sources and gradings, analysis, appendix); recorded as a disclosure.
+    Report(report::ReportArgs),
     /// Create an entity, link, event or attribute value by hand (an analyst entry).
     Add {
         #[command(subcommand)]
@@ -461,6 +465,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Commands::Import(args) => io::import(&args, actor),
         Commands::VerifySources { case, purpose } => io::verify_sources(&case, purpose, actor),
         Commands::Export(args) => io::export(&args, actor),
+        Commands::Report(args) => report::run(args, actor),
         Commands::Add { command } => edit::add(command, actor),
         Commands::Set(args) => edit::set(args, actor),
         Commands::Delete {

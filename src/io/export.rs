@@ -42,6 +42,9 @@ pub enum ExportFormat {
     Stix,
     /// A folder of Parquet tables (entities, links, events, attribute values, provenance).
     Parquet,
+    /// A case report (one self-contained HTML file), written by `crate::report` through
+    /// [`export_with`]; [`export`] refuses it, since it needs the report's own writer.
+    Report,
 }
 
 impl ExportFormat {
@@ -83,6 +86,9 @@ pub struct Manifest {
     pub dissemination_override: Option<String>,
     /// What the format cannot hold, in words.
     pub not_exported: Vec<String>,
+    /// The reason restricted items of the selection were included (reports only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restricted_included: Option<String>,
 }
 
 /// What an export did.
@@ -109,13 +115,17 @@ fn forbids(snap: &CaseSnapshot, g: Option<&Grading>) -> bool {
 }
 
 /// Items that may go out ([`Selection`]), limited to some entities (and the links and events
-/// among them) when `only` is given.
-pub(crate) fn select_among<'a>(
+/// among them) when `only` is given. Restricted items stay out, except, with
+/// `include_restricted` (the caller has a reason on record for it), those of an explicit
+/// selection; without a selection they stay out, so that nobody includes them by accident.
+pub(crate) fn select_including<'a>(
     snap: &'a CaseSnapshot,
     override_reason: Option<&str>,
     path: &Path,
     only: Option<&[crate::model::EntityId]>,
+    include_restricted: bool,
 ) -> Result<Selection<'a>, IoError> {
+    let include_restricted = include_restricted && only.is_some();
     let chosen: Option<HashSet<crate::model::EntityId>> =
         only.map(|ids| ids.iter().copied().collect());
     let mut skipped = 0;
@@ -130,10 +140,11 @@ pub(crate) fn select_among<'a>(
         .iter()
         .filter(|e| chosen.as_ref().is_none_or(|c| c.contains(&e.id)))
         .filter(|e| {
-            if e.restricted {
+            let keep = !e.restricted || include_restricted;
+            if !keep {
                 skipped += 1;
             }
-            !e.restricted
+            keep
         })
         .collect();
     let ok: HashSet<_> = entities.iter().map(|e| e.id).collect();
@@ -146,7 +157,9 @@ pub(crate) fn select_among<'a>(
                 .is_none_or(|c| c.contains(&l.source) && c.contains(&l.target))
         })
         .filter(|l| {
-            let keep = !l.restricted && ok.contains(&l.source) && ok.contains(&l.target);
+            let keep = (!l.restricted || include_restricted)
+                && ok.contains(&l.source)
+                && ok.contains(&l.target);
             if !keep {
                 skipped += 1;
             }
@@ -162,7 +175,8 @@ pub(crate) fn select_among<'a>(
                 .is_none_or(|c| e.participants.iter().all(|p| c.contains(&p.entity)))
         })
         .filter(|e| {
-            let keep = !e.restricted && e.participants.iter().all(|p| ok.contains(&p.entity));
+            let keep = (!e.restricted || include_restricted)
+                && e.participants.iter().all(|p| ok.contains(&p.entity));
             if !keep {
                 skipped += 1;
             }
@@ -531,7 +545,28 @@ pub fn export(
     cancel: &CancelToken,
     progress: &dyn Progress,
 ) -> Result<ExportReport, IoError> {
-    match export_on_record(case, req, cancel, progress) {
+    let writer =
+        |out: &Path, snap: &CaseSnapshot, sel: &Selection<'_>| write_format(req, out, snap, sel);
+    export_with(case, req, None, &writer, cancel, progress)
+}
+
+/// Writes the selection at `out` (a temporary name); returns the files written (none for a
+/// one-file output: `out` itself) and what the output could not carry.
+pub(crate) type SelectionWriter<'w> = dyn Fn(&Path, &CaseSnapshot, &Selection<'_>) -> Result<(Vec<PathBuf>, Vec<String>), IoError>
+    + 'w;
+
+/// [`export`] with the caller's writer (a case report): the same gate, staging, manifest and
+/// disclosure record. With `restricted_reason`, the restricted items of the request's
+/// selection go out too, and the reason is in the manifest and the disclosure record.
+pub(crate) fn export_with(
+    case: &mut Case,
+    req: &ExportRequest,
+    restricted_reason: Option<&str>,
+    writer: &SelectionWriter<'_>,
+    cancel: &CancelToken,
+    progress: &dyn Progress,
+) -> Result<ExportReport, IoError> {
+    match export_on_record(case, req, restricted_reason, writer, cancel, progress) {
         Err(IoError::Refused { path, reason }) => Err(record_refusal(case, req, path, reason)),
         other => other,
     }
@@ -566,9 +601,18 @@ fn record_refusal(case: &mut Case, req: &ExportRequest, path: PathBuf, reason: S
 fn export_on_record(
     case: &mut Case,
     req: &ExportRequest,
+    restricted_reason: Option<&str>,
+    writer: &SelectionWriter<'_>,
     cancel: &CancelToken,
     progress: &dyn Progress,
 ) -> Result<ExportReport, IoError> {
+    let restricted_reason = restricted_reason.map(str::trim);
+    if restricted_reason.is_some_and(str::is_empty) {
+        return Err(IoError::Refused {
+            path: req.out.clone(),
+            reason: "restricted items are included only with a reason; give one".into(),
+        });
+    }
     if req.recipient.trim().is_empty() {
         return Err(IoError::Refused {
             path: req.out.clone(),
@@ -593,11 +637,12 @@ fn export_on_record(
     check_output_path(&manifest_path, &protected)?;
     progress.report(Some(0.0), "reading the case");
     let snap = case.snapshot()?;
-    let sel = select_among(
+    let sel = select_including(
         &snap,
         req.override_reason.as_deref(),
         &req.out,
         req.only.as_deref(),
+        restricted_reason.is_some(),
     )?;
     if cancel.is_cancelled() {
         return Err(IoError::Cancelled);
@@ -607,7 +652,7 @@ fn export_on_record(
     let mut staging = Staging::new(&req.out, &manifest_path, req.format.is_folder())?;
     progress.report(Some(0.2), "writing the export");
     let (outputs, not_exported) =
-        write_format(req, &staging.partial_out, &snap, &sel).map_err(|e| staging.final_error(e))?;
+        writer(&staging.partial_out, &snap, &sel).map_err(|e| staging.final_error(e))?;
     if cancel.is_cancelled() {
         return Err(IoError::Cancelled);
     }
@@ -637,6 +682,7 @@ fn export_on_record(
         skipped_restricted: sel.skipped_restricted,
         dissemination_override: req.override_reason.clone(),
         not_exported,
+        restricted_included: restricted_reason.map(str::to_string),
     };
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| IoError::Write {
         path: manifest_path.clone(),
@@ -676,6 +722,7 @@ fn export_on_record(
         "counts": {"entities": manifest.entities, "links": manifest.links, "events": manifest.events},
         "skipped_restricted": manifest.skipped_restricted,
         "dissemination_override": req.override_reason,
+        "restricted_included": restricted_reason,
     });
     progress.report(Some(0.9), "recording the disclosure");
     if let Err(source) = case.record(AuditCategory::Disclosure, "export", details) {
@@ -778,6 +825,12 @@ fn write_format(
             let (files, dropped) = super::parquet::export::write_parquet_folder(out, sel)?;
             not_exported.extend(dropped);
             files
+        }
+        ExportFormat::Report => {
+            return Err(IoError::Refused {
+                path: req.out.clone(),
+                reason: "a case report is written by `copkit report`, not as a data export".into(),
+            });
         }
     };
     // A one-file format: the output is that file.
