@@ -1125,6 +1125,36 @@ fn analysis_section(
                     &cells,
                 ));
             }
+            Output::Mentions { mentions } => {
+                // Proposals only: a report states what was found where, with the rule's
+                // confidence; accepted mentions are links and appear on the entity sheets.
+                let cells: Vec<Vec<String>> = mentions
+                    .iter()
+                    .filter(|m| {
+                        let ok = shown.contains(&m.document);
+                        if !ok {
+                            dropped += 1;
+                        }
+                        ok
+                    })
+                    .take(max)
+                    .map(|m| {
+                        vec![
+                            who(m.document),
+                            m.page.to_string(),
+                            m.mention.kind.key().to_string(),
+                            escape(&m.mention.text),
+                            format!("{:.2}", m.mention.confidence),
+                            m.mention.entity.map(who).unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                body.push_str(&table(
+                    "analysis",
+                    &["document", "page", "kind", "text", "confidence", "entity"],
+                    &cells,
+                ));
+            }
         }
         if dropped > 0 {
             let _ = writeln!(
