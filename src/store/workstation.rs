@@ -121,6 +121,18 @@ impl Case {
         self.read_only.as_deref()
     }
 
+    /// Refuses a change of a case opened for reading only, saying why it was (the read-only
+    /// connection would refuse it too, but as if the disk were read-only).
+    pub(super) fn require_writable(&self) -> Result<(), StoreError> {
+        match &self.read_only {
+            None => Ok(()),
+            Some(why) => Err(StoreError::Invalid(format!(
+                "this case is open for reading only ({why}); nothing was written: {}",
+                self.path.display()
+            ))),
+        }
+    }
+
     /// Takes the workstation's consultation-log lines about this case into its audit log, one
     /// record each (the consultation's own analyst, purpose and time, and that it was recorded
     /// later), each line once. Returns how many were taken in.
