@@ -449,11 +449,17 @@ fn a_cut_off_end_with_the_header_moved_back_is_caught_and_not_written_over() {
     assert!(t.contains("[FAILED] anchor log"), "{t}");
     assert!(t.contains("records were removed from the end"), "{t}");
     assert!(t.contains("[FAILED] signature"), "{t}");
-    // A later ordinary open chains onto what is left, but the anchors still show the cut.
-    ws.ok(&["info", case.to_str().unwrap(), "--purpose", "later"]);
+    // An ordinary open is refused: a record appended now would take a missing record's
+    // number. The file is left as it was (tests/trust_workstation.rs opens it read-only).
+    let before = common::sha256_file(&case);
+    let out = ws.copkit(&["info", case.to_str().unwrap(), "--purpose", "later"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("not opened for writing"), "{t}");
+    assert!(t.contains("anchor log"), "{t}");
+    assert_eq!(common::sha256_file(&case), before, "the case was written");
     let t = text(&ws.verify(&case));
     assert!(t.contains("[FAILED] anchor log"), "{t}");
-    assert!(t.contains("is not the one anchored"), "{t}");
 }
 
 #[test]

@@ -208,21 +208,60 @@ fn bom_quoted_header_and_utf16_excel_unicode_text_import() {
 fn hidden_characters_are_kept_raw_and_reported() {
     let dir = tempfile::tempdir().unwrap();
     let (_, mut case) = temp_case(&dir, "c.copkit");
+    let lenient = CsvOptions {
+        lenient: true,
+        ..CsvOptions::default()
+    };
     let r = run(
         &mut case,
         "hidden-chars.csv",
         &template("entities"),
-        &CsvOptions::default(),
+        &lenient,
     )
     .unwrap();
-    assert_eq!(r.rows_accepted, 3);
+    // The row with a NUL byte is refused (see the next test); the others are kept raw.
+    assert_eq!((r.rows_accepted, r.rows_rejected), (2, 1));
     let text = r.to_text();
-    for marker in ["U+200B", "U+202E", "U+0000"] {
+    for marker in ["U+200B", "U+202E", "NUL byte"] {
         assert!(text.contains(marker), "{marker} not reported: {text}");
     }
     let snap = case.snapshot().unwrap();
     assert!(snap.entities.iter().any(|e| e.label == "Ana\u{200b}Novak"));
-    assert!(snap.entities.iter().any(|e| e.label == "nul\0byte"));
+    assert!(!snap.entities.iter().any(|e| e.label.contains('\0')));
+}
+
+#[test]
+fn a_nul_byte_in_a_field_refuses_its_row_naming_the_line_and_field() {
+    fails(
+        "nul-in-field.csv",
+        &template("entities"),
+        &CsvOptions::default(),
+        &["1 of 2 rows rejected", "line 3", "phone", "NUL byte"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let lenient = CsvOptions {
+        lenient: true,
+        ..CsvOptions::default()
+    };
+    let r = run(
+        &mut case,
+        "nul-in-field.csv",
+        &template("entities"),
+        &lenient,
+    )
+    .unwrap();
+    assert_eq!((r.rows_read, r.rows_accepted, r.rows_rejected), (2, 1, 1));
+    assert_eq!(r.rejected[0].line, 3);
+    assert_eq!(r.rejected[0].field.as_deref(), Some("phone"));
+    let text = r.to_text();
+    assert!(
+        text.contains("NUL byte") && text.contains("line 3"),
+        "{text}"
+    );
+    let snap = case.snapshot().unwrap();
+    assert_eq!(snap.entities.len(), 1);
+    assert!(!snap.entities.iter().any(|e| e.label == "Bo Berg"));
 }
 
 #[test]

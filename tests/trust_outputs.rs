@@ -532,3 +532,248 @@ fn a_generation_refuses_a_partial_folder_another_run_holds() {
     assert!(check_generated(&out, 0));
     assert_eq!(names(dir.path()), ["busy.copkit"]);
 }
+
+/// A progress that, when the export announces it is recording the disclosure (everything is
+/// written and hashed, the final names were found free), does `act` once.
+struct AtRecording<F: Fn() + Send + Sync>(F, std::sync::atomic::AtomicBool);
+
+impl<F: Fn() + Send + Sync> copkit::jobs::Progress for AtRecording<F> {
+    fn report(&self, _fraction: Option<f32>, message: &str) {
+        if message == "recording the disclosure"
+            && !self.1.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            (self.0)();
+        }
+    }
+}
+
+#[test]
+fn an_export_whose_audit_write_fails_after_the_output_was_written_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let case_path = training_case(dir.path(), 60);
+    let mut case = Case::open(&case_path, actor(), "test").unwrap();
+    let records_before = case.audit_records().unwrap().len();
+    let before = names(dir.path());
+    let out = dir.path().join("late.graphml");
+    // The lock is taken only once the files are written under their temporary names.
+    let lock = std::sync::Mutex::new(None);
+    let progress = AtRecording(
+        || *lock.lock().unwrap() = Some(hold_write_lock(&case_path)),
+        Default::default(),
+    );
+    let err = export(
+        &mut case,
+        &request(ExportFormat::GraphMl, &out),
+        &CancelToken::new(),
+        &progress,
+    )
+    .unwrap_err();
+    assert!(lock.lock().unwrap().take().is_some(), "the lock was taken");
+    assert!(matches!(err, IoError::NotRecorded { .. }), "{err}");
+    assert!(err.to_string().contains("not delivered"), "{err}");
+    assert!(!out.exists() && !manifest_of(&out).exists());
+    assert_eq!(names(dir.path()), before, "written files were left");
+    assert_eq!(case.audit_records().unwrap().len(), records_before);
+}
+
+#[test]
+fn an_export_on_record_that_cannot_be_placed_is_withdrawn_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let case_path = training_case(dir.path(), 60);
+    let mut case = Case::open(&case_path, actor(), "test").unwrap();
+    let out = dir.path().join("taken.graphml");
+    // Another program takes the output's name after the last check, before the move: the
+    // disclosure is committed, then the move fails.
+    let progress = AtRecording(
+        || std::fs::write(&out, b"someone else's file").unwrap(),
+        Default::default(),
+    );
+    let err = export(
+        &mut case,
+        &request(ExportFormat::GraphMl, &out),
+        &CancelToken::new(),
+        &progress,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, IoError::Write { .. }), "{text}");
+    assert!(text.contains("could not be moved into place"), "{text}");
+    assert!(text.contains("withdrawn"), "{text}");
+    assert!(text.contains(&out.display().to_string()), "{text}");
+    // The other file is untouched; the manifest, moved first, was removed again; nothing
+    // temporary is left.
+    assert_eq!(std::fs::read(&out).unwrap(), b"someone else's file");
+    assert!(!manifest_of(&out).exists(), "the manifest was left");
+    let mut expected = names(dir.path());
+    expected.retain(|n| !n.contains(".copkit-partial"));
+    assert_eq!(names(dir.path()), expected, "temporary files were left");
+    // The log holds the disclosure and, right after it, its withdrawal naming the output.
+    let actions = audit_actions(&case);
+    let [.., (c1, a1, _), (c2, a2, withdrawn)] = actions.as_slice() else {
+        panic!("too few records");
+    };
+    assert_eq!(
+        (c1.as_str(), a1.as_str(), c2.as_str(), a2.as_str()),
+        ("disclosure", "export", "disclosure", "export withdrawn")
+    );
+    assert_eq!(withdrawn["out"], out.display().to_string());
+    assert!(matches!(
+        case.verify_audit().unwrap(),
+        ChainCheck::Intact { .. }
+    ));
+}
+
+/// The source files a generation with `--sources-dir` writes.
+const SOURCE_FILES: [&str; 4] = [
+    "bank_statements.csv",
+    "call_records.csv",
+    "entities.ftm.jsonl",
+    "people.csv",
+];
+
+/// Cancels the generation once it is well under way (source rows written, case not done).
+struct CancelMidway(CancelToken);
+
+impl copkit::jobs::Progress for CancelMidway {
+    fn report(&self, fraction: Option<f32>, _message: &str) {
+        if fraction.is_some_and(|f| f >= 0.5) {
+            self.0.cancel();
+        }
+    }
+}
+
+#[test]
+fn a_cancelled_generation_leaves_no_source_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cancelled.copkit");
+    let sources = dir.path().join("sources");
+    let mut opts = GenerateOptions::new(Scenario::Fraud, 7, Size::Small);
+    opts.people = Some(60);
+    opts.sources_dir = Some(sources.clone());
+    let cancel = CancelToken::new();
+    let err = generate::generate(
+        &out,
+        &opts,
+        actor(),
+        "test",
+        &cancel,
+        &CancelMidway(cancel.clone()),
+    )
+    .unwrap_err();
+    assert!(
+        cancel.is_cancelled(),
+        "the run ended before it was cancelled: {err}"
+    );
+    assert!(!out.exists());
+    assert_eq!(names(dir.path()), ["sources"]);
+    assert!(
+        names(&sources).is_empty(),
+        "files were left: {:?}",
+        names(&sources)
+    );
+    // A run to its end names the four files, and nothing temporary is left.
+    let summary = generate::generate(
+        &out,
+        &opts,
+        actor(),
+        "test",
+        &CancelToken::new(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(names(&sources), SOURCE_FILES);
+    assert_eq!(summary.source_files.len(), 4);
+    assert!(summary.source_files.iter().all(|f| f.starts_with(&sources)));
+}
+
+#[test]
+fn killed_generations_name_no_source_file_before_the_case_is_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("training.copkit");
+    let sources = dir.path().join("sources");
+    let (out_arg, sources_arg) = (
+        out.to_str().unwrap().to_string(),
+        sources.to_str().unwrap().to_string(),
+    );
+    let args = [
+        "generate",
+        "--scenario",
+        "fraud",
+        "--seed",
+        "11",
+        "--out",
+        &out_arg,
+        "--people",
+        "300",
+        "--sources-dir",
+        &sources_arg,
+        "--purpose",
+        "crash test",
+    ];
+    let full = time_full_run(&args);
+    assert!(check_generated(&out, 0));
+    assert_eq!(names(&sources), SOURCE_FILES);
+    // The same seed writes the same bytes: any file found under its final name later must be
+    // exactly this.
+    let reference: Vec<String> = SOURCE_FILES
+        .iter()
+        .map(|n| sha256_file(&sources.join(n)))
+        .collect();
+    let clear = || {
+        let _ = std::fs::remove_file(&out);
+        std::fs::remove_dir_all(&sources).unwrap();
+    };
+    clear();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x50_0C);
+    let (mut with_sources, mut without) = (0, 0);
+    for iteration in 1..=iterations() {
+        run_and_kill(&args, full.mul_f64(rng.random_range(0.0..1.4)));
+        let found: Vec<String> = if sources.exists() {
+            names(&sources)
+        } else {
+            Vec::new()
+        };
+        let finals: Vec<&String> = found
+            .iter()
+            .filter(|n| SOURCE_FILES.contains(&n.as_str()))
+            .collect();
+        for name in &found {
+            assert!(
+                SOURCE_FILES.contains(&name.as_str())
+                    || (name.starts_with('.') && name.ends_with(".copkit-partial")),
+                "iteration {iteration}: unexpected file {name}"
+            );
+        }
+        if finals.is_empty() {
+            without += 1;
+        } else {
+            with_sources += 1;
+            assert!(
+                check_generated(&out, iteration),
+                "iteration {iteration}: source files {finals:?} without a whole case"
+            );
+            for (name, sha) in SOURCE_FILES.iter().zip(&reference) {
+                let path = sources.join(name);
+                if path.exists() {
+                    assert_eq!(
+                        &sha256_file(&path),
+                        sha,
+                        "iteration {iteration}: {name} cut"
+                    );
+                }
+            }
+        }
+        let _ = std::fs::remove_file(&out);
+        let _ = std::fs::remove_dir_all(&sources);
+        let _ = std::fs::remove_dir_all(generate::partial_folder(&out).unwrap());
+    }
+    eprintln!(
+        "generate --sources-dir: full run {full:?}; after {} kills: {with_sources} with its \
+         sources, {without} without",
+        iterations()
+    );
+    assert!(
+        without > 0,
+        "no kill came before the end; the test proves little"
+    );
+}

@@ -557,13 +557,239 @@ fn the_command_line_lists_purges_and_pseudonymises() {
     assert_eq!(out.status.code(), Some(2), "a purge names a batch or items");
 }
 
+/// Every check of `audit verify` on the file, against this process's anchor log.
+fn verify(path: &Path) -> copkit::store::VerifyReport {
+    copkit::store::verify_case_file(
+        path,
+        &copkit::store::VerifyOptions {
+            anchor_log: copkit::store::anchor::workstation().anchor_log,
+            public_key: None,
+        },
+    )
+    .unwrap()
+}
+
+/// A case with one person whose name and phone number were typed by hand (created, a value
+/// added, then both edited), and one other person. Returns the path, the person, the other
+/// person, the audit records that hold the typed values and the other person's record.
+fn typed_case(dir: &tempfile::TempDir) -> (std::path::PathBuf, EntityId, EntityId, Vec<i64>, i64) {
+    let (path, mut case) = temp_case(dir, "typed.copkit");
+    let mut seqs = Vec::new();
+    let created = case
+        .apply(Command::CreateEntity {
+            entity: NewEntity::new("Person", "Unknown man"),
+        })
+        .unwrap();
+    seqs.push(created.audit_seq);
+    let ItemRef::Entity(person) = created.created[0] else {
+        panic!("an entity");
+    };
+    let added = case
+        .apply(Command::AddAttribute {
+            owner: ItemRef::Entity(person),
+            attribute: NewAttribute::new("phone", "+31 6 11112222"),
+        })
+        .unwrap();
+    seqs.push(added.audit_seq);
+    let attribute: i64 = case
+        .connection()
+        .query_row(
+            "SELECT id FROM attributes WHERE owner_id = ?1",
+            [person.0],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let edited = case
+        .apply(Command::EditAttribute {
+            id: AttributeId(attribute),
+            value: SECRET_PHONE.into(),
+            reason: "typo".into(),
+        })
+        .unwrap();
+    seqs.push(edited.audit_seq);
+    let named = case
+        .apply(Command::EditEntity {
+            id: person,
+            label: Some(SECRET_NAME.into()),
+            entity_type: None,
+            source_id: None,
+            reason: "identified".into(),
+        })
+        .unwrap();
+    seqs.push(named.audit_seq);
+    let other = case
+        .apply(Command::CreateEntity {
+            entity: NewEntity::new("Person", "Ordinary Kept-Person"),
+        })
+        .unwrap();
+    let ItemRef::Entity(other_id) = other.created[0] else {
+        panic!("an entity");
+    };
+    (path, person, other_id, seqs, other.audit_seq)
+}
+
 #[test]
-fn a_value_typed_by_hand_stays_in_its_audit_record_and_the_purge_names_that_record() {
-    // The audit log is append-only and hash-chained: the record of an edit keeps the values it
-    // wrote and the ones it replaced. A purge cannot remove them without breaking the chain, so
-    // it reports which records name what it erased.
+fn a_value_typed_by_hand_is_erased_from_its_audit_records_and_the_chain_still_verifies() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, mut case) = temp_case(&dir, "typed.copkit");
+    let (path, person, other, typed, _) = typed_case(&dir);
+    let mut case = Case::open(&path, actor(), "retention").unwrap();
+    let report = case
+        .purge(
+            &PurgeTarget::Items(vec![ItemRef::Entity(person)]),
+            SharedEntities::Refuse,
+            "court order 12/2025",
+        )
+        .unwrap();
+    assert_eq!(report.audit_records_naming_erased, typed);
+    assert_eq!(report.audit_payloads_erased, typed);
+    assert!(report.audit_payloads_kept.is_empty());
+    assert!(case.snapshot().unwrap().entity(person).is_none());
+    assert!(case.snapshot().unwrap().entity(other).is_some());
+    // Each erased record keeps the command's name and its evidence commitments, and names the
+    // purge, whose own record lists it.
+    let records = case.audit_records().unwrap();
+    let purge = records.iter().find(|r| r.action == "purge").unwrap();
+    let purge_details: serde_json::Value = serde_json::from_str(&purge.details).unwrap();
+    assert_eq!(
+        purge_details["audit_payloads_erased"],
+        serde_json::json!(typed)
+    );
+    for seq in &typed {
+        let r = records.iter().find(|r| r.seq == *seq).unwrap();
+        let erased = r.erased_payload().unwrap();
+        assert_eq!(erased.by_record, purge.seq);
+        let details: serde_json::Value = serde_json::from_str(&r.details).unwrap();
+        assert!(details["command"].is_string(), "{details}");
+        assert!(details["evidence"].is_object(), "{details}");
+    }
+    drop(case);
+    for value in [SECRET_NAME, SECRET_PHONE, "+31 6 11112222"] {
+        assert!(!file_contains(&path, value), "{value} is still in the file");
+    }
+    assert!(file_contains(&path, "Ordinary Kept-Person"));
+    assert!(!journal_exists(&path));
+    let report = verify(&path);
+    assert!(report.passed(), "{report:#?}");
+    assert!(matches!(report.chain, ChainCheck::Intact { .. }));
+}
+
+#[test]
+fn an_erasure_marker_no_purge_made_or_a_changed_marker_fails_verification() {
+    use sha2::Digest as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, person, _, typed, other_seq) = typed_case(&dir);
+    let mut case = Case::open(&path, actor(), "retention").unwrap();
+    case.purge(
+        &PurgeTarget::Items(vec![ItemRef::Entity(person)]),
+        SharedEntities::Refuse,
+        "court order",
+    )
+    .unwrap();
+    drop(case);
+    // The append-only trigger stops any other change of a record, even its details.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let err = conn
+        .execute(
+            "UPDATE audit SET purpose = 'other' WHERE seq = ?1",
+            [other_seq],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    let err = conn
+        .execute(
+            "UPDATE audit SET details = '{}' WHERE seq = ?1",
+            [other_seq],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    drop(conn);
+
+    // Someone who knows the format hides a record's details behind a marker with the right
+    // digest, naming the purge: the chain's hashes hold, but no purge lists that record.
+    let copy = dir.path().join("hidden.copkit");
+    std::fs::copy(&path, &copy).unwrap();
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    let (details, purge): (String, i64) = conn
+        .query_row(
+            "SELECT details, (SELECT seq FROM audit WHERE action = 'purge') FROM audit \
+             WHERE seq = ?1",
+            [other_seq],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let marker = serde_json::json!({"payload_erased": {
+        "details_sha256": hex::encode(sha2::Sha256::digest(details.as_bytes())),
+        "by_record": purge,
+    }});
+    conn.execute(
+        "UPDATE audit SET details = ?1 WHERE seq = ?2",
+        rusqlite::params![marker.to_string(), other_seq],
+    )
+    .unwrap();
+    drop(conn);
+    let report = verify(&copy);
+    assert!(!report.passed());
+    match &report.chain {
+        ChainCheck::Broken { seq, reason } => {
+            assert_eq!(*seq, other_seq);
+            assert!(reason.contains("not a purge that erased it"), "{reason}");
+        }
+        intact => panic!("{intact:?}"),
+    }
+
+    // A marker whose digest was changed breaks the chain at that record.
+    let copy = dir.path().join("changed.copkit");
+    std::fs::copy(&path, &copy).unwrap();
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    conn.execute_batch("DROP TRIGGER audit_no_update").unwrap();
+    conn.execute(
+        "UPDATE audit SET details = replace(details, '\"details_sha256\":\"', \
+         '\"details_sha256\":\"00') WHERE seq = ?1",
+        [typed[1]],
+    )
+    .unwrap();
+    drop(conn);
+    let report = verify(&copy);
+    assert!(
+        matches!(&report.chain, ChainCheck::Broken { seq, .. } if *seq == typed[1]),
+        "{:?}",
+        report.chain
+    );
+}
+
+#[test]
+fn an_upgraded_case_keeps_its_old_records_and_erases_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.copkit");
+    copkit::store::create_at_version(&path, 6, &actor()).unwrap();
+    let mut case = Case::open(&path, actor(), "upgrade").unwrap();
+    let records = case.audit_records().unwrap();
+    assert_eq!(records[0].action, "create case");
+    assert_eq!(
+        records[0].hash_version, 1,
+        "a record from format 6 keeps its hash"
+    );
+    assert_eq!(records[1].action, "upgrade case format");
+    assert_eq!(records[1].hash_version, 2);
+    assert!(matches!(
+        case.verify_audit().unwrap(),
+        ChainCheck::Intact { .. }
+    ));
+    let version: u32 = case
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, copkit::store::SCHEMA_VERSION);
+    // The old record's details stay out of reach even through the new trigger.
+    let err = case
+        .connection()
+        .execute(
+            "UPDATE audit SET details = '{\"payload_erased\":{\"details_sha256\":\"x\",\"by_record\":9}}' \
+             WHERE seq = 1",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
     let created = case
         .apply(Command::CreateEntity {
             entity: NewEntity::new("Person", SECRET_NAME),
@@ -576,14 +802,11 @@ fn a_value_typed_by_hand_stays_in_its_audit_record_and_the_purge_names_that_reco
         .purge(
             &PurgeTarget::Items(vec![ItemRef::Entity(person)]),
             SharedEntities::Refuse,
-            "court order 12/2025",
+            "rule 4",
         )
         .unwrap();
-    assert_eq!(report.audit_records_naming_erased, vec![created.audit_seq]);
-    assert!(case.snapshot().unwrap().entity(person).is_none());
+    assert_eq!(report.audit_payloads_erased, vec![created.audit_seq]);
     drop(case);
-    assert!(
-        file_contains(&path, SECRET_NAME),
-        "kept in the creation's audit record"
-    );
+    assert!(!file_contains(&path, SECRET_NAME));
+    assert!(verify(&path).passed());
 }

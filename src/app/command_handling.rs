@@ -38,6 +38,7 @@ impl WorkbenchApp {
                         self.error(format!("Could not record '{action}' in the audit log: {e}"));
                     }
                 }
+                Action::Purge { target, reason } => self.purge(&target, &reason),
                 Action::SetTimeFilter(filter) => self.view.time_filter = filter,
                 Action::Run(command) => self.run_command(ctx, command),
                 Action::Apply(command) => {
@@ -127,6 +128,39 @@ impl WorkbenchApp {
                 self.error(format!("{action} failed: {e}"));
                 None
             }
+        }
+    }
+
+    /// Erases a batch or items for good (the review tab's purge, confirmed there). Entities of
+    /// a batch that other sources use are refused, as `copkit purge` does by default. The
+    /// undo history went with it, in the case and here.
+    fn purge(&mut self, target: &crate::store::PurgeTarget, reason: &str) {
+        let Some(open) = &mut self.open else { return };
+        match open
+            .case
+            .purge(target, crate::store::SharedEntities::Refuse, reason)
+        {
+            Ok(report) => {
+                self.undo = super::UndoHistory::default();
+                self.view.selection.clear();
+                self.view.hovered = None;
+                let rows: u64 = report.erased.values().sum();
+                self.info(format!(
+                    "Purged for good: {rows} rows erased (erasure record {}); details of {} \
+                     audit records erased; the undo history was dropped",
+                    report.audit_seq,
+                    report.audit_payloads_erased.len()
+                ));
+                for backup in &report.backups {
+                    self.info(format!(
+                        "This backup was written before the purge and still holds the erased \
+                         values: {}",
+                        backup.display()
+                    ));
+                }
+                self.refresh_snapshot();
+            }
+            Err(e) => self.error(format!("Not purged: {e}")),
         }
     }
 

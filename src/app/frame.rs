@@ -7,7 +7,11 @@ use crate::store::CaseSnapshot;
 use crate::ui::commands::{Menu, UiCommand};
 use crate::ui::tables::TableKind;
 use crate::ui::{self, Action};
+use std::path::PathBuf;
 use std::sync::Arc;
+
+/// The review tab lists at most this many entries (and says how many are due in all).
+const REVIEW_LIST_MAX: usize = 500;
 
 impl WorkbenchApp {
     /// Draws one frame (also what UI tests drive).
@@ -78,6 +82,7 @@ impl WorkbenchApp {
         }
         self.import_window(&ctx);
         self.export_window(&ctx);
+        self.anchor_log_window(&ctx);
         if let Some(open) = &self.open {
             let snapshot = Arc::clone(&open.snapshot);
             actions.extend(ui::editor::show(
@@ -147,6 +152,17 @@ impl WorkbenchApp {
                 "larger cases open on an empty chart, built by search, expand and path; \
                  applies to the next case opened",
             );
+        }
+        if menu == Menu::View {
+            ui.separator();
+            if ui
+                .button("Anchor log…")
+                .on_hover_text("where audit heads are kept outside the case")
+                .clicked()
+            {
+                self.views.anchor_log_window = true;
+                ui.close();
+            }
         }
         if menu == Menu::File && !self.prefs.recent.is_empty() {
             ui.separator();
@@ -237,6 +253,60 @@ impl WorkbenchApp {
         )
     }
 
+    /// The anchor log preference (View → Anchor log…): where every new audit head is
+    /// anchored, for instance on a write-once medium. Applied at once and kept with the
+    /// preferences.
+    fn anchor_log_window(&mut self, ctx: &egui::Context) {
+        if !self.views.anchor_log_window {
+            return;
+        }
+        let current = crate::store::anchor::workstation().anchor_log;
+        let mut open = true;
+        let mut chosen = None;
+        // Empty: the log in force is shown below it, and a new path is typed over nothing.
+        let text = self.views.anchor_log_text.get_or_insert_with(String::new);
+        egui::Window::new("Anchor log")
+            .open(&mut open)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                ui.label(
+                    "Every new audit head is also appended to the anchor log, outside the \
+                     case, so that a log cut short or rewritten is caught. Point it at a \
+                     write-once medium.",
+                );
+                ui.horizontal(|ui| {
+                    let l = ui.label("New anchor log");
+                    ui.add(
+                        egui::TextEdit::singleline(text)
+                            .hint_text("path of the anchor log")
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(l.id);
+                });
+                let path = PathBuf::from(text.trim());
+                let changed = !text.trim().is_empty() && current.as_ref() != Some(&path);
+                if ui
+                    .add_enabled(changed, egui::Button::new("Use this anchor log"))
+                    .clicked()
+                {
+                    chosen = Some(path);
+                }
+                match &current {
+                    Some(log) => ui.weak(format!("In force: {}", log.display())),
+                    None => ui.weak("Anchoring is off"),
+                };
+            });
+        if let Some(path) = chosen {
+            super::set_anchor_log(path.clone());
+            self.info(format!("Audit heads are anchored in {}", path.display()));
+            self.prefs.anchor_log = Some(path);
+            self.views.anchor_log_text = None;
+        }
+        if !open {
+            self.views.anchor_log_window = false;
+        }
+    }
+
     /// The tabs and the view of the chosen one.
     fn centre(&mut self, ui: &mut egui::Ui, snapshot: &CaseSnapshot) -> Vec<Action> {
         ui.horizontal(|ui| {
@@ -248,6 +318,7 @@ impl WorkbenchApp {
                 (Tab::Timeline, "Timeline"),
                 (Tab::Analysis, "Analysis"),
                 (Tab::Audit, "Audit log"),
+                (Tab::Review, "Review"),
             ] {
                 ui.selectable_value(&mut self.tab, tab, label);
             }
@@ -295,6 +366,33 @@ impl WorkbenchApp {
                 snapshot,
                 self.open.as_ref().and_then(|o| o.truth.as_ref()),
             ),
+            Tab::Review => {
+                let Some(open) = &self.open else {
+                    return Vec::new();
+                };
+                let due_by = views.review.due_by();
+                let generation = open.case.generation();
+                let fresh = views
+                    .review_list
+                    .as_ref()
+                    .is_some_and(|(g, d, _)| *g == generation && *d == due_by);
+                if !fresh {
+                    let list = open
+                        .case
+                        .review_due(&due_by, REVIEW_LIST_MAX)
+                        .map_err(|e| e.to_string());
+                    views.review_list = Some((generation, due_by, list));
+                }
+                let list = views.review_list.as_ref().map(|(_, _, l)| l);
+                match list {
+                    Some(list) => ui::review::show(
+                        ui,
+                        &mut views.review,
+                        list.as_ref().map_err(String::as_str),
+                    ),
+                    None => Vec::new(),
+                }
+            }
             Tab::Audit => {
                 let records = self
                     .open

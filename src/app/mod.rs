@@ -42,6 +42,7 @@ pub fn run(case: Option<PathBuf>, purpose: Option<String>, actor: Actor) -> Resu
                 .storage
                 .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
                 .unwrap_or_default();
+            prefs.apply_anchor_log();
             let mut app = WorkbenchApp::new(actor, prefs);
             app.started = Some(started);
             let ctx = cc.egui_ctx.clone();
@@ -82,6 +83,33 @@ pub struct Prefs {
     /// open on an empty chart the analyst builds by search, expand and path.
     #[serde(default = "whole_chart_max")]
     pub whole_chart_max: usize,
+    /// Where audit heads are anchored (a write-once medium, for instance); `None`: the
+    /// workstation's default (`store::anchor`). A `--anchor-log` or `COPKIT_ANCHOR_LOG` given
+    /// when the window starts wins over it.
+    #[serde(default)]
+    pub anchor_log: Option<PathBuf>,
+}
+
+impl Prefs {
+    /// Puts the preferred anchor log in force, unless one was given on the command line or in
+    /// the environment.
+    pub fn apply_anchor_log(&self) {
+        use crate::store::anchor;
+        let Some(log) = &self.anchor_log else { return };
+        let given = std::env::var_os("COPKIT_ANCHOR_LOG").is_some_and(|v| !v.is_empty())
+            || anchor::workstation() != anchor::Workstation::from_environment();
+        if !given {
+            set_anchor_log(log.clone());
+        }
+    }
+}
+
+/// Anchors every new audit head of this process in `log` from now on (the signing key stays).
+pub fn set_anchor_log(log: PathBuf) {
+    use crate::store::anchor;
+    let mut workstation = anchor::workstation();
+    workstation.anchor_log = Some(log);
+    anchor::configure(workstation);
 }
 
 fn whole_chart_max() -> usize {
@@ -104,6 +132,7 @@ impl Default for Prefs {
             tab: None,
             auto_layout: true,
             whole_chart_max: whole_chart_max(),
+            anchor_log: None,
         }
     }
 }
@@ -119,6 +148,8 @@ pub enum Tab {
     Analysis,
     Audit,
     Truth,
+    /// What is due for retention review (`ui::review`).
+    Review,
 }
 
 /// A message for the user at the bottom of the window.
@@ -171,6 +202,13 @@ struct ViewStates {
     history: Option<(crate::model::ItemRef, u64, Vec<AuditRecord>)>,
     /// The entities merged into the focused one (to split out), read with its history.
     absorbed: Vec<(crate::model::EntityId, String)>,
+    review: ui::review::ReviewState,
+    /// The review list last read: for which generation and date.
+    review_list: Option<(u64, String, Result<crate::store::ReviewList, String>)>,
+    /// The anchor log window (View menu) is open.
+    anchor_log_window: bool,
+    /// The anchor log path being typed there.
+    anchor_log_text: Option<String>,
 }
 
 /// The modal prompts.

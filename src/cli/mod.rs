@@ -623,7 +623,11 @@ fn audit_verify(
         Some("a check failed, so the case was not written".to_string())
     };
     if let Some(why) = not_in_case {
+        // The case id and a line id let the case take this line in, once, the next time it
+        // is opened for writing.
         let entry = serde_json::json!({
+            "entry_id": uuid::Uuid::new_v4().to_string(),
+            "case_id": report.case_id,
             "time_utc": crate::store::now_utc(),
             "action": "audit verify",
             "file": std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),

@@ -243,13 +243,21 @@ pub fn purge(args: PurgeArgs, actor: Actor) -> Result<ExitCode> {
                 report.file_bytes_before,
                 report.file_bytes_after
             );
-            if !report.audit_records_naming_erased.is_empty() {
+            if !report.audit_payloads_erased.is_empty() {
                 outln!(
-                    "note: {} audit records name what was erased and may hold values typed by \
-                     hand or the batch's description; the audit chain keeps them (records {})",
-                    report.audit_records_naming_erased.len(),
+                    "  details of {} audit records that named what was erased replaced by \
+                     erasure markers (the chain still verifies)",
+                    report.audit_payloads_erased.len()
+                );
+            }
+            if !report.audit_payloads_kept.is_empty() {
+                outln!(
+                    "note: {} audit records from before the case's upgrade to format 7 name what \
+                     was erased and may hold values typed by hand or the batch's description; \
+                     their chain covers them, so they were kept (records {})",
+                    report.audit_payloads_kept.len(),
                     report
-                        .audit_records_naming_erased
+                        .audit_payloads_kept
                         .iter()
                         .take(20)
                         .map(i64::to_string)

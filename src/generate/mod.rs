@@ -242,7 +242,9 @@ pub struct GenerateSummary {
 /// included, and linked into place only when complete, so `path` holds a whole case or
 /// nothing: on cancel or error the partial folder is removed; after a kill it stays, clearly
 /// named, and the next generation to the same path clears it (a lock file inside tells a
-/// folder left by a dead process from one another process is still writing).
+/// folder left by a dead process from one another process is still writing). Source files
+/// (`sources_dir`) are written under temporary names too and renamed after the case is in
+/// place (see `sources.rs`).
 pub fn generate(
     path: &Path,
     opts: &GenerateOptions,
@@ -267,6 +269,8 @@ pub fn generate(
         resolved.scenario.as_str(),
         resolved.seed
     );
+    // Removes the source files' temporary names if the generation does not finish.
+    let source_files = sources::SourceFiles::new(opts.sources_dir.as_deref());
     let mut case = Case::create(&staging.case, &title, actor, purpose)?;
     let mut summary = events::write_case(
         &mut case,
@@ -279,6 +283,8 @@ pub fn generate(
     // linked into place is the whole case.
     drop(case);
     staging.finish()?;
+    // The source files take their final names only now, after the case they describe.
+    source_files.place_all(&summary.source_files)?;
     summary.path = path.to_path_buf();
     Ok(summary)
 }

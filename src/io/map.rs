@@ -9,6 +9,15 @@ use super::spec::{
     parse_time, phone_e164,
 };
 use super::{IoError, hidden_characters};
+
+/// Why a field holding a NUL byte rejects its row. A NUL is never part of a text value: it
+/// shows a damaged file or text in another encoding (UTF-16 read as UTF-8). Kept, it would be
+/// cut off or dropped by every program downstream (C strings, XML exports), so that the value
+/// on record and the value disclosed would differ; stripped, the value would no longer be the
+/// source's. So the row is refused, naming the line and field, as PostgreSQL refuses it.
+pub(crate) const NUL_IN_FIELD: &str = "the field holds a NUL byte (U+0000), which no text \
+    value may hold: the file is damaged or is not UTF-8 text (UTF-16?). Fix the source or \
+    export it again; with --lenient the row is skipped and listed";
 use crate::model::{
     EntityId, EntityRef, Grading, IdBits, ItemRef, LinkStrength, NewAttribute, NewEntity, NewEvent,
     NewLink, NewParticipant, ParticipantRole, PropertyKind, Provenance, Schema, normalize_value,
@@ -153,6 +162,9 @@ impl Compiled {
                         self.max_field_bytes
                     ),
                 ));
+            }
+            if v.contains('\0') {
+                return Err(reject(col, NUL_IN_FIELD.into()));
             }
             Ok(self.spec.mapped_value(col, v))
         };

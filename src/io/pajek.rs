@@ -140,6 +140,15 @@ fn parse(
             cancel.check().map_err(|_| IoError::Cancelled)?;
         }
         check_field(path, limits, raw.len(), line, "line")?;
+        if raw.contains('\0') {
+            // As in mapped imports (`map::NUL_IN_FIELD`): no label or value holds a NUL.
+            return Err(perr(
+                line,
+                "the line holds a NUL byte (U+0000), which no label or value may hold: the file \
+                 is damaged or is not UTF-8 text (UTF-16?); fix the source or export it again"
+                    .into(),
+            ));
+        }
         let trimmed = raw.trim().trim_start_matches('\u{feff}');
         if trimmed.is_empty() || trimmed.starts_with('%') {
             continue;

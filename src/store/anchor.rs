@@ -316,7 +316,11 @@ pub(crate) fn read(log: &Path, case_id: &str) -> Result<(Vec<Anchor>, usize), St
     for line in std::io::BufReader::new(file).lines() {
         let line = line.map_err(|e| StoreError::io(log, e))?;
         if !line.contains(&needle) {
-            if !line.trim().is_empty() && serde_json::from_str::<Anchor>(&line).is_err() {
+            // Another case's anchor, or a torn line: told apart without parsing (a case is
+            // opened against a log of every case, and parsing each line cost seconds on a
+            // log of 300,000).
+            let whole = line.starts_with("{\"case_id\":\"") && line.ends_with('}');
+            if !line.trim().is_empty() && !whole {
                 skipped += 1;
             }
             continue;
@@ -329,23 +333,28 @@ pub(crate) fn read(log: &Path, case_id: &str) -> Result<(Vec<Anchor>, usize), St
     Ok((anchors, skipped))
 }
 
-/// Appends a line to the workstation's consultation log (beside the anchor log): where
-/// `audit verify` records itself when the case cannot be written.
-pub fn log_consultation(entry: &serde_json::Value) -> Result<PathBuf, StoreError> {
-    let ws = workstation();
-    let dir = ws
+/// The workstation's consultation log (beside the anchor log, else in the data folder): where
+/// `audit verify` records itself when the case cannot be written. The case takes the lines
+/// that concern it in the next time it is opened writable (`Case::take_in_consultations`).
+pub fn consultation_log() -> Option<PathBuf> {
+    workstation()
         .anchor_log
         .as_ref()
         .and_then(|l| l.parent().map(Path::to_path_buf))
         .or_else(data_dir)
-        .ok_or_else(|| {
-            StoreError::Invalid(
-                "no data folder for the workstation's consultation log (set COPKIT_DATA_DIR)"
-                    .into(),
-            )
-        })?;
-    let path = dir.join("consultations.jsonl");
-    std::fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        .map(|dir| dir.join("consultations.jsonl"))
+}
+
+/// Appends a line to the workstation's consultation log ([`consultation_log`]).
+pub fn log_consultation(entry: &serde_json::Value) -> Result<PathBuf, StoreError> {
+    let path = consultation_log().ok_or_else(|| {
+        StoreError::Invalid(
+            "no data folder for the workstation's consultation log (set COPKIT_DATA_DIR)".into(),
+        )
+    })?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+    }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -355,6 +364,41 @@ pub fn log_consultation(entry: &serde_json::Value) -> Result<PathBuf, StoreError
         .and_then(|()| file.sync_data())
         .map_err(|e| StoreError::io(&path, e))?;
     Ok(path)
+}
+
+/// The consultation log's lines about one case (by its `case_id`), in the order written.
+/// Lines that cannot be read (one cut short by a crash) are skipped.
+pub(crate) fn read_consultations(
+    log: &Path,
+    case_id: &str,
+) -> Result<Vec<serde_json::Value>, StoreError> {
+    use std::io::BufRead;
+    let file = match std::fs::File::open(log) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StoreError::io(log, e)),
+    };
+    if file.metadata().map_err(|e| StoreError::io(log, e))?.len() > MAX_LOG_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "the consultation log is larger than {} MB; move it aside (keep it) so that a new \
+             one is started: {}",
+            MAX_LOG_BYTES >> 20,
+            log.display()
+        )));
+    }
+    let mut entries = Vec::new();
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.map_err(|e| StoreError::io(log, e))?;
+        if !line.contains(case_id) {
+            continue;
+        }
+        if let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line)
+            && entry.get("case_id").and_then(serde_json::Value::as_str) == Some(case_id)
+        {
+            entries.push(entry);
+        }
+    }
+    Ok(entries)
 }
 
 #[cfg(test)]

@@ -100,31 +100,131 @@ pub struct AuditRecord {
     pub actor_os: String,
     pub actor_analyst: String,
     pub purpose: String,
-    /// JSON: parameters, before/after values, counts, hashes.
+    /// JSON: parameters, before/after values, counts, hashes. A purge replaces the details of
+    /// a record naming what it erased by an erasure marker ([`AuditRecord::erased_payload`]).
     pub details: String,
     pub prev_hash: String,
     pub hash: String,
+    /// How the hash covers the record: 1 (formats up to 6) over the details themselves, 2
+    /// (format 7 on) over their SHA-256, so that a purge can erase them and the chain holds.
+    #[serde(default = "first_hash_version")]
+    pub hash_version: i64,
+}
+
+fn first_hash_version() -> i64 {
+    1
+}
+
+/// The hash version records are written with (see [`AuditRecord::hash_version`]).
+pub(crate) const HASH_VERSION: i64 = 2;
+
+/// The details key of an erasure marker.
+const ERASED_KEY: &str = "payload_erased";
+
+/// What stands in a record's details after a purge erased them: the digest the chain covers,
+/// the purge record that erased them, and what is kept (the command's name and the evidence
+/// commitments, which name no value).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasedPayload {
+    pub details_sha256: String,
+    /// The purge record that erased the details (it lists this record).
+    pub by_record: i64,
 }
 
 impl AuditRecord {
     /// The hash this record must carry: SHA-256 over the previous hash and a canonical
-    /// encoding of every other field (a JSON array, so no field can bleed into the next).
+    /// encoding of every other field (a JSON array, so no field can bleed into the next). From
+    /// hash version 2 the details enter as their SHA-256 (kept in the marker once erased).
     pub fn compute_hash(&self) -> String {
-        let canonical = serde_json::json!([
-            self.seq,
-            self.time_utc,
-            self.category,
-            self.action,
-            self.actor_os,
-            self.actor_analyst,
-            self.purpose,
-            self.details,
-            self.prev_hash,
-        ]);
+        let canonical = if self.hash_version >= 2 {
+            let details = match self.erased_payload() {
+                Some(erased) => erased.details_sha256,
+                None => sha256_hex(self.details.as_bytes()),
+            };
+            serde_json::json!([
+                self.hash_version,
+                self.seq,
+                self.time_utc,
+                self.category,
+                self.action,
+                self.actor_os,
+                self.actor_analyst,
+                self.purpose,
+                details,
+                self.prev_hash,
+            ])
+        } else {
+            serde_json::json!([
+                self.seq,
+                self.time_utc,
+                self.category,
+                self.action,
+                self.actor_os,
+                self.actor_analyst,
+                self.purpose,
+                self.details,
+                self.prev_hash,
+            ])
+        };
         let mut hasher = Sha256::new();
         hasher.update(canonical.to_string().as_bytes());
         hex::encode(hasher.finalize())
     }
+
+    /// The erasure marker, when a purge erased this record's details (hash version 2 only).
+    pub fn erased_payload(&self) -> Option<ErasedPayload> {
+        if self.hash_version < 2 || !self.details.contains(ERASED_KEY) {
+            return None;
+        }
+        let details: serde_json::Value = serde_json::from_str(&self.details).ok()?;
+        serde_json::from_value(details.get(ERASED_KEY)?.clone()).ok()
+    }
+}
+
+/// Whether the case's audit table has the `hash_version` column (format 7 on).
+fn has_hash_version(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM pragma_table_info('audit') WHERE name = 'hash_version'")?
+        .exists([])?)
+}
+
+/// Replaces the details of record `seq` by an erasure marker naming the purge record
+/// `by_record` (inside the purge's transaction): the command's name and the evidence
+/// commitments stay, every value goes. Returns `false` for a record of hash version 1, whose
+/// chain covers the details themselves, so that they cannot be erased.
+pub(crate) fn erase_payload(
+    conn: &Connection,
+    seq: i64,
+    by_record: i64,
+) -> Result<bool, StoreError> {
+    let (details, version): (String, i64) = conn.query_row(
+        "SELECT details, hash_version FROM audit WHERE seq = ?1",
+        [seq],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if version < 2 {
+        return Ok(false);
+    }
+    let parsed: serde_json::Value = serde_json::from_str(&details).unwrap_or_default();
+    if parsed.get(ERASED_KEY).is_some() {
+        return Ok(true); // erased by an earlier purge
+    }
+    let mut marker = serde_json::json!({
+        ERASED_KEY: ErasedPayload {
+            details_sha256: sha256_hex(details.as_bytes()),
+            by_record,
+        },
+    });
+    for kept in ["command", "evidence"] {
+        if let Some(v) = parsed.get(kept) {
+            marker[kept] = v.clone();
+        }
+    }
+    conn.execute(
+        "UPDATE audit SET details = ?1 WHERE seq = ?2",
+        params![marker.to_string(), seq],
+    )?;
+    Ok(true)
 }
 
 /// The time now, UTC, as the audit log writes it (RFC 3339 with milliseconds).
@@ -171,24 +271,41 @@ pub(crate) fn append(
         details: details.to_string(),
         prev_hash,
         hash: String::new(),
+        // A file of an older format (before its upgrade; migration tests) chains as it did.
+        hash_version: if has_hash_version(conn)? {
+            HASH_VERSION
+        } else {
+            1
+        },
     };
     record.hash = record.compute_hash();
-    conn.execute(
-        "INSERT INTO audit (seq, time_utc, category, action, actor_os, actor_analyst, purpose, \
-         details, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            record.seq,
-            record.time_utc,
-            record.category,
-            record.action,
-            record.actor_os,
-            record.actor_analyst,
-            record.purpose,
-            record.details,
-            record.prev_hash,
-            record.hash
-        ],
-    )?;
+    let columns = if record.hash_version >= 2 {
+        "hash_version, "
+    } else {
+        ""
+    };
+    conn.prepare_cached(&format!(
+        "INSERT INTO audit ({columns}seq, time_utc, category, action, actor_os, actor_analyst, \
+         purpose, details, prev_hash, hash) VALUES ({}?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        if columns.is_empty() { "" } else { "?11, " }
+    ))?
+    .execute(rusqlite::params_from_iter(
+        [
+            rusqlite::types::Value::from(record.seq),
+            record.time_utc.clone().into(),
+            record.category.clone().into(),
+            record.action.clone().into(),
+            record.actor_os.clone().into(),
+            record.actor_analyst.clone().into(),
+            record.purpose.clone().into(),
+            record.details.clone().into(),
+            record.prev_hash.clone().into(),
+            record.hash.clone().into(),
+            record.hash_version.into(),
+        ]
+        .into_iter()
+        .take(if columns.is_empty() { 10 } else { 11 }),
+    ))?;
     super::meta::set(conn, "audit_head", &record.hash)?;
     super::meta::set(conn, "audit_count", &record.seq.to_string())?;
     if let Some(key) = super::anchor::signing_key()? {
@@ -236,10 +353,15 @@ pub(crate) fn check_header(conn: &Connection) -> Result<Option<String>, StoreErr
 
 /// All records in order.
 pub fn read_all(conn: &Connection) -> Result<Vec<AuditRecord>, StoreError> {
-    let mut stmt = conn.prepare(
+    let version = if has_hash_version(conn)? {
+        "hash_version"
+    } else {
+        "1"
+    };
+    let mut stmt = conn.prepare(&format!(
         "SELECT seq, time_utc, category, action, actor_os, actor_analyst, purpose, details, \
-         prev_hash, hash FROM audit ORDER BY seq",
-    )?;
+         prev_hash, hash, {version} FROM audit ORDER BY seq"
+    ))?;
     let rows = stmt.query_map([], |r| {
         Ok(AuditRecord {
             seq: r.get(0)?,
@@ -252,6 +374,7 @@ pub fn read_all(conn: &Connection) -> Result<Vec<AuditRecord>, StoreError> {
             details: r.get(7)?,
             prev_hash: r.get(8)?,
             hash: r.get(9)?,
+            hash_version: r.get(10)?,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -278,6 +401,21 @@ pub fn verify_records(
     header_head: Option<&str>,
     header_count: Option<i64>,
 ) -> ChainCheck {
+    // The records each purge says it erased (a purge's own details are never erased).
+    let mut erased_by: std::collections::HashMap<i64, std::collections::HashSet<i64>> =
+        std::collections::HashMap::new();
+    for record in records.iter().filter(|r| r.action == "purge") {
+        if let Ok(details) = serde_json::from_str::<serde_json::Value>(&record.details)
+            && let Some(list) = details
+                .get("audit_payloads_erased")
+                .and_then(|l| l.as_array())
+        {
+            erased_by
+                .entry(record.seq)
+                .or_default()
+                .extend(list.iter().filter_map(serde_json::Value::as_i64));
+        }
+    }
     let mut prev_hash = GENESIS_HASH.to_string();
     let mut expected_seq = 1;
     for record in records {
@@ -302,6 +440,20 @@ pub fn verify_records(
             return ChainCheck::Broken {
                 seq: record.seq,
                 reason: "its contents were changed after it was written".into(),
+            };
+        }
+        if let Some(erased) = record.erased_payload()
+            && !erased_by
+                .get(&erased.by_record)
+                .is_some_and(|listed| listed.contains(&record.seq) && erased.by_record > record.seq)
+        {
+            return ChainCheck::Broken {
+                seq: record.seq,
+                reason: format!(
+                    "its details were replaced by an erasure marker naming record {}, which is \
+                     not a purge that erased it: they were removed outside COPKIT",
+                    erased.by_record
+                ),
             };
         }
         prev_hash.clone_from(&record.hash);

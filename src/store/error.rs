@@ -39,6 +39,8 @@ pub enum StoreError {
     ReadOnly(PathBuf),
     #[error("the case's audit log does not end where its header says ({details}); nothing was written to it, so that no new record hides what is missing. Run `copkit audit verify` on it, keep the file as it is for examination, and work from a backup whose audit log verifies: {}", .path.display())]
     ChainMismatch { path: PathBuf, details: String },
+    #[error("this case is not opened for writing: {details}. A record written now would hide what is missing. Keep the file as it is for examination (it can be opened read-only), and work from the newest copy of the case: {}", .path.display())]
+    BehindAnchorLog { path: PathBuf, details: String },
     #[error("the workstation key cannot be used: {problem}. Make a new one with `copkit audit keygen`, or point --signing-key at the right file: {}", .path.display())]
     Key { path: PathBuf, problem: String },
     #[error("the case database reported an error: {0}")]

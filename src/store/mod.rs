@@ -25,6 +25,7 @@ mod snapshot;
 mod transact;
 mod undo;
 mod verify;
+mod workstation;
 
 pub use audit::{
     Actor, AuditCategory, AuditRecord, ChainCheck, GENESIS_HASH, now_utc, verify_records,
@@ -89,6 +90,8 @@ pub struct Case {
     snapshot: Option<Arc<CaseSnapshot>>,
     /// The SQL of the undo triggers, built from the tables' columns when the case opens.
     capture: undo::CaptureSql,
+    /// Why the case is open for reading only ([`Case::open_read_only`]); `None`: writable.
+    read_only: Option<String>,
 }
 
 impl std::fmt::Debug for Case {

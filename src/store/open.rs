@@ -5,7 +5,7 @@
 
 use super::*;
 
-fn require_purpose(purpose: &str) -> Result<(), StoreError> {
+pub(super) fn require_purpose(purpose: &str) -> Result<(), StoreError> {
     if purpose.trim().is_empty() {
         Err(StoreError::Invalid(
             "a purpose is required (a case reference or justification); it is recorded in the audit log".into(),
@@ -15,7 +15,7 @@ fn require_purpose(purpose: &str) -> Result<(), StoreError> {
     }
 }
 
-fn configure(conn: &Connection) -> Result<(), StoreError> {
+pub(super) fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // FULL: a commit is on disk before it returns, so a crash or power cut never loses a
     // change that was reported done.
@@ -29,7 +29,7 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 }
 
 /// Runs `PRAGMA quick_check`, turning any failure into a `Corrupt` error for `path`.
-fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+pub(super) fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let corrupt = |details: String| StoreError::Corrupt {
         path: path.to_path_buf(),
         details,
@@ -249,6 +249,7 @@ impl Case {
                 // Refuse before anything is written (indexes, the upgrade, the consultation):
                 // a record appended to a log whose end was cut off would hide the cut.
                 Self::refuse_mismatched_chain(&ro, path)?;
+                Self::refuse_behind_anchor_log(&ro, path)?;
             }
         }
         let mut conn = Connection::open_with_flags(
@@ -262,6 +263,7 @@ impl Case {
             quick_check(&conn, path)?;
             if record {
                 Self::refuse_mismatched_chain(&conn, path)?;
+                Self::refuse_behind_anchor_log(&conn, path)?;
             }
         }
         if facts.schema_version < SCHEMA_VERSION {
@@ -278,6 +280,7 @@ impl Case {
             generation: 0,
             snapshot: None,
             capture,
+            read_only: None,
         };
         case.reload_configuration()?;
         if record && case.deferred_indexes()?.is_some() {
@@ -288,6 +291,12 @@ impl Case {
             case.restore_indexes()?;
         }
         if record {
+            // `audit verify` runs on this workstation while the case could not be written.
+            if let Err(e) = case.take_in_consultations() {
+                tracing::warn!(
+                    "consultations recorded on the workstation were not taken into the case: {e}"
+                );
+            }
             case.record_consultation("open case", json!({}))?;
         }
         Ok(case)
@@ -299,6 +308,18 @@ impl Case {
         match audit::check_header(conn)? {
             None => Ok(()),
             Some(details) => Err(StoreError::ChainMismatch {
+                path: path.to_path_buf(),
+                details,
+            }),
+        }
+    }
+
+    /// Fails when the workstation's anchor log holds a later state of the case (see
+    /// `workstation.rs`).
+    fn refuse_behind_anchor_log(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+        match workstation::behind_anchor_log(conn)? {
+            None => Ok(()),
+            Some(details) => Err(StoreError::BehindAnchorLog {
                 path: path.to_path_buf(),
                 details,
             }),

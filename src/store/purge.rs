@@ -15,10 +15,16 @@
 //!   then runs `VACUUM`, which rebuilds the file without free pages. The rollback journal is
 //!   deleted at each commit (journal mode DELETE), so no `-journal` file is left.
 //!
-//! What a purge cannot remove, it reports: audit records that name the erased items (a
-//! value typed by hand is in the record of the command that entered it, and the batch's import
-//! record keeps its description; the hash chain forbids editing them) and backups beside the
-//! case written before the purge.
+//! - erases the details of the audit records that name the erased items or the batch's
+//!   import (a value typed by hand is in the record of the command that entered it, the
+//!   import record keeps the batch's description): from case format 7 the chain covers each
+//!   record's details through their SHA-256, so they are replaced by an erasure marker that
+//!   keeps the digest, the command's name and the evidence commitments, and the purge's own
+//!   record lists them (`audit verify` refuses a marker no purge lists).
+//!
+//! What a purge cannot remove, it reports: the details of such records written before the
+//! case's upgrade to format 7 (their chain covers the details themselves) and backups beside
+//! the case written before the purge.
 //!
 //! Entities that other sources share. Purging batch B erases what B brought: its entities,
 //! links and events, every attribute value B supplied (on anyone's items) and merge records of
@@ -92,8 +98,12 @@ pub struct PurgeReport {
     /// Undo steps dropped with the history.
     pub history_steps_dropped: u64,
     /// Audit records (by number) that name erased items or the batch: they may hold values
-    /// typed by hand or the batch's description, and the hash chain keeps them.
+    /// typed by hand or the batch's description.
     pub audit_records_naming_erased: Vec<i64>,
+    /// Of those, the records whose details the purge erased (module doc).
+    pub audit_payloads_erased: Vec<i64>,
+    /// Of those, the records written before format 7, whose details the chain keeps.
+    pub audit_payloads_kept: Vec<i64>,
     /// Backups beside the case, written before the purge, that still hold the erased values.
     pub backups: Vec<PathBuf>,
     pub file_bytes_before: u64,
@@ -253,6 +263,8 @@ fn erase(
         kept_shared: Vec::new(),
         history_steps_dropped: 0,
         audit_records_naming_erased: Vec::new(),
+        audit_payloads_erased: Vec::new(),
+        audit_payloads_kept: Vec::new(),
         backups: Vec::new(),
         file_bytes_before: 0,
         file_bytes_after: 0,
@@ -363,11 +375,11 @@ fn erase(
     }
     // Which audit records name what is erased: read before the rows go (the walk needs
     // only the ids).
-    report.audit_records_naming_erased = records_naming(conn, batch_id)?;
-
     let owned = "(owner_kind = 'entity' AND owner_id IN (SELECT id FROM temp.purge_entities)) \
          OR (owner_kind = 'link' AND owner_id IN (SELECT id FROM temp.purge_links)) \
          OR (owner_kind = 'event' AND owner_id IN (SELECT id FROM temp.purge_events))";
+    report.audit_records_naming_erased = records_naming(conn, batch_id, owned)?;
+
     let steps: Vec<(&str, String)> = vec![
         (
             "participants",
@@ -411,6 +423,22 @@ fn erase(
             .erased
             .insert((*table).to_string(), u64::try_from(n).unwrap_or(0));
     }
+    // The values hand-typed into edits stay in the audit records of those edits: erase them
+    // too, leaving markers the chain still verifies (`audit::erase_payload`). The purge's own
+    // record comes next in this transaction and lists them.
+    let purge_record: i64 =
+        conn.query_row("SELECT coalesce(max(seq), 0) + 1 FROM audit", [], |r| {
+            r.get(0)
+        })?;
+    for &seq in &report.audit_records_naming_erased {
+        if audit::erase_payload(conn, seq, purge_record)? {
+            report.audit_payloads_erased.push(seq);
+        } else {
+            report.audit_payloads_kept.push(seq);
+        }
+    }
+    details["audit_payloads_erased"] = json!(report.audit_payloads_erased);
+    details["audit_payloads_kept_old_format"] = json!(report.audit_payloads_kept.len());
     details["erased"] = serde_json::to_value(&report.erased)?;
     details["entities_by_type"] = serde_json::to_value(&report.entities_by_type)?;
     details["audit_records_naming_erased"] = json!(report.audit_records_naming_erased.len());
@@ -470,8 +498,43 @@ fn shared_refusal(batch: BatchId, ids: &[i64]) -> StoreError {
     ))
 }
 
-/// The audit records that name an erased item, or the batch's own import record.
-fn records_naming(conn: &Connection, batch: Option<i64>) -> Result<Vec<i64>, StoreError> {
+/// The audit records that name an erased item, the batch's own import record, or a value or
+/// note of an erased item by its own id (an edit of a value names the value, not its owner).
+fn records_naming(
+    conn: &Connection,
+    batch: Option<i64>,
+    owned: &str,
+) -> Result<Vec<i64>, StoreError> {
+    let ids_of =
+        |sql: &str, batch: &[Option<i64>]| -> Result<std::collections::HashSet<i64>, StoreError> {
+            let mut stmt = conn.prepare(sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(batch), |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+    let attributes = ids_of(
+        &format!("SELECT id FROM attributes WHERE prov_batch IS ?1 AND ?1 IS NOT NULL OR {owned}"),
+        &[batch],
+    )?;
+    let notes = ids_of(&format!("SELECT id FROM notes WHERE {owned}"), &[])?;
+    let names_part = |details: &serde_json::Value| {
+        let id = details.get("id").and_then(serde_json::Value::as_i64);
+        let ids = || {
+            details
+                .get("ids")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_i64)
+        };
+        match details.get("command").and_then(serde_json::Value::as_str) {
+            Some("edit_attribute" | "remove_attribute") => {
+                id.is_some_and(|id| attributes.contains(&id))
+            }
+            Some("set_attribute_grading") => ids().any(|id| attributes.contains(&id)),
+            Some("edit_note" | "remove_note") => id.is_some_and(|id| notes.contains(&id)),
+            _ => false,
+        }
+    };
     let ids = |table: &str| -> Result<std::collections::HashSet<i64>, StoreError> {
         let mut stmt = conn.prepare(&format!("SELECT id FROM temp.{table}"))?;
         let rows = stmt.query_map([], |r| r.get(0))?;
@@ -495,7 +558,7 @@ fn records_naming(conn: &Connection, batch: Option<i64>) -> Result<Vec<i64>, Sto
         let its_import = batch.is_some()
             && record.action == "import batch"
             && details.get("batch_id").and_then(serde_json::Value::as_i64) == batch;
-        if its_import || records::mentions_any(&details, &wanted) {
+        if its_import || records::mentions_any(&details, &wanted) || names_part(&details) {
             found.push(record.seq);
         }
     }

@@ -189,6 +189,7 @@ impl Case {
         action: &str,
         details: serde_json::Value,
     ) -> Result<AuditRecord, StoreError> {
+        self.require_writable()?;
         let _writing = error::WritingCase::new(&self.path);
         let tx = self
             .conn

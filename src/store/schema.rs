@@ -9,7 +9,7 @@ use rusqlite::Connection;
 pub const APPLICATION_ID: u32 = 0x4350_4B54;
 
 /// The case format this program writes. Files with a higher version are refused.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Tables whose changes are captured for undo/redo. The audit log, the undo log and the case
 /// header are deliberately outside: undo never rewrites history.
@@ -257,8 +257,32 @@ CREATE TABLE evidence_digest (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 7: audit records chain over the SHA-256 of their details (hash version 2, see
+/// `audit.rs`), so that a purge can erase the values a record of an edit carries and leave an
+/// erasure marker that keeps the digest. Records written before keep hash version 1 (their
+/// chain covers the details themselves; they cannot be erased). The append-only trigger lets
+/// exactly that one change through: the details of a version-2 record, not yet erased,
+/// replaced by a marker, every other column as it was (a condition that is NULL, such as a
+/// marker without its digest, counts as not met).
+const V7: &str = r#"
+ALTER TABLE audit ADD COLUMN hash_version INTEGER NOT NULL DEFAULT 1;
+DROP TRIGGER audit_no_update;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+WHEN NOT coalesce((
+    OLD.hash_version = 2 AND NEW.hash_version = 2
+    AND NEW.seq = OLD.seq AND NEW.time_utc = OLD.time_utc AND NEW.category = OLD.category
+    AND NEW.action = OLD.action AND NEW.actor_os = OLD.actor_os
+    AND NEW.actor_analyst = OLD.actor_analyst AND NEW.purpose = OLD.purpose
+    AND NEW.prev_hash = OLD.prev_hash AND NEW.hash = OLD.hash
+    AND json_valid(OLD.details) AND json_type(OLD.details, '$.payload_erased') IS NULL
+    AND json_valid(NEW.details)
+    AND json_type(NEW.details, '$.payload_erased.details_sha256') = 'text'
+), 0)
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#;
+
 /// The migration that brings a file from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// Runs the migrations from `from` up to `to` inside the caller's transaction, setting
 /// `user_version` at the end.

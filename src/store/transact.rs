@@ -157,6 +157,7 @@ impl Case {
     where
         E: From<StoreError>,
     {
+        self.require_writable()?;
         let actor_label = format!("{} ({})", self.actor.analyst, self.actor.os_user);
         let _writing = error::WritingCase::new(&self.path);
         let tx = self

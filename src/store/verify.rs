@@ -68,6 +68,8 @@ pub struct Check {
 #[derive(Clone, Debug, Serialize)]
 pub struct VerifyReport {
     pub path: PathBuf,
+    /// The case's own id (from its header), which the workstation's logs name it by.
+    pub case_id: String,
     pub records: i64,
     pub chain: ChainCheck,
     pub evidence: Vec<digest::EvidenceFinding>,
@@ -128,6 +130,7 @@ pub fn verify_case_file(path: &Path, options: &VerifyOptions) -> Result<VerifyRe
     checks.push(signature_check(&conn, options, &case_id, &records)?);
     Ok(VerifyReport {
         path: path.to_path_buf(),
+        case_id,
         records: records.len() as i64,
         chain,
         evidence,

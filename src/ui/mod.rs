@@ -10,6 +10,7 @@ pub mod filters;
 pub mod graph;
 pub mod import;
 pub mod inspector;
+pub mod review;
 pub mod tables;
 pub mod timeline;
 pub mod truth;
@@ -86,6 +87,11 @@ pub enum Action {
     Record {
         action: String,
         details: serde_json::Value,
+    },
+    /// Erase a batch or items for good (the review tab, after its confirmation).
+    Purge {
+        target: crate::store::PurgeTarget,
+        reason: String,
     },
 }
 
