@@ -26,7 +26,10 @@ git -C "$repo" archive --format=tar --prefix="$name/" HEAD | tar -x -C "$work"
 
 # cargo vendor prints the [source] table the build needs; it goes after the repository's own
 # .cargo/config.toml (which sets COPKIT_DATA_DIR for the tests) rather than replacing it.
-(cd "$work/$name" && cargo vendor --locked --quiet vendor >"$work/vendor-config.toml")
+(cd "$work/$name" && cargo vendor --locked vendor >"$work/vendor-config.toml" 2>"$work/vendor.log") \
+  || { cat "$work/vendor.log" >&2; exit 1; }
+grep -q "replace-with" "$work/vendor-config.toml" \
+  || { echo "source-tarball.sh: cargo vendor printed no [source] table" >&2; exit 1; }
 mkdir -p "$work/$name/.cargo"
 {
   if [ -f "$repo/.cargo/config.toml" ]; then
