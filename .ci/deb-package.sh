@@ -57,10 +57,8 @@ if objdump -h "$unpacked/usr/bin/copkit" | grep -q '\.debug_'; then
 fi
 echo "binary: $(du -k "$unpacked/usr/bin/copkit" | cut -f1) KiB stripped"
 
-# Lintian's warnings are reported, its errors fail the step. The tags suppressed are the ones
-# that hold for every cargo-deb package (no Debian changelog, no source package).
-lintian --no-tag-display-limit --fail-on error \
-  --suppress-tags no-changelog,changelog-file-missing-in-native-package "$deb"
+# Lintian's warnings are reported, its errors fail the step.
+lintian --no-tag-display-limit --fail-on error "$deb"
 
 # A minimised image (Docker's) keeps dpkg from installing man pages; this package's are what
 # we check, so they are let through.
