@@ -25,7 +25,7 @@ if ! cargo deb --version 2>/dev/null | grep -q '3\.8\.0'; then
   cargo install cargo-deb --locked --version 3.8.0
 fi
 
-mapfile -t built < <(packaging/build-deb.sh)
+mapfile -t built < <(packaging/build-deb.sh "$@")
 deb=${built[0]}
 ddeb=${built[1]}
 [ -f "$deb" ] && [ -f "$ddeb" ] || fail "build-deb.sh did not print a .deb and a .ddeb: ${built[*]}"

@@ -7,7 +7,9 @@
 # Needs cargo-deb (`cargo install cargo-deb --locked`) and binutils (objcopy, for the
 # debug-symbol split). Honours CARGO_TARGET_DIR; the packages land in TARGET/debian/.
 #
-# Usage: packaging/build-deb.sh
+# Usage: packaging/build-deb.sh [CARGO_BUILD_ARGS...]
+# Arguments go to `cargo build` (e.g. --no-default-features makes a headless package, which is
+# quicker to build when only the packaging itself is being tried).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -21,7 +23,7 @@ target=$(cargo metadata --no-deps --format-version 1 --locked |
   sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 [ -n "$target" ] || { echo "build-deb.sh: cargo metadata named no target directory" >&2; exit 1; }
 
-cargo build --release --locked
+cargo build --release --locked "$@"
 
 generated="$repo/packaging/generated"
 rm -rf "$generated"
