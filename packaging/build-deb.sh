@@ -31,5 +31,10 @@ rm -rf "$generated"
 "$target/release/copkit" completions "$generated/completions" >/dev/null
 
 # --no-build: the binary that wrote the pages above is the one packaged.
-cargo deb --no-build --locked --dbgsym --output "$target/debian" >/dev/null
-ls -1 "$target"/debian/copkit_*.deb "$target"/debian/copkit-dbgsym_*.ddeb
+cargo deb --no-build --locked --dbgsym >/dev/null
+# The package first, then its debug symbols (one line each; callers read them in this order).
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
+for file in "$target/debian/copkit_${version}-1_"*.deb "$target/debian/copkit-dbgsym_${version}-1_"*.ddeb; do
+  [ -f "$file" ] || { echo "build-deb.sh: cargo-deb did not write $file" >&2; exit 1; }
+  echo "$file"
+done
