@@ -60,11 +60,12 @@ impl WorkbenchApp {
 
     /// Where the demo case lives: the user's data folder, never next to anyone's evidence.
     pub fn demo_path() -> PathBuf {
-        let base = std::env::var_os("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-            .unwrap_or_else(std::env::temp_dir);
-        base.join("copkit").join("demo.copkit")
+        // The platform's per-user data folder (see `dirs::data_dir`): on Windows and macOS
+        // too, where $HOME/.local/share means nothing.
+        dirs::data_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("copkit")
+            .join("demo.copkit")
     }
 
     /// Opens the generated demo case, generating it first if needed (in a job). It holds no

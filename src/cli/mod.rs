@@ -18,6 +18,7 @@ mod analyze;
 mod bench;
 mod chain;
 mod debug;
+mod dist;
 mod edit;
 mod generate;
 mod hints;
@@ -247,6 +248,12 @@ pub enum Commands {
     /// Internal: applies commands to a case in a loop, printing each commit (crash tests).
     #[command(hide = true)]
     DebugCrashWriter { case: PathBuf },
+    /// Packaging: write a man page per subcommand into DIR (packaging/build-deb.sh).
+    #[command(hide = true)]
+    Manpages { dir: PathBuf },
+    /// Packaging: write bash, zsh and fish completions into DIR (packaging/build-deb.sh).
+    #[command(hide = true)]
+    Completions { dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -527,6 +534,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Commands::Layout(args) => layout::run(args, actor),
         Commands::BenchLayout(args) => bench::bench_layout(&args),
         Commands::DebugCrashWriter { case } => debug::crash_writer(&case, actor),
+        Commands::Manpages { dir } => {
+            for path in dist::write_man_pages(&dir)? {
+                outln!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Commands::Completions { dir } => {
+            for path in dist::write_completions(&dir)? {
+                outln!("{}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

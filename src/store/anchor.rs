@@ -57,14 +57,9 @@ pub fn data_dir() -> Option<PathBuf> {
             std::env::temp_dir().join(format!("copkit-unit-tests-{}", std::process::id())),
         );
     }
-    let base = if cfg!(windows) {
-        env("APPDATA")
-    } else if cfg!(target_os = "macos") {
-        env("HOME").map(|h| h.join("Library/Application Support"))
-    } else {
-        env("XDG_DATA_HOME").or_else(|| env("HOME").map(|h| h.join(".local/share")))
-    };
-    base.map(|b| b.join("copkit"))
+    // $XDG_DATA_HOME or ~/.local/share on Linux, %APPDATA% (roaming) on Windows,
+    // ~/Library/Application Support on macOS: the folders this function read by hand before.
+    dirs::data_dir().map(|base| base.join("copkit"))
 }
 
 impl Workstation {

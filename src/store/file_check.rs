@@ -95,6 +95,7 @@ pub fn check_case_file(path: &Path) -> Result<HeaderFacts, StoreError> {
     })
 }
 
+#[cfg(unix)]
 fn file_kind(meta: &fs::Metadata) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     let t = meta.file_type();
@@ -106,6 +107,16 @@ fn file_kind(meta: &fs::Metadata) -> &'static str {
         "a device"
     } else if t.is_socket() {
         "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Windows has no FIFOs, sockets or device files a path can name.
+#[cfg(not(unix))]
+fn file_kind(meta: &fs::Metadata) -> &'static str {
+    if meta.is_dir() {
+        "a directory"
     } else {
         "not a regular file"
     }
