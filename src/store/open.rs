@@ -324,6 +324,9 @@ impl Case {
             // as they are, so changes made to the evidence before the upgrade are not covered.
             details["evidence"] = digest::start(&tx)?;
             details["evidence_digest_starts"] = true.into();
+        } else if from < 7 {
+            // Format 7 brought the document pages: their digest starts empty, committed here.
+            details["evidence"] = digest::start_tables(&tx, &["document_pages"])?;
         }
         audit::append(
             &tx,
