@@ -199,11 +199,7 @@ pub fn search(args: &SearchArgs, actor: Actor) -> Result<ExitCode> {
     let mut case = Case::open(&args.case, actor, &purpose)?;
     let hits = case.search_documents(&query)?;
     for h in &hits {
-        let offsets: Vec<String> = h
-            .offsets
-            .iter()
-            .map(|(s, e)| format!("{s}-{e}"))
-            .collect();
+        let offsets: Vec<String> = h.offsets.iter().map(|(s, e)| format!("{s}-{e}")).collect();
         outln!(
             "E{} p.{} [{}] {}  chars {}",
             h.entity.0,

@@ -403,8 +403,13 @@ pub fn create_at_version(path: &Path, version: u32, actor: &Actor) -> Result<(),
         "test",
         AuditCategory::Collection,
         "create case",
-        &if version >= 6 {
+        &if version >= 7 {
             json!({"evidence": digest::start(&tx)?})
+        } else if version == 6 {
+            let tables: Vec<&str> = digest::evidence_tables()
+                .filter(|t| *t != "document_pages")
+                .collect();
+            json!({"evidence": digest::start_tables(&tx, &tables)?})
         } else {
             json!({})
         },

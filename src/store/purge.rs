@@ -382,7 +382,8 @@ fn erase(
         ("notes", format!("DELETE FROM notes WHERE {owned}")),
         (
             "document_pages",
-            "DELETE FROM document_pages WHERE entity IN (SELECT id FROM temp.purge_entities)".into(),
+            "DELETE FROM document_pages WHERE entity IN (SELECT id FROM temp.purge_entities)"
+                .into(),
         ),
         (
             "merges",

@@ -133,9 +133,8 @@ pub(crate) fn extract_whatsapp(
         let [a, b, y] = head.date;
         let (day, month) = if month_first { (b, a) } else { (a, b) };
         let year = if y < 100 { 2000 + y } else { y };
-        let date = NaiveDate::from_ymd_opt(year as i32, month, day).ok_or_else(|| {
-            format!("line {}: '{}' is not a valid date", n + 1, head.stamp)
-        })?;
+        let date = NaiveDate::from_ymd_opt(year as i32, month, day)
+            .ok_or_else(|| format!("line {}: '{}' is not a valid date", n + 1, head.stamp))?;
         let local = NaiveDateTime::new(date, head.time);
         let time_ms = super::local_to_utc_ms(local, zone).ok_or_else(|| {
             format!(
@@ -163,7 +162,9 @@ pub(crate) fn extract_whatsapp(
         });
     }
     if messages.is_empty() {
-        return Err("no message line found (a WhatsApp export line starts with its date and time)".into());
+        return Err(
+            "no message line found (a WhatsApp export line starts with its date and time)".into(),
+        );
     }
     let mut out = transcript_document(&messages, "whatsapp");
     out.encoding = Some(encoding);
@@ -200,8 +201,14 @@ fn transcript_document(messages: &[ChatMessage], format: &'static str) -> Extrac
 
 /// Whether JSON text looks like a Telegram chat export.
 pub(crate) fn looks_like_telegram(head: &str) -> bool {
-    let compact: String = head.chars().filter(|c| !c.is_whitespace()).take(4096).collect();
-    compact.starts_with('{') && compact.contains("\"messages\":[") && compact.contains("\"type\":\"")
+    let compact: String = head
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .take(4096)
+        .collect();
+    compact.starts_with('{')
+        && compact.contains("\"messages\":[")
+        && compact.contains("\"type\":\"")
 }
 
 /// Telegram's `text` field: a string, or a list of strings and `{type, text}` pieces.
@@ -270,7 +277,9 @@ pub(crate) fn extract_telegram(
             }
         };
         if let Some(s) = &sender
-            && !participants.iter().any(|(p, id)| p == s && *id == sender_id)
+            && !participants
+                .iter()
+                .any(|(p, id)| p == s && *id == sender_id)
         {
             participants.push((s.clone(), sender_id.clone()));
         }

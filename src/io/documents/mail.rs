@@ -81,12 +81,16 @@ pub(crate) fn split_mbox(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     for message in mail_parser::mailbox::mbox::MessageIterator::new(bytes) {
         let message = message.map_err(|e| format!("message {}: {e}", out.len() + 1))?;
         if out.len() >= MAX_MESSAGES {
-            return Err(format!("more than {MAX_MESSAGES} messages in one MBOX file"));
+            return Err(format!(
+                "more than {MAX_MESSAGES} messages in one MBOX file"
+            ));
         }
         out.push(message.unwrap_contents());
     }
     if out.is_empty() {
-        return Err("no message found: an MBOX file begins each message with a 'From ' line".into());
+        return Err(
+            "no message found: an MBOX file begins each message with a 'From ' line".into(),
+        );
     }
     Ok(out)
 }

@@ -98,16 +98,21 @@ impl DocFormat {
                 None
             };
         }
-        if crate::io::sniff_binary(bytes).is_some() && !matches!(ext, "txt" | "text") {
-            // UTF-16 text has NUL bytes but a BOM.
-            if encoding_rs::Encoding::for_bom(bytes).is_none() {
-                return None;
-            }
+        if is_binary(&lower, bytes) {
+            return None;
         }
         let head = String::from_utf8_lossy(&bytes[..bytes.len().min(8192)]);
         let head = head.trim_start_matches('\u{feff}').trim_start();
-        let lower_head = head.chars().take(2048).collect::<String>().to_ascii_lowercase();
-        if head.starts_with("From ") && (ext == "mbox" || lower_head.contains("\nfrom:") || lower_head.contains("\nsubject:")) {
+        let lower_head = head
+            .chars()
+            .take(2048)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if head.starts_with("From ")
+            && (ext == "mbox"
+                || lower_head.contains("\nfrom:")
+                || lower_head.contains("\nsubject:"))
+        {
             return Some(DocFormat::Mbox);
         }
         if ext == "mbox" {
@@ -140,6 +145,40 @@ impl DocFormat {
     }
 }
 
+/// Extensions of files that are no text documents (pictures, sound, video, programs,
+/// archives): a scanned page saved as a picture needs OCR, which this import does not do.
+const BINARY_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "png", "gif", "tif", "tiff", "bmp", "webp", "heic", "mp3", "mp4", "m4a", "wav",
+    "ogg", "opus", "mov", "avi", "mkv", "exe", "dll", "so", "zip", "7z", "rar", "gz", "xz", "bz2",
+    "tar", "iso", "dmg",
+];
+
+/// Whether bytes are binary (no text document): a known picture, archive or program
+/// signature, a binary extension, or NUL bytes in the first 8 KiB of a file without a UTF-16
+/// byte-order mark.
+fn is_binary(lower_name: &str, bytes: &[u8]) -> bool {
+    const SIGNATURES: &[&[u8]] = &[
+        b"\xff\xd8\xff",
+        b"\x89PNG",
+        b"GIF87a",
+        b"GIF89a",
+        b"II*\0",
+        b"MM\0*",
+        b"RIFF",
+        b"\x7fELF",
+        b"7z\xbc\xaf",
+        b"Rar!",
+        b"\x1f\x8b",
+        b"OggS",
+    ];
+    let ext = lower_name.rsplit_once('.').map_or("", |(_, e)| e);
+    if BINARY_EXTENSIONS.contains(&ext) || SIGNATURES.iter().any(|s| bytes.starts_with(s)) {
+        return true;
+    }
+    let head = &bytes[..bytes.len().min(8192)];
+    head.contains(&0) && encoding_rs::Encoding::for_bom(bytes).is_none()
+}
+
 /// Whether text begins with RFC 5322 header lines, among them From and one of Date, Subject
 /// or To.
 fn looks_like_mail_headers(head: &str) -> bool {
@@ -152,7 +191,10 @@ fn looks_like_mail_headers(head: &str) -> bool {
             continue;
         }
         match line.split_once(':') {
-            Some((name, _)) if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
+            Some((name, _))
+                if !name.is_empty()
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+            {
                 names.push(name.to_ascii_lowercase());
             }
             _ => return false,
@@ -462,7 +504,10 @@ fn provenance(file: &str, record: &str) -> Provenance {
 impl Writing<'_> {
     /// Writes one file's (or attachment's) documents. `record` says where it came from in the
     /// source ("file", "attachment 'x.pdf' of message 3").
-    #[allow(clippy::too_many_arguments, reason = "one call site per source, each naming its parts")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site per source, each naming its parts"
+    )]
     fn write(
         &mut self,
         w: &mut BatchWriter<'_>,
@@ -478,7 +523,8 @@ impl Writing<'_> {
             None => DocFormat::detect(name, bytes).ok_or_else(|| {
                 Failure::File(format!(
                     "{record} '{name}': not a document this import reads (text, HTML, PDF, DOCX, \
-                     ODT, EML, MBOX, WhatsApp or Telegram export)"
+                     ODT, EML, MBOX, WhatsApp or Telegram export); pictures of pages need OCR, \
+                     which this program does not do yet"
                 ))
             })?,
         };
@@ -532,8 +578,13 @@ impl Writing<'_> {
         depth: usize,
         summary: &mut FileSummary,
     ) -> Result<EntityId, Failure> {
-        let extracted = extract(Path::new(file), format, bytes, self.opts)
-            .map_err(|e| Failure::File(if depth == 0 { e } else { format!("{record}: {e}") }))?;
+        let extracted = extract(Path::new(file), format, bytes, self.opts).map_err(|e| {
+            Failure::File(if depth == 0 {
+                e
+            } else {
+                format!("{record}: {e}")
+            })
+        })?;
         if extracted.pages.len() as u64 > u64::from(self.opts.max_pages) {
             return Err(Failure::File(format!(
                 "{} pages, over the bound of {} pages per document",
@@ -542,10 +593,7 @@ impl Writing<'_> {
             )));
         }
         let sha = hex::encode(Sha256::digest(bytes));
-        let label = extracted
-            .title
-            .clone()
-            .unwrap_or_else(|| name.to_string());
+        let label = extracted.title.clone().unwrap_or_else(|| name.to_string());
         let mut entity = NewEntity::new("Document", label);
         entity.provenance = provenance(file, record);
         let mut attrs = vec![
@@ -680,7 +728,7 @@ impl Writing<'_> {
                 original_text: Some(m.time_text.clone()),
                 original_zone: Some(self.opts.time_zone.name().to_string()),
             };
-            let mut event = NewEvent::new("message", time);
+            let mut event = NewEvent::new("Message", time);
             event.provenance = provenance(file, &record);
             event
                 .participants
@@ -692,8 +740,14 @@ impl Writing<'_> {
                         .push(NewParticipant::new(ParticipantRole::To, *other));
                 }
             }
-            let text: String = m.text.chars().take(self.opts.limits.max_field_bytes / 4).collect();
-            event.attributes.push(attribute("text", text, file, &record));
+            let text: String = m
+                .text
+                .chars()
+                .take(self.opts.limits.max_field_bytes / 4)
+                .collect();
+            event
+                .attributes
+                .push(attribute("text", text, file, &record));
             event
                 .attributes
                 .push(attribute("platform", chat.platform, file, &record));
@@ -753,8 +807,10 @@ pub fn import_documents(
                 .to_string_lossy()
                 .into_owned()
         } else {
-            path.file_name()
-                .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+            path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
         };
         let read = crate::io::read_source(&path, &opts.limits)
             .map(|s| (s.sha256, s.bytes.len() as u64))
@@ -783,7 +839,11 @@ pub fn import_documents(
         kind: "import".into(),
         description: opts.description.clone().unwrap_or_else(|| {
             if folder {
-                format!("documents: folder {} ({} files)", source.display(), listed.len())
+                format!(
+                    "documents: folder {} ({} files)",
+                    source.display(),
+                    listed.len()
+                )
             } else {
                 format!("document: {}", source.display())
             }
@@ -891,7 +951,15 @@ fn write_file(
         return Err(Failure::File("the file is empty (0 bytes)".into()));
     }
     let mut summary = FileSummary::default();
-    writing.write(w, &file.name, &file.name, "file", &src.bytes, 0, &mut summary)?;
+    writing.write(
+        w,
+        &file.name,
+        &file.name,
+        "file",
+        &src.bytes,
+        0,
+        &mut summary,
+    )?;
     Ok(summary)
 }
 
@@ -901,13 +969,19 @@ mod tests {
 
     #[test]
     fn formats_are_told_by_content_then_name() {
-        assert_eq!(DocFormat::detect("a.bin", b"%PDF-1.4\n"), Some(DocFormat::Pdf));
+        assert_eq!(
+            DocFormat::detect("a.bin", b"%PDF-1.4\n"),
+            Some(DocFormat::Pdf)
+        );
         assert_eq!(
             DocFormat::detect("x", b"From: a@b.c\nTo: d@e.f\nSubject: hi\n\nbody"),
             Some(DocFormat::Eml)
         );
         assert_eq!(
-            DocFormat::detect("chat.txt", b"12/03/2024, 14:05 - Anna: hi\n12/03/2024, 14:06 - Ben: yo\n"),
+            DocFormat::detect(
+                "chat.txt",
+                b"12/03/2024, 14:05 - Anna: hi\n12/03/2024, 14:06 - Ben: yo\n"
+            ),
             Some(DocFormat::WhatsApp)
         );
         assert_eq!(
@@ -915,12 +989,21 @@ mod tests {
             Some(DocFormat::Html)
         );
         assert_eq!(
-            DocFormat::detect("result.json", b"{\n \"name\": \"Anna\",\n \"type\": \"personal_chat\",\n \"messages\": [\n"),
+            DocFormat::detect(
+                "result.json",
+                b"{\n \"name\": \"Anna\",\n \"type\": \"personal_chat\",\n \"messages\": [\n"
+            ),
             Some(DocFormat::Telegram)
         );
-        assert_eq!(DocFormat::detect("notes.txt", b"caf\xe9 au lait"), Some(DocFormat::Text));
+        assert_eq!(
+            DocFormat::detect("notes.txt", b"caf\xe9 au lait"),
+            Some(DocFormat::Text)
+        );
         assert_eq!(DocFormat::detect("calls.csv", b"a,b\n1,2\n"), None);
-        assert_eq!(DocFormat::detect("photo.jpg", b"\xff\xd8\xff\xe0\0\x10JFIF\0"), None);
+        assert_eq!(
+            DocFormat::detect("photo.jpg", b"\xff\xd8\xff\xe0\0\x10JFIF\0"),
+            None
+        );
     }
 
     #[test]

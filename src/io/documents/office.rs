@@ -75,7 +75,12 @@ const ODT: Vocabulary = Vocabulary {
 };
 
 /// Reads the body's text into pages.
-fn body_pages(xml: &str, part: &str, vocab: &Vocabulary, limits: &Limits) -> Result<Vec<Page>, String> {
+fn body_pages(
+    xml: &str,
+    part: &str,
+    vocab: &Vocabulary,
+    limits: &Limits,
+) -> Result<Vec<Page>, String> {
     let mut reader = quick_xml::Reader::from_str(xml);
     let mut pages = vec![String::new()];
     let mut depth = 0usize;
@@ -84,7 +89,10 @@ fn body_pages(xml: &str, part: &str, vocab: &Vocabulary, limits: &Limits) -> Res
     loop {
         let position = reader.buffer_position();
         let event = reader.read_event().map_err(|e| {
-            format!("{part}, byte {}: malformed XML ({e})", reader.error_position())
+            format!(
+                "{part}, byte {}: malformed XML ({e})",
+                reader.error_position()
+            )
         })?;
         let current = pages.last_mut().ok_or("no page")?;
         match event {
@@ -113,9 +121,10 @@ fn body_pages(xml: &str, part: &str, vocab: &Vocabulary, limits: &Limits) -> Res
                 if vocab.tab.contains(&name) {
                     current.push('\t');
                 } else if vocab.line_break.contains(&name) {
-                    let page_break = e.attributes().flatten().any(|a| {
-                        a.key.local_name().as_ref() == "type" && &*a.value == "page"
-                    });
+                    let page_break = e
+                        .attributes()
+                        .flatten()
+                        .any(|a| a.key.local_name().as_ref() == "type" && &*a.value == "page");
                     if page_break {
                         pages.push(String::new());
                     } else {
@@ -146,7 +155,12 @@ fn body_pages(xml: &str, part: &str, vocab: &Vocabulary, limits: &Limits) -> Res
                 depth = depth.saturating_sub(1);
             }
             X::Text(t) if !text_depth.is_empty() => {
-                current.push_str(&t.into_inner().chars().collect::<String>().replace(['\n', '\r'], " "));
+                current.push_str(
+                    &t.into_inner()
+                        .chars()
+                        .collect::<String>()
+                        .replace(['\n', '\r'], " "),
+                );
             }
             X::CData(t) if !text_depth.is_empty() => {
                 current.push_str(&t.into_inner());
@@ -219,23 +233,29 @@ fn meta_value(xml: &str, wanted: &str) -> Option<String> {
 fn metadata(meta: Option<&str>, into: &mut Extracted) {
     let Some(meta) = meta else { return };
     into.title = meta_value(meta, "title");
-    if let Some(author) = meta_value(meta, "creator").or_else(|| meta_value(meta, "initial-creator")) {
+    if let Some(author) =
+        meta_value(meta, "creator").or_else(|| meta_value(meta, "initial-creator"))
+    {
         into.attributes.push(("author", author));
     }
     if let Some(date) = meta_value(meta, "created")
         .or_else(|| meta_value(meta, "creation-date"))
         .or_else(|| meta_value(meta, "date"))
     {
-        into.attributes.push(("date", date.chars().take(10).collect()));
+        into.attributes
+            .push(("date", date.chars().take(10).collect()));
     }
 }
 
 /// The text of a DOCX file.
-pub(crate) fn extract_docx(path: &Path, bytes: &[u8], limits: &Limits) -> Result<Extracted, String> {
+pub(crate) fn extract_docx(
+    path: &Path,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Extracted, String> {
     let mut archive = open_zip(path, bytes, limits)?;
-    let body = read_part(&mut archive, "word/document.xml", limits)?.ok_or(
-        "the zip has no word/document.xml, so it is not a Word document (DOCX)",
-    )?;
+    let body = read_part(&mut archive, "word/document.xml", limits)?
+        .ok_or("the zip has no word/document.xml, so it is not a Word document (DOCX)")?;
     let mut out = Extracted::new("docx");
     out.pages = body_pages(&body, "word/document.xml", &DOCX, limits)?;
     let meta = read_part(&mut archive, "docProps/core.xml", limits)?;
@@ -282,8 +302,16 @@ mod tests {
 
     #[test]
     fn truncated_xml_is_refused() {
-        let err = body_pages("<w:document><w:body><w:p><w:t>x</w:t>", "word/document.xml", &DOCX, &Limits::default())
-            .unwrap_err();
-        assert!(err.contains("truncated") || err.contains("malformed"), "{err}");
+        let err = body_pages(
+            "<w:document><w:body><w:p><w:t>x</w:t>",
+            "word/document.xml",
+            &DOCX,
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("truncated") || err.contains("malformed"),
+            "{err}"
+        );
     }
 }

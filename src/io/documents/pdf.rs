@@ -29,9 +29,11 @@ pub(crate) fn extract_pdf(bytes: &[u8], max_pages: u32) -> Result<Extracted, Str
     let result = std::panic::catch_unwind(|| read_pages(bytes, max_pages));
     match result {
         Ok(r) => r,
-        Err(_) => Err("the PDF reader failed on this file's structure; the file is damaged or \
+        Err(_) => Err(
+            "the PDF reader failed on this file's structure; the file is damaged or \
                        crafted, and nothing of it was imported"
-            .into()),
+                .into(),
+        ),
     }
 }
 

@@ -104,7 +104,9 @@ const BLOCKS: &[&str] = &[
 pub(crate) fn extract_html(bytes: &[u8], forced: Option<&str>) -> Result<Extracted, String> {
     let declared = declared_charset(bytes);
     let label = forced.map(str::to_string).or_else(|| {
-        declared.filter(|d| Encoding::for_label(d.as_bytes()).is_some() && Encoding::for_bom(bytes).is_none())
+        declared.filter(|d| {
+            Encoding::for_label(d.as_bytes()).is_some() && Encoding::for_bom(bytes).is_none()
+        })
     });
     let (html, encoding) = decode(bytes, label.as_deref())?;
     let (text, title) = html_to_text(&html);
@@ -222,19 +224,21 @@ fn decode_references(s: &str) -> String {
         let end = rest[1..]
             .find(|c: char| c == ';' || c.is_whitespace() || c == '&')
             .map(|e| e + 1);
-        let resolved = end.filter(|&e| rest.as_bytes().get(e) == Some(&b';')).and_then(|e| {
-            let name = &rest[1..e];
-            let c = if let Some(num) = name.strip_prefix('#') {
-                let n = match num.strip_prefix(['x', 'X']) {
-                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
-                    None => num.parse().ok(),
+        let resolved = end
+            .filter(|&e| rest.as_bytes().get(e) == Some(&b';'))
+            .and_then(|e| {
+                let name = &rest[1..e];
+                let c = if let Some(num) = name.strip_prefix('#') {
+                    let n = match num.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                        None => num.parse().ok(),
+                    };
+                    n.and_then(char::from_u32)
+                } else {
+                    named_reference(name)
                 };
-                n.and_then(char::from_u32)
-            } else {
-                named_reference(name)
-            };
-            c.map(|c| (c, e + 1))
-        });
+                c.map(|c| (c, e + 1))
+            });
         match resolved {
             Some((c, len)) => {
                 out.push(c);
@@ -297,7 +301,11 @@ mod tests {
         assert_eq!((text.as_str(), enc.as_str()), ("Zoë", "UTF-8"));
         let (text, _) = decode(b"caf\xe9", Some("iso-8859-1")).unwrap();
         assert_eq!(text, "café");
-        assert!(decode(b"x", Some("klingon")).unwrap_err().contains("klingon"));
+        assert!(
+            decode(b"x", Some("klingon"))
+                .unwrap_err()
+                .contains("klingon")
+        );
     }
 
     #[test]
