@@ -318,7 +318,7 @@ mod tests {
     #[test]
     fn hit_marks_become_character_offsets() {
         let marked = "Zoë met \u{1}Anna\u{2} at the café with \u{1}Anna\u{2}s";
-        assert_eq!(hit_offsets(marked), vec![(8, 12), (29, 33)]);
+        assert_eq!(hit_offsets(marked), vec![(8, 12), (30, 34)]);
         let parts = snippet_parts("…met \u{1}Anna\u{2} at…");
         assert_eq!(parts.len(), 3);
         assert!(parts[1].hit && parts[1].text == "Anna");
