@@ -477,4 +477,75 @@ fn the_command_line_imports_a_folder_and_searches() {
     let out = copkit(&["search", c, "AND AND", "--purpose", "test"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(output_text(&out).contains("not a valid query"));
+
+    // The folder's manifest is the batch's source hash: verify-sources checks it again.
+    let out = copkit(&["verify-sources", c, "--purpose", "test"]);
+    let text = output_text(&out);
+    assert!(out.status.success() && text.contains("unchanged"), "{text}");
+    std::fs::write(docs.join("b.txt"), "Something of note after all.").unwrap();
+    let out = copkit(&["verify-sources", c, "--purpose", "test"]);
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("CHANGED"), "{text}");
+}
+
+#[test]
+fn a_telegram_export_and_an_mbox_are_read_message_by_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("exports");
+    std::fs::create_dir(&folder).unwrap();
+    // Telegram Desktop's result.json of one chat: text as a string or as a list of pieces.
+    std::fs::write(
+        folder.join("result.json"),
+        r#"{
+ "name": "Dmitri",
+ "type": "personal_chat",
+ "id": 4242,
+ "messages": [
+  {"id": 1, "type": "message", "date": "2024-03-12T14:05:33", "date_unixtime": "1710252333",
+   "from": "Dmitri", "from_id": "user4242", "text": "the crates are ready"},
+  {"id": 2, "type": "message", "date": "2024-03-12T14:07:00", "date_unixtime": "1710252420",
+   "from": "Anna", "from_id": "user7", "text": ["see ", {"type": "bold", "text": "Genoa"}, " tomorrow"]},
+  {"id": 3, "type": "service", "date": "2024-03-12T14:08:00", "actor": "Anna",
+   "actor_id": "user7", "action": "phone_call", "text": ""}
+ ]
+}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("box.mbox"),
+        "From anna@example.org Tue Mar 12 14:05:00 2024\n\
+         From: anna@example.org\nTo: ben@example.net\nSubject: first\n\nThe papers are signed.\n\n\
+         From ben@example.net Tue Mar 12 15:00:00 2024\n\
+         From: ben@example.net\nTo: anna@example.org\nSubject: second\n\nPayment via Lisbon.\n",
+    )
+    .unwrap();
+    let (_, mut case) = temp_case(&dir, "exports.copkit");
+    let report = import(&mut case, &folder).unwrap();
+    assert_eq!(report.failed().count(), 0, "{report:#?}");
+    let telegram = report
+        .imported()
+        .find(|(f, _)| f.path.ends_with("result.json"))
+        .unwrap()
+        .1;
+    assert_eq!(
+        (telegram.format.as_str(), telegram.messages),
+        ("telegram", 3)
+    );
+    let mbox = report
+        .imported()
+        .find(|(f, _)| f.path.ends_with("box.mbox"))
+        .unwrap()
+        .1;
+    assert_eq!((mbox.format.as_str(), mbox.documents), ("mbox", 2));
+    assert_eq!(search(&mut case, "Genoa").len(), 1);
+    assert_eq!(search(&mut case, "Lisbon")[0].label, "second");
+    let snapshot = case.snapshot().unwrap();
+    let messages: Vec<_> = snapshot
+        .events
+        .iter()
+        .filter(|e| e.event_type == "Message")
+        .collect();
+    assert_eq!(messages.len(), 2, "the service line is no message");
+    assert_eq!(messages[0].time.start_ms, 1_710_252_333_000);
 }

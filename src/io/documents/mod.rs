@@ -757,6 +757,41 @@ impl Writing<'_> {
     }
 }
 
+/// One line of a folder batch's manifest, whose SHA-256 is the batch's source hash.
+fn manifest_line(sha256: &str, name: &str) -> String {
+    format!("{sha256}  {name}\n")
+}
+
+/// A file's name in a folder batch: its path under the folder, with `/` between parts on
+/// every system, so that the manifest is the same wherever the folder is checked.
+fn relative_name(root: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The SHA-256 of a folder's manifest as a document import computes it (the files it could
+/// read, with the default bounds), for `copkit verify-sources`. `None` when cancelled.
+pub fn folder_manifest_sha256(
+    root: &Path,
+    cancel: &CancelToken,
+) -> Result<Option<String>, IoError> {
+    let opts = DocumentOptions::default();
+    let mut manifest = Sha256::new();
+    for path in collect_files(root, &opts)? {
+        if cancel.is_cancelled() {
+            return Ok(None);
+        }
+        if let Ok(src) = crate::io::read_source(&path, &opts.limits) {
+            manifest.update(manifest_line(&src.sha256, &relative_name(root, &path)));
+        }
+    }
+    Ok(Some(hex::encode(manifest.finalize())))
+}
+
 /// A file read and hashed in the first pass.
 struct Listed {
     path: PathBuf,
@@ -802,10 +837,7 @@ pub fn import_documents(
             progress.report(None, &format!("hashing file {}", n + 1));
         }
         let name = if folder {
-            path.strip_prefix(source)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .into_owned()
+            relative_name(source, &path)
         } else {
             path.file_name().map_or_else(
                 || path.display().to_string(),
@@ -816,7 +848,7 @@ pub fn import_documents(
             .map(|s| (s.sha256, s.bytes.len() as u64))
             .map_err(|e| e.to_string());
         if let Ok((sha, bytes)) = &read {
-            manifest.update(format!("{sha}  {name}\n"));
+            manifest.update(manifest_line(sha, &name));
             total_bytes += bytes;
         }
         listed.push(Listed { path, name, read });
