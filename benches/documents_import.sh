@@ -41,7 +41,7 @@ du -sh "$DIR/docs"
 "$BIN" new "$DIR/bench.copkit" --purpose bench >/dev/null
 /usr/bin/time -f "import-docs: %e s wall, %U s user, %M KB peak" \
   "$BIN" import-docs "$DIR/bench.copkit" "$DIR/docs" --purpose bench | tail -1
-for q in 'Ivanov' '"cash delivery"' 'entrep*' 'NEAR(Ivanov Rotterdam, 5)' 'truck AND NOT boat'; do
-  /usr/bin/time -f "search $q: %e s" "$BIN" search "$DIR/bench.copkit" "$q" --limit 20 --purpose bench | tail -1
+for q in 'Ivanov' '"cash delivery"' 'entrep*' 'NEAR(Ivanov Rotterdam, 5)' 'truck NOT boat'; do
+  /usr/bin/time -f "search $q: %e s wall, %U s user" "$BIN" search "$DIR/bench.copkit" "$q" --limit 20 --purpose bench | tail -1
 done
 ls -l "$DIR/bench.copkit"

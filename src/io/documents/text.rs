@@ -134,9 +134,12 @@ pub(crate) fn html_to_text(html: &str) -> (String, Option<String>) {
             continue;
         }
         if rest.starts_with('<') {
-            let end = rest.find('>').map_or(rest.len(), |e| e + 1);
-            let tag = &rest[1..end.saturating_sub(1).max(1)];
-            rest = &rest[end..];
+            // An unclosed tag runs to the end of the text.
+            let (tag, after) = match rest.find('>') {
+                Some(e) => (&rest[1..e], &rest[e + 1..]),
+                None => (&rest[1..], ""),
+            };
+            rest = after;
             let closing = tag.starts_with('/');
             let name: String = tag
                 .trim_start_matches('/')
@@ -317,5 +320,23 @@ mod tests {
         );
         assert_eq!(title.as_deref(), Some("Report & notes"));
         assert_eq!(text, "Meeting at Café Central\nSecond line A");
+    }
+
+    #[test]
+    fn broken_markup_never_panics() {
+        for html in [
+            "<",
+            "<é",
+            "a<b",
+            "&",
+            "&#xZZ;",
+            "&#1114112;",
+            "<!--",
+            "<script>é",
+            "x &é; y",
+        ] {
+            let _ = html_to_text(html);
+        }
+        assert_eq!(html_to_text("a &unknown; b").0, "a &unknown; b");
     }
 }
