@@ -398,6 +398,13 @@ print("ok")
     assert_eq!(doc.values("to").next(), Some("ben@example.net"));
     assert_eq!(doc.values("cc").next(), Some("Carl <carl@example.com>"));
     assert_eq!(doc.values("date").next(), Some("2024-03-12"));
+    // Dated documents are filtered by day.
+    let mut q = SearchQuery::new("marina");
+    q.from = Some("2024-03-12".into());
+    q.to = Some("2024-03-12".into());
+    assert_eq!(case.search_documents(&q).unwrap().len(), 1);
+    q.from = Some("2024-03-13".into());
+    assert_eq!(case.search_documents(&q).unwrap().len(), 0);
     assert!(snapshot.links.iter().any(|l| l.link_type == "attachment_of"
         && l.source == attachment[0].entity
         && l.target == mail[0].entity));
