@@ -19,6 +19,7 @@ mod bench;
 mod chain;
 mod debug;
 mod dist;
+mod documents;
 mod edit;
 mod generate;
 mod hints;
@@ -117,6 +118,12 @@ pub enum Commands {
     },
     /// Import a file into a case through a mapping spec or template, printing the report.
     Import(io::ImportArgs),
+    /// Import documents (text, HTML, PDF, DOCX, ODT, EML, MBOX, WhatsApp and Telegram
+    /// exports), a file or a whole folder as one batch, printing a line per file.
+    ImportDocs(documents::ImportDocsArgs),
+    /// Search the text of the case's documents (FTS5: words, "phrases", prefix*, AND / OR /
+    /// NOT, NEAR(a b, 10)); the search is recorded as a consultation.
+    Search(documents::SearchArgs),
     /// Hash each import's source file again where it still is and report changed or missing
     /// files (exit 1 when one changed); the check is recorded as a consultation.
     VerifySources {
@@ -470,6 +477,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Commands::Analyze(args) => analyze::run(args, actor),
         Commands::Chain { command } => chain::run(command, actor),
         Commands::Import(args) => io::import(&args, actor),
+        Commands::ImportDocs(args) => documents::import_docs(&args, actor),
+        Commands::Search(args) => documents::search(&args, actor),
         Commands::VerifySources { case, purpose } => io::verify_sources(&case, purpose, actor),
         Commands::Export(args) => io::export(&args, actor),
         Commands::Report(args) => report::run(args, actor),

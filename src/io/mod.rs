@@ -5,6 +5,7 @@
 //! with the SHA-256 of exactly the bytes parsed recorded with the batch.
 
 pub mod csv;
+pub mod documents;
 pub mod dot;
 pub mod export;
 pub mod ftm;

@@ -43,12 +43,13 @@ pub struct SourceCheck {
 /// for a relative path, relative to the case's folder.
 fn locate(recorded: &str, case_path: &Path) -> Option<PathBuf> {
     let p = PathBuf::from(recorded);
-    if p.is_file() {
+    // A folder: a batch of documents (`io/documents`), whose hash is its manifest's.
+    if p.is_file() || p.is_dir() {
         return Some(p);
     }
     if p.is_relative() {
         let beside = case_path.parent()?.join(&p);
-        if beside.is_file() {
+        if beside.is_file() || beside.is_dir() {
             return Some(beside);
         }
     }
@@ -95,7 +96,12 @@ pub fn verify_sources(
             (Some(recorded), Some(sha)) => match locate(recorded, case.path()) {
                 None => (None, SourceState::Missing),
                 Some(at) => {
-                    let Some(now) = sha256_file(&at, cancel)? else {
+                    let now = if at.is_dir() {
+                        super::documents::folder_manifest_sha256(&at, cancel)?
+                    } else {
+                        sha256_file(&at, cancel)?
+                    };
+                    let Some(now) = now else {
                         return Ok(None);
                     };
                     let state = if now.eq_ignore_ascii_case(sha) {

@@ -425,6 +425,21 @@ pub(crate) fn start(conn: &Connection) -> Result<serde_json::Value, StoreError> 
     Ok(serde_json::Value::Object(out))
 }
 
+/// Stores the full digests of some evidence tables (those a format upgrade added to a case
+/// whose digest had already started), returning their commitments for the upgrade's record.
+pub(crate) fn start_tables(
+    conn: &Connection,
+    tables: &[&str],
+) -> Result<serde_json::Value, StoreError> {
+    let mut out = serde_json::Map::new();
+    for table in tables {
+        let d = compute_table(conn, table)?;
+        store(conn, table, &d)?;
+        out.insert((*table).to_string(), d.commitment(table).into());
+    }
+    Ok(serde_json::Value::Object(out))
+}
+
 /// Applies a change to the stored digests, returning the commitments of the tables it
 /// touched, for the transaction's audit record (`None` when it touched none).
 pub(crate) fn apply(

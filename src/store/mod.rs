@@ -12,6 +12,7 @@ mod command;
 mod compact;
 mod deferred;
 mod digest;
+mod documents;
 mod error;
 mod file_check;
 mod info;
@@ -33,6 +34,9 @@ pub use audit::{
 pub use command::{BatchWriter, Command, NewBatch};
 pub use compact::{CompactGraph, CompactLink, EntityNames};
 pub use digest::{EvidenceFinding, evidence_tables};
+pub use documents::{
+    DocumentPage, MAX_PAGES_PER_DOCUMENT, SearchHit, SearchQuery, SnippetPart, clean_text,
+};
 pub use error::StoreError;
 pub use file_check::{HeaderFacts, check_case_file, sniff};
 pub use info::{BatchInfo, CaseInfo};

@@ -345,6 +345,9 @@ impl Case {
             // as they are, so changes made to the evidence before the upgrade are not covered.
             details["evidence"] = digest::start(&tx)?;
             details["evidence_digest_starts"] = true.into();
+        } else if from < 8 {
+            // Format 8 brought the document pages: their digest starts empty, committed here.
+            details["evidence"] = digest::start_tables(&tx, &["document_pages"])?;
         }
         audit::append(
             &tx,
@@ -421,8 +424,13 @@ pub fn create_at_version(path: &Path, version: u32, actor: &Actor) -> Result<(),
         "test",
         AuditCategory::Collection,
         "create case",
-        &if version >= 6 {
+        &if version >= 7 {
             json!({"evidence": digest::start(&tx)?})
+        } else if version == 6 {
+            let tables: Vec<&str> = digest::evidence_tables()
+                .filter(|t| *t != "document_pages")
+                .collect();
+            json!({"evidence": digest::start_tables(&tx, &tables)?})
         } else {
             json!({})
         },

@@ -393,6 +393,11 @@ fn erase(
         ),
         ("notes", format!("DELETE FROM notes WHERE {owned}")),
         (
+            "document_pages",
+            "DELETE FROM document_pages WHERE entity IN (SELECT id FROM temp.purge_entities)"
+                .into(),
+        ),
+        (
             "merges",
             "DELETE FROM merges WHERE keep IN (SELECT id FROM temp.purge_entities) \
              OR absorbed IN (SELECT id FROM temp.purge_entities) \

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 pub const APPLICATION_ID: u32 = 0x4350_4B54;
 
 /// The case format this program writes. Files with a higher version are refused.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Tables whose changes are captured for undo/redo. The audit log, the undo log and the case
 /// header are deliberately outside: undo never rewrites history.
@@ -26,6 +26,7 @@ pub const UNDOABLE_TABLES: &[&str] = &[
     "analysis_runs",
     "notes",
     "chart_snapshots",
+    "document_pages",
 ];
 
 /// Version 1: the evidence, its provenance and grading, the audit chain and the undo log.
@@ -281,8 +282,39 @@ WHEN NOT coalesce((
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#;
 
+/// Version 8: documents. The text of each Document entity, page by page (`needs_ocr` marks a
+/// page whose source had no text layer, so that an empty page is never silent), and an FTS5
+/// index over the pages. The index is an external-content table kept in step by triggers, so
+/// every way a page enters or leaves (a batch, its undo and redo through the shadow table, a
+/// purge) updates it; it holds no evidence of its own and is outside the digest.
+const V8: &str = r#"
+CREATE TABLE document_pages (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity    INTEGER NOT NULL,
+    page      INTEGER NOT NULL,
+    text      TEXT NOT NULL,
+    needs_ocr INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX document_pages_entity ON document_pages(entity, page);
+
+CREATE VIRTUAL TABLE document_fts USING fts5(
+    text, content = 'document_pages', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER document_pages_fts_insert AFTER INSERT ON document_pages BEGIN
+    INSERT INTO document_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER document_pages_fts_delete AFTER DELETE ON document_pages BEGIN
+    INSERT INTO document_fts (document_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER document_pages_fts_update AFTER UPDATE ON document_pages BEGIN
+    INSERT INTO document_fts (document_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO document_fts (rowid, text) VALUES (new.id, new.text);
+END;
+"#;
+
 /// The migration that brings a file from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// Runs the migrations from `from` up to `to` inside the caller's transaction, setting
 /// `user_version` at the end.
@@ -296,6 +328,9 @@ pub fn migrate(conn: &Connection, from: u32, to: u32) -> Result<(), StoreError> 
         }
         if version == 4 {
             super::undo::create_shadow_tables(conn, &["notes"])?;
+        }
+        if version == 7 {
+            super::undo::create_shadow_tables(conn, &["document_pages"])?;
         }
     }
     conn.pragma_update(None, "user_version", to)?;

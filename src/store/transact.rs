@@ -306,12 +306,15 @@ impl Case {
             let (value, counts) = {
                 let mut writer = Writer::new(tx, ctx, id)?;
                 let value = fill(&mut writer)?;
-                let counts = json!({
+                let mut counts = json!({
                     "entities": writer.entities,
                     "links": writer.links,
                     "events": writer.events,
                     "attributes": writer.attributes,
                 });
+                if writer.pages > 0 {
+                    counts["document_pages"] = writer.pages.into();
+                }
                 writer.finish()?;
                 (value, counts)
             };

@@ -35,6 +35,10 @@ const BATCH_ROWS: &[(&str, &str)] = &[
         "event IN (SELECT id FROM events WHERE prov_batch = ?1)",
     ),
     (
+        "document_pages",
+        "entity IN (SELECT id FROM entities WHERE prov_batch = ?1)",
+    ),
+    (
         "notes",
         "(owner_kind = 'entity' AND owner_id IN (SELECT id FROM entities WHERE prov_batch = ?1)) \
          OR (owner_kind = 'link' AND owner_id IN (SELECT id FROM links WHERE prov_batch = ?1)) \

@@ -788,6 +788,8 @@ fn delete_item(conn: &Connection, item: ItemRef) -> Result<(), StoreError> {
                 delete_item(conn, ItemRef::Link(LinkId(link)))?;
             }
             conn.execute("DELETE FROM participants WHERE entity = ?1", [id.0])?;
+            // A document's text goes with it (and leaves the full-text index by trigger).
+            conn.execute("DELETE FROM document_pages WHERE entity = ?1", [id.0])?;
         }
         ItemRef::Event(id) => {
             conn.execute("DELETE FROM participants WHERE event = ?1", [id.0])?;

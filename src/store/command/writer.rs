@@ -312,6 +312,8 @@ pub struct BatchWriter<'c> {
     pub(crate) links: u64,
     pub(crate) events: u64,
     pub(crate) attributes: u64,
+    /// Document pages (`documents.rs`).
+    pub(crate) pages: u64,
 }
 
 impl<'c> BatchWriter<'c> {
@@ -338,6 +340,7 @@ impl<'c> BatchWriter<'c> {
             links: 0,
             events: 0,
             attributes: 0,
+            pages: 0,
         })
     }
 
