@@ -53,7 +53,7 @@ fn new_info_audit_verify_and_show() {
     let info = text(&out);
     for expected in [
         "Operation Nightjar",
-        "Case format:     version 7",
+        "Case format:     version 8",
         "admiralty",
         "uk-3x5x2",
         "5x5x5",

@@ -274,7 +274,7 @@ fn a_format_6_case_is_upgraded_with_its_pages_table_covered() {
         .connection()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
     let file = dir.path().join("a.txt");
     std::fs::write(&file, "after the upgrade").unwrap();
     import(&mut case, &file).unwrap();

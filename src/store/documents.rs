@@ -1,7 +1,7 @@
 //! Document text and full-text search. A Document entity's text is kept page by page in
 //! `document_pages` (evidence: in the digest, moved aside by a batch's undo, erased by a
 //! purge), and the FTS5 table `document_fts` indexes it, kept in step by triggers (schema
-//! version 7). Searching reads the index and records the search as a consultation.
+//! version 8). Searching reads the index and records the search as a consultation.
 
 use super::Case;
 use super::command::BatchWriter;
