@@ -841,6 +841,9 @@ fn keep_refused(
     }
 }
 
+/// An interval's link, its source, and its other references as (property, entity).
+type IntervalLink = (NewLink, EntityId, Vec<(String, EntityId)>);
+
 /// An interval that becomes a link, and its other references (an ownership's `proof`, an
 /// address named by id): (property, entity) each, to become links of their own from the
 /// interval's source (a link cannot point at a link). A reference to an id neither in the file
@@ -854,7 +857,7 @@ fn interval_link(
     grading: Option<&Grading>,
     schema: &Schema,
     warnings: &mut Vec<RowProblem>,
-) -> Result<(NewLink, EntityId, Vec<(String, EntityId)>), Problem> {
+) -> Result<IntervalLink, Problem> {
     let &(_, sp, tp, link_type) = row;
     let c = r.copkit.as_ref();
     let s = resolve(sp, &first(r, sp)?)?;
