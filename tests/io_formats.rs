@@ -599,3 +599,86 @@ fn an_undirected_case_is_an_undirected_graph_in_every_format() {
         }
     }
 }
+
+/// A graph format has no place for the analysts' notes or the review (retention) dates: every
+/// graph export's manifest says how many it left behind, and says nothing when there are none.
+#[test]
+fn graph_export_manifests_name_the_notes_and_review_dates_left_behind() {
+    use copkit::store::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    seed(&mut case);
+    let formats = [
+        (ExportFormat::GraphMl, "out.graphml", "GraphML"),
+        (ExportFormat::Gml, "out.gml", "GML"),
+        (ExportFormat::Pajek, "out.net", "Pajek"),
+        (ExportFormat::NodeLink, "out.json", "node-link JSON"),
+        (ExportFormat::Dot, "out.dot", "DOT"),
+        (ExportFormat::Gexf, "out.gexf", "GEXF"),
+    ];
+    let about = |n: &str| n.contains("analyst notes") || n.contains("review dates");
+    for (format, file, _) in formats {
+        let report = export(&mut case, format, &dir.path().join(format!("plain-{file}")));
+        assert!(
+            !report.manifest.not_exported.iter().any(|n| about(n)),
+            "{file}: {:?}",
+            report.manifest.not_exported
+        );
+    }
+    let snap = case.snapshot().unwrap();
+    let ann = snap
+        .entities
+        .iter()
+        .find(|e| e.label == "Ann Lee")
+        .unwrap()
+        .id;
+    let knows = snap
+        .links
+        .iter()
+        .find(|l| l.link_type == "knows")
+        .unwrap()
+        .id;
+    let call = snap
+        .events
+        .iter()
+        .find(|e| e.event_type == "Call")
+        .unwrap()
+        .id;
+    for owner in [ItemRef::Entity(ann), ItemRef::Link(knows)] {
+        case.apply(Command::AddNote {
+            owner,
+            note: NewNote {
+                text: "Seen at the harbour".into(),
+                source_ref: None,
+                grading: None,
+            },
+        })
+        .unwrap();
+    }
+    case.apply(Command::SetReviewDate {
+        items: vec![ItemRef::Entity(ann), ItemRef::Event(call)],
+        date: Some("2027-06-30".into()),
+        reason: "retention rule 4".into(),
+    })
+    .unwrap();
+    for (format, file, name) in formats {
+        let out = dir.path().join(file);
+        let report = export(&mut case, format, &out);
+        let said = &report.manifest.not_exported;
+        assert!(
+            said.iter()
+                .any(|n| n == &format!("2 analyst notes on items ({name} has no place for them)")),
+            "{file}: {said:?}"
+        );
+        assert!(
+            said.iter().any(|n| n.starts_with("2 review dates")),
+            "{file}: {said:?}"
+        );
+        // The manifest on disk says the same.
+        let text = std::fs::read_to_string(&report.manifest_path).unwrap();
+        assert!(text.contains("2 analyst notes on items"), "{file}: {text}");
+        // And the file itself does not carry the note's text.
+        let written = std::fs::read_to_string(&out).unwrap();
+        assert!(!written.contains("Seen at the harbour"), "{file}");
+    }
+}

@@ -437,11 +437,11 @@ fn every_schema_of_the_model_comes_in_as_an_entity_link_or_event() {
     let (_, mut case) = temp_case(&dir, "c.copkit");
     let path = schemata_fixture();
     let r = import(&mut case, &path, &Limits::default()).unwrap();
-    // 47 things and 3 intervals kept as entities; 19 interval links and 31 references;
-    // 5 events.
+    // 47 things and 3 intervals kept as entities; 19 interval links, 31 references and the
+    // award's call for tenders (a reference inside an interval link); 5 events.
     assert_eq!(
         (r.entities_created, r.links, r.events, r.rows_rejected),
-        (50, 50, 5, 0),
+        (50, 51, 5, 0),
         "{}",
         r.to_text()
     );
@@ -523,14 +523,27 @@ fn every_schema_of_the_model_comes_in_as_an_entity_link_or_event() {
         assert_eq!(l.link_type, link_type, "{id}");
         assert_eq!(kept_schema(&l.attributes).as_deref(), schema, "{id}");
     }
-    // A reference inside a link (the award's call for tenders) is kept as its value.
+    // A reference inside a link (the award's call for tenders) is a link from the award's
+    // source, naming the interval it came from, and no longer text.
     let award = link("ct1", "c1");
     assert!(
-        award
+        !award
             .attributes
             .iter()
-            .any(|a| a.property == "callForTenders" && a.value == "cft1")
+            .any(|a| a.property == "callForTenders")
     );
+    let called = snap
+        .links
+        .iter()
+        .find(|l| l.link_type == "callForTenders")
+        .expect("the call for tenders is a link");
+    assert_eq!(
+        (called.source, called.target),
+        (award.source, by_id(&snap, "cft1").id)
+    );
+    assert!(called.attributes.iter().any(
+        |a| a.property == "ftmInterval" && Some(a.value.as_str()) == award.source_id.as_deref()
+    ));
 
     // Events: their ends from and to, every other reference a participant, its property kept.
     let event = |id: &str| {
@@ -654,7 +667,7 @@ fn every_schema_goes_back_to_the_library_with_the_same_ids_schemata_and_properti
     let r = import(&mut other, &out, &Limits::default()).unwrap();
     assert_eq!(
         (r.entities_created, r.links, r.events, r.rows_rejected),
-        (50, 50, 5, 0),
+        (50, 51, 5, 0),
         "{}",
         r.to_text()
     );
@@ -708,4 +721,91 @@ fn every_schema_goes_back_to_the_library_with_the_same_ids_schemata_and_properti
         &[&schemata_fixture(), &out],
     );
     assert_eq!(diff, "74 74 True");
+}
+
+/// References inside an interval that becomes a link (an Ownership's `proof`, written by the
+/// followthemoney library) are links too: from the interval's source to the entity named,
+/// typed by the property, and the export writes them back into the same interval, as the
+/// library reads it. A reference to nothing stays text, with a warning naming line and
+/// property.
+#[test]
+fn references_inside_ownerships_become_links_and_go_back_into_the_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/graph/ftm-interval-refs.ftm.json");
+    let r = import(&mut case, &path, &Limits::default()).unwrap();
+    // Ownership, Directorship, and the ownership's proof.
+    assert_eq!((r.entities_created, r.links), (3, 3), "{r:?}");
+    let missing = r
+        .warnings
+        .iter()
+        .find(|w| w.field.as_deref() == Some("proof"))
+        .expect("a warning for the proof that names nothing");
+    assert_eq!(missing.line, 5, "{missing:?}");
+    assert!(missing.reason.contains("minutes-missing"), "{missing:?}");
+    let snap = case.snapshot().unwrap();
+    let ana = by_id(&snap, "p1");
+    let register = by_id(&snap, "reg1");
+    let value = |l: &Link, p: &str| {
+        l.attributes
+            .iter()
+            .find(|a| a.property == p)
+            .map(|a| a.value.clone())
+    };
+    let proof = snap
+        .links
+        .iter()
+        .find(|l| l.link_type == "proof")
+        .expect("the proof is a link");
+    assert_eq!((proof.source, proof.target), (ana.id, register.id));
+    assert!(proof.directed);
+    assert_eq!(value(proof, "ftmProperty").as_deref(), Some("proof"));
+    assert_eq!(value(proof, "ftmInterval").as_deref(), Some("own1"));
+    let ownership = snap
+        .links
+        .iter()
+        .find(|l| l.source_id.as_deref() == Some("own1"))
+        .unwrap();
+    assert_eq!(value(ownership, "proof"), None, "not text any more");
+    assert_eq!(value(ownership, "percentage").as_deref(), Some("60"));
+    let directorship = snap
+        .links
+        .iter()
+        .find(|l| l.source_id.as_deref() == Some("dir1"))
+        .unwrap();
+    assert_eq!(
+        value(directorship, "proof").as_deref(),
+        Some("minutes-missing"),
+        "a reference to nothing stays text"
+    );
+
+    let out = dir.path().join("out.ftm.json");
+    export_ftm(&mut case, &out);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        5,
+        "the proof is no line of its own: {text}"
+    );
+    if skip_without_followthemoney() {
+        return;
+    }
+    let seen = python(
+        "import json, sys\n\
+         from followthemoney import model\n\
+         for line in open(sys.argv[1]):\n\
+         \x20   p = model.get_proxy(json.loads(line))\n\
+         \x20   if p.schema.name in ('Ownership', 'Directorship'):\n\
+         \x20       print(p.id, p.schema.name, sorted(p.get('proof')))\n",
+        &[&out],
+    );
+    assert_eq!(
+        seen,
+        "own1 Ownership ['reg1']\ndir1 Directorship ['minutes-missing']"
+    );
+    // And our import reads its own export back the same way.
+    let (_, mut other) = temp_case(&dir, "again.copkit");
+    let again = import(&mut other, &out, &Limits::default()).unwrap();
+    assert_eq!((again.entities_created, again.links), (3, 3), "{again:?}");
 }

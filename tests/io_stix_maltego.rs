@@ -210,6 +210,127 @@ fn a_stix2_bundle_imports_with_types_labels_links_and_the_sighting() {
     );
 }
 
+/// Observed data and an incident written by the stix2 library (not by us) are things that
+/// happened: they import as events at their own times, with the objects observed and the
+/// parties of the incident's relationships as participants, not as Document entities.
+#[test]
+fn foreign_observed_data_and_incidents_import_as_events_at_their_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let r = stix(
+        &mut case,
+        &fixture("graph", "stix-happenings.json"),
+        &GraphOptions::default(),
+    )
+    .unwrap();
+    // Entities: the address, the domain, the actor, the victim, the indicator and the report;
+    // the report's reference to the actor is a link (those to the two events stay text);
+    // events: the observed data, the incident and the sighting.
+    assert_eq!((r.entities_created, r.links, r.events), (6, 1, 3), "{r:?}");
+    assert_eq!(r.rows_rejected, 0, "{r:?}");
+    let snap = case.snapshot().unwrap();
+    let id = |kind: &str, n: u32| format!("{kind}--5e1d0000-0000-4000-8000-{n:012}");
+    assert!(
+        snap.entities.iter().all(|e| !matches!(
+            e.values("stixType").next(),
+            Some("observed-data" | "incident")
+        )),
+        "no Document entity for the observed data or the incident"
+    );
+    let ip = by_source(&snap, &id("ipv4-addr", 1));
+    let domain = by_source(&snap, &id("domain-name", 2));
+    let actor = by_source(&snap, &id("threat-actor", 4));
+    let victim = by_source(&snap, &id("identity", 5));
+    let event = |source: &str| {
+        snap.events
+            .iter()
+            .find(|e| e.source_id.as_deref() == Some(source))
+            .unwrap_or_else(|| panic!("no event from {source}"))
+    };
+    let parties = |e: &Event| {
+        let mut p: Vec<EntityId> = e.participants.iter().map(|p| p.entity).collect();
+        p.sort();
+        p
+    };
+
+    let observed = event(&id("observed-data", 3));
+    assert_eq!(observed.event_type, "ObservedData");
+    assert_eq!(
+        observed.time.start().to_rfc3339(),
+        "2024-05-01T21:14:00+00:00"
+    );
+    assert_eq!(
+        observed.time.end().unwrap().to_rfc3339(),
+        "2024-05-01T23:40:00+00:00"
+    );
+    assert_eq!(value(&observed.attributes, "number_observed"), Some("42"));
+    assert_eq!(
+        value(&observed.attributes, "stixType"),
+        Some("observed-data")
+    );
+    let mut want = vec![ip.id, domain.id];
+    want.sort();
+    assert_eq!(parties(observed), want);
+
+    let incident = event(&id("incident", 6));
+    assert_eq!(incident.event_type, "Incident");
+    assert_eq!(
+        incident.time.start().to_rfc3339(),
+        "2024-05-02T06:30:00+00:00",
+        "an incident without first_seen happens when it was created"
+    );
+    assert_eq!(
+        value(&incident.attributes, "name"),
+        Some("Credential phishing against Harbour Credit Union")
+    );
+    let mut want = vec![actor.id, victim.id];
+    want.sort();
+    assert_eq!(parties(incident), want);
+    let mut kept: Vec<&str> = incident
+        .attributes
+        .iter()
+        .filter(|a| a.property == "stixRelationship")
+        .map(|a| a.value.as_str())
+        .collect();
+    kept.sort();
+    assert_eq!(
+        kept,
+        vec![
+            format!(
+                "attributed-to {} ({})",
+                id("threat-actor", 4),
+                id("relationship", 7)
+            ),
+            format!("targets {} ({})", id("identity", 5), id("relationship", 8)),
+        ]
+    );
+    assert!(
+        snap.links
+            .iter()
+            .all(|l| l.link_type != "attributed-to" && l.link_type != "targets"),
+        "relationships with the incident are its participants, not links"
+    );
+
+    let sighting = event(&id("sighting", 10));
+    assert_eq!(sighting.event_type, "Sighting");
+    assert_eq!(
+        value(&sighting.attributes, "observedData"),
+        Some(id("observed-data", 3).as_str())
+    );
+    let report = by_source(&snap, &id("report", 11));
+    let listed: Vec<&str> = report.values("object_refs").collect();
+    assert!(listed.contains(&id("incident", 6).as_str()), "{listed:?}");
+    assert!(
+        listed.contains(&id("observed-data", 3).as_str()),
+        "{listed:?}"
+    );
+    assert!(
+        snap.links
+            .iter()
+            .any(|l| l.link_type == "object" && l.source == report.id && l.target == actor.id)
+    );
+}
+
 #[test]
 fn a_reference_to_nothing_is_rejected_naming_the_object_and_field() {
     let dir = tempfile::tempdir().unwrap();
@@ -757,6 +878,52 @@ fn a_maltego_graph_imports_with_types_labels_properties_and_links() {
 /// Two graph tabs of one .mtgx show the same entity (same Maltego id): one entity, its
 /// properties unioned, the different surname reported; notes, bookmark colour and link
 /// weight kept.
+/// A graph Maltego itself saved (Maltego Community Edition 4.2.6, cut down to four entities
+/// and three links from VirusTotal/vt-graph-api's tests/resources/maltego_graph.graphml,
+/// Apache-2.0, zipped as Maltego does): its entities, their display information and weight
+/// elements, and its manual links with colour and style are read. That file has no notes and
+/// no bookmarks, and none are made up.
+#[test]
+fn a_graph_saved_by_maltego_itself_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut case) = temp_case(&dir, "c.copkit");
+    let r = mtgx(&mut case, &fixture("graph", "maltego-ce-4.2.6.mtgx")).unwrap();
+    assert_eq!(
+        (r.entities_created, r.links, r.rows_rejected),
+        (4, 3, 0),
+        "{r:?}"
+    );
+    let snap = case.snapshot().unwrap();
+    let john = by_label(&snap, "John Doe");
+    assert_eq!(john.entity_type, "Person");
+    assert_eq!(john.source_id.as_deref(), Some("2d6xwdkwoayfj"));
+    assert_eq!(john.values("firstName").next(), Some("John"));
+    assert_eq!(john.values("lastName").next(), Some("Doe"));
+    let domain = by_label(&snap, "paterva.com");
+    assert_eq!(domain.entity_type, "OnlineAccount");
+    assert_eq!(domain.values("maltegoType").next(), Some("maltego.Domain"));
+    let ip = by_label(&snap, "74.207.243.85");
+    assert_eq!(ip.entity_type, "Device");
+    for e in &snap.entities {
+        assert!(
+            e.values("notes").next().is_none() && e.values("bookmark").next().is_none(),
+            "{}: no notes or bookmark in the file",
+            e.label
+        );
+    }
+    let aa = snap.links.iter().find(|l| l.link_type == "aa").unwrap();
+    assert_eq!(aa.target, john.id);
+    assert!(aa.directed);
+    let to = snap.links.iter().find(|l| l.link_type == "to").unwrap();
+    assert_eq!((to.source, to.target), (ip.id, john.id));
+    assert!(
+        snap.links
+            .iter()
+            .any(|l| l.source == domain.id && l.target == ip.id),
+        "the unlabelled link is kept with the default type"
+    );
+}
+
 #[test]
 fn an_entity_in_two_graphs_is_merged_with_notes_bookmark_and_weights_kept() {
     let dir = tempfile::tempdir().unwrap();

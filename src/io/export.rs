@@ -107,6 +107,38 @@ pub(crate) struct Selection<'a> {
     pub skipped_restricted: usize,
 }
 
+/// What a graph format has no slot for on any item: the analysts' notes and the review
+/// (retention) dates, counted over the selection, in the words of the manifest's
+/// `not_exported` list; nothing when the selection has none. `format` names the format.
+pub(crate) fn notes_and_reviews_not_carried(sel: &Selection<'_>, format: &str) -> Vec<String> {
+    let mut cannot = Vec::new();
+    let notes = sel.entities.iter().map(|e| e.notes.len()).sum::<usize>()
+        + sel.links.iter().map(|l| l.notes.len()).sum::<usize>()
+        + sel.events.iter().map(|e| e.notes.len()).sum::<usize>();
+    if notes > 0 {
+        cannot.push(format!(
+            "{notes} analyst notes on items ({format} has no place for them)"
+        ));
+    }
+    let reviews = sel
+        .entities
+        .iter()
+        .filter(|e| e.review_date.is_some())
+        .count()
+        + sel.links.iter().filter(|l| l.review_date.is_some()).count()
+        + sel
+            .events
+            .iter()
+            .filter(|e| e.review_date.is_some())
+            .count();
+    if reviews > 0 {
+        cannot.push(format!(
+            "{reviews} review dates (the retention rules' dates stay in the case)"
+        ));
+    }
+    cannot
+}
+
 fn forbids(snap: &CaseSnapshot, g: Option<&Grading>) -> bool {
     g.is_some_and(|g| {
         snap.scheme(&g.scheme)
@@ -799,22 +831,27 @@ fn write_format(
         }
         ExportFormat::GraphMl => {
             not_exported.extend(super::graphml::write_graphml(out, sel)?);
+            not_exported.extend(notes_and_reviews_not_carried(sel, "GraphML"));
             Vec::new()
         }
         ExportFormat::Gml => {
             not_exported.extend(super::gml::write_gml(out, sel)?);
+            not_exported.extend(notes_and_reviews_not_carried(sel, "GML"));
             Vec::new()
         }
         ExportFormat::Pajek => {
             not_exported.extend(super::pajek::write_pajek(out, sel)?);
+            not_exported.extend(notes_and_reviews_not_carried(sel, "Pajek"));
             Vec::new()
         }
         ExportFormat::NodeLink => {
             not_exported.extend(super::nodelink::write_node_link(out, sel)?);
+            not_exported.extend(notes_and_reviews_not_carried(sel, "node-link JSON"));
             Vec::new()
         }
         ExportFormat::Dot => {
             not_exported.extend(super::dot::write_dot(out, sel)?);
+            not_exported.extend(notes_and_reviews_not_carried(sel, "DOT"));
             Vec::new()
         }
         ExportFormat::Stix => {

@@ -1455,30 +1455,7 @@ pub(crate) fn write_gexf(path: &Path, sel: &Selection<'_>) -> Result<Vec<String>
             "{timed_memberships} member_of links with spells or time-varying values, written as nesting (pid or <parents>): a membership has no time in GEXF, so their times travel only in copkit:memberships"
         ));
     }
-    let notes = sel.entities.iter().map(|e| e.notes.len()).sum::<usize>()
-        + sel.links.iter().map(|l| l.notes.len()).sum::<usize>()
-        + sel.events.iter().map(|e| e.notes.len()).sum::<usize>();
-    if notes > 0 {
-        cannot.push(format!(
-            "{notes} analyst notes on items (GEXF has no place for them)"
-        ));
-    }
-    let reviews = sel
-        .entities
-        .iter()
-        .filter(|e| e.review_date.is_some())
-        .count()
-        + sel.links.iter().filter(|l| l.review_date.is_some()).count()
-        + sel
-            .events
-            .iter()
-            .filter(|e| e.review_date.is_some())
-            .count();
-    if reviews > 0 {
-        cannot.push(format!(
-            "{reviews} review dates (the retention rules' dates stay in the case)"
-        ));
-    }
+    cannot.extend(super::export::notes_and_reviews_not_carried(sel, "GEXF"));
     Ok(cannot)
 }
 

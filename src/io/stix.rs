@@ -23,8 +23,17 @@
 //!   `x509-certificate` → Device; `malware` and `tool` → Weapon (the instrument of the
 //!   offence); `file`, `artifact`, `directory`, `email-message` and the analytic objects
 //!   (`indicator`, `vulnerability`, `attack-pattern`, `course-of-action`, `campaign`,
-//!   `incident`, `report`, `note`, `opinion`, `grouping`, `observed-data`,
-//!   `malware-analysis`) → Document; any other (custom) type → the import's default type.
+//!   `report`, `note`, `opinion`, `grouping`, `malware-analysis`, and `incident` and
+//!   `observed-data` written by our export) → Document; any other (custom) type → the
+//!   import's default type.
+//! - `observed-data` and `incident` from elsewhere record something that happened, so they
+//!   become events: observed data an `ObservedData` event from `first_observed` to
+//!   `last_observed` with its `object_refs` as participants (`number_observed` and the rest
+//!   kept as attributes); an incident an `Incident` event at its `first_seen` (the incident
+//!   extension's), else its `created` time, until `last_seen`. A relationship between one of
+//!   them and an entity makes the entity a participant and is kept as attribute
+//!   `stixRelationship` (`attributed-to threat-actor--… (relationship--…)`); a sighting's
+//!   `observed_data_refs` to them become its attribute `observedData`.
 //! - The label is `name`, else `value`, else the first of `account_login`, `display_name`,
 //!   `street_address`, `city`, `country`, else the id.
 //! - Every other property is kept as an attribute of the same name (`aliases` as `alias`,
@@ -86,6 +95,16 @@ pub(crate) const SIGHTING_EVENT: &str = "Sighting";
 /// The custom object our export writes for an event that is neither a sighting nor has two
 /// participants to be a relationship between.
 pub(crate) const EVENT_OBJECT: &str = "x-copkit-event";
+
+/// STIX objects that record something that happened, imported (when not written by us) as
+/// events: observed data at its `first_observed`, an incident at its `first_seen` or else
+/// its `created` time.
+pub(crate) const HAPPENINGS: &[&str] = &["observed-data", "incident"];
+/// The event type foreign observed data becomes (incidents become the built-in `Incident`).
+pub(crate) const OBSERVED_DATA_EVENT: &str = "ObservedData";
+/// The attribute of such an event that keeps a relationship it was an end of:
+/// `relationship_type other-end-id (relationship-id)`.
+pub(crate) const STIX_RELATIONSHIP: &str = "stixRelationship";
 
 /// The TLP 2.0 marking definitions that STIX 2.1 (section 7.2.1.4) names by fixed ids; bundles
 /// refer to them without carrying them.
@@ -385,13 +404,33 @@ pub fn import_stix(
                 }
             }
             let mut warnings = Vec::new();
+            let joined = relationships_of_happenings(&read);
             for o in read
                 .objects
                 .iter()
                 .filter(|o| read.kinds.get(&o.id) == Some(&Kind::Relation))
             {
                 cancel.check().map_err(|_| IoError::Cancelled)?;
-                let result = if is_our_event(o) {
+                let result = if is_happening(o) {
+                    happening(
+                        o,
+                        &read,
+                        &joined,
+                        &resolve,
+                        &schema,
+                        opts,
+                        &file,
+                        &mut warnings,
+                    )
+                    .map(|e| {
+                        report.attributes += e.attributes.len() as u64;
+                        report.events += 1;
+                        w.event(e).map(|_| ())
+                    })
+                } else if joined.values().flatten().any(|j| j.relationship == o.id) {
+                    // Made a participant of its observed data or incident instead.
+                    Ok(Ok(()))
+                } else if is_our_event(o) {
                     our_event(o, &read, &resolve, &schema, opts, &file, &mut warnings).map(|e| {
                         report.attributes += e.attributes.len() as u64;
                         report.events += 1;
@@ -707,8 +746,14 @@ fn sighting(
         ParticipantRole::Participant,
         EntityRef::Existing(resolve(o, "sighting_of_ref", of)?),
     ));
+    let mut observed = Vec::new();
     for key in ["observed_data_refs", "where_sighted_refs"] {
         for target in o.body.get(key).map(texts).unwrap_or_default() {
+            if key == "observed_data_refs" && read.objects_happening(&target) {
+                // Observed data is an event of its own, not a participant: named by its id.
+                observed.push(target);
+                continue;
+            }
             let who = resolve(o, key, &target)?;
             let role = if target.starts_with("location--") {
                 ParticipantRole::Location
@@ -719,7 +764,173 @@ fn sighting(
                 .push(NewParticipant::new(role, EntityRef::Existing(who)));
         }
     }
-    finish_event(e, o, read, schema, opts, &prov, warnings, SIGHTING_SLOTS)
+    let mut e = finish_event(e, o, read, schema, opts, &prov, warnings, SIGHTING_SLOTS)?;
+    for id in observed {
+        e.attributes.push(NewAttribute {
+            property: "observedData".into(),
+            value: id,
+            provenance: prov.clone(),
+            grading: opts.grading.clone(),
+        });
+    }
+    Ok(e)
+}
+
+/// Whether an object is foreign observed data or an incident, imported as an event.
+fn is_happening(o: &Obj) -> bool {
+    HAPPENINGS.contains(&o.stix_type.as_str()) && !o.body.contains_key(COPKIT_MEMBER)
+}
+
+/// A relationship between an observed data or incident object and an entity: the entity
+/// becomes a participant of the event, and the relationship an attribute of it.
+struct Joined<'a> {
+    relationship: &'a str,
+    relationship_type: &'a str,
+    other: &'a str,
+}
+
+/// The relationships (from elsewhere) with an observed data or incident object at one end and
+/// anything else at the other, by the observed data's or incident's id.
+fn relationships_of_happenings(read: &Read) -> HashMap<&str, Vec<Joined<'_>>> {
+    let mut out: HashMap<&str, Vec<Joined<'_>>> = HashMap::new();
+    for o in read.objects.iter().filter(|o| {
+        o.stix_type == "relationship" && !is_our_event(o) && !o.body.contains_key(COPKIT_MEMBER)
+    }) {
+        let (Some(source), Some(target)) = (o.text("source_ref"), o.text("target_ref")) else {
+            continue;
+        };
+        let (event, other) = match (
+            read.objects_happening(source),
+            read.objects_happening(target),
+        ) {
+            (true, false) => (source, target),
+            (false, true) => (target, source),
+            // Both ends events (or neither): left to `relationship`, which says why not.
+            _ => continue,
+        };
+        out.entry(event).or_default().push(Joined {
+            relationship: &o.id,
+            relationship_type: o.text("relationship_type").unwrap_or("related-to"),
+            other,
+        });
+    }
+    out
+}
+
+/// Foreign observed data (event `ObservedData` from `first_observed` to `last_observed`, its
+/// `object_refs` the participants) or an incident (event `Incident` at `first_seen`, else
+/// `created`, until `last_seen`); the entities at the other end of relationships with it
+/// join as participants, each relationship kept as attribute `stixRelationship`.
+#[allow(clippy::too_many_arguments)] // reason: the object and everything its event comes from
+fn happening(
+    o: &Obj,
+    read: &Read,
+    joined: &HashMap<&str, Vec<Joined<'_>>>,
+    resolve: &Resolve<'_>,
+    schema: &Schema,
+    opts: &GraphOptions,
+    file: &str,
+    warnings: &mut Vec<RowProblem>,
+) -> Result<NewEvent, Problem> {
+    let observed = o.stix_type == "observed-data";
+    let (starts, end, event_type, slots): (&[&str], &str, &str, &[&str]) = if observed {
+        (
+            &["first_observed"],
+            "last_observed",
+            OBSERVED_DATA_EVENT,
+            &["first_observed", "last_observed", "object_refs"],
+        )
+    } else {
+        (
+            &["first_seen", "created"],
+            "last_seen",
+            "Incident",
+            &["first_seen", "last_seen"],
+        )
+    };
+    let stamp = |key: &str, text: &str| {
+        parse_time(text).ok_or_else(|| {
+            (
+                Some(key.to_string()),
+                format!("'{text}' is not a STIX timestamp (RFC 3339)"),
+            )
+        })
+    };
+    let (field, text) = starts
+        .iter()
+        .find_map(|k| o.text(k).map(|t| (*k, t)))
+        .ok_or_else(|| {
+            (
+                Some(starts[0].to_string()),
+                format!(
+                    "a {} without {} has no time",
+                    o.stix_type,
+                    starts.join(" or ")
+                ),
+            )
+        })?;
+    let start_ms = stamp(field, text)?;
+    let end_ms = o.text(end).map(|t| stamp(end, t)).transpose()?;
+    let mut e = NewEvent::new(
+        event_type,
+        EventTime {
+            start_ms,
+            end_ms: end_ms.filter(|&e| e > start_ms),
+            original_text: Some(text.to_string()),
+            original_zone: None,
+        },
+    );
+    e.source_id = Some(o.id.clone());
+    let prov = o.provenance(file);
+    e.provenance = prov.clone();
+    e.grading = opts.grading.clone();
+    let role_of = |id: &str| {
+        if id.starts_with("location--") {
+            ParticipantRole::Location
+        } else {
+            ParticipantRole::Participant
+        }
+    };
+    if observed {
+        for target in o.body.get("object_refs").map(texts).unwrap_or_default() {
+            let who = resolve(o, "object_refs", &target)?;
+            e.participants.push(NewParticipant::new(
+                role_of(&target),
+                EntityRef::Existing(who),
+            ));
+        }
+    }
+    let mut e = finish_event(e, o, read, schema, opts, &prov, warnings, slots)?;
+    e.attributes.push(NewAttribute {
+        property: STIX_TYPE.into(),
+        value: o.stix_type.clone(),
+        provenance: prov.clone(),
+        grading: opts.grading.clone(),
+    });
+    for j in joined.get(o.id.as_str()).into_iter().flatten() {
+        let who = resolve(
+            o,
+            &format!("{} (relationship {})", j.relationship_type, j.relationship),
+            j.other,
+        )?;
+        if !e
+            .participants
+            .iter()
+            .any(|p| p.entity == EntityRef::Existing(who))
+        {
+            e.participants.push(NewParticipant::new(
+                role_of(j.other),
+                EntityRef::Existing(who),
+            ));
+        }
+        e.attributes.push(NewAttribute {
+            property: STIX_RELATIONSHIP.into(),
+            value: format!("{} {} ({})", j.relationship_type, j.other, j.relationship),
+            provenance: prov.clone(),
+            grading: opts.grading.clone(),
+        });
+    }
+    Ok(e)
 }
 
 /// The properties of a sighting that are its participants, not attributes.

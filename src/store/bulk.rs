@@ -23,7 +23,7 @@
 
 use super::command::grade_cols;
 use super::error::StoreError;
-use crate::model::{ItemRef, NewAttribute, NewEvent, NewLink};
+use crate::model::{ItemRef, NewAttribute, NewEntity, NewEvent, NewLink, PersonCategory};
 use rusqlite::types::ToSqlOutput;
 use rusqlite::{Connection, Statement, ToSql};
 
@@ -104,6 +104,46 @@ fn shared_insert_sql<R: Row>(rows: usize, shared: u32) -> String {
         R::INTO,
         tuples.join(", ")
     )
+}
+
+pub(super) struct EntityRow {
+    id: i64,
+    /// Its attributes are written apart (at once: the identifier lookup reads them), so
+    /// this holds none.
+    entity: NewEntity,
+}
+
+impl Row for EntityRow {
+    const INTO: &'static str = "entities (type, label, source_id, category, restricted, \
+        prov_batch, prov_file, prov_record, grade_scheme, grade_source, grade_info, \
+        grade_handling)";
+    const COLUMNS: usize = 12;
+    // type, restricted, prov_batch, prov_file, the four grade columns.
+    const SHARED: &'static [usize] = &[0, 4, 5, 6, 8, 9, 10, 11];
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn with_values<T>(&self, f: impl FnOnce(&[&dyn ToSql]) -> T) -> T {
+        let e = &self.entity;
+        let p = &e.provenance;
+        let batch = p.batch.map(|b| b.0);
+        let category = e.category.map(PersonCategory::as_str);
+        let g = grade_cols(e.grading.as_ref());
+        f(&[
+            &e.entity_type,
+            &e.label,
+            &e.source_id,
+            &category,
+            &e.restricted,
+            &batch,
+            &p.source_file,
+            &p.record,
+            &g[0],
+            &g[1],
+            &g[2],
+            &g[3],
+        ])
+    }
 }
 
 pub(super) struct EventRow {
@@ -478,6 +518,7 @@ impl<'c, R: Row> Table<'c, R> {
 /// The bulk side of a batch's inserter.
 pub(super) struct Bulk<'c> {
     conn: &'c Connection,
+    entities: Table<'c, EntityRow>,
     events: Table<'c, EventRow>,
     links: Table<'c, LinkRow>,
     participants: Table<'c, ParticipantRow>,
@@ -497,22 +538,19 @@ pub(super) struct Bulk<'c> {
 
 impl<'c> Bulk<'c> {
     pub(super) fn new(conn: &'c Connection) -> Result<Self, StoreError> {
+        let entities = Table::new(conn, "entities")?;
         let events = Table::new(conn, "events")?;
         let links = Table::new(conn, "links")?;
         let participants = Table::new(conn, "participants")?;
         let attributes = Table::new(conn, "attributes")?;
-        let entities: i64 = conn.query_row(
-            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'entities'), 0)",
-            [],
-            |r| r.get(0),
-        )?;
         let existing = events.rows_before()
             + links.rows_before()
             + participants.rows_before()
             + attributes.rows_before()
-            + entities.max(0) as u64;
+            + entities.rows_before();
         let mut bulk = Bulk {
             conn,
+            entities,
             events,
             links,
             participants,
@@ -535,6 +573,14 @@ impl<'c> Bulk<'c> {
         self.defer_at = min_rows.max(self.existing);
     }
 
+    /// The batch will write about `rows` rows: when that reaches the point where the indexes
+    /// are dropped, they are dropped at the first row.
+    pub(super) fn expect_rows(&mut self, rows: u64) {
+        if rows >= self.defer_at {
+            self.defer_at = 0;
+        }
+    }
+
     fn wrote(&mut self, rows: u64) -> Result<(), StoreError> {
         self.written += rows;
         if self.written >= self.defer_at && self.deferred.is_none() {
@@ -543,9 +589,28 @@ impl<'c> Bulk<'c> {
         Ok(())
     }
 
-    /// Counts an entity row written by the caller.
-    pub(super) fn wrote_entity(&mut self) -> Result<(), StoreError> {
-        self.wrote(1)
+    /// Buffers an entity row (without its attributes, which the caller writes through
+    /// [`Self::entity_attribute`]) and returns the id it will have.
+    pub(super) fn entity(&mut self, e: &NewEntity) -> Result<i64, StoreError> {
+        let id = self.entities.take_id();
+        let entity = NewEntity {
+            entity_type: e.entity_type.clone(),
+            label: e.label.clone(),
+            source_id: e.source_id.clone(),
+            category: e.category,
+            restricted: e.restricted,
+            provenance: e.provenance.clone(),
+            grading: e.grading.clone(),
+            attributes: Vec::new(),
+        };
+        self.entities.push(EntityRow { id, entity })?;
+        self.wrote(1)?;
+        Ok(id)
+    }
+
+    /// Writes the buffered entity rows (before anything reads the entities table).
+    pub(super) fn flush_entities(&mut self) -> Result<(), StoreError> {
+        self.entities.flush()
     }
 
     pub(super) fn event(&mut self, event: NewEvent) -> Result<i64, StoreError> {
@@ -637,6 +702,7 @@ impl<'c> Bulk<'c> {
 
     /// Writes every buffered row (before anything reads the tables).
     pub(super) fn flush(&mut self) -> Result<(), StoreError> {
+        self.entities.flush()?;
         self.events.flush()?;
         self.participants.flush()?;
         self.links.flush()?;

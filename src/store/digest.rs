@@ -85,11 +85,21 @@ pub(crate) fn register(conn: &Connection) -> Result<(), StoreError> {
         -1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
-            let mut hasher = blake3::Hasher::new_keyed(row_key());
-            for i in 0..ctx.len() {
-                encode_value(&mut hasher, ctx.get_raw(i));
+            // The row's encoding is gathered first and hashed in one call: BLAKE3 pays a
+            // fixed cost per `update`, and a row is a dozen small values (a tenth of a large
+            // import's CPU went to those calls). The bytes hashed are the same.
+            thread_local! {
+                static ROW: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
             }
-            Ok(hasher.finalize().as_bytes().to_vec())
+            ROW.with_borrow_mut(|row| {
+                row.clear();
+                for i in 0..ctx.len() {
+                    encode_value(row, ctx.get_raw(i));
+                }
+                let mut hasher = blake3::Hasher::new_keyed(row_key());
+                hasher.update(row);
+                Ok(hasher.finalize().as_bytes().to_vec())
+            })
         },
     )?;
     Ok(())
@@ -97,28 +107,26 @@ pub(crate) fn register(conn: &Connection) -> Result<(), StoreError> {
 
 /// A canonical, unambiguous encoding of one SQL value: a type tag, then a length where the
 /// value's size varies, then its bytes.
-fn encode_value(hasher: &mut blake3::Hasher, value: ValueRef<'_>) {
+fn encode_value(out: &mut Vec<u8>, value: ValueRef<'_>) {
     match value {
-        ValueRef::Null => {
-            hasher.update(&[0]);
-        }
+        ValueRef::Null => out.push(0),
         ValueRef::Integer(i) => {
-            hasher.update(&[1]);
-            hasher.update(&i.to_le_bytes());
+            out.push(1);
+            out.extend_from_slice(&i.to_le_bytes());
         }
         ValueRef::Real(r) => {
-            hasher.update(&[2]);
-            hasher.update(&r.to_bits().to_le_bytes());
+            out.push(2);
+            out.extend_from_slice(&r.to_bits().to_le_bytes());
         }
         ValueRef::Text(t) => {
-            hasher.update(&[3]);
-            hasher.update(&(t.len() as u64).to_le_bytes());
-            hasher.update(t);
+            out.push(3);
+            out.extend_from_slice(&(t.len() as u64).to_le_bytes());
+            out.extend_from_slice(t);
         }
         ValueRef::Blob(b) => {
-            hasher.update(&[4]);
-            hasher.update(&(b.len() as u64).to_le_bytes());
-            hasher.update(b);
+            out.push(4);
+            out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+            out.extend_from_slice(b);
         }
     }
 }
@@ -361,6 +369,143 @@ pub(crate) fn fold_rows(
         into.fold(sign, id, hash);
     }
     Ok(())
+}
+
+/// Rows sent to a [`BackgroundFold`] at a time.
+const FOLD_CHUNK: usize = 4096;
+/// Chunks in flight to the worker: a few tens of MB at most (128 × 4096 rows of a few hundred
+/// bytes), so that a batch of any size folds in bounded memory.
+const FOLD_CHUNKS_IN_FLIGHT: usize = 128;
+
+/// Rows of one table to fold, encoded as the row hash encodes them (the table name, then
+/// every column): the table, the sign, the encodings one after another, and each row's id and
+/// the end of its encoding.
+struct FoldChunk {
+    table: String,
+    sign: i64,
+    bytes: Vec<u8>,
+    rows: Vec<(i64, usize)>,
+}
+
+/// Folds rows into a digest on a worker thread, so that hashing each row (BLAKE3) and the
+/// lattice sum (the stretch of every row hash into 2 KiB) run beside what the connection does
+/// next: an import batch builds its indexes again meanwhile (BENCHMARKS.md, issue 18). The
+/// connection stays on the caller's thread: [`BackgroundFold::send_rows`] reads the rows there
+/// and hands over their encodings, the very bytes `copkit_row_hash` hashes, so the digest is
+/// the one [`fold_rows`] gives (the sum is order-independent).
+pub(crate) struct BackgroundFold {
+    sender: Option<std::sync::mpsc::SyncSender<FoldChunk>>,
+    worker: Option<std::thread::JoinHandle<Delta>>,
+}
+
+impl BackgroundFold {
+    pub(crate) fn start() -> Result<BackgroundFold, StoreError> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<FoldChunk>(FOLD_CHUNKS_IN_FLIGHT);
+        let worker = std::thread::Builder::new()
+            .name("copkit-digest".into())
+            .spawn(move || {
+                let mut delta = Delta::new();
+                for chunk in receiver {
+                    let into = delta.entry(chunk.table).or_default();
+                    let mut from = 0;
+                    for (id, to) in chunk.rows {
+                        let mut hasher = blake3::Hasher::new_keyed(row_key());
+                        hasher.update(&chunk.bytes[from..to]);
+                        into.fold(chunk.sign, id, hasher.finalize().as_bytes());
+                        from = to;
+                    }
+                }
+                delta
+            })
+            .map_err(|e| {
+                StoreError::Invalid(format!(
+                    "could not start the digest's worker thread ({e}); free some memory or \
+                     processes and try again"
+                ))
+            })?;
+        Ok(BackgroundFold {
+            sender: Some(sender),
+            worker: Some(worker),
+        })
+    }
+
+    /// Reads the rows that `from_where` selects (as [`fold_rows`] does) and hands their
+    /// encodings to the worker, waiting only when it is far behind.
+    pub(crate) fn send_rows(
+        &mut self,
+        conn: &Connection,
+        table: &str,
+        from_where: &str,
+        args: impl rusqlite::Params,
+        sign: i64,
+    ) -> Result<(), StoreError> {
+        let shape = shape(conn, table)?;
+        let columns: Vec<String> = shape.columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let sql = format!(
+            "SELECT {}, {} {from_where}",
+            shape.id_expr(""),
+            columns.join(", ")
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(args)?;
+        let new_chunk = || FoldChunk {
+            table: table.to_string(),
+            sign,
+            bytes: Vec::new(),
+            rows: Vec::with_capacity(FOLD_CHUNK),
+        };
+        let mut chunk = new_chunk();
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            // As `copkit_row_hash('table', columns…)` encodes its arguments.
+            encode_value(&mut chunk.bytes, ValueRef::Text(table.as_bytes()));
+            for i in 0..columns.len() {
+                encode_value(&mut chunk.bytes, r.get_ref(i + 1)?);
+            }
+            chunk.rows.push((id, chunk.bytes.len()));
+            if chunk.rows.len() == FOLD_CHUNK {
+                self.send(std::mem::replace(&mut chunk, new_chunk()))?;
+            }
+        }
+        if !chunk.rows.is_empty() {
+            self.send(chunk)?;
+        }
+        Ok(())
+    }
+
+    fn send(&self, chunk: FoldChunk) -> Result<(), StoreError> {
+        let gone =
+            || StoreError::Invalid("internal error: the digest's worker thread stopped".into());
+        self.sender
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(chunk)
+            .map_err(|_| gone())
+    }
+
+    /// Waits for the worker and returns the digest of every row sent.
+    pub(crate) fn finish(mut self) -> Result<Delta, StoreError> {
+        drop(self.sender.take());
+        self.worker
+            .take()
+            .ok_or_else(|| {
+                StoreError::Invalid("internal error: the digest was finished twice".into())
+            })?
+            .join()
+            .map_err(|_| {
+                StoreError::Invalid("internal error: the digest's worker thread failed".into())
+            })
+    }
+}
+
+impl Drop for BackgroundFold {
+    /// A batch that fails half-way: the worker ends once its channel closes.
+    fn drop(&mut self) {
+        drop(self.sender.take());
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
 }
 
 /// The digest of a whole table, computed from its rows.
@@ -613,6 +758,40 @@ mod tests {
 
     fn hash(n: u8) -> [u8; 32] {
         *blake3::hash(&[n]).as_bytes()
+    }
+
+    /// The worker thread hashes the rows' encodings itself: it must give exactly the digest
+    /// that `copkit_row_hash` in SQL gives, for every kind of value, over several chunks.
+    #[test]
+    fn the_background_fold_agrees_with_the_sql_row_hash() {
+        let conn = Connection::open_in_memory().unwrap();
+        register(&conn).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)",
+        )
+        .unwrap();
+        let rows = FOLD_CHUNK * 2 + 7;
+        for k in 0..rows as i64 {
+            conn.execute(
+                "INSERT INTO t (i, r, s, b, n) VALUES (?1, ?2, ?3, ?4, NULL)",
+                params![
+                    k * 7 - 3,
+                    k as f64 / 3.0,
+                    format!("row {k} é"),
+                    vec![k as u8; (k % 5) as usize]
+                ],
+            )
+            .unwrap();
+        }
+        let mut want = TableDigest::default();
+        fold_rows(&conn, "t", "FROM t WHERE id > ?1", [2], 1, &mut want).unwrap();
+        let mut folding = BackgroundFold::start().unwrap();
+        folding
+            .send_rows(&conn, "t", "FROM t WHERE id > ?1", [2], 1)
+            .unwrap();
+        let got = folding.finish().unwrap();
+        assert_eq!(got["t"], want);
+        assert_eq!(want.rows, rows as i64 - 2);
     }
 
     #[test]

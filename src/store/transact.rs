@@ -303,7 +303,7 @@ impl Case {
             // scan, and the bulk writer stays as fast as it is.
             let before = new_rows::ids_before(tx)?;
             let id = command::insert_batch_row(tx, &ctx, &batch, &json!({}))?;
-            let (value, counts) = {
+            let (value, counts, evidence) = {
                 let mut writer = Writer::new(tx, ctx, id)?;
                 let value = fill(&mut writer)?;
                 let mut counts = json!({
@@ -315,15 +315,19 @@ impl Case {
                 if writer.pages > 0 {
                     counts["document_pages"] = writer.pages.into();
                 }
+                writer.flush()?;
+                tx.execute(
+                    "UPDATE batches SET counts = ?1 WHERE id = ?2",
+                    params![counts.to_string(), id.0],
+                )
+                .map_err(StoreError::from)?;
+                // Every row is written: their hashes go to the digest's worker thread, which
+                // folds them while this thread builds the dropped indexes again (neither
+                // changes what the other reads).
+                let folding = new_rows::fold_in_background(tx, &before)?;
                 writer.finish()?;
-                (value, counts)
+                (value, counts, folding.finish()?)
             };
-            tx.execute(
-                "UPDATE batches SET counts = ?1 WHERE id = ?2",
-                params![counts.to_string(), id.0],
-            )
-            .map_err(StoreError::from)?;
-            let evidence = new_rows::fold(tx, &before)?;
             Ok(Done {
                 value,
                 category: AuditCategory::Collection,
@@ -488,22 +492,25 @@ mod new_rows {
         Ok(out)
     }
 
-    /// The rows above those ids.
-    pub(super) fn fold(conn: &Connection, before: &[(String, i64)]) -> Result<Delta, StoreError> {
-        let mut delta = Delta::new();
+    /// The rows above those ids, folded on a worker thread (see
+    /// [`digest::BackgroundFold`]); the caller may go on using the connection.
+    pub(super) fn fold_in_background(
+        conn: &Connection,
+        before: &[(String, i64)],
+    ) -> Result<digest::BackgroundFold, StoreError> {
+        let mut folding = digest::BackgroundFold::start()?;
         for (table, max) in before {
             let shape = digest::shape(conn, table)?;
             let Some(id) = &shape.id_column else { continue };
-            digest::fold_rows(
+            folding.send_rows(
                 conn,
                 table,
                 &format!("FROM main.\"{table}\" WHERE \"{id}\" > ?1"),
                 [max],
                 1,
-                delta.entry(table.clone()).or_default(),
             )?;
         }
-        Ok(delta)
+        Ok(folding)
     }
 
     /// The rows of undo step `step` in the shadow tables, with `sign`.

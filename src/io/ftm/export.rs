@@ -5,7 +5,7 @@ use super::schemata::{
     EVENTS, LINKS, default_event_schema, default_link_schema, extra_references, ftm_is_a,
     ftm_schema, reference_link_type,
 };
-use super::{FTM_PROPERTY, FTM_ROLE, FTM_SCHEMA, RAW_PREFIX, parse_time};
+use super::{FTM_INTERVAL, FTM_PROPERTY, FTM_ROLE, FTM_SCHEMA, RAW_PREFIX, parse_time};
 use crate::io::IoError;
 use crate::io::export::Selection;
 use crate::io::graphml::attrs_json;
@@ -123,10 +123,33 @@ pub(crate) fn write_ftm(
         schemata.insert(e.id, schema);
     }
     let schema_of = |id: EntityId| schemata.get(&id).map_or("LegalEntity", String::as_str);
-    // Links that are references go into their source's property, not out as lines.
+    // Links that are references go into their source's property, not out as lines; those
+    // an import read from an interval written as a link (an ownership's proof) go back into
+    // that interval's line, when it is written too.
     let mut references: HashMap<EntityId, Vec<(String, &Link)>> = HashMap::new();
     let mut as_reference: HashSet<crate::model::LinkId> = HashSet::new();
+    let line_id = |l: &Link| l.source_id.clone().unwrap_or_else(|| l.id.to_string());
+    let kept = |l: &Link, property: &str| {
+        l.attributes
+            .iter()
+            .find(|a| a.property == property)
+            .map(|a| a.value.clone())
+    };
+    let interval_lines: HashSet<String> = sel
+        .links
+        .iter()
+        .filter(|l| kept(l, FTM_INTERVAL).is_none())
+        .map(|l| line_id(l))
+        .collect();
+    let mut interval_refs: HashMap<String, Vec<(String, &Link)>> = HashMap::new();
     for l in &sel.links {
+        if let (Some(interval), Some(p)) = (kept(l, FTM_INTERVAL), kept(l, FTM_PROPERTY))
+            && interval_lines.contains(&interval)
+        {
+            interval_refs.entry(interval).or_default().push((p, l));
+            as_reference.insert(l.id);
+            continue;
+        }
         if let Some(p) = reference_property(l, schema_of(l.source), schema_of(l.target)) {
             references.entry(l.source).or_default().push((p, l));
             as_reference.insert(l.id);
@@ -194,6 +217,13 @@ pub(crate) fn write_ftm(
         if schema == "UnknownLink" {
             props.insert("role".into(), json!([l.link_type]));
         }
+        for (property, r) in interval_refs.get(&line_id(l)).into_iter().flatten() {
+            if ftm.is_some_and(|f| f.defines(property)) {
+                add_value(&mut props, property.clone(), &ftm_id(snap, r.target));
+            } else {
+                copkit_only += 1;
+            }
+        }
         for a in l.attributes.iter().filter(|a| a.property != FTM_SCHEMA) {
             let key = a.property.strip_prefix(RAW_PREFIX).unwrap_or(&a.property);
             if ftm.is_some_and(|f| f.defines(key)) {
@@ -203,7 +233,7 @@ pub(crate) fn write_ftm(
             }
         }
         lines.push(json!({
-            "id": l.source_id.clone().unwrap_or_else(|| l.id.to_string()),
+            "id": line_id(l),
             "schema": schema,
             "properties": props,
             "copkit": {"type": l.link_type, "directed": l.directed, "weight": l.weight,

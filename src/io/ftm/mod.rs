@@ -36,7 +36,12 @@
 //! (and only there, not as a line of its own). All lines are read before references are
 //! resolved, so a reference may point forward. A reference to an id neither in the file nor
 //! in the case is a warning naming the line and the property, and the id is kept as a text
-//! value of the property.
+//! value of the property. A reference inside an interval that becomes a link (an Ownership's
+//! or Directorship's `proof`, an address named by id) cannot be a link from that link: it
+//! becomes a directed link from the interval's source (the owner, the director) to the entity
+//! named, typed by the property, keeping the property in `ftmProperty` and the interval's id in
+//! `ftmInterval`, and the export writes it back into the interval's line. (An interval that
+//! becomes an event has its references as participants, above.)
 //!
 //! Properties. Which properties a schema defines comes from the followthemoney library's own
 //! model (model.rs, generated). A property the schema does not define is kept as an attribute
@@ -79,6 +84,11 @@ const FTM_SCHEMA: &str = "ftmSchema";
 
 /// The link attribute that keeps the FtM property a reference link was read from.
 const FTM_PROPERTY: &str = "ftmProperty";
+
+/// The attribute of a link made from a reference inside an interval that is itself a link
+/// (an ownership's `proof`): the FtM id of that interval, so that the export writes the
+/// reference back into it.
+const FTM_INTERVAL: &str = "ftmInterval";
 
 /// The prefix of an attribute that keeps a value our type refused, whole, for its FtM property.
 const RAW_PREFIX: &str = "ftm:";
@@ -516,10 +526,33 @@ pub fn import_ftm(
             };
             let result = if let Shape::Link(row) = r.shape {
                 r.report_undefined(&[], &mut report);
-                interval_link(r, row, &resolve, &prov(r), grading, &case_schema, &mut report.warnings).map(|l| {
+                interval_link(r, row, &resolve, &prov(r), grading, &case_schema, &mut report.warnings).map(|(l, s, refs)| {
                     report.attributes += l.attributes.len() as u64;
                     report.links += 1;
-                    w.link(l).map(|_| ())
+                    w.link(l)?;
+                    // Its references (an ownership's proof) as links from its source.
+                    for (property, target) in refs {
+                        let mut rl = NewLink::new(
+                            reference_link_type(&property),
+                            EntityRef::Existing(s),
+                            EntityRef::Existing(target),
+                        );
+                        rl.directed = true;
+                        rl.provenance = prov(r);
+                        rl.grading = grading.cloned();
+                        for (k, v) in [(FTM_PROPERTY, property), (FTM_INTERVAL, r.id.clone())] {
+                            rl.attributes.push(NewAttribute {
+                                property: k.into(),
+                                value: v,
+                                provenance: prov(r),
+                                grading: grading.cloned(),
+                            });
+                        }
+                        report.attributes += rl.attributes.len() as u64;
+                        report.links += 1;
+                        w.link(rl)?;
+                    }
+                    Ok::<(), crate::store::StoreError>(())
                 })
             } else if let Shape::Event(row) = r.shape {
                 r.report_undefined(&[], &mut report);
@@ -808,6 +841,13 @@ fn keep_refused(
     }
 }
 
+/// An interval's link, its source, and its other references as (property, entity).
+type IntervalLink = (NewLink, EntityId, Vec<(String, EntityId)>);
+
+/// An interval that becomes a link, and its other references (an ownership's `proof`, an
+/// address named by id): (property, entity) each, to become links of their own from the
+/// interval's source (a link cannot point at a link). A reference to an id neither in the file
+/// nor in the case stays a text value, with a warning.
 #[allow(clippy::too_many_arguments)] // reason: one mapping row's worth of distinct inputs
 fn interval_link(
     r: &Record,
@@ -817,7 +857,7 @@ fn interval_link(
     grading: Option<&Grading>,
     schema: &Schema,
     warnings: &mut Vec<RowProblem>,
-) -> Result<NewLink, Problem> {
+) -> Result<IntervalLink, Problem> {
     let &(_, sp, tp, link_type) = row;
     let c = r.copkit.as_ref();
     let s = resolve(sp, &first(r, sp)?)?;
@@ -840,19 +880,56 @@ fn interval_link(
     l.source_id = Some(r.id.clone());
     l.provenance = prov.clone();
     l.grading = grading.cloned();
-    let skip: &[&str] = if role_is_type {
-        &[sp, tp, "role"]
+    let mut skip: Vec<&str> = if role_is_type {
+        vec![sp, tp, "role"]
     } else {
-        &[sp, tp]
+        vec![sp, tp]
     };
-    l.attributes = other_props(r, skip, prov, grading);
+    let mut refs = Vec::new();
+    let mut unresolved = Vec::new();
+    let mut ranged: Vec<&'static str> = ftm_schema(&r.schema)
+        .map(|f| {
+            f.properties
+                .iter()
+                .filter(|(p, range)| range.is_some() && !skip.contains(p))
+                .map(|(p, _)| *p)
+                .collect()
+        })
+        .unwrap_or_default();
+    ranged.sort_unstable();
+    for prop in ranged {
+        for who in values(&r.props, prop) {
+            match resolve(prop, &who) {
+                Ok(id) => refs.push((prop.to_string(), id)),
+                Err(_) => {
+                    warnings.push(RowProblem {
+                        line: r.line,
+                        field: Some(prop.to_string()),
+                        reason: format!(
+                            "{} {}: '{prop}' refers to '{who}', which is neither in the file nor in the case; the id is kept as a text value",
+                            r.schema, r.id
+                        ),
+                    });
+                    unresolved.push(NewAttribute {
+                        property: prop.to_string(),
+                        value: who,
+                        provenance: prov.clone(),
+                        grading: grading.cloned(),
+                    });
+                }
+            }
+        }
+        skip.push(prop);
+    }
+    l.attributes = other_props(r, &skip, prov, grading);
+    l.attributes.extend(unresolved);
     keep_refused(r, schema, &mut l.attributes, warnings);
     if default_link_schema(&l.link_type).0 != r.schema {
         l.attributes.push(schema_attribute(r, prov, grading));
     }
     restore_link(&mut l, c)?;
     check_attrs(schema, "", &l.attributes)?;
-    Ok(l)
+    Ok((l, s, refs))
 }
 
 /// An interval that becomes an event: its ends in the roles from and to, its other references

@@ -598,96 +598,138 @@ pub(crate) fn import_parsed(
             );
         }
     };
-    let (applied, mut report) = case.import_streamed(batch, |w| -> Result<ImportReport, IoError> {
-        let mut ids: HashMap<String, EntityId> = HashMap::new();
-        let mut outside: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        for n in &parsed.nodes {
-            if is_synthetic(n, &keys) {
-                outside.insert(n.id.as_str());
-                continue;
-            }
-            report.rows_read += 1;
-            if report.rows_read.is_multiple_of(4096) {
-                cancel.check().map_err(|_| IoError::Cancelled)?;
-                progress(report.rows_read);
-            }
-            let reject = |field: Option<&str>, reason: String| RowProblem {
-                line: n.line,
-                field: field.map(str::to_string),
-                reason: format!("node {}: {reason}", n.id),
-            };
-            if ids.contains_key(&n.id) {
-                report.rows_rejected += 1;
-                report.rejected.push(reject(None, "the node id appears twice".into()));
-                continue;
-            }
-            match node_entity(n, &keys, &schema, opts, &file) {
-                Ok(e) => {
-                    let k = (e.entity_type.clone(), e.source_id.clone().unwrap_or_default());
-                    let id = if let Some(&id) = existing.get(&k) {
-                        report.entities_merged += 1;
-                        for a in e.attributes {
-                            w.attribute(ItemRef::Entity(id), a)?;
-                            report.attributes += 1;
-                        }
-                        id
-                    } else {
-                        report.attributes += e.attributes.len() as u64;
-                        report.entities_created += 1;
-                        w.entity(e)?
-                    };
-                    ids.insert(n.id.clone(), id);
-                    report.rows_accepted += 1;
+    let (applied, mut report) =
+        case.import_streamed(batch, |w| -> Result<ImportReport, IoError> {
+            w.expect_rows((parsed.nodes.len() + parsed.edges.len()) as u64);
+            let mut ids: HashMap<String, EntityId> = HashMap::with_capacity(parsed.nodes.len());
+            let mut outside: std::collections::HashSet<&str> = std::collections::HashSet::new();
+            for n in &parsed.nodes {
+                if is_synthetic(n, &keys) {
+                    outside.insert(n.id.as_str());
+                    continue;
                 }
-                Err((field, reason)) => {
+                report.rows_read += 1;
+                if report.rows_read.is_multiple_of(4096) {
+                    cancel.check().map_err(|_| IoError::Cancelled)?;
+                    progress(report.rows_read);
+                }
+                let reject = |field: Option<&str>, reason: String| RowProblem {
+                    line: n.line,
+                    field: field.map(str::to_string),
+                    reason: format!("node {}: {reason}", n.id),
+                };
+                if ids.contains_key(&n.id) {
                     report.rows_rejected += 1;
-                    report.rejected.push(reject(field.as_deref(), reason));
+                    report
+                        .rejected
+                        .push(reject(None, "the node id appears twice".into()));
+                    continue;
+                }
+                match node_entity(n, &keys, &schema, opts, &file) {
+                    Ok(e) => {
+                        let k = (
+                            e.entity_type.clone(),
+                            e.source_id.clone().unwrap_or_default(),
+                        );
+                        let id = if let Some(&id) = existing.get(&k) {
+                            report.entities_merged += 1;
+                            for a in e.attributes {
+                                w.attribute(ItemRef::Entity(id), a)?;
+                                report.attributes += 1;
+                            }
+                            id
+                        } else {
+                            report.attributes += e.attributes.len() as u64;
+                            report.entities_created += 1;
+                            w.entity(e)?
+                        };
+                        ids.insert(n.id.clone(), id);
+                        report.rows_accepted += 1;
+                    }
+                    Err((field, reason)) => {
+                        report.rows_rejected += 1;
+                        report.rejected.push(reject(field.as_deref(), reason));
+                    }
                 }
             }
-        }
-        for e in &parsed.edges {
-            report.rows_read += 1;
-            if report.rows_read.is_multiple_of(4096) {
-                cancel.check().map_err(|_| IoError::Cancelled)?;
-                progress(report.rows_read);
-            }
-            let label = if e.id.is_empty() {
-                format!("edge {}->{}", e.source, e.target)
-            } else {
-                format!("edge {}", e.id)
-            };
-            // An edge to the outside is a one-sided event: both ends are its participant.
-            let (source, target) = match (
-                outside.contains(e.source.as_str()),
-                outside.contains(e.target.as_str()),
-            ) {
-                (false, true) => (&e.source, &e.source),
-                (true, false) => (&e.target, &e.target),
-                _ => (&e.source, &e.target),
-            };
-            let (Some(&s), Some(&t)) = (ids.get(source), ids.get(target)) else {
-                let missing = if ids.contains_key(&e.source) { &e.target } else { &e.source };
-                report.rows_rejected += 1;
-                report.rejected.push(RowProblem {
-                    line: e.line,
-                    field: Some(if ids.contains_key(&e.source) { "target" } else { "source" }.into()),
-                    reason: format!("{label}: node '{missing}' is not in the file (an edge to an unknown node)"),
-                });
-                continue;
-            };
-            if s == t && source == &e.source && target == &e.target {
-                report.warnings.push(RowProblem {
-                    line: e.line,
-                    field: None,
-                    reason: format!("{label}: a self-loop, kept"),
-                });
-            }
-            if let Some(ev) = edge_event(e, s, t, &keys, opts, &file) {
-                match ev {
-                    Ok(ev) => {
-                        report.attributes += ev.attributes.len() as u64;
-                        w.event(ev)?;
-                        report.events += 1;
+            for e in &parsed.edges {
+                report.rows_read += 1;
+                if report.rows_read.is_multiple_of(4096) {
+                    cancel.check().map_err(|_| IoError::Cancelled)?;
+                    progress(report.rows_read);
+                }
+                // Only problems name the edge: no text made for the other 299,999 of a big graph.
+                let label = || {
+                    if e.id.is_empty() {
+                        format!("edge {}->{}", e.source, e.target)
+                    } else {
+                        format!("edge {}", e.id)
+                    }
+                };
+                // An edge to the outside is a one-sided event: both ends are its participant.
+                let (source, target) = match (
+                    outside.contains(e.source.as_str()),
+                    outside.contains(e.target.as_str()),
+                ) {
+                    (false, true) => (&e.source, &e.source),
+                    (true, false) => (&e.target, &e.target),
+                    _ => (&e.source, &e.target),
+                };
+                let (Some(&s), Some(&t)) = (ids.get(source), ids.get(target)) else {
+                    let missing = if ids.contains_key(&e.source) {
+                        &e.target
+                    } else {
+                        &e.source
+                    };
+                    report.rows_rejected += 1;
+                    report.rejected.push(RowProblem {
+                        line: e.line,
+                        field: Some(
+                            if ids.contains_key(&e.source) {
+                                "target"
+                            } else {
+                                "source"
+                            }
+                            .into(),
+                        ),
+                        reason: format!(
+                            "{}: node '{missing}' is not in the file (an edge to an unknown node)",
+                            label()
+                        ),
+                    });
+                    continue;
+                };
+                if s == t && source == &e.source && target == &e.target {
+                    report.warnings.push(RowProblem {
+                        line: e.line,
+                        field: None,
+                        reason: format!("{}: a self-loop, kept", label()),
+                    });
+                }
+                if let Some(ev) = edge_event(e, s, t, &keys, opts, &file) {
+                    match ev {
+                        Ok(ev) => {
+                            report.attributes += ev.attributes.len() as u64;
+                            w.event(ev)?;
+                            report.events += 1;
+                            report.rows_accepted += 1;
+                        }
+                        Err((field, reason)) => {
+                            report.rows_rejected += 1;
+                            report.rejected.push(RowProblem {
+                                line: e.line,
+                                field,
+                                reason: format!("{}: {reason}", label()),
+                            });
+                        }
+                    }
+                    continue;
+                }
+                match edge_link(e, s, t, &keys, parsed.directed_default, opts, &file) {
+                    Ok(l) => {
+                        report.attributes += l.attributes.len() as u64;
+                        w.link(l)?;
+                        report.links += 1;
                         report.rows_accepted += 1;
                     }
                     Err((field, reason)) => {
@@ -695,37 +737,19 @@ pub(crate) fn import_parsed(
                         report.rejected.push(RowProblem {
                             line: e.line,
                             field,
-                            reason: format!("{label}: {reason}"),
+                            reason: format!("{}: {reason}", label()),
                         });
                     }
                 }
-                continue;
             }
-            match edge_link(e, s, t, &keys, parsed.directed_default, opts, &file) {
-                Ok(l) => {
-                    report.attributes += l.attributes.len() as u64;
-                    w.link(l)?;
-                    report.links += 1;
-                    report.rows_accepted += 1;
-                }
-                Err((field, reason)) => {
-                    report.rows_rejected += 1;
-                    report.rejected.push(RowProblem {
-                        line: e.line,
-                        field,
-                        reason: format!("{label}: {reason}"),
-                    });
-                }
+            if !opts.lenient && !report.rejected.is_empty() {
+                return Err(IoError::Rejected {
+                    path: path.to_path_buf(),
+                    report: Box::new(report.clone()),
+                });
             }
-        }
-        if !opts.lenient && !report.rejected.is_empty() {
-            return Err(IoError::Rejected {
-                path: path.to_path_buf(),
-                report: Box::new(report.clone()),
-            });
-        }
-        Ok(report.clone())
-    })?;
+            Ok(report.clone())
+        })?;
     report.batch = applied.batch;
     if report.entities_merged > 0 {
         case.record(

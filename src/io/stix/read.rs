@@ -123,7 +123,8 @@ pub(super) fn texts(v: &Value) -> Vec<String> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
     Entity,
-    /// A relationship, sighting or event of ours: a reference to it cannot be a link.
+    /// A relationship, sighting, event of ours, or foreign observed data or incident (which
+    /// become events): a reference to it cannot be a link.
     Relation,
     Meta,
 }
@@ -135,6 +136,17 @@ pub(super) struct Read {
     /// Marking definition id → its text (`TLP:AMBER`, or a statement).
     pub(super) markings: HashMap<String, (bool, String)>,
     pub(super) shape: &'static str,
+}
+
+impl Read {
+    /// Whether `id` names foreign observed data or an incident in the bundle (an event).
+    pub(super) fn objects_happening(&self, id: &str) -> bool {
+        self.kinds.get(id) == Some(&Kind::Relation)
+            && super::HAPPENINGS.iter().any(|t| {
+                id.strip_prefix(t)
+                    .is_some_and(|rest| rest.starts_with("--"))
+            })
+    }
 }
 
 /// Parses the file into objects, rejecting (into `report`) those without a type or id.
@@ -252,6 +264,11 @@ pub(super) fn read_objects(
         }
         let kind = match stix_type.as_str() {
             "relationship" | "sighting" | super::EVENT_OBJECT => Kind::Relation,
+            // Observed data and incidents from elsewhere are things that happened: events
+            // (ours, carrying `x_copkit`, were entities here and stay so).
+            t if super::HAPPENINGS.contains(&t) && !body.contains_key(super::COPKIT_MEMBER) => {
+                Kind::Relation
+            }
             t if META_TYPES.contains(&t) => Kind::Meta,
             "bundle" => {
                 report.rejected.push(reject(

@@ -146,6 +146,17 @@ impl<'c> Inserter<'c> {
         ctx.schema.entity_type(&e.entity_type)?;
         require_label(&e.label, "entity")?;
         ctx.check_grading(e.grading.as_ref())?;
+        if let Some(bulk) = &mut self.bulk {
+            // Buffered like links: a 100k-node graph's entities in 64-row INSERTs rather than
+            // one statement each (BENCHMARKS.md, issue 18).
+            let id = EntityId(bulk.entity(e)?);
+            self.known_entities.insert(id.0);
+            for attr in &e.attributes {
+                let normalized = check_attribute(ctx, ItemRef::Entity(id), &e.entity_type, attr)?;
+                bulk.entity_attribute(id.0, attr, normalized.as_deref())?;
+            }
+            return Ok(id);
+        }
         let g = grade_cols(e.grading.as_ref());
         let p = &e.provenance;
         let id = EntityId(self.entity.insert(params![
@@ -163,20 +174,10 @@ impl<'c> Inserter<'c> {
             g[3]
         ])?);
         self.known_entities.insert(id.0);
-        if let Some(bulk) = &mut self.bulk {
-            bulk.wrote_entity()?;
-        }
         for attr in &e.attributes {
             let owner = ItemRef::Entity(id);
             let normalized = check_attribute(ctx, owner, &e.entity_type, attr)?;
-            match &mut self.bulk {
-                Some(bulk) => {
-                    bulk.entity_attribute(id.0, attr, normalized.as_deref())?;
-                }
-                None => {
-                    self.insert_attribute(owner, attr, normalized.as_deref())?;
-                }
-            }
+            self.insert_attribute(owner, attr, normalized.as_deref())?;
         }
         Ok(id)
     }
@@ -363,6 +364,24 @@ impl<'c> BatchWriter<'c> {
         self.ins.bulk.as_mut()
     }
 
+    /// Writes every buffered row (the indexes stay as they are).
+    pub(crate) fn flush(&mut self) -> Result<(), StoreError> {
+        match self.bulk() {
+            Some(bulk) => bulk.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Tells the writer how many rows (entities, links, events, attribute values) the batch
+    /// will about write, when the caller knows: a batch that is sure to drop the secondary
+    /// indexes (see [`Self::defer_indexes_after`]) drops them before its first row rather than
+    /// keeping them up to date for the first 50 000.
+    pub fn expect_rows(&mut self, rows: u64) {
+        if let Some(bulk) = self.bulk() {
+            bulk.expect_rows(rows);
+        }
+    }
+
     /// Writes what is still buffered and rebuilds any dropped index: the end of the batch.
     pub(crate) fn finish(mut self) -> Result<(), StoreError> {
         match self.bulk() {
@@ -421,11 +440,13 @@ impl<'c> BatchWriter<'c> {
         mut a: NewAttribute,
     ) -> Result<AttributeId, StoreError> {
         self.stamp(&mut a.provenance);
-        if !matches!(owner, ItemRef::Entity(_))
-            && let Some(bulk) = self.bulk()
-        {
+        if let Some(bulk) = self.bulk() {
             // The owner may still be in the buffer.
-            bulk.flush()?;
+            if matches!(owner, ItemRef::Entity(_)) {
+                bulk.flush_entities()?;
+            } else {
+                bulk.flush()?;
+            }
         }
         require_item(self.conn, owner)?;
         let owner_type = match owner {
@@ -439,13 +460,17 @@ impl<'c> BatchWriter<'c> {
 
     /// The first entity of a type holding a property value with this normalised key (for
     /// matching incoming rows to entities already in the case, including this batch's).
-    /// Entity attributes are never buffered, so nothing needs writing first.
+    /// Entity attributes are never buffered; buffered entity rows are written first.
     pub fn find_entity_by_identifier(
         &mut self,
         entity_type: &str,
         property: &str,
         normalized: &str,
     ) -> Result<Option<EntityId>, StoreError> {
+        // The lookup joins the entities table: this batch's buffered entities go in first.
+        if let Some(bulk) = self.ins.bulk.as_mut() {
+            bulk.flush_entities()?;
+        }
         Ok(self
             .find_by_identifier
             .query_row(params![property, normalized, entity_type], |r| r.get(0))
