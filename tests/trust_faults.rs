@@ -611,6 +611,9 @@ fn run_operation(operation: Operation, case: &Path, source: &Path, out: &Path) -
     Command::new(env!("CARGO_BIN_EXE_copkit"))
         .args(&args)
         .env("COPKIT_ANALYST", "tester")
+        // Every run starts from a copy of the same base case and goes its own way: the anchor
+        // log would rightly refuse the later copies (tests/trust_workstation.rs tests that).
+        .env("COPKIT_ANCHOR_LOG", "off")
         .stdin(Stdio::null())
         .output()
         .unwrap()
@@ -639,6 +642,13 @@ fn a_full_disk_at_any_point_leaves_the_case_intact_and_names_the_file() {
         }
         Err(why) => panic!("CI=1: the full-disk test must run (as root): {why}"),
     };
+    // Copies of one base case go their own ways here, in this process too: anchoring off
+    // (after `actor()` has set this process's anchor folder, so that nothing sets it again).
+    let _ = actor();
+    copkit::store::anchor::configure(copkit::store::anchor::Workstation {
+        anchor_log: None,
+        signing_key: None,
+    });
     let work = tempfile::tempdir().unwrap();
     let setup_calls = work.path().join("setup-calls.csv");
     write_calls(&setup_calls, 400, 1);
