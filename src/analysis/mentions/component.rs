@@ -2,7 +2,9 @@
 //! It reads the text of the case's documents, proposes mentions with their document, page
 //! and offsets, and changes nothing: accepting a proposal is the analyst's act.
 
-use super::{ExtractOptions, KnownName, MentionKind, NameIndex, PageText, extract_pages};
+use super::{
+    ExtractOptions, KnownName, MentionKind, NameIndex, PageText, extract_pages, identifier_key,
+};
 use crate::analysis::{
     AnalysisError, AnalysisInput, Component, GRADE_PARAM, Needs, Output, ParamKind, ParamSpec,
     Params, RESTRICTED_PARAM,
@@ -203,12 +205,6 @@ fn identifier_keys(
     region: Option<&str>,
 ) -> HashMap<(MentionKind, String), EntityId> {
     let region_id = region.and_then(|r| r.parse::<phonenumber::country::Id>().ok());
-    let compact_upper = |v: &str| -> String {
-        v.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_uppercase()
-    };
     let mut keys = HashMap::new();
     let mut add = |e: &Entity, kind: MentionKind, value: String| {
         if !value.is_empty() {
@@ -241,17 +237,17 @@ fn identifier_keys(
             }
             "BankAccount" => {
                 for v in values(&["iban"]) {
-                    add(e, MentionKind::Iban, compact_upper(&v));
+                    add(e, MentionKind::Iban, identifier_key(&v));
                 }
             }
             "Vehicle" => {
                 for v in values(&["plate"]) {
-                    add(e, MentionKind::Plate, compact_upper(&v));
+                    add(e, MentionKind::Plate, identifier_key(&v));
                 }
             }
             "Device" => {
                 for v in values(&["imei"]) {
-                    add(e, MentionKind::Imei, compact_upper(&v));
+                    add(e, MentionKind::Imei, identifier_key(&v));
                 }
             }
             _ => {}

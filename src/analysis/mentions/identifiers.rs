@@ -8,7 +8,7 @@
 //! took: URLs before the domains inside them, e-mail addresses before their domains, IBANs,
 //! cards and dates before the digit runs a phone search would also read.
 
-use super::{CharOffsets, Mention, MentionKind};
+use super::{CharOffsets, Mention, MentionKind, identifier_key};
 use crate::model::EntityId;
 use chrono::NaiveDate;
 use regex::Regex;
@@ -74,17 +74,11 @@ pub fn find_known_identifiers(
         };
         candidates.push((MentionKind::Phone, m.range(), format!("+{digits}")));
     }
-    let compact = |s: &str| -> String {
-        s.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_uppercase()
-    };
     for m in IBAN_LIKE.find_iter(text) {
-        candidates.push((MentionKind::Iban, m.range(), compact(m.as_str())));
+        candidates.push((MentionKind::Iban, m.range(), identifier_key(m.as_str())));
     }
     for m in PLATE_LIKE.find_iter(text) {
-        let value = compact(m.as_str());
+        let value = identifier_key(m.as_str());
         candidates.push((MentionKind::Plate, m.range(), value.clone()));
         candidates.push((MentionKind::Imei, m.range(), value));
     }

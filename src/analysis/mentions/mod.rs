@@ -228,6 +228,16 @@ pub fn extract_pages(
     out
 }
 
+/// The matching key of an account number, plate or device number: the case's own rule for IBANs
+/// and plates (`model::normalize_value`: letters and digits, upper case), so that a mention and
+/// the entity it names meet on the same key.
+pub(crate) fn identifier_key(value: &str) -> String {
+    crate::model::normalize_value(crate::model::PropertyKind::Iban, "", value)
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
 fn overlaps_any(m: &Mention, others: &[Mention]) -> bool {
     others.iter().any(|o| m.start < o.end && o.start < m.end)
 }
