@@ -3,7 +3,8 @@
 //! and offsets, and changes nothing: accepting a proposal is the analyst's act.
 
 use super::{
-    ExtractOptions, KnownName, MentionKind, NameIndex, PageText, extract_pages, identifier_key,
+    ExtractOptions, KnownName, MentionKind, NameIndex, PageText, assign_groups, extract_pages,
+    identifier_key,
 };
 use crate::analysis::{
     AnalysisError, AnalysisInput, Component, GRADE_PARAM, Needs, Output, ParamKind, ParamSpec,
@@ -130,21 +131,8 @@ impl Component for ExtractMentions {
                 "extracting mentions",
             );
         }
-        regroup(&mut found);
+        assign_groups(&mut found);
         Ok(Output::Mentions { mentions: found })
-    }
-}
-
-/// Group numbers across the whole run (each page was grouped on its own).
-fn regroup(found: &mut [super::LocatedMention]) {
-    let mut groups: HashMap<(MentionKind, String), usize> = HashMap::new();
-    for m in found.iter_mut() {
-        let key = match m.mention.entity {
-            Some(id) => (m.mention.kind, format!("entity:{}", id.0)),
-            None => (m.mention.kind, m.mention.normalized.clone()),
-        };
-        let next = groups.len();
-        m.group = *groups.entry(key).or_insert(next);
     }
 }
 

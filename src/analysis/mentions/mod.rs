@@ -24,7 +24,7 @@ pub use names::{KnownName, NameIndex, tag_candidates};
 
 use crate::model::EntityId;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// What a mention is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -207,25 +207,33 @@ pub fn extract_pages(
     known: &NameIndex,
     options: &ExtractOptions,
 ) -> Vec<LocatedMention> {
-    let mut groups: BTreeMap<(MentionKind, String), usize> = BTreeMap::new();
     let mut out = Vec::new();
     for page in pages {
         for mention in extract_text(page.text, known, options) {
-            let key = match mention.entity {
-                Some(id) => (mention.kind, format!("entity:{}", id.0)),
-                None => (mention.kind, mention.normalized.clone()),
-            };
-            let next = groups.len();
-            let group = *groups.entry(key).or_insert(next);
             out.push(LocatedMention {
                 document: page.document,
                 page: page.page,
                 mention,
-                group,
+                group: 0,
             });
         }
     }
+    assign_groups(&mut out);
     out
+}
+
+/// Numbers the groups of a run: mentions of the same known entity, or of the same kind and
+/// normalised value, share one, in order of first appearance.
+pub(crate) fn assign_groups(found: &mut [LocatedMention]) {
+    let mut groups: HashMap<(MentionKind, String), usize> = HashMap::new();
+    for m in found.iter_mut() {
+        let key = match m.mention.entity {
+            Some(id) => (m.mention.kind, format!("entity:{}", id.0)),
+            None => (m.mention.kind, m.mention.normalized.clone()),
+        };
+        let next = groups.len();
+        m.group = *groups.entry(key).or_insert(next);
+    }
 }
 
 /// The matching key of an account number, plate or device number: the case's own rule for IBANs
